@@ -1,0 +1,70 @@
+# Two commands matter: `make dev` (run the local stack) and `make test` (set up and pass the tests).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Lambda runs python3.12: so do the tests. pyenv's 3.12 when present, else python3.12 on PATH.
+PYTHON312 := $(shell p=$$(pyenv prefix 3.12.1 2>/dev/null) && echo $$p/bin/python3 || command -v python3.12)
+VENV := .venv
+ORACLE_VENV := .venv-oracle
+SAM_VENV := .venv-sam
+PY := $(VENV)/bin/python
+export AWS_DEFAULT_REGION ?= eu-west-1
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help dev test unit lint typecheck validate build events deploy clean
+
+help:
+	@echo "make dev       run the local stack (not yet: see README)"
+	@echo "make test      create the virtualenvs, lint, type-check and run every test"
+	@echo "make validate  sam validate --lint and cfn-lint on template.yaml"
+	@echo "make build     sam build (layer + functions into .aws-sam/build)"
+	@echo "make deploy    sam build + sam deploy --guided"
+	@echo "make events    regenerate events/ (fresh timestamps for the signed notification)"
+
+$(VENV)/.installed: requirements-dev.txt layers/payments/requirements.txt
+	test -x $(PY) || $(PYTHON312) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# The official MultiSafepay SDK needs pydantic 1: it lives in its own virtualenv, used as an oracle.
+$(ORACLE_VENV)/.installed: tests/oracles/requirements-msp-oracle.txt
+	test -x $(ORACLE_VENV)/bin/python || $(PYTHON312) -m venv $(ORACLE_VENV)
+	$(ORACLE_VENV)/bin/python -m pip install --quiet -r tests/oracles/requirements-msp-oracle.txt
+	touch $@
+
+# aws-sam-cli pins its own boto3: kept apart from the project's environment.
+$(SAM_VENV)/.installed:
+	test -x $(SAM_VENV)/bin/python || $(PYTHON312) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli==1.170.0 cfn-lint==1.58.0
+	touch $@
+
+test: $(VENV)/.installed $(ORACLE_VENV)/.installed lint
+	MSP_ORACLE_PYTHON=$(ORACLE_VENV)/bin/python REQUIRE_ORACLES=1 $(PY) -m pytest
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit -q
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+validate: $(SAM_VENV)/.installed
+	$(SAM_VENV)/bin/sam validate --lint
+	$(SAM_VENV)/bin/cfn-lint template.yaml
+
+build: $(SAM_VENV)/.installed
+	PATH="$(dir $(PYTHON312)):$$PATH" $(SAM_VENV)/bin/sam build
+
+events: $(VENV)/.installed
+	$(PY) -m events.generate
+
+deploy: build
+	$(SAM_VENV)/bin/sam deploy --guided
+
+dev:
+	@echo "The local stack (make dev) is not built yet: see README, 'Local stack'. Use 'make test' meanwhile."
+
+clean:
+	rm -rf $(VENV) $(ORACLE_VENV) $(SAM_VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache

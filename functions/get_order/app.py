@@ -1,0 +1,30 @@
+"""GET /orders/{order_id} — the order and its audit history (read-only)."""
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from payments import web
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = web.create_app()
+service = web.build_service()
+
+
+@app.get("/orders/<order_id>")
+@tracer.capture_method
+def get_order(order_id: str) -> Response[str]:
+    order, events = service.get_order(order_id)
+    body = order.to_public()
+    body["events"] = [event.to_public() for event in events]
+    return web.json_response(200, body)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

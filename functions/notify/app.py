@@ -1,0 +1,29 @@
+"""POST|GET /notify/{provider} — receive, verify and apply a provider's notification."""
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from payments import web
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = web.create_app()
+service = web.build_service()
+
+
+@app.route("/notify/<provider>", method=["POST", "GET"])
+@tracer.capture_method
+def notify(provider: str) -> Response[str]:
+    raw = web.raw_request(app.current_event, service.clock())
+    reply = service.receive_notification(provider, raw)
+    return Response(status_code=reply.status, content_type=reply.content_type, body=reply.body)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""Alipay payments through MultiSafepay, UseePay and Alipay's international gateway."""

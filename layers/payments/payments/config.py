@@ -1,0 +1,74 @@
+"""Provider settings from the credentials secret: read through Powertools Parameters (cached),
+validated per provider, never logged or returned."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from aws_lambda_powertools.utilities import parameters
+from pydantic import ValidationError
+
+from payments.errors import ConfigurationError, ProviderNotConfigured
+from payments.http import HttpClient, default_http
+from payments.providers import REGISTRY, provider_class
+from payments.providers.base import Provider
+
+SECRET_ENV = "PROVIDER_SECRET_ARN"  # noqa: S105 - the name of a variable, not a secret
+SECRET_MAX_AGE_S = 300
+
+
+def describe_validation_error(prefix: str, error: ValidationError) -> str:
+    """Field paths and what is wrong with them — never the offending values."""
+    parts = []
+    for item in error.errors(include_input=False, include_url=False):
+        location = ".".join(str(part) for part in (prefix, *item["loc"]))
+        parts.append(f"{location}: {item['msg']}")
+    return "; ".join(parts)
+
+
+class ProviderDirectory:
+    """Builds provider adapters from the secret, rebuilding one only when its entry changes."""
+
+    def __init__(self, http: HttpClient | None = None) -> None:
+        self._http = http
+        self._built: dict[str, tuple[str, Provider]] = {}
+
+    def _secret(self) -> dict[str, Any]:
+        secret_id = os.environ.get(SECRET_ENV)
+        if not secret_id:
+            raise ConfigurationError(f"{SECRET_ENV} is not set")
+        try:
+            value = parameters.get_secret(secret_id, transform="json", max_age=SECRET_MAX_AGE_S)
+        except parameters.exceptions.TransformParameterError:
+            raise ConfigurationError("the provider secret is not a JSON object") from None
+        if not isinstance(value, dict):
+            raise ConfigurationError("the provider secret is not a JSON object")
+        return value
+
+    def get(self, name: str) -> Provider:
+        """The configured adapter for `name`; ProviderNotConfigured if unknown or absent."""
+        if name not in REGISTRY:
+            raise ProviderNotConfigured(
+                f"unknown provider; expected one of {sorted(REGISTRY)}",
+                field="provider",
+                code="unknown_provider",
+            )
+        entry = self._secret().get(name)
+        if not isinstance(entry, dict):
+            raise ProviderNotConfigured(f"provider '{name}' is not configured", field="provider")
+        fingerprint = json.dumps(entry, sort_keys=True)
+        cached = self._built.get(name)
+        if cached and cached[0] == fingerprint:
+            return cached[1]
+        factory = provider_class(name)
+        try:
+            settings = factory.settings_model.model_validate(entry)
+        except ValidationError as exc:
+            raise ConfigurationError(
+                "provider secret is invalid: " + describe_validation_error(name, exc)
+            ) from None
+        provider = factory(settings, self._http or default_http())
+        self._built[name] = (fingerprint, provider)
+        return provider

@@ -1,0 +1,135 @@
+"""Errors that reach a caller: each carries its HTTP status and a machine-readable code.
+
+Messages name fields, never their values: a value may be a secret or a customer's personal data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PaymentsError(Exception):
+    status: int = 500
+    code: str = "internal_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        details: list[dict[str, str]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.details = details
+        if code is not None:
+            self.code = code
+
+    def to_body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            error["field"] = self.field
+        if self.details:
+            error["details"] = self.details
+        return {"error": error}
+
+
+class MalformedRequest(PaymentsError):
+    status = 400
+    code = "malformed_request"
+
+
+class ValidationFailed(PaymentsError):
+    status = 422
+    code = "validation_failed"
+
+
+class ProviderNotConfigured(ValidationFailed):
+    code = "provider_not_configured"
+
+
+class NotFound(PaymentsError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(PaymentsError):
+    status = 409
+    code = "conflict"
+
+
+class ProviderError(PaymentsError):
+    """The provider did not give a usable answer. `outcome_unknown` says whether it may have acted."""
+
+    status = 502
+    code = "provider_error"
+    outcome_unknown = True
+
+
+class ProviderRejected(ProviderError):
+    """The provider answered and refused: nothing was created on its side."""
+
+    code = "provider_rejected"
+    outcome_unknown = False
+
+    def __init__(self, message: str, *, provider_code: str, provider_message: str) -> None:
+        super().__init__(message)
+        self.provider_code = provider_code
+        self.provider_message = provider_message
+
+    def to_body(self) -> dict[str, Any]:
+        body = super().to_body()
+        body["error"]["provider_code"] = self.provider_code
+        body["error"]["provider_message"] = self.provider_message
+        return body
+
+
+class ProviderUnavailable(ProviderError):
+    """Connection failed, 5xx, or a reply we could not read or trust: the outcome is unknown."""
+
+    code = "provider_unavailable"
+
+
+class ProviderTimeout(ProviderError):
+    status = 504
+    code = "provider_timeout"
+
+
+class StoreUnavailable(PaymentsError):
+    status = 503
+    code = "store_unavailable"
+
+
+class ConfigurationError(PaymentsError):
+    """The deployment is wrong (e.g. the provider secret does not match its schema)."""
+
+    status = 500
+    code = "configuration_error"
+
+
+class NotificationRejected(PaymentsError):
+    """A notification we will not apply: unverified, malformed, or for an order we do not hold.
+
+    `claimed_order_id` is what the sender said, unverified, kept only to file the attempt.
+    """
+
+    status = 401
+    code = "notification_rejected"
+
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        *,
+        status: int = 401,
+        claimed_order_id: str | None = None,
+    ) -> None:
+        super().__init__(message, code=reason)
+        self.status = status
+        self.claimed_order_id = claimed_order_id
+
+    @property
+    def reason(self) -> str:
+        return self.code

@@ -1,0 +1,82 @@
+"""The one HTTP client for provider calls: pooled, with timeouts, and retries only where safe.
+
+Connection failures are retried for every method (nothing reached the provider); read failures and
+5xx replies only for idempotent methods, so a payment is never created twice by a retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from payments.errors import ProviderTimeout, ProviderUnavailable
+
+CONNECT_TIMEOUT_S = 3.05
+READ_TIMEOUT_S = 10.0
+USER_AGENT = "alipay-payments-bundle/0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+class HttpClient:
+    def __init__(self, session: requests.Session | None = None) -> None:
+        self._session = session or self._new_session()
+
+    @staticmethod
+    def _new_session() -> requests.Session:
+        retry = Retry(
+            total=3,
+            connect=2,
+            read=1,
+            status=2,
+            allowed_methods=frozenset({"GET", "HEAD"}),
+            status_forcelist=frozenset({502, 503, 504}),
+            backoff_factor=0.2,
+            raise_on_status=False,
+            respect_retry_after_header=True,
+        )
+        session = requests.Session()
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=8)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        session.headers["User-Agent"] = USER_AGENT
+        return session
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        timeout: tuple[float, float] = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
+    ) -> HttpResponse:
+        try:
+            reply = self._session.request(method, url, headers=headers, data=body, timeout=timeout)
+        except requests.Timeout:
+            raise ProviderTimeout("the payment provider did not answer in time") from None
+        except requests.RequestException as exc:
+            # The exception text can include the URL; keep only its class.
+            raise ProviderUnavailable(
+                f"could not reach the payment provider ({type(exc).__name__})"
+            ) from None
+        return HttpResponse(status=reply.status_code, headers=dict(reply.headers), body=reply.content)
+
+
+@lru_cache(maxsize=1)
+def default_http() -> HttpClient:
+    return HttpClient()

@@ -1,0 +1,399 @@
+"""MultiSafepay (JSON API v1) for Alipay and Alipay+.
+
+Wire facts: ../shared/providers/multisafepay.md. Auth is the `api_key` header; notifications are
+POSTed with an `Auth` header = base64("<unix seconds>:<hex HMAC-SHA512(api_key, "<ts>:" + raw body)>"),
+or arrive as a legacy unsigned GET that we resolve by fetching the order with our key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+from urllib.parse import quote
+
+from pydantic import Field, SecretStr, field_validator
+
+from payments.api import CreateOrderRequest
+from payments.errors import (
+    NotificationRejected,
+    PaymentsError,
+    ProviderRejected,
+    ProviderUnavailable,
+    ValidationFailed,
+)
+from payments.http import HttpClient, HttpResponse
+from payments.money import Money, MoneyError
+from payments.orders import Order, OrderStatus
+from payments.providers.base import (
+    CallContext,
+    Notification,
+    PaymentAction,
+    ProviderPayment,
+    ProviderSettings,
+    RawRequest,
+    RawResponse,
+)
+from payments.redact import redact
+from payments.signing import constant_time_equal, hmac_sha512_hex
+
+# Every order status word MultiSafepay documents -> our unified status.
+STATUS_TABLE: dict[str, OrderStatus] = {
+    "initialized": OrderStatus.PENDING,  # payment link made, not paid yet
+    "uncleared": OrderStatus.PENDING,  # awaiting MultiSafepay's manual acceptance
+    "completed": OrderStatus.PAID,
+    "shipped": OrderStatus.PAID,  # set by the merchant after a completed payment
+    "reserved": OrderStatus.PAID,  # a refund or payout of a paid order is in progress
+    "declined": OrderStatus.FAILED,
+    "cancelled": OrderStatus.CANCELLED,  # cancelled by the merchant
+    "void": OrderStatus.CANCELLED,  # cancelled; also an Alipay+ customer's cancel
+    "expired": OrderStatus.EXPIRED,
+    "refunded": OrderStatus.REFUNDED,
+    "partial_refunded": OrderStatus.PARTIALLY_REFUNDED,
+    "chargedback": OrderStatus.CHARGED_BACK,  # older spelling
+    "chargeback": OrderStatus.CHARGED_BACK,  # newer spelling
+}
+
+SIGNATURE_MAX_AGE_S = 600  # what MultiSafepay's own SDKs accept
+SIGNATURE_MAX_SKEW_S = 60  # a timestamp further in the future than clock skew explains is refused
+ORDER_NOT_FOUND_CODE = 1006  # "invalid order id": unknown on GET, already used on POST
+MAX_AMOUNT = 2**31 - 1  # MultiSafepay's `amount` is a 32-bit integer
+GATEWAY_EXPIRY_S = {"ALIPAY": 5 * 3600, "ALIPAYPLUS": 3600}  # after which MultiSafepay expires the order
+_CUSTOMER_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "ip_address",
+    "locale",
+    "country",
+    "address1",
+    "address2",
+    "house_number",
+    "zip_code",
+    "city",
+    "state",
+)
+
+
+class MultiSafepaySettings(ProviderSettings, frozen=True, extra="forbid"):
+    api_key: SecretStr = Field(min_length=1)
+    base_url: str = "https://testapi.multisafepay.com/v1/json/"
+    gateway: Literal["ALIPAY", "ALIPAYPLUS"] = "ALIPAY"
+    currencies: tuple[str, ...] = ("EUR", "USD")  # MultiSafepay's Alipay and Alipay+ take these
+    max_amount: int = Field(default=MAX_AMOUNT, gt=0, le=MAX_AMOUNT)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise ValueError("must be an https URL")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("api_key")
+    @classmethod
+    def _trimmed(cls, value: SecretStr) -> SecretStr:
+        # MultiSafepay trims the key before using it as the HMAC key; so do we, everywhere.
+        return SecretStr(value.get_secret_value().strip())
+
+
+class MultiSafepay:
+    name: ClassVar[str] = "multisafepay"
+    settings_model: ClassVar[type[ProviderSettings]] = MultiSafepaySettings
+
+    def __init__(self, settings: MultiSafepaySettings, http: HttpClient) -> None:
+        self.settings = settings
+        self.http = http
+        self._key = settings.api_key.get_secret_value()
+
+    # -- create ---------------------------------------------------------------------------------
+    def check_order(self, request: CreateOrderRequest) -> None:
+        if request.amount.currency not in self.settings.currencies:
+            accepted = ", ".join(self.settings.currencies)
+            raise ValidationFailed(
+                f"amount.currency: MultiSafepay takes Alipay payments in {accepted}",
+                field="amount.currency",
+                code="currency_not_supported",
+            )
+        if request.amount.value > self.settings.max_amount:
+            raise ValidationFailed(
+                f"amount.value: above this provider's limit of {self.settings.max_amount} minor units",
+                field="amount.value",
+                code="amount_over_limit",
+            )
+        limit = GATEWAY_EXPIRY_S[self.settings.gateway]
+        if request.expires_in_seconds is not None and request.expires_in_seconds > limit:
+            raise ValidationFailed(
+                f"expires_in_seconds: {self.settings.gateway} orders expire after at most {limit} seconds",
+                field="expires_in_seconds",
+                code="invalid_field",
+            )
+        customer = request.customer
+        for name in ("first_name", "last_name"):
+            value = getattr(customer, name) if customer else None
+            if value is not None and len(value) < 2:
+                raise ValidationFailed(
+                    f"customer.{name}: MultiSafepay requires at least 2 characters",
+                    field=f"customer.{name}",
+                    code="invalid_field",
+                )
+
+    def default_expiry_seconds(self, request: CreateOrderRequest) -> int:
+        return GATEWAY_EXPIRY_S[self.settings.gateway]
+
+    def create_payment(self, order: Order, ctx: CallContext) -> ProviderPayment:
+        expires_in = int((datetime.fromisoformat(order.expires_at) - ctx.now).total_seconds())
+        body: dict[str, Any] = {
+            "type": order.flow,
+            "order_id": order.order_id,
+            "gateway": self.settings.gateway,
+            "currency": order.amount.currency,
+            "amount": order.amount.value,
+            "description": order.description,
+            "seconds_active": max(expires_in, 60),
+            "payment_options": {
+                "notification_url": ctx.notify_url,
+                "notification_method": "POST",
+                "redirect_url": order.return_url,
+                "cancel_url": order.cancel_url,
+                "close_window": False,
+            },
+        }
+        customer = ctx.request.customer
+        if customer is not None:
+            body["customer"] = {
+                name: getattr(customer, name)
+                for name in _CUSTOMER_FIELDS
+                if getattr(customer, name) is not None
+            }
+        reply = self._call("POST", "orders", body)
+        data = self._data(reply)
+        if data is None:
+            error_code, message = self._error(reply)
+            if error_code == str(ORDER_NOT_FOUND_CODE):
+                # The order id is taken at MultiSafepay: an earlier attempt of ours went through.
+                existing = self._fetch_order(order.order_id)
+                if existing is not None and _money_of(existing) == order.amount:
+                    return self._payment_from(existing)
+            raise ProviderRejected(
+                "MultiSafepay refused the order", provider_code=error_code, provider_message=message
+            )
+        return self._payment_from(data)
+
+    def _payment_from(self, data: dict[str, Any]) -> ProviderPayment:
+        details = data.get("payment_details")
+        payment_url = data.get("payment_url") or (
+            details.get("payment_url") if isinstance(details, dict) else None
+        )
+        if not isinstance(payment_url, str) or not payment_url.startswith(("https://", "http://")):
+            raise ProviderUnavailable("MultiSafepay's reply has no payment_url", code="provider_bad_reply")
+        word = str(data.get("status") or "initialized")
+        reference = data.get("transaction_id")
+        return ProviderPayment(
+            status=OrderStatus.PENDING,
+            provider_status=word,
+            provider_reference=str(reference) if reference is not None else None,
+            payment_url=payment_url,
+            action=PaymentAction(type="redirect", url=payment_url, method="GET"),
+            payload=redact(data),
+        )
+
+    # -- notifications ---------------------------------------------------------------------------
+    def parse_notification(self, request: RawRequest) -> Notification:
+        try:
+            claimed = request.query_value("transactionid")
+            timestamp = request.query_value("timestamp")
+        except ValueError as exc:
+            raise NotificationRejected("malformed_query", str(exc), status=400) from None
+        if request.method == "GET":
+            return self._resolve_get(claimed, timestamp)
+        if request.method != "POST":
+            raise NotificationRejected("method_not_allowed", "notifications are POST or GET", status=405)
+        self._verify_auth(request, claimed)
+        data = _json_object(request.body, claimed)
+        order_id = _order_id_of(data)
+        if claimed is not None and claimed != order_id:
+            raise NotificationRejected(
+                "order_id_mismatch",
+                "transactionid does not match the body's order_id",
+                status=400,
+                claimed_order_id=claimed,
+            )
+        return self._notification_from(data, verified_by="hmac-sha512", claimed=order_id)
+
+    def _verify_auth(self, request: RawRequest, claimed: str | None) -> None:
+        def reject(reason: str, message: str) -> NotificationRejected:
+            return NotificationRejected(reason, message, status=401, claimed_order_id=claimed)
+
+        header = request.header("auth")
+        if not header:
+            raise reject("missing_signature", "the Auth header is missing")
+        try:
+            decoded = base64.b64decode(header.strip(), validate=True).decode("ascii")
+            stamp, _, received = decoded.partition(":")
+            signed_at = int(stamp)
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise reject(
+                "malformed_signature", "the Auth header is not base64('<timestamp>:<hmac>')"
+            ) from None
+        if not received or not stamp.isdigit():
+            raise reject("malformed_signature", "the Auth header is not base64('<timestamp>:<hmac>')")
+        age = request.now.timestamp() - signed_at
+        if age > SIGNATURE_MAX_AGE_S:
+            raise reject("stale_signature", f"the Auth timestamp is older than {SIGNATURE_MAX_AGE_S} s")
+        if age < -SIGNATURE_MAX_SKEW_S:
+            raise reject("future_signature", "the Auth timestamp is in the future")
+        expected = hmac_sha512_hex(self._key.encode(), stamp.encode() + b":" + request.body)
+        if not constant_time_equal(expected, received):
+            raise reject("bad_signature", "the Auth signature does not match the body")
+
+    def _resolve_get(self, claimed: str | None, timestamp: str | None) -> Notification:
+        if not claimed:
+            raise NotificationRejected("missing_field", "transactionid is missing", status=400)
+        if not timestamp:
+            # MultiSafepay: notifications without a timestamp are to be answered and ignored.
+            return Notification(
+                order_id=claimed,
+                status=OrderStatus.UNKNOWN,
+                provider_status="",
+                amount=None,
+                provider_reference=None,
+                verified_by="none",
+                no_op_reason="no timestamp",
+            )
+        # Unsigned: believe nothing it says, ask MultiSafepay with our key.
+        data = self._fetch_order(claimed)
+        if data is None:
+            raise NotificationRejected(
+                "unknown_order", "MultiSafepay does not know this order", status=404, claimed_order_id=claimed
+            )
+        return self._notification_from(data, verified_by="provider-query", claimed=claimed)
+
+    def _notification_from(
+        self, data: dict[str, Any], *, verified_by: str, claimed: str | None
+    ) -> Notification:
+        def malformed(message: str) -> NotificationRejected:
+            return NotificationRejected("malformed_body", message, status=400, claimed_order_id=claimed)
+
+        order_id = _order_id_of(data)
+        word = data.get("status")
+        if not order_id or not isinstance(word, str):
+            raise malformed("order_id or status missing")
+        amount = _money_of(data)
+        if amount is None:
+            raise malformed("amount or currency missing or invalid")
+        reference = data.get("transaction_id")
+        return Notification(
+            order_id=order_id,
+            status=STATUS_TABLE.get(word.lower(), OrderStatus.UNKNOWN),
+            provider_status=word,
+            amount=amount,
+            provider_reference=str(reference) if reference is not None else None,
+            verified_by=verified_by,
+            payload=redact(data),
+        )
+
+    def acknowledge(self, notification: Notification | None, error: Exception | None) -> RawResponse:
+        if error is None:
+            # MultiSafepay looks for "OK" in the first 100 characters of a 200 reply.
+            return RawResponse(200, "OK")
+        if isinstance(error, PaymentsError):
+            status = error.status if 400 <= error.status < 500 else 503
+            return RawResponse(status, json.dumps(error.to_body()), "application/json")
+        return RawResponse(500, json.dumps({"error": {"code": "internal_error"}}), "application/json")
+
+    # -- status pull -----------------------------------------------------------------------------
+    def query(self, order: Order) -> Notification | None:
+        data = self._fetch_order(order.order_id)
+        if data is None:
+            return None
+        return self._notification_from(data, verified_by="provider-query", claimed=order.order_id)
+
+    def _fetch_order(self, order_id: str) -> dict[str, Any] | None:
+        reply = self._call("GET", f"orders/{quote(order_id, safe='')}", None)
+        data = self._data(reply)
+        if data is not None:
+            return data
+        error_code, _ = self._error(reply)
+        if reply.status == 404 or error_code == str(ORDER_NOT_FOUND_CODE):
+            return None
+        raise ProviderUnavailable(f"MultiSafepay could not return the order ({error_code})")
+
+    # -- wire plumbing ---------------------------------------------------------------------------
+    def _call(self, method: str, path: str, body: dict[str, Any] | None) -> HttpResponse:
+        headers = {"api_key": self._key, "Accept": "application/json"}
+        payload = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        reply = self.http.request(method, self.settings.base_url + path, headers=headers, body=payload)
+        if reply.status >= 500:
+            raise ProviderUnavailable(f"MultiSafepay answered HTTP {reply.status}")
+        return reply
+
+    @staticmethod
+    def _parsed(reply: HttpResponse) -> dict[str, Any]:
+        try:
+            parsed = json.loads(reply.body)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            if 400 <= reply.status < 500:
+                return {
+                    "success": False,
+                    "error_code": f"http_{reply.status}",
+                    "error_info": "non-JSON reply",
+                }
+            raise ProviderUnavailable("MultiSafepay's reply is not JSON", code="provider_bad_reply")
+        return parsed
+
+    def _data(self, reply: HttpResponse) -> dict[str, Any] | None:
+        """`data` of a successful reply; None when MultiSafepay said no."""
+        parsed = self._parsed(reply)
+        if parsed.get("success") is True and 200 <= reply.status < 300:
+            data = parsed.get("data")
+            if not isinstance(data, dict):
+                raise ProviderUnavailable("MultiSafepay's reply has no data", code="provider_bad_reply")
+            return data
+        return None
+
+    def _error(self, reply: HttpResponse) -> tuple[str, str]:
+        parsed = self._parsed(reply)
+        if "error_code" in parsed:
+            return str(parsed["error_code"]), str(parsed.get("error_info") or "")[:500]
+        if isinstance(parsed.get("errors"), list):  # 422 validation errors name their attributes
+            attributes = [str(err.get("attribute")) for err in parsed["errors"] if isinstance(err, dict)]
+            return "validation", f"{parsed.get('message') or 'invalid'}: {', '.join(attributes)}"[:500]
+        return f"http_{reply.status}", "unexpected reply"
+
+
+def _json_object(body: bytes, claimed: str | None) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        raise NotificationRejected(
+            "malformed_body", "the body is not a JSON object", status=400, claimed_order_id=claimed
+        )
+    return data
+
+
+def _order_id_of(data: dict[str, Any]) -> str | None:
+    value = data.get("order_id")
+    # Numeric order ids come back as JSON integers.
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return str(value)
+
+
+def _money_of(data: dict[str, Any]) -> Money | None:
+    value, currency = data.get("amount"), data.get("currency")
+    if type(value) is not int or not isinstance(currency, str):
+        return None
+    try:
+        return Money(value, currency)
+    except MoneyError:
+        return None

@@ -1,0 +1,89 @@
+"""API Gateway plumbing shared by the handlers: raw requests, JSON responses, the error shape."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+from payments.config import ProviderDirectory
+from payments.errors import PaymentsError
+from payments.providers.base import RawRequest
+from payments.service import PaymentsService
+from payments.store import OrdersStore
+
+logger = Logger()
+JSON = "application/json"
+PUBLIC_BASE_URL_ENV = "PUBLIC_BASE_URL"
+
+
+def build_service() -> PaymentsService:
+    return PaymentsService(OrdersStore.from_env(), ProviderDirectory())
+
+
+def json_response(status: int, body: Any) -> Response[str]:
+    return Response(status_code=status, content_type=JSON, body=json.dumps(body, ensure_ascii=False))
+
+
+def error_response(error: PaymentsError) -> Response[str]:
+    return json_response(error.status, error.to_body())
+
+
+def create_app() -> APIGatewayRestResolver:
+    """A resolver whose every failure answers in our error shape."""
+    app = APIGatewayRestResolver(strip_prefixes=None)
+
+    @app.exception_handler(PaymentsError)  # type: ignore[untyped-decorator]
+    def _payments_error(error: PaymentsError) -> Response[str]:
+        if error.status >= 500:
+            logger.error("request failed", extra={"code": error.code})
+        return error_response(error)
+
+    @app.not_found
+    def _not_found(_: Exception) -> Response[str]:
+        return json_response(404, {"error": {"code": "route_not_found", "message": "no such route"}})
+
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def _unexpected(_: Exception) -> Response[str]:
+        logger.exception("unexpected error")
+        return json_response(500, {"error": {"code": "internal_error", "message": "internal error"}})
+
+    return app
+
+
+def raw_body(event: APIGatewayProxyEvent) -> bytes:
+    """The body bytes exactly as the client sent them."""
+    body = event.body or ""
+    if event.is_base64_encoded:
+        return base64.b64decode(body)
+    return body.encode("utf-8")
+
+
+def raw_request(event: APIGatewayProxyEvent, now: datetime) -> RawRequest:
+    headers = {name.lower(): value for name, value in (event.raw_event.get("headers") or {}).items()}
+    query = {
+        name: list(values)
+        for name, values in (event.raw_event.get("multiValueQueryStringParameters") or {}).items()
+    }
+    if not query:
+        query = {
+            name: [value] for name, value in (event.raw_event.get("queryStringParameters") or {}).items()
+        }
+    return RawRequest(
+        method=event.http_method.upper(), body=raw_body(event), headers=headers, query=query, now=now
+    )
+
+
+def public_base_url(event: APIGatewayProxyEvent) -> str:
+    """Where providers reach this API: PUBLIC_BASE_URL (custom domain) or the API Gateway stage URL."""
+    configured = os.environ.get(PUBLIC_BASE_URL_ENV, "").strip()
+    if configured:
+        return configured.rstrip("/")
+    context = event.request_context
+    return f"https://{context.domain_name}/{context.stage}"
