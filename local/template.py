@@ -39,8 +39,24 @@ def _intrinsic(tag: str) -> Any:
     return construct
 
 
-for _tag in ("Ref", "GetAtt", "Sub", "If", "Not", "Equals", "And", "Or", "Join", "Select", "Split",
-             "FindInMap", "ImportValue", "Base64", "GetAZs", "Condition"):
+for _tag in (
+    "Ref",
+    "GetAtt",
+    "Sub",
+    "If",
+    "Not",
+    "Equals",
+    "And",
+    "Or",
+    "Join",
+    "Select",
+    "Split",
+    "FindInMap",
+    "ImportValue",
+    "Base64",
+    "GetAZs",
+    "Condition",
+):
     _CfnLoader.add_constructor(f"!{_tag}", _intrinsic(_tag))
 
 
@@ -81,8 +97,10 @@ class Template:
         specs = []
         for name, res in self.of_type("AWS::Serverless::Function").items():
             props = res["Properties"]
-            env = {**glob.get("Environment", {}).get("Variables", {}),
-                   **props.get("Environment", {}).get("Variables", {})}
+            env = {
+                **glob.get("Environment", {}).get("Variables", {}),
+                **props.get("Environment", {}).get("Variables", {}),
+            }
             routes = []
             for event in props.get("Events", {}).values():
                 if event["Type"] != "Api":
@@ -91,22 +109,25 @@ class Template:
                 api = ev.get("RestApiId", {}).get("Ref")
                 required = ev.get("Auth", {}).get("ApiKeyRequired", api_defaults.get(api, False))
                 routes.append(Route(ev["Method"].upper(), ev["Path"], bool(required)))
-            specs.append(FunctionSpec(name, self.path.parent / props["CodeUri"], props["Handler"], env,
-                                      tuple(routes)))
+            specs.append(
+                FunctionSpec(name, self.path.parent / props["CodeUri"], props["Handler"], env, tuple(routes))
+            )
         return specs
 
     def function(self, logical_id: str) -> FunctionSpec:
         return next(spec for spec in self.functions() if spec.logical_id == logical_id)
 
     # -- evaluation ---------------------------------------------------------------------------
-    def resolve(self, value: Any, refs: Mapping[str, str], parameters: Mapping[str, str] | None = None) -> Any:
+    def resolve(
+        self, value: Any, refs: Mapping[str, str], parameters: Mapping[str, str] | None = None
+    ) -> Any:
         """Evaluate the intrinsics our template uses; NO_VALUE for AWS::NoValue."""
         params = {**self.parameter_defaults(), **(parameters or {})}
         if isinstance(value, str | int | bool):
             return str(value) if not isinstance(value, str) else value
         if not isinstance(value, dict) or len(value) != 1:
             raise ValueError(f"cannot resolve {value!r}")
-        (fn, arg), = value.items()
+        ((fn, arg),) = value.items()
         if fn == "Ref":
             if arg == "AWS::NoValue":
                 return NO_VALUE
@@ -117,7 +138,9 @@ class Template:
             return refs[f"{arg[0]}.{arg[1]}"]
         if fn == "Fn::If":
             condition, when_true, when_false = arg
-            return self.resolve(when_true if self.condition(condition, params, refs) else when_false, refs, params)
+            return self.resolve(
+                when_true if self.condition(condition, params, refs) else when_false, refs, params
+            )
         raise ValueError(f"unsupported intrinsic {fn}")
 
     def condition(self, name: str, params: Mapping[str, str], refs: Mapping[str, str]) -> bool:
@@ -125,7 +148,7 @@ class Template:
 
     def _evaluate(self, expr: Any, params: Mapping[str, str], refs: Mapping[str, str]) -> Any:
         if isinstance(expr, dict) and len(expr) == 1:
-            (fn, arg), = expr.items()
+            ((fn, arg),) = expr.items()
             if fn == "Fn::Not":
                 return not self._evaluate(arg[0], params, refs)
             if fn == "Fn::Equals":
@@ -134,8 +157,9 @@ class Template:
                 return self.resolve(expr, refs, params)
         return expr
 
-    def environment(self, spec: FunctionSpec, refs: Mapping[str, str],
-                    parameters: Mapping[str, str] | None = None) -> dict[str, str]:
+    def environment(
+        self, spec: FunctionSpec, refs: Mapping[str, str], parameters: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
         env = {}
         for key, raw in spec.environment.items():
             value = self.resolve(raw, refs, parameters)
@@ -144,8 +168,14 @@ class Template:
         return env
 
     # -- provisioning -------------------------------------------------------------------------
-    def provision(self, dynamodb: Any, secretsmanager: Any, *, prefix: str,
-                  secret_values: Mapping[str, str] | None = None) -> dict[str, str]:
+    def provision(
+        self,
+        dynamodb: Any,
+        secretsmanager: Any,
+        *,
+        prefix: str,
+        secret_values: Mapping[str, str] | None = None,
+    ) -> dict[str, str]:
         """Create the template's tables and secrets; return what !Ref / !GetAtt resolve to."""
         refs: dict[str, str] = {}
         for name, res in self.of_type("AWS::DynamoDB::Table").items():
@@ -180,6 +210,8 @@ class Template:
         for name, res in self.of_type("AWS::SecretsManager::Secret").items():
             props = res["Properties"]
             value = (secret_values or {}).get(name, props.get("SecretString", "{}"))
-            created = secretsmanager.create_secret(Name=props.get("Name", f"{prefix}-{name}"), SecretString=value)
+            created = secretsmanager.create_secret(
+                Name=props.get("Name", f"{prefix}-{name}"), SecretString=value
+            )
             refs[name] = created["ARN"]
         return refs

@@ -53,7 +53,9 @@ class Stack:
         return self.refs["ProviderCredentialsSecret"]
 
     def put_secret(self, value: dict[str, object]) -> None:
-        boto3.client("secretsmanager").put_secret_value(SecretId=self.secret_arn, SecretString=json.dumps(value))
+        boto3.client("secretsmanager").put_secret_value(
+            SecretId=self.secret_arn, SecretString=json.dumps(value)
+        )
         parameters.clear_caches()
 
 

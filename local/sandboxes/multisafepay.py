@@ -39,7 +39,9 @@ class MultiSafepaySandbox:
     next_transaction_id: int = 2379429850
 
     # -- HTTP API --------------------------------------------------------------------------------
-    def handle(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> tuple[int, dict[str, str], bytes]:
+    def handle(
+        self, method: str, url: str, headers: dict[str, str], body: bytes | None
+    ) -> tuple[int, dict[str, str], bytes]:
         lowered = {name.lower(): value for name, value in headers.items()}
         path = urlsplit(url).path
         parsed_body: Any = None
@@ -60,7 +62,10 @@ class MultiSafepaySandbox:
             order = self.orders.get(unquote(match.group(1)))
             if order is None:
                 return self._error(404, 1006, "Invalid transaction ID")
-            return self._ok(order)
+            public = self._public(order)
+            if order["status"] == "initialized":  # the payer can still use the payment link
+                public["payment_url"] = order["_payment_url"]
+            return self._ok(public)
         return self._error(404, 9999, "Unknown endpoint")
 
     def _create(self, request: Any) -> tuple[int, dict[str, str], bytes]:
@@ -73,7 +78,10 @@ class MultiSafepaySandbox:
             return self._error(400, 1023, "No gateway available")
         if type(request["amount"]) is not int or request["amount"] <= 0:
             return self._error(400, 1001, "Invalid amount")
-        if not re.fullmatch(r"[A-Z]{3}", str(request["currency"])) or request["currency"] not in ("EUR", "USD"):
+        if not re.fullmatch(r"[A-Z]{3}", str(request["currency"])) or request["currency"] not in (
+            "EUR",
+            "USD",
+        ):
             return self._error(400, 1002, "Invalid currency")
         description = str(request["description"])
         if len(description) > 200 or "<" in description:
@@ -107,7 +115,9 @@ class MultiSafepaySandbox:
             "reason_code": "",
             "fastcheckout": "NO",
             "modified": now,
-            "customer": {k: customer.get(k) for k in ("first_name", "last_name", "email", "locale", "country")},
+            "customer": {
+                k: customer.get(k) for k in ("first_name", "last_name", "email", "locale", "country")
+            },
             "payment_details": {
                 "type": request["gateway"],
                 "account_holder_name": None,
@@ -116,8 +126,13 @@ class MultiSafepaySandbox:
                 "recurring_id": None,
             },
             "payment_methods": [
-                {"amount": request["amount"], "currency": request["currency"], "description": description,
-                 "status": "initialized", "type": request["gateway"]}
+                {
+                    "amount": request["amount"],
+                    "currency": request["currency"],
+                    "description": description,
+                    "status": "initialized",
+                    "type": request["gateway"],
+                }
             ],
             "_options": options,
             "_payment_url": payment_url,
@@ -127,7 +142,9 @@ class MultiSafepaySandbox:
             reply = self._public(order)
             reply["payment_details"]["payment_url"] = payment_url
             return self._ok(reply)
-        return self._ok({"order_id": order_id, "payment_url": payment_url, "session_id": secrets.token_hex(8)})
+        return self._ok(
+            {"order_id": order_id, "payment_url": payment_url, "session_id": secrets.token_hex(8)}
+        )
 
     # -- what MultiSafepay sends back to the merchant ---------------------------------------------
     def set_status(self, order_id: str, status: str) -> dict[str, Any]:
@@ -137,8 +154,14 @@ class MultiSafepaySandbox:
         order["modified"] = time.strftime("%Y-%m-%dT%H:%M:%S")
         return self._public(order)
 
-    def notification(self, order_id: str, *, timestamp: int | None = None, key: str | None = None,
-                     body: bytes | None = None) -> tuple[str, dict[str, str], bytes]:
+    def notification(
+        self,
+        order_id: str,
+        *,
+        timestamp: int | None = None,
+        key: str | None = None,
+        body: bytes | None = None,
+    ) -> tuple[str, dict[str, str], bytes]:
         """(url, headers, body) of the POST notification MultiSafepay would send for the order now."""
         order = self.orders[order_id]
         raw = body if body is not None else json.dumps(self._public(order), separators=(",", ":")).encode()

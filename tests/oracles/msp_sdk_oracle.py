@@ -16,6 +16,7 @@ it checks the HMAC over the re-serialised compact form, not over the raw bytes. 
 timestamps are rejected (int(ts) + window < time.time()); future timestamps pass. api_key is
 .strip()-ed; the hex digest is compared with == (case-sensitive).
 """
+
 import json
 import sys
 

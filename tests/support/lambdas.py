@@ -70,7 +70,8 @@ class LambdaUnderTest:
         name = f"handler_{self.spec.logical_id}_{uuid.uuid4().hex[:8]}"
         location = self.spec.code_uri / f"{module_file}.py"
         spec = importlib.util.spec_from_file_location(name, location)
-        assert spec and spec.loader
+        assert spec
+        assert spec.loader
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
@@ -97,7 +98,9 @@ class Api:
         specs = template.functions()
         envs = {spec.logical_id: template.environment(spec, refs) for spec in specs}
         keys = {key for env in envs.values() for key in env}
-        self.functions = {spec.logical_id: LambdaUnderTest(spec, envs[spec.logical_id], keys) for spec in specs}
+        self.functions = {
+            spec.logical_id: LambdaUnderTest(spec, envs[spec.logical_id], keys) for spec in specs
+        }
 
     def request(
         self,
@@ -112,6 +115,7 @@ class Api:
         from urllib.parse import parse_qsl, urlsplit
 
         parts = urlsplit(url)
+        path = parts.path.removeprefix("/v1") if parts.netloc else parts.path  # full URLs carry the stage
         query = [*parse_qsl(parts.query, keep_blank_values=True), *query]
         header_items = list((headers or {}).items())
         if isinstance(body, dict):
@@ -122,14 +126,21 @@ class Api:
         if key is not None:
             header_items.append(("x-api-key", key))
         for function in self.functions.values():
-            found = match_route(function.spec.routes, method, parts.path)
+            found = match_route(function.spec.routes, method, path)
             if found:
                 route, params = found
                 if route.api_key_required and key != self.api_key:
                     return Reply(403, {}, json.dumps({"message": "Forbidden"}))
-                event = proxy_event(method=method, path=parts.path, resource=route.path, path_parameters=params,
-                                    query=query, headers=header_items, body=raw,
-                                    api_key_id="testkeyid" if route.api_key_required else None,
-                                    api_key=key if route.api_key_required else None)
+                event = proxy_event(
+                    method=method,
+                    path=path,
+                    resource=route.path,
+                    path_parameters=params,
+                    query=query,
+                    headers=header_items,
+                    body=raw,
+                    api_key_id="testkeyid" if route.api_key_required else None,
+                    api_key=key if route.api_key_required else None,
+                )
                 return function.invoke(event)
         return Reply(404, {}, json.dumps({"message": "Missing Authentication Token"}))

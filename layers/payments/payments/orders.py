@@ -30,7 +30,7 @@ MONEY_MOVED = frozenset({S.PAID, S.REFUNDED, S.PARTIALLY_REFUNDED, S.CHARGED_BAC
 # target status -> the statuses it may be applied from. Anything else is ignored (and recorded).
 ALLOWED_PREDECESSORS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PENDING: frozenset({S.CREATED, S.UNKNOWN}),
-    S.UNKNOWN: frozenset({S.CREATED}),
+    S.UNKNOWN: frozenset({S.CREATED}),  # only "we could not tell" at creation; never a step back
     # The provider is the source of truth on money: a late payment is applied (and flagged).
     S.PAID: OPEN | UNPAID_FINAL,
     S.FAILED: OPEN,
@@ -60,8 +60,6 @@ def decide(current: OrderStatus, target: OrderStatus) -> Decision:
     """What to do with a verified report that the order is now `target`."""
     if target == current:
         return Decision(Outcome.DUPLICATE)
-    if target == S.UNKNOWN:
-        return Decision(Outcome.IGNORE, reason="provider_status_unknown")
     if current not in ALLOWED_PREDECESSORS[target]:
         return Decision(Outcome.IGNORE, reason=f"not_allowed_from_{current}")
     if target == S.PAID and current in UNPAID_FINAL:

@@ -113,10 +113,7 @@ class PaymentsService:
             order,
             found.status,
             self._event_for(found, "provider_query"),
-            changes={
-                "provider_reference": found.provider_reference,
-                "provider_status": found.provider_status,
-            },
+            changes=_changes_from(found),
         )
 
     def _call_provider(self, order: Order, provider: Provider, ctx: CallContext) -> Order:
@@ -229,10 +226,7 @@ class PaymentsService:
             order,
             notification.status,
             event,
-            changes={
-                "provider_reference": notification.provider_reference or order.provider_reference,
-                "provider_status": notification.provider_status,
-            },
+            changes=_changes_from(notification),
             record_ignored=True,
         )
         return provider.acknowledge(notification, None)
@@ -341,3 +335,13 @@ class PaymentsService:
             verified=True,
             payload=payload,
         )
+
+
+def _changes_from(notification: Notification) -> dict[str, Any]:
+    """Order fields a verified provider statement may fill in (None: leave as is)."""
+    return {
+        "provider_reference": notification.provider_reference,
+        "provider_status": notification.provider_status,
+        "payment_url": notification.payment_url,
+        "payment_action": notification.action.to_dict() if notification.action else None,
+    }

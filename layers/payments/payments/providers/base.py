@@ -100,6 +100,9 @@ class Notification:
     verified_by: str  # how we know it is genuine: "hmac-sha512", "provider-query", …
     payload: dict[str, Any] = field(default_factory=dict)  # redacted
     kind: str = "payment"  # "payment" | "refund"
+    # Known when pulled from the provider for an unpaid order: lets a retried create resume.
+    payment_url: str | None = None
+    action: PaymentAction | None = None
     # Set when the provider's protocol says to acknowledge and do nothing (e.g. MultiSafepay GETs
     # without a timestamp). The service then neither reads nor writes the order.
     no_op_reason: str | None = None

@@ -285,6 +285,7 @@ class MultiSafepay:
         if amount is None:
             raise malformed("amount or currency missing or invalid")
         reference = data.get("transaction_id")
+        payment_url = _payment_url_of(data)
         return Notification(
             order_id=order_id,
             status=STATUS_TABLE.get(word.lower(), OrderStatus.UNKNOWN),
@@ -293,6 +294,8 @@ class MultiSafepay:
             provider_reference=str(reference) if reference is not None else None,
             verified_by=verified_by,
             payload=redact(data),
+            payment_url=payment_url,
+            action=PaymentAction(type="redirect", url=payment_url, method="GET") if payment_url else None,
         )
 
     def acknowledge(self, notification: Notification | None, error: Exception | None) -> RawResponse:
@@ -379,6 +382,13 @@ def _json_object(body: bytes, claimed: str | None) -> dict[str, Any]:
             "malformed_body", "the body is not a JSON object", status=400, claimed_order_id=claimed
         )
     return data
+
+
+def _payment_url_of(data: dict[str, Any]) -> str | None:
+    """Redirect replies carry it at the top; direct replies under payment_details (read both)."""
+    details = data.get("payment_details")
+    url = data.get("payment_url") or (details.get("payment_url") if isinstance(details, dict) else None)
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
 
 
 def _order_id_of(data: dict[str, Any]) -> str | None:

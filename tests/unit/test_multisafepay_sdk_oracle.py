@@ -1,0 +1,103 @@
+"""The official `multisafepay` SDK's Webhook.validate and our verifier must agree on compact bodies.
+
+The SDK needs pydantic 1, so it runs in its own virtualenv (`make test` builds .venv-oracle) as a
+subprocess. It re-serialises JSON before hashing, hence compact bodies only; it also accepts any
+future timestamp, which we refuse beyond 60 s, so those cases are compared within our window.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import random
+import subprocess
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from payments.errors import NotificationRejected
+from payments.http import HttpClient
+from payments.providers.base import RawRequest
+from payments.providers.multisafepay import MultiSafepay, MultiSafepaySettings
+from payments.signing import hmac_sha512_hex
+
+ORACLE_SCRIPT = Path(__file__).resolve().parent.parent / "oracles" / "msp_sdk_oracle.py"
+
+
+def oracle_python() -> str:
+    python = os.environ.get("MSP_ORACLE_PYTHON", ".venv-oracle/bin/python")
+    if not Path(python).exists():
+        if os.environ.get("REQUIRE_ORACLES"):
+            pytest.fail(f"the MultiSafepay SDK oracle is required but {python} does not exist")
+        pytest.skip("MultiSafepay SDK oracle venv not built (make test builds it)")
+    return python
+
+
+def sdk_verdicts(cases: list[dict[str, Any]]) -> list[bool]:
+    result = subprocess.run(
+        [oracle_python(), str(ORACLE_SCRIPT)],
+        input=json.dumps(cases),
+        text=True,
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    verdicts: list[bool] = json.loads(result.stdout)
+    assert len(verdicts) == len(cases)
+    return verdicts
+
+
+def our_verdict(case: dict[str, Any], now: float) -> bool:
+    settings = MultiSafepaySettings.model_validate({"api_key": case["api_key"]})
+    raw = RawRequest(
+        "POST", case["body"].encode(), {"auth": case["auth"]}, {}, datetime.fromtimestamp(now, UTC)
+    )
+    try:
+        MultiSafepay(settings, HttpClient()).parse_notification(raw)
+    except NotificationRejected:
+        return False
+    return True
+
+
+def random_order(rng: random.Random) -> dict[str, Any]:
+    words = ["completed", "initialized", "declined", "void", "expired", "chargedback", "refunded"]
+    return {
+        "order_id": f"o-{rng.randrange(10**9)}",
+        "transaction_id": rng.randrange(10**10),
+        "status": rng.choice(words),
+        "amount": rng.randrange(1, 10**7),
+        "currency": rng.choice(["EUR", "USD"]),
+        "description": rng.choice(["Tea set", "茶具 — set", 'quote " and \\ slash', "emoji 🍵"]),
+        "customer": {"locale": "zh_CN", "first_name": rng.choice(["Mei", "Zoë"])},
+        "payment_details": {"type": "ALIPAY", "account_id": None},
+        "costs": [{"amount": 0.49, "type": "SYSTEM"}],
+    }
+
+
+def test_sdk_and_we_agree_on_compact_bodies() -> None:
+    rng = random.Random(20261122)
+    now = time.time()
+    key = "sdk-oracle-key-42"
+    cases: list[dict[str, Any]] = []
+    for _ in range(40):
+        body = json.dumps(random_order(rng), separators=(",", ":"), ensure_ascii=False)
+        stamp = str(int(now) - rng.choice([0, 5, 300, 590, 700, 3600]))
+        digest = hmac_sha512_hex(key.encode(), f"{stamp}:{body}".encode())
+        mutation = rng.choice(["none", "none", "wrong_key", "tamper", "digest"])
+        if mutation == "wrong_key":
+            digest = hmac_sha512_hex(b"another-key", f"{stamp}:{body}".encode())
+        elif mutation == "tamper":
+            body = body.replace('"amount":', '"amount":1', 1)
+        elif mutation == "digest":
+            digest = digest[:-1] + ("0" if digest[-1] != "0" else "1")
+        auth = base64.b64encode(f"{stamp}:{digest}".encode()).decode()
+        cases.append({"body": body, "auth": auth, "api_key": key})
+    sdk = sdk_verdicts(cases)
+    ours = [our_verdict(case, now) for case in cases]
+    assert ours == sdk
+    # The generated set exercises both answers, or agreement would prove little.
+    assert 5 < sum(ours) < len(ours) - 5

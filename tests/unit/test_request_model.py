@@ -1,0 +1,139 @@
+"""POST /orders body validation: each bad field is named, with a machine-readable code."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from payments.api import parse_create_order
+from payments.errors import MalformedRequest, ValidationFailed
+from tests.support.orders import order_body
+
+
+def parse(body: dict[str, Any]) -> Any:
+    return parse_create_order(json.dumps(body))
+
+
+def test_valid_body_gets_defaults() -> None:
+    request = parse(order_body())
+    assert request.flow == "redirect"
+    assert request.terminal_type == "WEB"
+    assert request.amount.value == 1000
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (b"", "malformed_json"),
+        (b"{", "malformed_json"),
+        (b"[]", "malformed_json"),
+        (b"null", "malformed_json"),
+        (b'"x"', "malformed_json"),
+        (b"\xff\xfe", "malformed_json"),
+        (b'{"order_id":"a","order_id":"b"}', "malformed_json"),
+    ],
+)
+def test_malformed_json_is_400(raw: bytes, code: str) -> None:
+    with pytest.raises(MalformedRequest) as caught:
+        parse_create_order(raw)
+    assert caught.value.status == 400
+    assert caught.value.code == code
+
+
+def test_duplicate_nested_keys_are_refused() -> None:
+    raw = json.dumps(order_body()).replace('"value": 1000', '"value": 1, "value": 1000')
+    with pytest.raises(MalformedRequest, match="repeats the key 'value'"):
+        parse_create_order(raw)
+
+
+INVALID: list[tuple[str, dict[str, Any], str, str]] = [
+    ("order_id", {"order_id": ""}, "order_id", "invalid_field"),
+    ("order_id", {"order_id": "a" * 51}, "order_id", "invalid_field"),
+    ("order_id", {"order_id": "has space"}, "order_id", "invalid_field"),
+    ("order_id", {"order_id": "ünïcode"}, "order_id", "invalid_field"),
+    ("order_id", {"order_id": 123}, "order_id", "invalid_field"),
+    ("amount", {"amount": {"value": 10.5, "currency": "EUR"}}, "amount.value", "invalid_amount"),
+    ("amount", {"amount": {"value": 10.0, "currency": "EUR"}}, "amount.value", "invalid_amount"),
+    ("amount", {"amount": {"value": "1000", "currency": "EUR"}}, "amount.value", "invalid_amount"),
+    ("amount", {"amount": {"value": True, "currency": "EUR"}}, "amount.value", "invalid_amount"),
+    ("amount", {"amount": {"value": 0, "currency": "EUR"}}, "amount.value", "invalid_amount"),
+    ("amount", {"amount": {"value": -5, "currency": "EUR"}}, "amount.value", "invalid_amount"),
+    ("amount", {"amount": {"value": 2**53, "currency": "EUR"}}, "amount.value", "invalid_amount"),
+    ("amount", {"amount": {"value": 1000, "currency": "eur"}}, "amount.currency", "unknown_currency"),
+    ("amount", {"amount": {"value": 1000, "currency": "XYZ"}}, "amount.currency", "unknown_currency"),
+    ("amount", {"amount": {"value": 1000}}, "amount.currency", "missing_field"),
+    ("amount", {"amount": 1000}, "amount", "invalid_field"),
+    ("description", {"description": ""}, "description", "invalid_field"),
+    ("description", {"description": "x" * 201}, "description", "invalid_field"),
+    ("description", {"description": "<b>Tea</b>"}, "description", "html_not_allowed"),
+    ("description", {"description": "Tea\x00"}, "description", "control_characters"),
+    ("return_url", {"return_url": "http://shop.example.com/r"}, "return_url", "invalid_url"),
+    ("return_url", {"return_url": "javascript:alert(1)"}, "return_url", "invalid_url"),
+    ("return_url", {"return_url": "/relative"}, "return_url", "invalid_url"),
+    ("cancel_url", {"cancel_url": "ftp://shop.example.com"}, "cancel_url", "invalid_url"),
+    ("flow", {"flow": "embedded"}, "flow", "invalid_field"),
+    ("terminal_type", {"terminal_type": "web"}, "terminal_type", "invalid_field"),
+    ("expires_in_seconds", {"expires_in_seconds": 10}, "expires_in_seconds", "invalid_field"),
+    ("customer", {"customer": {"ip_address": "999.1.1.1"}}, "customer.ip_address", "invalid_ip_address"),
+    ("customer", {"customer": {"email": "not-an-email"}}, "customer.email", "invalid_field"),
+    ("customer", {"customer": {"country": "Netherlands"}}, "customer.country", "invalid_field"),
+    ("customer", {"customer": {"shoe_size": "42"}}, "customer.shoe_size", "unknown_field"),
+    (
+        "items",
+        {"items": [{"name": "Tea", "quantity": 0, "unit_price": 1000}]},
+        "items.0.quantity",
+        "invalid_field",
+    ),
+    (
+        "items",
+        {"items": [{"name": "Tea", "quantity": 1, "unit_price": 999}]},
+        "items",
+        "items_total_mismatch",
+    ),
+    ("metadata", {"metadata": {"k": 1}}, "metadata.k", "invalid_field"),
+    ("metadata", {"metadata": {f"k{i}": "v" for i in range(21)}}, "metadata", "invalid_field"),
+    ("unknown", {"retrun_url": "https://x.example"}, "retrun_url", "unknown_field"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "field", "code"), INVALID, ids=[f"{i[0]}-{n}" for n, i in enumerate(INVALID)]
+)
+def test_invalid_field_is_named(name: str, change: dict[str, Any], field: str, code: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        parse(order_body(**change))
+    error = caught.value
+    assert error.status == 422
+    assert (error.field, error.code) == (field, code)
+    assert error.message.startswith(field)
+
+
+@pytest.mark.parametrize(
+    "name", ["order_id", "provider", "amount", "description", "return_url", "cancel_url"]
+)
+def test_missing_required_field(name: str) -> None:
+    body = order_body()
+    del body[name]
+    with pytest.raises(ValidationFailed) as caught:
+        parse(body)
+    assert (caught.value.field, caught.value.code) == (name, "missing_field")
+
+
+def test_error_messages_never_echo_values() -> None:
+    secretish = "4111111111111111-secret@example"
+    with pytest.raises(ValidationFailed) as caught:
+        parse(order_body(customer={"email": secretish + " x", "phone": secretish}))
+    assert secretish not in json.dumps(caught.value.to_body())
+
+
+def test_http_is_allowed_for_localhost_only() -> None:
+    assert parse(order_body(return_url="http://localhost:8000/r", cancel_url="http://127.0.0.1/c"))
+
+
+def test_fingerprint_ignores_defaults_and_key_order() -> None:
+    explicit = order_body(flow="redirect", terminal_type="WEB")
+    reordered = dict(reversed(list(order_body().items())))
+    assert parse(explicit).fingerprint() == parse(reordered).fingerprint()
+    assert parse(order_body(description="Other")).fingerprint() != parse(order_body()).fingerprint()
