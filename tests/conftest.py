@@ -26,9 +26,11 @@ for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
 
 import boto3  # noqa: E402
 import pytest  # noqa: E402
+import requests  # noqa: E402
 import responses  # noqa: E402
 from aws_lambda_powertools.utilities import parameters  # noqa: E402
 from moto import mock_aws  # noqa: E402
+from requests import PreparedRequest  # noqa: E402
 
 from local.sandboxes.multisafepay import MultiSafepaySandbox  # noqa: E402
 from local.template import Template  # noqa: E402
@@ -78,19 +80,50 @@ def stack(template: Template) -> Iterator[Stack]:
     parameters.clear_caches()
 
 
+class ProviderLink:
+    """Faults on the wire between the adapter and the sandbox, consumed one per request."""
+
+    def __init__(self) -> None:
+        self.faults: list[str] = []
+
+    def inject(self, *faults: str) -> None:
+        self.faults.extend(faults)
+
+    def exchange(
+        self, sandbox: MultiSafepaySandbox, request: PreparedRequest
+    ) -> tuple[int, dict[str, str], bytes]:
+        fault = self.faults.pop(0) if self.faults else None
+        if fault == "connect_timeout":
+            raise requests.ConnectTimeout("connect timed out")
+        if fault == "reset":
+            raise requests.ConnectionError("connection reset by peer")
+        if fault == "http_500":
+            return 500, {"Content-Type": "text/html"}, b"<html>Internal Server Error</html>"
+        if fault == "garbage":
+            return 200, {"Content-Type": "application/json"}, b'{"success": tr'
+        body = request.body.encode() if isinstance(request.body, str) else request.body
+        reply = sandbox.handle(request.method or "GET", request.url or "", dict(request.headers), body)
+        if fault == "read_timeout_after_processing":  # the provider acted; we never heard back
+            raise requests.ReadTimeout("read timed out")
+        return reply
+
+
 @pytest.fixture
-def msp(stack: Stack) -> Iterator[MultiSafepaySandbox]:
+def link() -> ProviderLink:
+    return ProviderLink()
+
+
+@pytest.fixture
+def msp(stack: Stack, link: ProviderLink) -> Iterator[MultiSafepaySandbox]:
     """MultiSafepay's API on `responses`: the adapter's real HTTP client talks to the sandbox."""
     sandbox = MultiSafepaySandbox(api_key=MSP_API_KEY)
 
-    def callback(request: responses.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
-        body = request.body.encode() if isinstance(request.body, str) else request.body
-        return sandbox.handle(request.method or "GET", request.url or "", dict(request.headers), body)
+    def callback(request: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
+        return link.exchange(sandbox, request)
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         for method in (responses.GET, responses.POST):
             mock.add_callback(method, re.compile(re.escape(MSP_BASE_URL) + ".*"), callback=callback)
-        sandbox.http_mock = mock  # type: ignore[attr-defined]
         yield sandbox
 
 
