@@ -56,9 +56,13 @@ validate: $(SAM_VENV)/.installed
 
 build: $(SAM_VENV)/.installed
 	PATH="$(dir $(PYTHON312)):$$PATH" $(SAM_VENV)/bin/sam build
+	@# The runtime provides boto3/botocore; a bundled copy would shadow it and bloat every cold start.
+	@! ls -d .aws-sam/build/PaymentsLayer/python/{boto3,botocore} 2>/dev/null | grep . \
+		|| { echo "error: boto3/botocore bundled into the layer"; exit 1; }
+	@du -sh .aws-sam/build/PaymentsLayer .aws-sam/build/*Function
 
 events: $(VENV)/.installed
-	$(PY) -m events.generate
+	$(PY) events/generate.py
 
 deploy: build
 	$(SAM_VENV)/bin/sam deploy --guided

@@ -1,6 +1,6 @@
 """POST /orders — create an Alipay payment with the chosen provider."""
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -9,14 +9,12 @@ from payments import web
 from payments.api import parse_create_order
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 app = web.create_app()
 service = web.build_service()
 
 
 @app.post("/orders")
-@tracer.capture_method
 def create_order() -> Response[str]:
     request = parse_create_order(web.raw_body(app.current_event))
     result = service.create_order(request, web.public_base_url(app.current_event))
@@ -24,7 +22,6 @@ def create_order() -> Response[str]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -1,6 +1,6 @@
 """GET /orders/{order_id} — the order and its audit history (read-only)."""
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -8,14 +8,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from payments import web
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 app = web.create_app()
 service = web.build_service()
 
 
 @app.get("/orders/<order_id>")
-@tracer.capture_method
 def get_order(order_id: str) -> Response[str]:
     order, events = service.get_order(order_id)
     body = order.to_public()
@@ -24,7 +22,6 @@ def get_order(order_id: str) -> Response[str]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -1,6 +1,6 @@
 """POST|GET /notify/{provider} — receive, verify and apply a provider's notification."""
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -8,14 +8,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from payments import web
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 app = web.create_app()
 service = web.build_service()
 
 
 @app.route("/notify/<provider>", method=["POST", "GET"])
-@tracer.capture_method
 def notify(provider: str) -> Response[str]:
     raw = web.raw_request(app.current_event, service.clock())
     reply = service.receive_notification(provider, raw)
@@ -23,7 +21,6 @@ def notify(provider: str) -> Response[str]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

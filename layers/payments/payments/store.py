@@ -34,7 +34,7 @@ MAX_EVENTS_RETURNED = 1000
 
 # Throttling and transient errors are retried inside botocore with exponential backoff and jitter.
 RETRY_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 5},
+    retries={"mode": "standard", "total_max_attempts": 5},
     connect_timeout=2,
     read_timeout=5,
     tcp_keepalive=True,

@@ -1,0 +1,120 @@
+"""Write the sample API Gateway events in events/ (run: make events).
+
+The signed MultiSafepay notification is signed with SAMPLE_MSP_API_KEY (see events/README.md).
+Its timestamp is the moment of generation: MultiSafepay signatures are accepted for 600 s, so
+regenerate it right before `sam local invoke` if you want it accepted rather than refused as stale.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from local.apigw import proxy_event  # noqa: E402
+
+SAMPLE_MSP_API_KEY = "sample-msp-api-key-0000000000000000000000"
+SAMPLE_ORDER_ID = "sample-order-1"
+DOMAIN = "abc123.execute-api.eu-west-1.amazonaws.com"
+
+
+def sample_create_body() -> dict[str, object]:
+    return {
+        "order_id": SAMPLE_ORDER_ID,
+        "provider": "multisafepay",
+        "amount": {"value": 1000, "currency": "EUR"},
+        "description": "Tea set",
+        "return_url": "https://shop.example.com/orders/sample-order-1/return",
+        "cancel_url": "https://shop.example.com/orders/sample-order-1/cancel",
+        "customer": {"locale": "zh_CN", "ip_address": "203.0.113.7", "country": "CN"},
+        "items": [{"name": "Tea set", "quantity": 1, "unit_price": 1000}],
+    }
+
+
+def sample_msp_notification_body() -> bytes:
+    order = {
+        "transaction_id": 4051823,
+        "order_id": SAMPLE_ORDER_ID,
+        "created": "2026-11-22T10:51:04",
+        "currency": "EUR",
+        "amount": 1000,
+        "description": "Tea set",
+        "amount_refunded": 0,
+        "status": "completed",
+        "financial_status": "completed",
+        "modified": "2026-11-22T10:53:10",
+        "customer": {"locale": "zh_CN", "country": "CN"},
+        "payment_details": {"type": "ALIPAY", "account_id": "", "external_transaction_id": "2026112222001"},
+    }
+    return json.dumps(order, separators=(",", ":")).encode()
+
+
+def msp_auth(key: str, stamp: int, body: bytes) -> str:
+    digest = hmac.new(key.encode(), f"{stamp}:".encode() + body, hashlib.sha512).hexdigest()
+    return base64.b64encode(f"{stamp}:{digest}".encode()).decode()
+
+
+def build(now: int) -> dict[str, dict[str, object]]:
+    api_key = [("x-api-key", "sample-merchant-api-key")]
+    json_type = [("Content-Type", "application/json")]
+    body = sample_msp_notification_body()
+    notify_query = [("transactionid", SAMPLE_ORDER_ID), ("timestamp", str(now))]
+    return {
+        "create_order.json": proxy_event(
+            method="POST",
+            path="/orders",
+            resource="/orders",
+            headers=[*json_type, *api_key],
+            body=json.dumps(sample_create_body(), indent=2).encode(),
+            domain_name=DOMAIN,
+            api_key="sample-merchant-api-key",
+            api_key_id="samplekeyid",
+        ),
+        "get_order.json": proxy_event(
+            method="GET",
+            path=f"/orders/{SAMPLE_ORDER_ID}",
+            resource="/orders/{order_id}",
+            path_parameters={"order_id": SAMPLE_ORDER_ID},
+            headers=api_key,
+            domain_name=DOMAIN,
+            api_key="sample-merchant-api-key",
+            api_key_id="samplekeyid",
+        ),
+        "notify_multisafepay_post.json": proxy_event(
+            method="POST",
+            path="/notify/multisafepay",
+            resource="/notify/{provider}",
+            path_parameters={"provider": "multisafepay"},
+            query=notify_query,
+            headers=[*json_type, ("Auth", msp_auth(SAMPLE_MSP_API_KEY, now, body))],
+            body=body,
+            domain_name=DOMAIN,
+            source_ip="185.110.48.12",
+        ),
+        "notify_multisafepay_get.json": proxy_event(
+            method="GET",
+            path="/notify/multisafepay",
+            resource="/notify/{provider}",
+            path_parameters={"provider": "multisafepay"},
+            query=notify_query,
+            domain_name=DOMAIN,
+            source_ip="185.110.48.12",
+        ),
+    }
+
+
+def main() -> None:
+    for name, event in build(int(time.time())).items():
+        (ROOT / "events" / name).write_text(json.dumps(event, indent=2) + "\n")
+        print(f"wrote events/{name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""DynamoDB faults: throttling and outages become 503 store_unavailable; races become re-reads."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import botocore.endpoint
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from payments.errors import StoreUnavailable
+from payments.money import Money
+from payments.orders import Order, OrderEvent, OrderStatus
+from payments.store import RETRY_CONFIG, ConcurrentUpdateError, OrdersStore
+
+
+def order() -> Order:
+    return Order(
+        "o-1",
+        "multisafepay",
+        OrderStatus.CREATED,
+        Money(1000, "EUR"),
+        "Tea",
+        "https://r",
+        "https://c",
+        "redirect",
+        "WEB",
+        "hash",
+        "2026-01-01T00:00:00.000000Z",
+        "2026-01-01T00:00:00.000000Z",
+        "2026-01-01T05:00:00.000000Z",
+    )
+
+
+EVENT = OrderEvent(type="order_created", at="2026-01-01T00:00:00.000000Z", source="merchant")
+
+
+class FailingClient:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def __getattr__(self, name: str) -> Any:
+        def fail(**_: Any) -> Any:
+            raise self.error
+
+        return fail
+
+
+def client_error(code: str, **extra: Any) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "x"}, **extra}, "TransactWriteItems")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        client_error("ProvisionedThroughputExceededException"),
+        client_error("ThrottlingException"),
+        client_error("InternalServerError"),
+        EndpointConnectionError(endpoint_url="https://dynamodb"),
+    ],
+)
+def test_exhausted_retries_become_store_unavailable(error: Exception) -> None:
+    store = OrdersStore("orders", client=FailingClient(error))
+    with pytest.raises(StoreUnavailable) as caught:
+        store.create(order(), EVENT)
+    assert caught.value.status == 503
+    with pytest.raises(StoreUnavailable):
+        store.get("o-1")
+
+
+@pytest.mark.parametrize("reason", ["ConditionalCheckFailed", "TransactionConflict"])
+def test_lost_races_are_reported_as_concurrent_updates(reason: str) -> None:
+    error = client_error(
+        "TransactionCanceledException", CancellationReasons=[{"Code": reason}, {"Code": "None"}]
+    )
+    store = OrdersStore("orders", client=FailingClient(error))
+    with pytest.raises(ConcurrentUpdateError):
+        store.change(order(), EVENT, status=OrderStatus.PENDING, now=__import__("datetime").datetime.now())
+
+
+THROTTLED = json.dumps(
+    {
+        "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+        "message": "slow down",
+    }
+).encode()
+
+
+class Throttling(BaseHTTPRequestHandler):
+    attempts = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        Throttling.attempts += 1
+        body = THROTTLED
+        self.send_response(400)
+        self.send_header("Content-Type", "application/x-amz-json-1.0")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def test_throttling_is_retried_with_backoff_then_503(monkeypatch: pytest.MonkeyPatch) -> None:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Throttling)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    delays: list[float] = []
+    monkeypatch.setattr(botocore.endpoint.time, "sleep", delays.append)  # type: ignore[attr-defined]
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{httpd.server_address[1]}")
+    Throttling.attempts = 0
+    try:
+        store = OrdersStore("orders")  # the client exactly as production builds it
+        with pytest.raises(StoreUnavailable):
+            store.get("o-1")
+    finally:
+        httpd.shutdown()
+    assert Throttling.attempts == 5
+    assert len(delays) == 4
+    assert RETRY_CONFIG.retries is not None

@@ -1,0 +1,105 @@
+"""template.yaml is the single source of wiring: check what it promises."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from local.template import Template
+
+# What each function does to the table, read from its code paths (see payments/store.py).
+TABLE_ACTIONS = {
+    "CreateOrderFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+    "NotifyFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+    "GetOrderFunction": {"dynamodb:Query"},
+}
+READS_SECRET = {"CreateOrderFunction", "NotifyFunction"}
+
+
+def statements(template: Template, function: str) -> list[dict[str, Any]]:
+    policies = template.resources[function]["Properties"]["Policies"]
+    assert all(isinstance(policy, dict) and "Statement" in policy for policy in policies), "inline only"
+    return [statement for policy in policies for statement in policy["Statement"]]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("function", sorted(TABLE_ACTIONS))
+def test_least_privilege(template: Template, function: str) -> None:
+    table_actions: set[str] = set()
+    secret_actions: set[str] = set()
+    for statement in statements(template, function):
+        assert statement["Effect"] == "Allow"
+        actions = set(as_list(statement["Action"]))
+        resources = as_list(statement["Resource"])
+        assert not any("*" in action for action in actions), actions
+        assert all(isinstance(resource, dict) for resource in resources), "no literal ARNs or wildcards"
+        for resource in resources:
+            if resource == {"Fn::GetAtt": ["OrdersTable", "Arn"]}:
+                table_actions |= actions
+            elif resource == {"Ref": "ProviderCredentialsSecret"}:
+                secret_actions |= actions
+            else:
+                pytest.fail(f"{function} reaches {resource}")
+    assert table_actions == TABLE_ACTIONS[function]
+    assert secret_actions == ({"secretsmanager:GetSecretValue"} if function in READS_SECRET else set())
+
+
+def test_routes_and_api_keys(template: Template) -> None:
+    routes = {
+        (route.method, route.path): (spec.logical_id, route.api_key_required)
+        for spec in template.functions()
+        for route in spec.routes
+    }
+    assert routes == {
+        ("POST", "/orders"): ("CreateOrderFunction", True),
+        ("GET", "/orders/{order_id}"): ("GetOrderFunction", True),
+        ("POST", "/notify/{provider}"): ("NotifyFunction", False),
+        ("GET", "/notify/{provider}"): ("NotifyFunction", False),
+    }
+    api = template.resources["PaymentsApi"]["Properties"]
+    assert api["Auth"]["UsagePlan"]["CreateUsagePlan"] == "PER_API"
+
+
+def test_orders_table_is_durable(template: Template) -> None:
+    table = template.resources["OrdersTable"]
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["UpdateReplacePolicy"] == "Retain"
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+
+
+def test_functions_are_traced_json_logging_python312(template: Template) -> None:
+    glob = template.doc["Globals"]["Function"]
+    assert glob["Runtime"] == "python3.12"
+    assert glob["Tracing"] == "Active"
+    assert glob["LoggingConfig"]["LogFormat"] == "JSON"
+    env = glob["Environment"]["Variables"]
+    assert {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"} <= set(env)
+
+
+def test_environment_carries_only_names_and_arns(template: Template) -> None:
+    refs = {"OrdersTable": "orders", "ProviderCredentialsSecret": "arn:secret"}
+    for spec in template.functions():
+        env = template.environment(spec, refs)
+        assert env["ORDERS_TABLE_NAME"] == "orders"
+        assert "PUBLIC_BASE_URL" not in env  # only when the PublicBaseUrl parameter is set
+        assert ("PROVIDER_SECRET_ARN" in env) == (spec.logical_id in READS_SECRET)
+        for value in env.values():
+            assert "key" not in value.lower()
+
+
+def test_layer_is_built_for_python312(template: Template) -> None:
+    layer = template.resources["PaymentsLayer"]
+    assert layer["Metadata"]["BuildMethod"] == "python3.12"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
+
+
+def test_outputs_name_every_notify_url(template: Template) -> None:
+    outputs = template.doc["Outputs"]
+    assert {"ApiUrl", "MultisafepayNotifyUrl", "UseepayNotifyUrl", "AlipayIntlNotifyUrl"} <= set(outputs)
