@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from local.apigw import proxy_event
 from local.sandboxes.multisafepay import MultiSafepaySandbox
+from payments.api import parse_create_order
+from payments.orders import OrderEvent
+from payments.store import OrdersStore, iso
 from tests.conftest import MSP_API_KEY, MSP_BASE_URL, ProviderLink, Stack
 from tests.support.lambdas import Api
-from tests.support.orders import order_body
+from tests.support.orders import order_body, stored_order
 from tests.support.store import event_items, order_item
 
 
@@ -294,8 +299,34 @@ def test_get_unknown_order_is_404(api: Api) -> None:
 
 def test_unknown_route_is_404_in_our_error_shape(api: Api) -> None:
     function = api.functions["CreateOrderFunction"]
-    from local.apigw import proxy_event
-
     reply = function.invoke(proxy_event(method="GET", path="/elsewhere", resource="/elsewhere"))
     assert reply.status == 404
     assert error_of(reply)["code"] == "route_not_found"
+
+
+def _abandoned(stack: Stack, order_id: str, age_seconds: int) -> None:
+    """An order whose creating request died after its first write (e.g. Lambda timed out)."""
+    order = stored_order(order_id, at=datetime.now(UTC) - timedelta(seconds=age_seconds))
+    order.request_hash = parse_create_order(json.dumps(order_body(order_id))).fingerprint()
+    OrdersStore(stack.table_name).create(
+        order, OrderEvent(type="order_created", at=iso(datetime.now(UTC)), source="merchant")
+    )
+
+
+def test_identical_request_while_the_first_is_in_flight_is_409(
+    api: Api, msp: MultiSafepaySandbox, stack: Stack
+) -> None:
+    _abandoned(stack, "c-inflight", age_seconds=5)
+    reply = api.request("POST", "/orders", body=order_body("c-inflight"))
+    assert reply.status == 409
+    assert error_of(reply)["code"] == "request_in_progress"
+    assert creates(msp) == 0
+
+
+def test_abandoned_creation_is_resumed_by_a_retry(api: Api, msp: MultiSafepaySandbox, stack: Stack) -> None:
+    _abandoned(stack, "c-abandoned", age_seconds=120)
+    reply = api.request("POST", "/orders", body=order_body("c-abandoned"))
+    assert reply.status == 200
+    assert reply.json()["status"] == "pending"
+    assert creates(msp) == 1  # asked MultiSafepay first (unknown there), then created it
+    assert [c.method for c in msp.calls] == ["GET", "POST"]

@@ -7,32 +7,14 @@ from datetime import UTC, datetime
 import pytest
 
 from payments.config import ProviderDirectory
-from payments.money import Money
-from payments.orders import Order, OrderEvent, OrderStatus
+from payments.orders import OrderEvent, OrderStatus
 from payments.service import PaymentsService
 from payments.store import ConcurrentUpdateError, OrdersStore, iso
 from tests.conftest import Stack
+from tests.support.orders import stored_order
 from tests.support.store import event_items, order_item
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-
-
-def new_order(order_id: str = "s-1") -> Order:
-    return Order(
-        order_id,
-        "multisafepay",
-        OrderStatus.CREATED,
-        Money(1000, "EUR"),
-        "Tea",
-        "https://r",
-        "https://c",
-        "redirect",
-        "WEB",
-        "hash-1",
-        iso(NOW),
-        iso(NOW),
-        iso(NOW),
-    )
 
 
 def event(type_: str = "test") -> OrderEvent:
@@ -45,8 +27,8 @@ def store(stack: Stack) -> OrdersStore:
 
 
 def test_create_is_conditional_and_returns_the_existing_order(store: OrdersStore, stack: Stack) -> None:
-    assert store.create(new_order(), event("order_created")) is None
-    other = new_order()
+    assert store.create(stored_order(), event("order_created")) is None
+    other = stored_order()
     other.request_hash = "hash-2"
     existing = store.create(other, event("order_created"))
     assert existing is not None
@@ -55,7 +37,7 @@ def test_create_is_conditional_and_returns_the_existing_order(store: OrdersStore
 
 
 def test_stale_version_is_refused_and_writes_nothing(store: OrdersStore, stack: Stack) -> None:
-    order = new_order()
+    order = stored_order()
     store.create(order, event())
     store.change(order, event(), status=OrderStatus.PENDING, now=NOW)
     with pytest.raises(ConcurrentUpdateError):
@@ -68,7 +50,7 @@ def test_stale_version_is_refused_and_writes_nothing(store: OrdersStore, stack: 
 
 def test_engine_rereads_after_a_lost_race(store: OrdersStore, stack: Stack) -> None:
     service = PaymentsService(store, ProviderDirectory())
-    stale = new_order()
+    stale = stored_order()
     store.create(stale, event())
     fresh = store.change(stale, event(), status=OrderStatus.PENDING, now=NOW)  # someone else got there first
     result = service._apply(stale, OrderStatus.PAID, event("notification"))
@@ -80,7 +62,7 @@ def test_engine_rereads_after_a_lost_race(store: OrdersStore, stack: Stack) -> N
 
 def test_engine_ignores_a_move_that_became_backwards(store: OrdersStore, stack: Stack) -> None:
     service = PaymentsService(store, ProviderDirectory())
-    stale = new_order()
+    stale = stored_order()
     store.create(stale, event())
     paid = store.change(stale, event(), status=OrderStatus.PAID, now=NOW)
     result = service._apply(stale, OrderStatus.EXPIRED, event("notification"), record_ignored=True)
@@ -89,7 +71,7 @@ def test_engine_ignores_a_move_that_became_backwards(store: OrdersStore, stack: 
 
 
 def test_history_is_returned_oldest_first(store: OrdersStore) -> None:
-    order = new_order()
+    order = stored_order()
     store.create(order, OrderEvent(type="first", at=iso(NOW), source="t"))
     store.record_event("s-1", OrderEvent(type="third", at="2026-11-22T12:00:02.000000Z", source="t"))
     store.record_event("s-1", OrderEvent(type="second", at="2026-11-22T12:00:01.000000Z", source="t"))

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+
+from payments.money import Money
+from payments.orders import Order, OrderStatus
+from payments.store import iso
 
 
 def order_body(order_id: str = "order-1", **overrides: Any) -> dict[str, Any]:
@@ -25,3 +30,23 @@ def order_body(order_id: str = "order-1", **overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def stored_order(order_id: str = "s-1", at: datetime | None = None) -> Order:
+    """An Order as the store holds it, for tests below the handlers."""
+    moment = iso(at or datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    return Order(
+        order_id,
+        "multisafepay",
+        OrderStatus.CREATED,
+        Money(1000, "EUR"),
+        "Tea",
+        "https://r",
+        "https://c",
+        "redirect",
+        "WEB",
+        "hash-1",
+        moment,
+        moment,
+        moment,
+    )

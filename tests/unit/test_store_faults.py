@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -12,28 +13,9 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from payments.errors import StoreUnavailable
-from payments.money import Money
-from payments.orders import Order, OrderEvent, OrderStatus
+from payments.orders import OrderEvent, OrderStatus
 from payments.store import RETRY_CONFIG, ConcurrentUpdateError, OrdersStore
-
-
-def order() -> Order:
-    return Order(
-        "o-1",
-        "multisafepay",
-        OrderStatus.CREATED,
-        Money(1000, "EUR"),
-        "Tea",
-        "https://r",
-        "https://c",
-        "redirect",
-        "WEB",
-        "hash",
-        "2026-01-01T00:00:00.000000Z",
-        "2026-01-01T00:00:00.000000Z",
-        "2026-01-01T05:00:00.000000Z",
-    )
-
+from tests.support.orders import stored_order
 
 EVENT = OrderEvent(type="order_created", at="2026-01-01T00:00:00.000000Z", source="merchant")
 
@@ -65,7 +47,7 @@ def client_error(code: str, **extra: Any) -> ClientError:
 def test_exhausted_retries_become_store_unavailable(error: Exception) -> None:
     store = OrdersStore("orders", client=FailingClient(error))
     with pytest.raises(StoreUnavailable) as caught:
-        store.create(order(), EVENT)
+        store.create(stored_order(), EVENT)
     assert caught.value.status == 503
     with pytest.raises(StoreUnavailable):
         store.get("o-1")
@@ -78,7 +60,7 @@ def test_lost_races_are_reported_as_concurrent_updates(reason: str) -> None:
     )
     store = OrdersStore("orders", client=FailingClient(error))
     with pytest.raises(ConcurrentUpdateError):
-        store.change(order(), EVENT, status=OrderStatus.PENDING, now=__import__("datetime").datetime.now())
+        store.change(stored_order(), EVENT, status=OrderStatus.PENDING, now=datetime.now(UTC))
 
 
 THROTTLED = json.dumps(
