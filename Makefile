@@ -49,6 +49,9 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy local events
+	@# each handler is an app.py of its own: checked one at a time
+	for handler in functions/*/app.py; do $(VENV)/bin/mypy --no-namespace-packages $$handler || exit 1; done
 
 validate: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint

@@ -181,7 +181,10 @@ class MultiSafepaySandbox:
 
     @staticmethod
     def _public(order: dict[str, Any]) -> dict[str, Any]:
-        return json.loads(json.dumps({k: v for k, v in order.items() if not k.startswith("_")}))
+        public: dict[str, Any] = json.loads(
+            json.dumps({k: v for k, v in order.items() if not k.startswith("_")})
+        )
+        return public
 
     @staticmethod
     def _ok(data: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:

@@ -13,8 +13,10 @@ from local.sandboxes.multisafepay import MultiSafepaySandbox
 from payments.api import parse_create_order
 from payments.orders import OrderEvent
 from payments.store import OrdersStore, iso
-from tests.conftest import MSP_API_KEY, MSP_BASE_URL, ProviderLink, Stack
+from tests.conftest import Stack
 from tests.support.lambdas import Api
+from tests.support.link import ProviderLink
+from tests.support.multisafepay_kit import MSP_API_KEY, MSP_BASE_URL
 from tests.support.orders import order_body, stored_order
 from tests.support.store import event_items, order_item
 

@@ -8,8 +8,10 @@ import logging
 import pytest
 
 from local.sandboxes.multisafepay import MultiSafepaySandbox
-from tests.conftest import MSP_API_KEY, MSP_BASE_URL, ProviderLink, Stack
+from tests.conftest import Stack
 from tests.support.lambdas import Api
+from tests.support.link import ProviderLink
+from tests.support.multisafepay_kit import MSP_API_KEY, MSP_BASE_URL
 from tests.support.orders import order_body
 from tests.support.store import event_items
 

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from local.sandboxes.multisafepay import MultiSafepaySandbox
-from tests.conftest import ProviderLink, Stack
+from tests.conftest import Stack
 from tests.support.lambdas import Api, Reply
+from tests.support.link import ProviderLink
 from tests.support.orders import order_body
 from tests.support.store import event_items, order_item
 

@@ -13,8 +13,9 @@ import pytest
 from events.generate import SAMPLE_MSP_API_KEY, SAMPLE_ORDER_ID, build
 from local.sandboxes.multisafepay import MultiSafepaySandbox
 from payments.web import raw_request
-from tests.conftest import MSP_BASE_URL, Stack
+from tests.conftest import Stack
 from tests.support.lambdas import Api
+from tests.support.multisafepay_kit import MSP_BASE_URL
 
 EVENTS = Path(__file__).resolve().parent.parent.parent / "events"
 

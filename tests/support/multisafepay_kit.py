@@ -1,0 +1,32 @@
+"""MultiSafepay's test kit: its secret entry and its sandbox, mounted on `responses`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+import responses
+from requests import PreparedRequest
+
+from local.sandboxes.multisafepay import MultiSafepaySandbox
+from tests.support.link import ProviderLink
+from tests.support.secrets import PROVIDER_SECRET
+
+MSP_API_KEY = "msp-sandbox-key-0123456789"
+MSP_BASE_URL = "https://testapi.multisafepay.com/v1/json/"
+PROVIDER_SECRET["multisafepay"] = {"api_key": MSP_API_KEY, "base_url": MSP_BASE_URL, "gateway": "ALIPAY"}
+
+
+@pytest.fixture
+def msp(stack: object, link: ProviderLink) -> Iterator[MultiSafepaySandbox]:
+    """The adapter's real HTTP client talks to the sandbox (through `link`, for fault injection)."""
+    sandbox = MultiSafepaySandbox(api_key=MSP_API_KEY)
+
+    def callback(request: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
+        return link.exchange(sandbox, request)
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        for method in (responses.GET, responses.POST):
+            mock.add_callback(method, re.compile(re.escape(MSP_BASE_URL) + ".*"), callback=callback)
+        yield sandbox
