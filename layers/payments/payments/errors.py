@@ -5,6 +5,7 @@ Messages name fields, never their values: a value may be a secret or a customer'
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -125,10 +126,13 @@ class NotificationRejected(PaymentsError):
         *,
         status: int = 401,
         claimed_order_id: str | None = None,
+        reply_context: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message, code=reason)
         self.status = status
         self.claimed_order_id = claimed_order_id
+        # What the provider's error acknowledgement must echo (e.g. Alipay's reqMsgId), if known.
+        self.reply_context: Mapping[str, str] = reply_context or {}
 
     @property
     def reason(self) -> str:

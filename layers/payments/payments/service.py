@@ -198,6 +198,7 @@ class PaymentsService:
                 "no such order for this provider",
                 status=404,
                 claimed_order_id=notification.order_id,
+                reply_context=notification.reply_context,
             )
             self._record_rejection(provider_name, raw, unknown, verified=True)
             return provider.acknowledge(None, unknown)

@@ -11,6 +11,8 @@ from payments.providers.base import ProviderFactory
 # provider name -> "module:class". The one list of providers in the code base.
 REGISTRY: dict[str, str] = {
     "multisafepay": "payments.providers.multisafepay:MultiSafepay",
+    "useepay": "payments.providers.useepay:UseePay",
+    "alipay_intl": "payments.providers.alipay_intl:AlipayIntl",
 }
 
 

@@ -103,6 +103,8 @@ class Notification:
     # Known when pulled from the provider for an unpaid order: lets a retried create resume.
     payment_url: str | None = None
     action: PaymentAction | None = None
+    # What the provider's acknowledgement must echo (e.g. Alipay's reqMsgId); opaque to the service.
+    reply_context: Mapping[str, str] = field(default_factory=dict)
     # Set when the provider's protocol says to acknowledge and do nothing (e.g. MultiSafepay GETs
     # without a timestamp). The service then neither reads nor writes the order.
     no_op_reason: str | None = None
