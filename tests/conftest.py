@@ -33,6 +33,7 @@ for _name in (
 
 import boto3  # noqa: E402
 import pytest  # noqa: E402
+import responses  # noqa: E402
 from aws_lambda_powertools.utilities import parameters  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
@@ -93,5 +94,13 @@ def link() -> ProviderLink:
 
 
 @pytest.fixture
-def api(stack: Stack, msp: object) -> Api:
+def wire() -> Iterator[responses.RequestsMock]:
+    """The one mock of the network below `requests`: each provider kit registers its sandbox on it.
+    Anything unregistered fails with ConnectionError: tests never reach the internet."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def api(stack: Stack) -> Api:
     return Api(stack.template, stack.refs)

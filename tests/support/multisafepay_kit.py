@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 import responses
@@ -19,14 +18,13 @@ PROVIDER_SECRET["multisafepay"] = {"api_key": MSP_API_KEY, "base_url": MSP_BASE_
 
 
 @pytest.fixture
-def msp(stack: object, link: ProviderLink) -> Iterator[MultiSafepaySandbox]:
+def msp(stack: object, wire: responses.RequestsMock, link: ProviderLink) -> MultiSafepaySandbox:
     """The adapter's real HTTP client talks to the sandbox (through `link`, for fault injection)."""
     sandbox = MultiSafepaySandbox(api_key=MSP_API_KEY)
 
     def callback(request: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
         return link.exchange(sandbox, request)
 
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        for method in (responses.GET, responses.POST):
-            mock.add_callback(method, re.compile(re.escape(MSP_BASE_URL) + ".*"), callback=callback)
-        yield sandbox
+    for method in (responses.GET, responses.POST):
+        wire.add_callback(method, re.compile(re.escape(MSP_BASE_URL) + ".*"), callback=callback)
+    return sandbox

@@ -111,6 +111,7 @@ class CreateOrderRequest(_Model):
     cancel_url: StrictStr
     flow: Literal["redirect", "direct"] = "redirect"
     terminal_type: Literal["WEB", "WAP", "APP"] = "WEB"
+    os_type: Literal["IOS", "ANDROID"] | None = None  # the payer's device, for WAP payments
     customer: CustomerIn | None = None
     items: Annotated[list[ItemIn], Field(max_length=100)] | None = None
     expires_in_seconds: Annotated[StrictInt, Field(ge=60, le=7 * 24 * 3600)] | None = None

@@ -204,6 +204,14 @@ class PaymentsService:
             return provider.acknowledge(None, unknown)
 
         event = self._event_for(notification, "notification")
+        if notification.event_key:
+            # Refunds and the like: each provider event is recorded once, whatever its effect.
+            first = self.store.record_event_once(
+                order.order_id, notification.event_key, replace(event, type=f"{notification.kind}_reported")
+            )
+            if not first or notification.status == OrderStatus.UNKNOWN:
+                return provider.acknowledge(notification, None)
+            event = self._event_for(notification, "notification")  # stamped after the report it follows
         if (
             notification.kind == "payment"
             and notification.amount is not None
@@ -225,10 +233,10 @@ class PaymentsService:
 
         self._apply(
             order,
-            notification.status,
+            _refund_aware(notification, order),
             event,
             changes=_changes_from(notification),
-            record_ignored=True,
+            record_ignored=notification.event_key is None,
         )
         return provider.acknowledge(notification, None)
 
@@ -346,3 +354,17 @@ def _changes_from(notification: Notification) -> dict[str, Any]:
         "payment_url": notification.payment_url,
         "payment_action": notification.action.to_dict() if notification.action else None,
     }
+
+
+def _refund_aware(notification: Notification, order: Order) -> OrderStatus:
+    """A finished refund of less than the order's amount leaves it partially refunded."""
+    amount = notification.amount
+    if (
+        notification.kind == "refund"
+        and notification.status == OrderStatus.REFUNDED
+        and amount is not None
+        and amount.currency == order.amount.currency
+        and amount.value < order.amount.value
+    ):
+        return OrderStatus.PARTIALLY_REFUNDED
+    return notification.status

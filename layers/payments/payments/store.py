@@ -28,6 +28,7 @@ from payments.orders import Order, OrderEvent, OrderStatus
 TABLE_ENV = "ORDERS_TABLE_NAME"
 ORDER_SK = "ORDER"
 EVENT_PREFIX = "EVENT#"
+SEEN_PREFIX = "SEEN#"  # markers of provider events already recorded (refunds), keyed by the provider's id
 MAX_PAYLOAD_CHARS = 16_000
 REJECTED_ATTEMPT_TTL_S = 180 * 24 * 3600  # forged or unmatched deliveries are kept for 180 days
 MAX_EVENTS_RETURNED = 1000
@@ -204,9 +205,10 @@ class OrdersStore:
         while True:
             page = self._call("query", **kwargs)
             for item in page.get("Items", []):
-                if item["sk"]["S"] == ORDER_SK:
+                sort_key = item["sk"]["S"]
+                if sort_key == ORDER_SK:
                     order = _order_from_item(item)
-                elif len(events) < MAX_EVENTS_RETURNED:
+                elif sort_key.startswith(EVENT_PREFIX) and len(events) < MAX_EVENTS_RETURNED:
                     events.append(_event_from_item(item))
             if "LastEvaluatedKey" not in page:
                 break
@@ -296,6 +298,19 @@ class OrdersStore:
     def record_event(self, order_id: str, event: OrderEvent, *, ttl_epoch: int | None = None) -> None:
         """An event that changes no order (ignored or rejected notifications)."""
         self._call("put_item", **self._event_put(order_id, event, ttl_epoch))
+
+    def record_event_once(self, order_id: str, key: str, event: OrderEvent) -> bool:
+        """Record a provider event keyed by the provider's own id; False if it was recorded before."""
+        marker = {
+            "TableName": self.table_name,
+            "Item": _serialize({"pk": f"ORDER#{order_id}", "sk": f"{SEEN_PREFIX}{key}", "at": event.at}),
+            "ConditionExpression": "attribute_not_exists(sk)",
+        }
+        try:
+            self._transact([{"Put": marker}, {"Put": self._event_put(order_id, event)}])
+        except ConcurrentUpdateError:
+            return False
+        return True
 
     # -- plumbing ------------------------------------------------------------------------------
     def _event_put(self, order_id: str, event: OrderEvent, ttl_epoch: int | None = None) -> dict[str, Any]:

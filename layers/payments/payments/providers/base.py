@@ -103,6 +103,9 @@ class Notification:
     # Known when pulled from the provider for an unpaid order: lets a retried create resume.
     payment_url: str | None = None
     action: PaymentAction | None = None
+    # The provider's unique id of this event when it is not a payment status (e.g. a refund): the
+    # service records each such event once, however often it is delivered.
+    event_key: str | None = None
     # What the provider's acknowledgement must echo (e.g. Alipay's reqMsgId); opaque to the service.
     reply_context: Mapping[str, str] = field(default_factory=dict)
     # Set when the provider's protocol says to acknowledge and do nothing (e.g. MultiSafepay GETs
