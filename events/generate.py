@@ -14,6 +14,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -21,6 +22,8 @@ sys.path.insert(0, str(ROOT))
 from local.apigw import proxy_event  # noqa: E402
 
 SAMPLE_MSP_API_KEY = "sample-msp-api-key-0000000000000000000000"
+SAMPLE_USEEPAY_MD5_KEY = "sample-useepay-md5-key-000000000000"
+SAMPLE_USEEPAY_MERCHANT_NO = "500000000007264"
 SAMPLE_ORDER_ID = "sample-order-1"
 DOMAIN = "abc123.execute-api.eu-west-1.amazonaws.com"
 
@@ -61,6 +64,28 @@ def msp_auth(key: str, stamp: int, body: bytes) -> str:
     return base64.b64encode(f"{stamp}:{digest}".encode()).decode()
 
 
+def useepay_notification_body() -> bytes:
+    """UseePay's form-encoded pay notification, MD5-signed with the sample key (see events/README.md)."""
+    fields = {
+        "version": "1.0",
+        "merchantNo": SAMPLE_USEEPAY_MERCHANT_NO,
+        "transactionId": "sample-order-2",
+        "reference": "1012211221000000001",
+        "transactionType": "pay",
+        "amount": "1000",
+        "currency": "EUR",
+        "resultCode": "succeed",
+        "errorCode": "0000",
+        "errorMsg": "Success",
+        "echoParam": "sample-order-2",
+        "reserved": "",
+        "signType": "MD5",
+    }
+    base = "&".join(f"{key}={fields[key]}" for key in sorted(fields) if fields[key].strip())
+    fields["sign"] = hashlib.md5(f"{base}&pkey={SAMPLE_USEEPAY_MD5_KEY}".encode()).hexdigest()  # noqa: S324
+    return urlencode(fields).encode()
+
+
 def build(now: int) -> dict[str, dict[str, object]]:
     api_key = [("x-api-key", "sample-merchant-api-key")]
     json_type = [("Content-Type", "application/json")]
@@ -97,6 +122,16 @@ def build(now: int) -> dict[str, dict[str, object]]:
             body=body,
             domain_name=DOMAIN,
             source_ip="185.110.48.12",
+        ),
+        "notify_useepay_post.json": proxy_event(
+            method="POST",
+            path="/notify/useepay",
+            resource="/notify/{provider}",
+            path_parameters={"provider": "useepay"},
+            headers=[("Content-Type", "application/x-www-form-urlencoded")],
+            body=useepay_notification_body(),
+            domain_name=DOMAIN,
+            source_ip="47.88.1.10",
         ),
         "notify_multisafepay_get.json": proxy_event(
             method="GET",

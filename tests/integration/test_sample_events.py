@@ -10,12 +10,21 @@ from typing import Any
 
 import pytest
 
-from events.generate import SAMPLE_MSP_API_KEY, SAMPLE_ORDER_ID, build
+from events.generate import (
+    SAMPLE_MSP_API_KEY,
+    SAMPLE_ORDER_ID,
+    SAMPLE_USEEPAY_MD5_KEY,
+    SAMPLE_USEEPAY_MERCHANT_NO,
+    build,
+)
 from local.sandboxes.multisafepay import MultiSafepaySandbox
+from payments.orders import OrderEvent
+from payments.store import OrdersStore, iso
 from payments.web import raw_request
 from tests.conftest import Stack
 from tests.support.lambdas import Api
 from tests.support.multisafepay_kit import MSP_BASE_URL
+from tests.support.orders import stored_order
 
 EVENTS = Path(__file__).resolve().parent.parent.parent / "events"
 
@@ -73,6 +82,28 @@ def test_samples_drive_the_handlers(sample_api: Api, msp: MultiSafepaySandbox) -
 
     msp.set_status(SAMPLE_ORDER_ID, "completed")
     assert functions["NotifyFunction"].invoke(load("notify_multisafepay_get.json")).body == "OK"
+
+
+def test_useepay_sample_verifies_with_the_documented_key(stack: Stack, wire: object) -> None:
+    stack.put_secret(
+        {
+            "useepay": {
+                "merchant_no": SAMPLE_USEEPAY_MERCHANT_NO,
+                "app_id": "shop.example.com",
+                "sign_type": "MD5",
+                "md5_key": SAMPLE_USEEPAY_MD5_KEY,
+            }
+        }
+    )
+    order = stored_order("sample-order-2")
+    order.provider = "useepay"
+    OrdersStore(stack.table_name).create(
+        order, OrderEvent(type="order_created", at=iso(datetime.now(UTC)), source="merchant")
+    )
+    api = Api(stack.template, stack.refs)
+    reply = api.functions["NotifyFunction"].invoke(load("notify_useepay_post.json"))
+    assert (reply.status, reply.body) == (200, "ok")
+    assert api.request("GET", "/orders/sample-order-2").json()["status"] == "paid"
 
 
 def test_stale_sample_is_refused(sample_api: Api, msp: MultiSafepaySandbox) -> None:
