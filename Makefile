@@ -6,6 +6,7 @@ SHELL := /bin/bash
 PYTHON312 := $(shell p=$$(pyenv prefix 3.12.1 2>/dev/null) && echo $$p/bin/python3 || command -v python3.12)
 VENV := .venv
 ORACLE_VENV := .venv-oracle
+ALIPAY_ORACLE_VENV := .venv-alipay-oracle
 SAM_VENV := .venv-sam
 PY := $(VENV)/bin/python
 export AWS_DEFAULT_REGION ?= eu-west-1
@@ -33,14 +34,21 @@ $(ORACLE_VENV)/.installed: tests/oracles/requirements-msp-oracle.txt
 	$(ORACLE_VENV)/bin/python -m pip install --quiet -r tests/oracles/requirements-msp-oracle.txt
 	touch $@
 
+# global-open-sdk-python (Alipay's SDK) pins an older cryptography: its own virtualenv too.
+$(ALIPAY_ORACLE_VENV)/.installed: tests/oracles/requirements-alipay-oracle.txt
+	test -x $(ALIPAY_ORACLE_VENV)/bin/python || $(PYTHON312) -m venv $(ALIPAY_ORACLE_VENV)
+	$(ALIPAY_ORACLE_VENV)/bin/python -m pip install --quiet -r tests/oracles/requirements-alipay-oracle.txt
+	touch $@
+
 # aws-sam-cli pins its own boto3: kept apart from the project's environment.
 $(SAM_VENV)/.installed:
 	test -x $(SAM_VENV)/bin/python || $(PYTHON312) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli==1.170.0 cfn-lint==1.58.0
 	touch $@
 
-test: $(VENV)/.installed $(ORACLE_VENV)/.installed lint
-	MSP_ORACLE_PYTHON=$(ORACLE_VENV)/bin/python REQUIRE_ORACLES=1 $(PY) -m pytest
+test: $(VENV)/.installed $(ORACLE_VENV)/.installed $(ALIPAY_ORACLE_VENV)/.installed lint
+	MSP_ORACLE_PYTHON=$(ORACLE_VENV)/bin/python ALIPAY_ORACLE_PYTHON=$(ALIPAY_ORACLE_VENV)/bin/python \
+		REQUIRE_ORACLES=1 $(PY) -m pytest
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit -q
@@ -74,4 +82,4 @@ dev:
 	@echo "The local stack (make dev) is not built yet: see README, 'Local stack'. Use 'make test' meanwhile."
 
 clean:
-	rm -rf $(VENV) $(ORACLE_VENV) $(SAM_VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(ORACLE_VENV) $(ALIPAY_ORACLE_VENV) $(SAM_VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,661 @@
+"""Alipay's international acquiring gateway (`alipay.intl.*` envelope API), cashier product.
+
+Wire facts: ../shared/providers/alipay-intl.md and seed 002. Requests are
+`{"request":{"head":…,"body":…},"signature":"…"}`, signed with the merchant's RSA key over the exact
+text of the `request` value; replies (`response`) and notifications (`request`) are verified with
+Alipay's public key over the exact text of that value as it arrived, found by a JSON-aware scan of
+the raw body. Nothing is ever re-serialised before it is signed or verified.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+
+from aws_lambda_powertools import Logger
+from pydantic import Field, SecretStr, field_validator
+
+from payments.api import CreateOrderRequest
+from payments.errors import (
+    NotificationRejected,
+    PaymentsError,
+    ProviderRejected,
+    ProviderUnavailable,
+    ValidationFailed,
+)
+from payments.http import HttpClient, HttpResponse
+from payments.money import Money, MoneyError
+from payments.orders import Order, OrderStatus
+from payments.providers.base import (
+    CallContext,
+    Notification,
+    PaymentAction,
+    ProviderPayment,
+    ProviderSettings,
+    RawRequest,
+    RawResponse,
+)
+from payments.redact import redact
+from payments.signing import KeyLoadError, load_private_key, load_public_key, rsa_sign, rsa_verify
+
+logger = Logger()
+
+VERSION = "2.0.0"
+CREATE = "alipay.intl.acquiring.cashier.prepareForRedirect"
+QUERY = "alipay.intl.acquiring.cashier.payQuery"
+NOTIFY = "alipay.intl.acquiring.cashier.notify.pay"
+JSON_UTF8 = "application/json; charset=UTF-8"
+
+# Notifications: resultInfo is the payment's result. Anything else is `unknown` (and logged).
+PAID_RESULT = ("S", "SUCCESS")
+# payQuery: resultInfo is the query's result; the payment's state is in `payStatus`. Alipay's cashier
+# pages do not list its words: these are the ones of the alipay.intl family (inference, see README).
+PAY_STATUS_TABLE: dict[str, OrderStatus] = {
+    "INIT": OrderStatus.PENDING,  # order made, not paid yet
+    "WAIT_BUYER_PAY": OrderStatus.PENDING,
+    "PAYING": OrderStatus.PENDING,
+    "PROCESSING": OrderStatus.PENDING,
+    "SUCCESS": OrderStatus.PAID,
+    "FAIL": OrderStatus.FAILED,
+    "FAILED": OrderStatus.FAILED,
+    "CANCELLED": OrderStatus.CANCELLED,  # after payCancel
+    "CLOSED": OrderStatus.EXPIRED,  # closed unpaid when expireTime ran out (we never close orders)
+}
+# payQuery resultCodes meaning "no such transaction": the service may then create the order again.
+ORDER_NOT_FOUND_CODES = frozenset({"ORDER_NOT_EXIST", "TRADE_NOT_EXIST"})
+
+# Our acknowledgements. resultCodeIds are from seed 002's table of global codes.
+SUCCESS_INFO = {
+    "resultStatus": "S",
+    "resultCodeId": "00000000",
+    "resultCode": "SUCCESS",
+    "resultMsg": "success",
+}
+_REJECTION_CODES: dict[str, tuple[str, str]] = {
+    "missing_signature": ("00000007", "INVALID_SIGNATURE"),
+    "bad_signature": ("00000007", "INVALID_SIGNATURE"),
+    "client_mismatch": ("12014155", "UNKNOWN_CLIENT"),
+    "unknown_order": ("00000019", "PROCESS_FAIL"),
+}
+_PARAM_ILLEGAL = ("00000004", "PARAM_ILLEGAL")
+_UNKNOWN_EXCEPTION = {
+    "resultStatus": "U",
+    "resultCodeId": "00000901",
+    "resultCode": "UNKNOWN_EXCEPTION",
+    "resultMsg": "temporarily unable to process; retry",
+}
+
+DEFAULT_EXPIRY_S = 600  # seed 002: the cashier URL's sample validTime is 600s
+MAX_REDIRECT_URL = 512  # merchantRedirectUrl: string(512)
+MAX_ORDER_DETAIL = 1000  # *inference*: no documented length; keeps the envelope bounded
+_AMOUNT_RE = re.compile(r"[0-9]{1,19}")  # ASCII only: str.isdigit() also takes "²" and other scripts' digits
+_MSG_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # what we echo from a notification we could not verify
+
+
+class AlipayIntlSettings(ProviderSettings, frozen=True, extra="forbid"):
+    client_id: str = Field(min_length=1, max_length=32)
+    merchant_id: str = Field(min_length=1, max_length=64)
+    product_code: str = Field(min_length=1, max_length=64)
+    payment_site: Literal["ALIPAY_CN", "ALIPAY_HK"]
+    sign_hash: Literal["SHA256", "SHA1"] = "SHA256"
+    private_key: SecretStr  # the merchant's: signs requests and our notification replies
+    alipay_public_key: SecretStr  # Alipay's: verifies replies and notifications
+    base_url: str = "https://open-sea.alipay.com"
+    settle_contract_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise ValueError("must be an https URL")
+        return value.rstrip("/")
+
+    @field_validator("sign_hash", mode="before")
+    @classmethod
+    def _sign_type_names(cls, value: Any) -> Any:
+        # Alipay's own names for the two: RSA2 (SHA256withRSA) and RSA (SHA1withRSA).
+        return {"RSA2": "SHA256", "RSA": "SHA1"}.get(value, value) if isinstance(value, str) else value
+
+    @field_validator("private_key")
+    @classmethod
+    def _private_key(cls, value: SecretStr) -> SecretStr:
+        try:
+            key = load_private_key(value.get_secret_value())
+        except KeyLoadError as exc:
+            raise ValueError(f"{exc} (PEM or base64, PKCS#8 or PKCS#1)") from None
+        _check_size(key.key_size)
+        return value
+
+    @field_validator("alipay_public_key")
+    @classmethod
+    def _public_key(cls, value: SecretStr) -> SecretStr:
+        try:
+            key = load_public_key(value.get_secret_value())
+        except KeyLoadError as exc:
+            raise ValueError(f"{exc} (PEM or base64, X.509)") from None
+        _check_size(key.key_size)
+        return value
+
+
+def _check_size(bits: int) -> None:
+    if bits < 2048:
+        raise ValueError("RSA keys for Alipay are at least 2048 bits")
+
+
+def function_url(base_url: str, function: str) -> str:
+    """`alipay.intl.acquiring.cashier.payQuery` -> `{base}/api/alipay/intl/acquiring/cashier/payQuery.htm`."""
+    return f"{base_url}/api/{function.replace('.', '/')}.htm"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AlipayIntl:
+    name: ClassVar[str] = "alipay_intl"
+    settings_model: ClassVar[type[ProviderSettings]] = AlipayIntlSettings
+
+    def __init__(
+        self, settings: AlipayIntlSettings, http: HttpClient, clock: Callable[[], datetime] = _utc_now
+    ) -> None:
+        self.settings = settings
+        self.http = http
+        self.clock = clock
+        # Loaded once per settings (the directory rebuilds the adapter only when the secret changes).
+        self._private_key = load_private_key(settings.private_key.get_secret_value())
+        self._alipay_key = load_public_key(settings.alipay_public_key.get_secret_value())
+        self._verified_by = f"rsa-{settings.sign_hash.lower()}"
+
+    # -- create ---------------------------------------------------------------------------------
+    def check_order(self, request: CreateOrderRequest) -> None:
+        # Alipay's documented limits only; currencies and amounts are the merchant's contract.
+        if len(request.return_url) > MAX_REDIRECT_URL:
+            raise ValidationFailed(
+                f"return_url: Alipay takes at most {MAX_REDIRECT_URL} characters",
+                field="return_url",
+                code="invalid_field",
+            )
+
+    def default_expiry_seconds(self, request: CreateOrderRequest) -> int:
+        return DEFAULT_EXPIRY_S
+
+    def create_payment(self, order: Order, ctx: CallContext) -> ProviderPayment:
+        remaining = int((datetime.fromisoformat(order.expires_at) - ctx.now).total_seconds())
+        body: dict[str, Any] = {
+            "merchantId": self.settings.merchant_id,
+            "productCode": self.settings.product_code,
+            "merchantTransId": order.order_id,
+            "order": {
+                "orderAmount": _amount(order.amount),
+                "orderTitle": order.description,
+                "orderDetail": _order_detail(order, ctx.request),
+            },
+            "expireTime": expire_time(max(remaining, 60)),
+            "paymentSite": self.settings.payment_site,
+            "terminalType": order.terminal_type,
+            "merchantRedirectUrl": order.return_url,
+            "urlType": "DEFAULT",
+            "extendInfo": "{}",
+            "riskInfo": _risk_info(order, ctx.request),
+            "notifyUrl": ctx.notify_url,
+        }
+        if self.settings.settle_contract_id:
+            body["settleContractId"] = self.settings.settle_contract_id
+        reply = self._call(CREATE, body, ctx.now)
+        result = _result_info(reply)
+        status = result.get("resultStatus")
+        if status == "S":
+            url = reply.get("paymentSiteUrl")
+            if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+                raise ProviderUnavailable("Alipay's reply has no paymentSiteUrl", code="provider_bad_reply")
+            return ProviderPayment(
+                status=OrderStatus.PENDING,
+                provider_status="S:SUCCESS",
+                provider_reference=None,  # Alipay's acquirementId comes with the payment
+                payment_url=url,
+                action=PaymentAction(type="redirect", url=url, method="GET"),
+                payload=redact(reply),
+            )
+        if status == "F":
+            raise ProviderRejected(
+                "Alipay refused the order",
+                provider_code=str(result.get("resultCode") or "F"),
+                provider_message=str(result.get("resultMsg") or "")[:500],
+            )
+        # `U` (or no status): Alipay may have created the order. Never assume it failed.
+        raise ProviderUnavailable(
+            f"Alipay could not say whether the order was created ({result.get('resultCode')})",
+            code="provider_result_unknown",
+        )
+
+    # -- notifications ---------------------------------------------------------------------------
+    def parse_notification(self, request: RawRequest) -> Notification:
+        context: dict[str, str] = {}
+
+        def reject(
+            reason: str, message: str, status: int, claimed: str | None = None
+        ) -> NotificationRejected:
+            return NotificationRejected(
+                reason, message, status=status, claimed_order_id=claimed, reply_context=context
+            )
+
+        if request.method != "POST":
+            raise reject("method_not_allowed", "Alipay notifications are POSTed", 405)
+        try:
+            members = envelope_members(request.body)
+        except ValueError:
+            raise reject("malformed_body", "the body is not an Alipay request envelope", 400) from None
+        unverified = _object_at(request.body, members.get("request"))
+        head = unverified.get("head") if unverified else None
+        body = unverified.get("body") if unverified else None
+        msg_id = head.get("reqMsgId") if isinstance(head, dict) else None
+        if isinstance(msg_id, str) and _MSG_ID_RE.fullmatch(msg_id):
+            context["reqMsgId"] = msg_id  # echoed even in an error reply: Alipay matches replies by it
+        claimed = body.get("merchantTransId") if isinstance(body, dict) else None
+        claimed = claimed if isinstance(claimed, str) else None
+
+        if unverified is None:
+            raise reject("malformed_body", "the body has no `request` object", 400, claimed)
+        signature = _string_at(request.body, members.get("signature"))
+        if not signature:
+            raise reject("missing_signature", "the envelope carries no signature", 401, claimed)
+        start, end = members["request"]
+        if not rsa_verify(self._alipay_key, request.body[start:end], signature, self.settings.sign_hash):
+            raise reject("bad_signature", "the signature does not match the request", 401, claimed)
+
+        # Verified: from here on, Alipay said it. reqTime's age is not checked: Alipay retries one
+        # result for ~25 h, and a replayed genuine notification only repeats what Alipay said, which
+        # the service applies once (a duplicate changes nothing).
+        if not isinstance(head, dict) or not isinstance(body, dict):
+            raise reject("malformed_body", "head or body missing", 400, claimed)
+        if head.get("function") != NOTIFY:
+            raise reject("wrong_function", "not a notify.pay request", 400, claimed)
+        if head.get("clientId") != self.settings.client_id:
+            # Alipay's key is the same for every merchant: a genuine notification for another
+            # client must not move our orders.
+            raise reject("client_mismatch", "the notification is for another client", 403, claimed)
+        if not claimed:
+            raise reject("malformed_body", "merchantTransId missing", 400)
+        result = body.get("resultInfo")
+        if not isinstance(result, dict):
+            raise reject("malformed_body", "resultInfo missing", 400, claimed)
+        word = f"{result.get('resultStatus')}:{result.get('resultCode')}"
+        status = _notified_status(result)
+        if status == OrderStatus.UNKNOWN:
+            logger.warning("unmapped Alipay notification result", extra={"provider_status": word[:80]})
+        try:
+            amount = _money(body.get("orderAmount"))
+        except ValueError:
+            raise reject(
+                "malformed_body", "orderAmount is not currency + minor units", 400, claimed
+            ) from None
+        if amount is None and status == OrderStatus.PAID:
+            raise reject("malformed_body", "a paid notification without orderAmount", 400, claimed)
+        reference = body.get("acquirementId")
+        return Notification(
+            order_id=claimed,
+            status=status,
+            provider_status=word,
+            amount=amount,
+            provider_reference=reference if isinstance(reference, str) and reference else None,
+            verified_by=self._verified_by,
+            payload=redact({"function": NOTIFY, "reqMsgId": context.get("reqMsgId"), **body}),
+            reply_context=dict(context),
+        )
+
+    def acknowledge(self, notification: Notification | None, error: Exception | None) -> RawResponse:
+        """Always a signed response envelope: Alipay retries until it gets a signed SUCCESS."""
+        if error is None:
+            context: Mapping[str, str] = notification.reply_context if notification else {}
+            return self._signed_reply(200, context, SUCCESS_INFO)
+        if isinstance(error, NotificationRejected):
+            code_id, code = _REJECTION_CODES.get(error.reason, _PARAM_ILLEGAL)
+            status = error.status if 400 <= error.status < 500 else 400
+            info = {
+                "resultStatus": "F",
+                "resultCodeId": code_id,
+                "resultCode": code,
+                "resultMsg": error.message,
+            }
+            return self._signed_reply(status, error.reply_context, info)
+        # We could not finish (provider or store down, or a bug): no verdict, so Alipay should retry.
+        return self._signed_reply(503 if isinstance(error, PaymentsError) else 500, {}, _UNKNOWN_EXCEPTION)
+
+    def _signed_reply(self, status: int, context: Mapping[str, str], info: Mapping[str, str]) -> RawResponse:
+        head = {
+            "version": VERSION,
+            "function": NOTIFY,
+            "clientId": self.settings.client_id,
+            "respTime": rfc3339(self.clock()),
+        }
+        if context.get("reqMsgId"):
+            head["reqMsgId"] = context["reqMsgId"]
+        head["reserve"] = "{}"
+        text, signature = self._signed_text({"head": head, "body": {"resultInfo": dict(info)}})
+        return RawResponse(status, '{"response":' + text + ',"signature":"' + signature + '"}', JSON_UTF8)
+
+    # -- status pull -----------------------------------------------------------------------------
+    def query(self, order: Order) -> Notification | None:
+        body = {"merchantId": self.settings.merchant_id, "merchantTransId": order.order_id}
+        reply = self._call(QUERY, body, self.clock())
+        result = _result_info(reply)
+        if result.get("resultStatus") == "F" and result.get("resultCode") in ORDER_NOT_FOUND_CODES:
+            return None
+        if result.get("resultStatus") != "S":
+            raise ProviderUnavailable(
+                f"Alipay could not return the order ({result.get('resultCode')})",
+                code="provider_query_failed",
+            )
+        if reply.get("merchantTransId") not in (None, order.order_id):
+            raise ProviderUnavailable("Alipay answered about another order", code="provider_bad_reply")
+        word = reply.get("payStatus")
+        word = word if isinstance(word, str) else ""
+        try:
+            amount = _money(reply.get("orderAmount"))
+        except ValueError:
+            raise ProviderUnavailable(
+                "Alipay's orderAmount is unreadable", code="provider_bad_reply"
+            ) from None
+        reference = reply.get("acquirementId")
+        return Notification(
+            order_id=order.order_id,
+            status=PAY_STATUS_TABLE.get(word, OrderStatus.UNKNOWN),
+            provider_status=word,
+            amount=amount,
+            provider_reference=reference if isinstance(reference, str) and reference else None,
+            verified_by="provider-query",
+            payload=redact(reply),
+        )
+
+    # -- wire plumbing ---------------------------------------------------------------------------
+    def _signed_text(self, value: dict[str, Any]) -> tuple[str, str]:
+        """(text, signature): the text is serialised once, and exactly those bytes are signed."""
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return text, rsa_sign(self._private_key, text.encode("utf-8"), self.settings.sign_hash)
+
+    def _call(self, function: str, body: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """POST one signed request; the verified reply's body. Raises ProviderUnavailable on anything
+        we cannot trust, so an unverifiable answer never fails (or succeeds) an order."""
+        msg_id = uuid.uuid4().hex  # fresh per HTTP request
+        head = {
+            "version": VERSION,
+            "function": function,
+            "clientId": self.settings.client_id,
+            "reqTime": rfc3339(now),
+            "reqMsgId": msg_id,
+            "reserve": "{}",
+        }
+        text, signature = self._signed_text({"head": head, "body": body})
+        payload = ('{"request":' + text + ',"signature":"' + signature + '"}').encode("utf-8")
+        reply = self.http.request(
+            "POST",
+            function_url(self.settings.base_url, function),
+            headers={"Content-Type": JSON_UTF8, "Accept": "application/json"},
+            body=payload,
+        )
+        if reply.status >= 500:
+            raise ProviderUnavailable(f"Alipay answered HTTP {reply.status}")
+        response = self._verified(reply, "response")
+        got = response.get("head")
+        if not isinstance(got, dict) or (got.get("function"), got.get("clientId"), got.get("reqMsgId")) != (
+            function,
+            self.settings.client_id,
+            msg_id,
+        ):
+            # Genuinely Alipay's, but not the answer to this request (e.g. a replayed reply).
+            raise ProviderUnavailable(
+                "Alipay's reply does not answer this request", code="provider_bad_reply"
+            )
+        reply_body = response.get("body")
+        if not isinstance(reply_body, dict):
+            raise ProviderUnavailable("Alipay's reply has no body", code="provider_bad_reply")
+        return reply_body
+
+    def _verified(self, reply: HttpResponse, member: str) -> dict[str, Any]:
+        try:
+            members = envelope_members(reply.body)
+        except ValueError:
+            raise ProviderUnavailable(
+                f"Alipay's reply (HTTP {reply.status}) is not an envelope", code="provider_bad_reply"
+            ) from None
+        span = members.get(member)
+        signature = _string_at(reply.body, members.get("signature"))
+        if span is None or not signature:
+            raise ProviderUnavailable("Alipay's reply is not signed", code="provider_bad_signature")
+        if not rsa_verify(
+            self._alipay_key, reply.body[span[0] : span[1]], signature, self.settings.sign_hash
+        ):
+            raise ProviderUnavailable(
+                "Alipay's reply signature does not verify", code="provider_bad_signature"
+            )
+        value = _object_at(reply.body, span)
+        if value is None:
+            raise ProviderUnavailable(f"Alipay's `{member}` is not an object", code="provider_bad_reply")
+        return value
+
+
+# -- the raw-envelope scanner --------------------------------------------------------------------
+_WHITESPACE = b" \t\r\n"
+_CLOSERS = {ord("{"): ord("}"), ord("["): ord("]")}
+_SCALAR_END = frozenset(b",}] \t\r\n")
+
+
+class _Scanner:
+    """Walks JSON tokens over raw bytes to find where each top-level member's value starts and ends.
+
+    Byte-level is safe for UTF-8: every byte of a multi-byte character is >= 0x80, so none can be
+    mistaken for a quote, backslash or bracket. Strings are skipped token by token, so braces and
+    escaped quotes inside them never count.
+    """
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self.i = 0
+
+    def fail(self) -> ValueError:
+        return ValueError(f"not JSON at byte {self.i}")
+
+    def skip_whitespace(self) -> None:
+        while self.i < len(self.raw) and self.raw[self.i] in _WHITESPACE:
+            self.i += 1
+
+    def peek(self) -> int:
+        if self.i >= len(self.raw):
+            raise self.fail()
+        return self.raw[self.i]
+
+    def string(self) -> tuple[int, int]:
+        start = self.i
+        if self.peek() != ord('"'):
+            raise self.fail()
+        self.i += 1
+        while True:
+            char = self.peek()
+            if char == ord('"'):
+                self.i += 1
+                return start, self.i
+            if char == ord("\\"):
+                self.i += 2  # the escaped character, whatever it is, cannot end the string
+            elif char < 0x20:
+                raise self.fail()
+            else:
+                self.i += 1
+
+    def value(self) -> tuple[int, int]:
+        start = self.i
+        char = self.peek()
+        if char == ord('"'):
+            return self.string()
+        if char in _CLOSERS:
+            expected = [_CLOSERS[char]]
+            self.i += 1
+            while expected:
+                char = self.peek()
+                if char == ord('"'):
+                    self.string()
+                    continue
+                if char in _CLOSERS:
+                    expected.append(_CLOSERS[char])
+                elif char in (ord("}"), ord("]")) and char != expected.pop():
+                    raise self.fail()
+                self.i += 1
+            return start, self.i
+        while self.i < len(self.raw) and self.raw[self.i] not in _SCALAR_END:
+            self.i += 1
+        if self.i == start:
+            raise self.fail()
+        return start, self.i
+
+    def members(self) -> dict[str, tuple[int, int]]:
+        spans: dict[str, tuple[int, int]] = {}
+        self.skip_whitespace()
+        if self.peek() != ord("{"):
+            raise self.fail()
+        self.i += 1
+        self.skip_whitespace()
+        if self.peek() == ord("}"):
+            self.i += 1
+        else:
+            while True:
+                self.skip_whitespace()
+                key_start, key_end = self.string()
+                key = json.loads(self.raw[key_start:key_end])  # "\u0072equest" is "request"
+                if key in spans:
+                    raise ValueError("a top-level key is repeated")
+                self.skip_whitespace()
+                if self.peek() != ord(":"):
+                    raise self.fail()
+                self.i += 1
+                self.skip_whitespace()
+                spans[key] = self.value()
+                self.skip_whitespace()
+                if self.peek() == ord(","):
+                    self.i += 1
+                    continue
+                if self.peek() != ord("}"):
+                    raise self.fail()
+                self.i += 1
+                break
+        self.skip_whitespace()
+        if self.i != len(self.raw):
+            raise self.fail()
+        return spans
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # {"value":"100","value":"1"} must not mean whichever a parser happens to keep.
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError("repeated key")
+        result[key] = value
+    return result
+
+
+def envelope_members(raw: bytes) -> dict[str, tuple[int, int]]:
+    """Byte spans of the top-level members of a JSON object body, exactly as they arrived.
+
+    Raises ValueError unless the whole body is one valid UTF-8 JSON object with no repeated keys.
+    """
+    try:
+        json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ValueError("not a JSON object") from None
+    return _Scanner(raw).members()
+
+
+def _object_at(raw: bytes, span: tuple[int, int] | None) -> dict[str, Any] | None:
+    if span is None:
+        return None
+    value = json.loads(raw[span[0] : span[1]])
+    return value if isinstance(value, dict) else None
+
+
+def _string_at(raw: bytes, span: tuple[int, int] | None) -> str | None:
+    if span is None:
+        return None
+    value = json.loads(raw[span[0] : span[1]])
+    return value if isinstance(value, str) else None
+
+
+# -- fields --------------------------------------------------------------------------------------
+def rfc3339(moment: datetime) -> str:
+    """`2026-11-22T12:00:00+00:00`: RFC 3339 with an explicit offset, whole seconds."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def expire_time(seconds: int) -> str:
+    """Alipay's duration: an integer and a unit (d/h/min/s), in the largest unit that is exact.
+
+    Months (`m`) and years are never used: `m` is easily misread as minutes.
+    """
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _amount(money: Money) -> dict[str, str]:
+    return {"currency": money.currency, "value": str(money.value)}
+
+
+def _money(value: Any) -> Money | None:
+    """orderAmount {currency, value: minor units as a string}; None when absent."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError("orderAmount")
+    amount, currency = value.get("value"), value.get("currency")
+    if not isinstance(amount, str) or not _AMOUNT_RE.fullmatch(amount) or not isinstance(currency, str):
+        raise ValueError("orderAmount")
+    try:
+        return Money(int(amount), currency)
+    except MoneyError:
+        raise ValueError("orderAmount") from None
+
+
+def _notified_status(result: Mapping[str, Any]) -> OrderStatus:
+    status = result.get("resultStatus")
+    if (status, result.get("resultCode")) == PAID_RESULT:
+        return OrderStatus.PAID
+    if status == "F":
+        return OrderStatus.FAILED
+    return OrderStatus.UNKNOWN
+
+
+def _result_info(body: Mapping[str, Any]) -> dict[str, Any]:
+    result = body.get("resultInfo")
+    if not isinstance(result, dict):
+        raise ProviderUnavailable("Alipay's reply has no resultInfo", code="provider_bad_reply")
+    return result
+
+
+def _order_detail(order: Order, request: CreateOrderRequest) -> str:
+    if not request.items:
+        return order.description
+    detail = "; ".join(f"{item.quantity} x {item.name}" for item in request.items)
+    return detail if len(detail) <= MAX_ORDER_DETAIL else detail[: MAX_ORDER_DETAIL - 1] + "…"
+
+
+def _risk_info(order: Order, request: CreateOrderRequest) -> dict[str, Any]:
+    """What our API knows about the payer and the cart, in riskInfo's shape (seed 002)."""
+    device: dict[str, str] = {"terminalType": order.terminal_type}
+    customer = request.customer
+    if customer is not None and customer.ip_address:
+        device["clientIp"] = customer.ip_address
+    if customer is not None and customer.locale:
+        device["systemLanguage"] = customer.locale.split("_")[0].upper()
+    info: dict[str, Any] = {"deviceInfo": device}
+    if request.items:
+        info["orderInfos"] = [
+            {
+                "productName": item.name,
+                "itemPrice": {"currency": order.amount.currency, "value": str(item.unit_price)},
+            }
+            for item in request.items
+        ]
+    return info

@@ -1,0 +1,183 @@
+"""Alipay international gateway's test kit: fresh key pairs, its secret entry, its sandbox on `wire`."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import responses
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from requests import PreparedRequest
+
+from local.sandboxes.alipay_intl import AlipayIntlSandbox
+from payments.api import CreateOrderRequest, parse_create_order
+from payments.errors import ProviderTimeout
+from payments.http import HttpClient, HttpResponse
+from payments.money import Money
+from payments.orders import Order, OrderStatus
+from payments.providers.alipay_intl import AlipayIntl, AlipayIntlSettings
+from payments.providers.base import CallContext
+from payments.store import iso
+from tests.support.link import ProviderLink
+from tests.support.orders import order_body
+from tests.support.secrets import PROVIDER_SECRET
+
+ALIPAY_BASE_URL = "https://open-sea.alipay.com"
+CLIENT_ID = "211020000000000000044"
+MERCHANT_ID = "218820000000000000023"
+PRODUCT_CODE = "CASHIER_PAYMENT"  # issued at onboarding; any value the sandbox is told
+# Fresh per test run: the merchant's pair (signs requests and our replies) and Alipay's (signs
+# responses and notifications).
+MERCHANT_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+ALIPAY_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def private_text(key: rsa.RSAPrivateKey, fmt: str) -> str:
+    """`fmt`: "pkcs8 pem" | "pkcs1 pem" | "pkcs8 base64" | "pkcs1 base64" (bare body, one line)."""
+    layout = (
+        serialization.PrivateFormat.PKCS8
+        if "pkcs8" in fmt
+        else serialization.PrivateFormat.TraditionalOpenSSL
+    )
+    pem = key.private_bytes(serialization.Encoding.PEM, layout, serialization.NoEncryption()).decode()
+    return pem if fmt.endswith("pem") else _body(pem)
+
+
+def public_text(key: rsa.RSAPrivateKey | rsa.RSAPublicKey, fmt: str = "x509 base64") -> str:
+    """`fmt`: "x509 pem" | "x509 base64" (how Alipay hands its key out) | "pkcs1 pem"."""
+    public = key.public_key() if isinstance(key, rsa.RSAPrivateKey) else key
+    layout = (
+        serialization.PublicFormat.PKCS1
+        if "pkcs1" in fmt
+        else serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    pem = public.public_bytes(serialization.Encoding.PEM, layout).decode()
+    return pem if fmt.endswith("pem") else _body(pem)
+
+
+def _body(pem: str) -> str:
+    return "".join(line for line in pem.splitlines() if not line.startswith("-----"))
+
+
+def settings_entry(**overrides: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "client_id": CLIENT_ID,
+        "merchant_id": MERCHANT_ID,
+        "product_code": PRODUCT_CODE,
+        "payment_site": "ALIPAY_CN",
+        "sign_hash": "SHA256",
+        "private_key": private_text(MERCHANT_KEY, "pkcs8 pem"),
+        "alipay_public_key": public_text(ALIPAY_KEY),
+        "base_url": ALIPAY_BASE_URL,
+    }
+    entry.update(overrides)
+    return entry
+
+
+PROVIDER_SECRET["alipay_intl"] = settings_entry()
+
+
+def new_sandbox(sign_hash: str = "SHA256") -> AlipayIntlSandbox:
+    return AlipayIntlSandbox(
+        client_id=CLIENT_ID,
+        merchant_id=MERCHANT_ID,
+        merchant_public_key=MERCHANT_KEY.public_key(),
+        alipay_private_key=ALIPAY_KEY,
+        sign_hash=sign_hash,
+    )
+
+
+@pytest.fixture
+def alipay(stack: Any, wire: responses.RequestsMock, link: ProviderLink) -> AlipayIntlSandbox:
+    """The adapter's real HTTP client talks to the sandbox (through `link`, for fault injection)."""
+    sandbox = new_sandbox()
+
+    def callback(request: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
+        return link.exchange(sandbox, request)
+
+    wire.add_callback(
+        responses.POST, re.compile(re.escape(ALIPAY_BASE_URL) + "/api/alipay/intl/.*"), callback=callback
+    )
+    return sandbox
+
+
+def use_sha1(stack: Any, sandbox: AlipayIntlSandbox) -> None:
+    """Switch both sides to SHA1withRSA (Alipay's `RSA`)."""
+    sandbox.sign_hash = "SHA1"
+    stack.put_secret({**PROVIDER_SECRET, "alipay_intl": settings_entry(sign_hash="SHA1")})
+
+
+# -- below the handlers: the adapter wired straight to a sandbox -------------------------------------
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+NOTIFY_URL = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1/notify/alipay_intl"
+
+
+class SandboxHttp(HttpClient):
+    """Hands each request to a sandbox: the adapter's wire format, without `requests` underneath.
+
+    `faults`, one per request: "timeout" (nothing reached Alipay), "timeout_after_processing"
+    (Alipay acted, we never heard back), "http_500".
+    """
+
+    def __init__(self, sandbox: AlipayIntlSandbox) -> None:
+        self.sandbox = sandbox
+        self.faults: list[str] = []
+        self.sent: list[tuple[str, dict[str, str], bytes]] = []
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Any = None,
+        body: bytes | None = None,
+        timeout: tuple[float, float] = (0, 0),
+    ) -> HttpResponse:
+        self.sent.append((url, dict(headers or {}), body or b""))
+        fault = self.faults.pop(0) if self.faults else None
+        if fault == "timeout":
+            raise ProviderTimeout("the payment provider did not answer in time")
+        if fault == "http_500":
+            return HttpResponse(500, {"Content-Type": "text/html"}, b"<html>oops</html>")
+        status, reply_headers, reply = self.sandbox.handle(method, url, dict(headers or {}), body)
+        if fault == "timeout_after_processing":
+            raise ProviderTimeout("the payment provider did not answer in time")
+        return HttpResponse(status, reply_headers, reply)
+
+
+def make_adapter(sandbox: AlipayIntlSandbox | None = None, **settings: Any) -> tuple[AlipayIntl, SandboxHttp]:
+    sandbox = sandbox or new_sandbox(settings.get("sign_hash", "SHA256"))
+    http = SandboxHttp(sandbox)
+    model = AlipayIntlSettings.model_validate(settings_entry(**settings))
+    return AlipayIntl(model, http, clock=lambda: NOW), http
+
+
+def create_request(order_id: str = "a-1", **overrides: Any) -> CreateOrderRequest:
+    return parse_create_order(json.dumps(order_body(order_id, provider="alipay_intl", **overrides)))
+
+
+def order_for(request: CreateOrderRequest, expires_in: int = 600) -> Order:
+    """The Order the service would hold for `request`, created at NOW."""
+    return Order(
+        order_id=request.order_id,
+        provider="alipay_intl",
+        status=OrderStatus.CREATED,
+        amount=Money(request.amount.value, request.amount.currency),
+        description=request.description,
+        return_url=request.return_url,
+        cancel_url=request.cancel_url,
+        flow=request.flow,
+        terminal_type=request.terminal_type,
+        request_hash=request.fingerprint(),
+        created_at=iso(NOW),
+        updated_at=iso(NOW),
+        expires_at=iso(NOW + timedelta(seconds=request.expires_in_seconds or expires_in)),
+    )
+
+
+def context_for(request: CreateOrderRequest) -> CallContext:
+    return CallContext(notify_url=NOTIFY_URL, now=NOW, request=request)
