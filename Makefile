@@ -8,6 +8,7 @@ VENV := .venv
 ORACLE_VENV := .venv-oracle
 ALIPAY_ORACLE_VENV := .venv-alipay-oracle
 SAM_VENV := .venv-sam
+RUNTIME_VENV := .venv-runtime
 PY := $(VENV)/bin/python
 export AWS_DEFAULT_REGION ?= eu-west-1
 export SAM_CLI_TELEMETRY := 0
@@ -15,7 +16,7 @@ export SAM_CLI_TELEMETRY := 0
 .PHONY: help dev test unit lint typecheck validate build events deploy clean
 
 help:
-	@echo "make dev       run the local stack (not yet: see README)"
+	@echo "make dev       run the local stack: API on :3000, demo shop, provider sandboxes (Ctrl-C stops)"
 	@echo "make test      create the virtualenvs, lint, type-check and run every test"
 	@echo "make validate  sam validate --lint and cfn-lint on template.yaml"
 	@echo "make build     sam build (layer + functions into .aws-sam/build)"
@@ -38,6 +39,12 @@ $(ORACLE_VENV)/.installed: tests/oracles/requirements-msp-oracle.txt
 $(ALIPAY_ORACLE_VENV)/.installed: tests/oracles/requirements-alipay-oracle.txt
 	test -x $(ALIPAY_ORACLE_VENV)/bin/python || $(PYTHON312) -m venv $(ALIPAY_ORACLE_VENV)
 	$(ALIPAY_ORACLE_VENV)/bin/python -m pip install --quiet -r tests/oracles/requirements-alipay-oracle.txt
+	touch $@
+
+# What Lambda's python3.12 runtime provides around our code: awslambdaric and boto3.
+$(RUNTIME_VENV)/.installed:
+	test -x $(RUNTIME_VENV)/bin/python || $(PYTHON312) -m venv $(RUNTIME_VENV)
+	$(RUNTIME_VENV)/bin/python -m pip install --quiet awslambdaric==4.2.2 boto3==1.44.5
 	touch $@
 
 # aws-sam-cli pins its own boto3: kept apart from the project's environment.
@@ -78,8 +85,12 @@ events: $(VENV)/.installed
 deploy: build
 	$(SAM_VENV)/bin/sam deploy --guided
 
-dev:
-	@echo "The local stack (make dev) is not built yet: see README, 'Local stack'. Use 'make test' meanwhile."
+# The whole product on this machine: moto, provider sandboxes, API gateway on :3000, demo shop.
+# Functions run under the Lambda Runtime Interface Emulator against `sam build` output.
+# PORT=3001 make dev, IN_PROCESS=1 make dev (no build, handlers in-process), PROVIDERS_FILE=real.json.
+dev: $(VENV)/.installed
+	@if [ "$(IN_PROCESS)" != "1" ]; then $(MAKE) --no-print-directory build $(RUNTIME_VENV)/.installed; fi
+	$(PY) -m local.stack
 
 clean:
-	rm -rf $(VENV) $(ORACLE_VENV) $(ALIPAY_ORACLE_VENV) $(SAM_VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(ORACLE_VENV) $(ALIPAY_ORACLE_VENV) $(SAM_VENV) $(RUNTIME_VENV) .local-logs .aws-sam .mypy_cache .ruff_cache .pytest_cache

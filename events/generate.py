@@ -19,6 +19,9 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import padding, rsa  # noqa: E402
+
 from local.apigw import proxy_event  # noqa: E402
 
 SAMPLE_MSP_API_KEY = "sample-msp-api-key-0000000000000000000000"
@@ -86,7 +89,44 @@ def useepay_notification_body() -> bytes:
     return urlencode(fields).encode()
 
 
-def build(now: int) -> dict[str, dict[str, object]]:
+SAMPLE_ALIPAY_CLIENT_ID = "SAMPLE_CLIENT_ID_01"
+ALIPAY_PUBLIC_KEY_FILE = ROOT / "events" / "alipay_sample_public_key.pem"
+
+
+def alipay_notification_body(now: int, key: rsa.RSAPrivateKey) -> bytes:
+    """Alipay's notify.pay envelope, signed (SHA256withRSA over the exact `request` text)."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(now))
+    request = {
+        "head": {
+            "version": "2.0.0",
+            "function": "alipay.intl.acquiring.cashier.notify.pay",
+            "clientId": SAMPLE_ALIPAY_CLIENT_ID,
+            "reqTime": stamp,
+            "reqMsgId": f"sample-{now}",
+            "reserve": "{}",
+        },
+        "body": {
+            "resultInfo": {
+                "resultStatus": "S",
+                "resultCodeId": "00000000",
+                "resultCode": "SUCCESS",
+                "resultMsg": "success",
+            },
+            "acquirementId": "2026112211001000000000000001",
+            "merchantTransId": "sample-order-3",
+            "orderAmount": {"currency": "EUR", "value": "1000"},
+            "paymentTime": stamp,
+            "payStatus": "SUCCESS",
+        },
+    }
+    text = json.dumps(request, separators=(",", ":"))
+    signature = base64.b64encode(key.sign(text.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
+    return ('{"request":' + text + ',"signature":"' + signature + '"}').encode()
+
+
+def build(now: int, alipay_key: rsa.RSAPrivateKey | None = None) -> dict[str, dict[str, object]]:
+    """The events; the Alipay one is signed with `alipay_key` (a throwaway one if not given)."""
+    alipay_key = alipay_key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
     api_key = [("x-api-key", "sample-merchant-api-key")]
     json_type = [("Content-Type", "application/json")]
     body = sample_msp_notification_body()
@@ -133,6 +173,16 @@ def build(now: int) -> dict[str, dict[str, object]]:
             domain_name=DOMAIN,
             source_ip="47.88.1.10",
         ),
+        "notify_alipay_intl_post.json": proxy_event(
+            method="POST",
+            path="/notify/alipay_intl",
+            resource="/notify/{provider}",
+            path_parameters={"provider": "alipay_intl"},
+            headers=[("Content-Type", "application/json; charset=UTF-8")],
+            body=alipay_notification_body(now, alipay_key),
+            domain_name=DOMAIN,
+            source_ip="110.75.1.10",
+        ),
         "notify_multisafepay_get.json": proxy_event(
             method="GET",
             path="/notify/multisafepay",
@@ -146,7 +196,15 @@ def build(now: int) -> dict[str, dict[str, object]]:
 
 
 def main() -> None:
-    for name, event in build(int(time.time())).items():
+    # A key pair for this run only: the public half is kept for verifying the sample, the private
+    # half is never written anywhere.
+    alipay_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = alipay_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    ALIPAY_PUBLIC_KEY_FILE.write_bytes(public)
+    print("wrote events/alipay_sample_public_key.pem")
+    for name, event in build(int(time.time()), alipay_key).items():
         (ROOT / "events" / name).write_text(json.dumps(event, indent=2) + "\n")
         print(f"wrote events/{name}")
 

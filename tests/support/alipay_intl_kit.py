@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,11 +17,10 @@ from local.sandboxes.alipay_intl import AlipayIntlSandbox
 from payments.api import CreateOrderRequest, parse_create_order
 from payments.errors import ProviderTimeout
 from payments.http import HttpClient, HttpResponse
-from payments.money import Money
-from payments.orders import Order, OrderStatus
+from payments.orders import Order
 from payments.providers.alipay_intl import AlipayIntl, AlipayIntlSettings
 from payments.providers.base import CallContext
-from payments.store import iso
+from payments.service import new_order
 from tests.support.link import ProviderLink
 from tests.support.orders import order_body
 from tests.support.secrets import PROVIDER_SECRET
@@ -162,21 +161,7 @@ def create_request(order_id: str = "a-1", **overrides: Any) -> CreateOrderReques
 
 def order_for(request: CreateOrderRequest, expires_in: int = 600) -> Order:
     """The Order the service would hold for `request`, created at NOW."""
-    return Order(
-        order_id=request.order_id,
-        provider="alipay_intl",
-        status=OrderStatus.CREATED,
-        amount=Money(request.amount.value, request.amount.currency),
-        description=request.description,
-        return_url=request.return_url,
-        cancel_url=request.cancel_url,
-        flow=request.flow,
-        terminal_type=request.terminal_type,
-        request_hash=request.fingerprint(),
-        created_at=iso(NOW),
-        updated_at=iso(NOW),
-        expires_at=iso(NOW + timedelta(seconds=request.expires_in_seconds or expires_in)),
-    )
+    return new_order(request, NOW, request.expires_in_seconds or expires_in)
 
 
 def context_for(request: CreateOrderRequest) -> CallContext:

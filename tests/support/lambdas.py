@@ -1,93 +1,14 @@
-"""Run the real handler modules of template.yaml in-process, each with its own environment."""
+"""Route requests to the template's functions in-process, as API Gateway would."""
 
 from __future__ import annotations
 
-import base64
-import importlib.util
 import json
-import os
-import sys
-import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from types import ModuleType
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from local.apigw import match_route, proxy_event
-from local.template import FunctionSpec, Template
-
-
-@dataclass
-class FakeContext:
-    function_name: str
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = ""
-    invoked_function_arn: str = ""
-
-    def __post_init__(self) -> None:
-        self.aws_request_id = self.aws_request_id or str(uuid.uuid4())
-        self.invoked_function_arn = f"arn:aws:lambda:eu-west-1:123456789012:function:{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 25_000
-
-
-@contextmanager
-def environment(values: Mapping[str, str], drop: Sequence[str] = ()) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.update(values)
-    for name in drop:
-        os.environ.pop(name, None)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: str
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-class LambdaUnderTest:
-    def __init__(self, spec: FunctionSpec, env: dict[str, str], all_env_keys: set[str]) -> None:
-        self.spec = spec
-        self.env = env
-        # Variables other functions get but this one must not see (e.g. the secret for get_order).
-        self.drop = sorted(all_env_keys - set(env))
-        with environment(self.env, self.drop):
-            self.module = self._load()
-
-    def _load(self) -> ModuleType:
-        module_file, handler = self.spec.handler.split(".")
-        name = f"handler_{self.spec.logical_id}_{uuid.uuid4().hex[:8]}"
-        location = self.spec.code_uri / f"{module_file}.py"
-        spec = importlib.util.spec_from_file_location(name, location)
-        assert spec
-        assert spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        self.handler = getattr(module, handler)
-        return module
-
-    def invoke(self, event: dict[str, Any]) -> Reply:
-        with environment(self.env, self.drop):
-            result = self.handler(event, FakeContext(self.spec.logical_id))
-        body = result.get("body") or ""
-        if result.get("isBase64Encoded"):
-            body = base64.b64decode(body).decode()
-        headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
-        for name, values in (result.get("multiValueHeaders") or {}).items():
-            headers[name.lower()] = values[-1]
-        return Reply(result["statusCode"], headers, body)
+from local.inprocess import LambdaUnderTest, Reply
+from local.template import Template
 
 
 class Api:

@@ -8,10 +8,7 @@ tests/oracles/alipay_sdk_oracle.py.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,30 +27,15 @@ from tests.support.alipay_intl_kit import (
     private_text,
     public_text,
 )
+from tests.support.oracles import oracle_python, run_oracle
 
-ORACLE_SCRIPT = Path(__file__).resolve().parent.parent / "oracles" / "alipay_sdk_oracle.py"
 TITLE = '茶具 {"set"} \\"x\\"'
 
 
-def oracle_python() -> str:
-    python = os.environ.get("ALIPAY_ORACLE_PYTHON", ".venv-alipay-oracle/bin/python")
-    if not Path(python).exists():
-        if os.environ.get("REQUIRE_ORACLES"):
-            pytest.fail(f"the Alipay SDK oracle is required but {python} does not exist")
-        pytest.skip("Alipay SDK oracle venv not built (see tests/oracles/requirements-alipay-oracle.txt)")
-    return python
-
-
 def sdk(cases: dict[str, list[dict[str, str]]]) -> dict[str, Any]:
-    result = subprocess.run(
-        [oracle_python(), str(ORACLE_SCRIPT)],
-        input=json.dumps(cases),
-        text=True,
-        capture_output=True,
-        check=True,
-        timeout=120,
-    )
-    answer: dict[str, Any] = json.loads(result.stdout)
+    python = oracle_python("ALIPAY_ORACLE_PYTHON", ".venv-alipay-oracle/bin/python", "Alipay SDK")
+    result_json = run_oracle(python, "alipay_sdk_oracle.py", cases)
+    answer: dict[str, Any] = result_json
     return answer
 
 

@@ -9,44 +9,23 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import random
-import subprocess
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from payments.errors import NotificationRejected
 from payments.http import HttpClient
 from payments.providers.base import RawRequest
 from payments.providers.multisafepay import MultiSafepay, MultiSafepaySettings
 from payments.signing import hmac_sha512_hex
-
-ORACLE_SCRIPT = Path(__file__).resolve().parent.parent / "oracles" / "msp_sdk_oracle.py"
-
-
-def oracle_python() -> str:
-    python = os.environ.get("MSP_ORACLE_PYTHON", ".venv-oracle/bin/python")
-    if not Path(python).exists():
-        if os.environ.get("REQUIRE_ORACLES"):
-            pytest.fail(f"the MultiSafepay SDK oracle is required but {python} does not exist")
-        pytest.skip("MultiSafepay SDK oracle venv not built (make test builds it)")
-    return python
+from tests.support.oracles import oracle_python, run_oracle
 
 
 def sdk_verdicts(cases: list[dict[str, Any]]) -> list[bool]:
-    result = subprocess.run(
-        [oracle_python(), str(ORACLE_SCRIPT)],
-        input=json.dumps(cases),
-        text=True,
-        capture_output=True,
-        check=True,
-        timeout=120,
-    )
-    verdicts: list[bool] = json.loads(result.stdout)
+    python = oracle_python("MSP_ORACLE_PYTHON", ".venv-oracle/bin/python", "MultiSafepay SDK")
+    result_json = run_oracle(python, "msp_sdk_oracle.py", cases)
+    verdicts: list[bool] = result_json
     assert len(verdicts) == len(cases)
     return verdicts
 

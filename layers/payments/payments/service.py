@@ -43,6 +43,26 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def new_order(request: CreateOrderRequest, now: datetime, expires_in_seconds: int) -> Order:
+    """The order as first stored for a create request: `created`, nothing asked of the provider yet."""
+    return Order(
+        order_id=request.order_id,
+        provider=request.provider,
+        status=OrderStatus.CREATED,
+        amount=Money(request.amount.value, request.amount.currency),
+        description=request.description,
+        return_url=request.return_url,
+        cancel_url=request.cancel_url,
+        flow=request.flow,
+        terminal_type=request.terminal_type,
+        request_hash=request.fingerprint(),
+        created_at=iso(now),
+        updated_at=iso(now),
+        expires_at=iso(now + timedelta(seconds=expires_in_seconds)),
+        metadata=dict(request.metadata or {}),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class CreateResult:
     order: Order
@@ -66,22 +86,7 @@ class PaymentsService:
         provider.check_order(request)
         now = self.clock()
         expires_in = request.expires_in_seconds or provider.default_expiry_seconds(request)
-        order = Order(
-            order_id=request.order_id,
-            provider=request.provider,
-            status=OrderStatus.CREATED,
-            amount=Money(request.amount.value, request.amount.currency),
-            description=request.description,
-            return_url=request.return_url,
-            cancel_url=request.cancel_url,
-            flow=request.flow,
-            terminal_type=request.terminal_type,
-            request_hash=request.fingerprint(),
-            created_at=iso(now),
-            updated_at=iso(now),
-            expires_at=iso(now + timedelta(seconds=expires_in)),
-            metadata=dict(request.metadata or {}),
-        )
+        order = new_order(request, now, expires_in)
         ctx = CallContext(notify_url=f"{public_base_url}/notify/{provider.name}", now=now, request=request)
         existing = self.store.create(order, self._event("order_created", "merchant", to_status=order.status))
         if existing is None:
