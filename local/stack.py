@@ -149,6 +149,12 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("PROVIDERS_FILE") or None,
         help="JSON like the provider secret: real sandbox credentials to use instead of ours",
     )
+    parser.add_argument(
+        "--build-dir",
+        type=Path,
+        default=ROOT / ".aws-sam" / "build",
+        help="sam build output the emulator runs (default .aws-sam/build)",
+    )
     parser.add_argument("--state-file", type=Path, help="write URLs and the API key here as JSON once ready")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -195,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         backend: InProcessBackend | EmulatorBackend = InProcessBackend(specs, envs)
     else:
         emulator = Emulator(
-            ROOT / ".aws-sam" / "build",
+            args.build_dir,
             find_rie(ROOT / ".venv-sam"),
             ROOT / ".venv-runtime" / "bin" / "python",
             ROOT / ".local-logs",

@@ -1,0 +1,102 @@
+"""The local stack as a separate process, driven over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from local.emulator import free_port
+from local.template import ROOT
+
+
+@dataclass
+class LocalStack:
+    api: str
+    api_key: str
+    sandboxes: dict[str, str]
+    mode: str
+    http: requests.Session
+
+    def create(self, order_id: str, provider: str, **overrides: Any) -> requests.Response:
+        body = {
+            "order_id": order_id,
+            "provider": provider,
+            "amount": {"value": 1000, "currency": "EUR"},
+            "description": "Tea set",
+            "return_url": f"{self.api}/shop/return?order_id={order_id}",
+            "cancel_url": f"{self.api}/shop/return?order_id={order_id}&cancelled=1",
+            "customer": {"ip_address": "127.0.0.1", "locale": "zh_CN"},
+            **overrides,
+        }
+        return self.http.post(
+            f"{self.api}/orders", json=body, headers={"x-api-key": self.api_key}, timeout=60
+        )
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        reply = self.http.get(
+            f"{self.api}/orders/{order_id}", headers={"x-api-key": self.api_key}, timeout=60
+        )
+        reply.raise_for_status()
+        order: dict[str, Any] = reply.json()
+        return order
+
+    def control(self, provider: str, order_id: str, action: str) -> dict[str, Any]:
+        reply = self.http.post(f"{self.sandboxes[provider]}/_control/{order_id}/{action}", timeout=60)
+        reply.raise_for_status()
+        result: dict[str, Any] = reply.json()
+        return result
+
+
+def start_stack(mode_args: list[str]) -> Iterator[LocalStack]:
+    state_file = Path(tempfile.mkdtemp()) / "state.json"
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "local.stack",
+            "--port",
+            str(port),
+            "--state-file",
+            str(state_file),
+            *mode_args,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while not state_file.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                output = process.stdout.read().decode() if process.stdout else ""
+                pytest.fail(f"the local stack did not start:\n{output[-3000:]}")
+            time.sleep(0.1)
+        state = json.loads(state_file.read_text())
+        yield LocalStack(
+            state["api"], state["api_key"], state["sandboxes"], state["mode"], requests.Session()
+        )
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[LocalStack]:
+    """In-process mode: no build needed. The emulator mode has its own test (test_emulator.py)."""
+    yield from start_stack(["--in-process", "--quiet"])
