@@ -13,7 +13,7 @@ PY := $(VENV)/bin/python
 export AWS_DEFAULT_REGION ?= eu-west-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help dev test unit lint typecheck validate build events deploy clean
+.PHONY: help dev test unit lint typecheck validate build events deploy clean bench
 
 help:
 	@echo "make dev       run the local stack: API on :3000, demo shop, provider sandboxes (Ctrl-C stops)"
@@ -22,6 +22,7 @@ help:
 	@echo "make build     sam build (layer + functions into .aws-sam/build)"
 	@echo "make deploy    sam build + sam deploy --guided"
 	@echo "make events    regenerate events/ (fresh timestamps for the signed notification)"
+	@echo "make bench     benchmarks: cold start, per-request CPU, round trips, sizes, SDK ratios"
 
 $(VENV)/.installed: requirements-dev.txt layers/payments/requirements.txt
 	test -x $(PY) || $(PYTHON312) -m venv $(VENV)
@@ -66,7 +67,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/mypy local events
+	$(VENV)/bin/mypy local events bench
 	@# each handler is an app.py of its own: checked one at a time
 	for handler in functions/*/app.py; do $(VENV)/bin/mypy --no-namespace-packages $$handler || exit 1; done
 
@@ -80,6 +81,11 @@ build: $(SAM_VENV)/.installed
 	@! ls -d .aws-sam/build/PaymentsLayer/python/{boto3,botocore} 2>/dev/null | grep . \
 		|| { echo "error: boto3/botocore bundled into the layer"; exit 1; }
 	@du -sh .aws-sam/build/PaymentsLayer .aws-sam/build/*Function
+
+# Figures, not a test: cold start vs floor, per-request CPU, round trips, package sizes, SDK ratios,
+# local-stack throughput. Prints a table; writes bench/results.json. Run it on an idle machine.
+bench: $(VENV)/.installed $(ORACLE_VENV)/.installed $(ALIPAY_ORACLE_VENV)/.installed $(RUNTIME_VENV)/.installed build
+	$(PY) -m bench.run
 
 events: $(VENV)/.installed
 	$(PY) events/generate.py

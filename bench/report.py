@@ -1,0 +1,73 @@
+"""The table `make bench` prints, with each target beside its figure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+COLD_TARGET = 1.3
+CPU_TARGET_MS = {"multisafepay": 2.0, "useepay-MD5": 2.0, "useepay-RSA": 5.0, "alipay_intl": 5.0}
+
+
+def _mark(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def render(results: dict[str, Any]) -> str:
+    lines = [
+        "",
+        "1. Cold start (fresh interpreter: import handler with the layer on the path, module scope)",
+        f"   {'':22}{'median ms':>10}{'p90 ms':>10}{'x floor':>9}  target <= {COLD_TARGET}",
+    ]
+    for name, row in results["cold_start"].items():
+        verdict = "" if name == "floor" else _mark(row["ratio_to_floor"] <= COLD_TARGET)
+        lines.append(
+            f"   {name:22}{row['median_ms']:10.1f}{row['p90_ms']:10.1f}"
+            f"{row['ratio_to_floor']:9.2f}  {verdict}"
+        )
+    lines += [
+        "",
+        "2./3. Per request: our CPU (DynamoDB and provider time excluded) and round trips",
+        f"   {'case':44}{'p50 ms':>8}{'p99 ms':>8}{'1st ms':>8}{'ddb r':>6}{'ddb w':>6}{'prov':>5}  target",
+    ]
+    for case, row in results["per_request"].items():
+        provider = case.split("[")[-1].rstrip("]")
+        target = ""
+        if case.startswith("POST /notify (first)"):
+            limit = CPU_TARGET_MS[provider]
+            target = (
+                f"p50<={limit:g}ms {_mark(row['p50_ms'] <= limit)}; r<=1 w<=1 "
+                f"{_mark(row['dynamodb_reads'] <= 1 and row['dynamodb_writes'] <= 1)}"
+            )
+        elif case.startswith("POST /notify (duplicate)"):
+            target = f"no write {_mark(row['dynamodb_writes'] == 0)}"
+        elif case.startswith("POST /orders"):
+            target = f"w=2 prov=1 {_mark(row['dynamodb_writes'] == 2 and row['provider_calls'] == 1)}"
+        lines.append(
+            f"   {case:44}{row['p50_ms']:8.2f}{row['p99_ms']:8.2f}{row['first_ms']:8.1f}"
+            f"{row['dynamodb_reads']:6.1f}{row['dynamodb_writes']:6.1f}{row['provider_calls']:5.1f}  {target}"
+        )
+    lines += [
+        "",
+        "4. Package sizes (sam build)",
+        f"   {'':22}{'unzipped':>12}{'zipped':>12}  boto3/botocore bundled",
+    ]
+    for name, row in results["package_sizes"].items():
+        lines.append(
+            f"   {name:22}{row['unzipped_bytes'] / 1e6:10.2f}MB{row['zipped_bytes'] / 1e6:10.2f}MB  "
+            f"{', '.join(row['bundles_boto']) or 'no'}"
+        )
+    lines += ["", "5. Side by side with the official SDKs (same inputs, same run)"]
+    for name, row in results["sdk_comparison"].items():
+        sdk = f"{row['sdk_us']:.1f}" if row["sdk_us"] is not None else "n/a"
+        ratio = f"{row['sdk_over_ours']:.2f}x" if row["sdk_over_ours"] is not None else "n/a"
+        lines.append(
+            f"   {name:30} ours {row['ours_us']:8.1f} us   sdk {sdk:>8} us   sdk/ours {ratio}\n"
+            f"   {'':30} ({row['note']})"
+        )
+    lines += ["", "6. Local stack throughput (informational)"]
+    for mode, row in results["local_stack_throughput"].items():
+        lines.append(
+            f"   {mode:12} {row['per_second']:7.1f} notifications/s ({row['notifications']} in "
+            f"{row['seconds']:.1f} s, {row['workers']} workers)"
+        )
+    return "\n".join(lines)

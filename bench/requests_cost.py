@@ -1,0 +1,288 @@
+"""Per-request CPU of our own code, and round trips per operation, counted rather than estimated.
+
+The real handlers run in this process against moto and the provider sandboxes. Thread CPU time is
+taken around each handler call; the CPU spent inside moto (standing in for DynamoDB and Secrets
+Manager) and inside the sandboxes (standing in for the provider) is measured at their entry points
+and subtracted: what remains is ours — parsing, validation, signing, serialisation, botocore's own
+request building. The same entry points count the calls.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+os.environ.update(
+    {
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "POWERTOOLS_METRICS_NAMESPACE": "Bench",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+)
+
+import boto3
+import responses
+from aws_lambda_powertools.utilities import parameters
+from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
+
+from local.apigw import proxy_event
+from local.inprocess import FakeContext, environment
+from local.template import Template
+
+
+class Meter:
+    """CPU time and calls spent outside our code, per request."""
+
+    def __init__(self) -> None:
+        self.outside = 0.0
+        self.calls: Counter[str] = Counter()
+
+    @contextmanager
+    def away(self, what: str) -> Iterator[None]:
+        self.calls[what] += 1
+        started = time.thread_time()
+        try:
+            yield
+        finally:
+            self.outside += time.thread_time() - started
+
+    def reset(self) -> None:
+        self.outside = 0.0
+        self.calls = Counter()
+
+
+METER = Meter()
+_original_stub = BotocoreStubber.__call__
+
+
+def _metered_stub(self: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
+    target = request.headers.get("X-Amz-Target") or b""
+    operation = (target.decode() if isinstance(target, bytes) else target).split(".")[-1] or event_name
+    with METER.away(f"aws:{operation}"):
+        return _original_stub(self, event_name, request, **kwargs)
+
+
+READS = {"aws:GetItem", "aws:Query"}
+WRITES = {"aws:PutItem", "aws:UpdateItem", "aws:TransactWriteItems", "aws:DeleteItem"}
+
+
+def _sandboxes(wire: responses.RequestsMock) -> dict[str, Any]:
+    from local.sandboxes.multisafepay import MultiSafepaySandbox
+    from tests.support.alipay_intl_kit import ALIPAY_BASE_URL, new_sandbox
+    from tests.support.multisafepay_kit import MSP_API_KEY, MSP_BASE_URL
+    from tests.support.useepay_kit import USEEPAY_BASE_URL, sandbox_for
+
+    boxes = {
+        "multisafepay": MultiSafepaySandbox(api_key=MSP_API_KEY),
+        "useepay-MD5": sandbox_for("MD5"),
+        "useepay-RSA": sandbox_for("RSA"),
+        "alipay_intl": new_sandbox(),
+    }
+    current = {"useepay": boxes["useepay-MD5"]}
+
+    def mount(base: str, pick: Callable[[], Any]) -> None:
+        def callback(request: Any) -> tuple[int, dict[str, str], bytes]:
+            body = request.body.encode() if isinstance(request.body, str) else request.body
+            with METER.away("provider"):
+                return pick().handle(request.method, request.url, dict(request.headers), body)  # type: ignore[no-any-return]
+
+        for method in (responses.GET, responses.POST):
+            wire.add_callback(method, re.compile(re.escape(base) + ".*"), callback=callback)
+
+    mount(MSP_BASE_URL, lambda: boxes["multisafepay"])
+    mount(USEEPAY_BASE_URL, lambda: current["useepay"])
+    mount(ALIPAY_BASE_URL, lambda: boxes["alipay_intl"])
+    boxes["_current"] = current
+    return boxes
+
+
+def _notification(provider: str, boxes: dict[str, Any], order_id: str) -> tuple[str, dict[str, str], bytes]:
+    if provider == "multisafepay":
+        boxes[provider].set_status(order_id, "completed")
+        return boxes[provider].notification(order_id)  # type: ignore[no-any-return]
+    if provider.startswith("useepay"):
+        boxes[provider].settle(order_id, "succeed")
+        return boxes[provider].notification(order_id)  # type: ignore[no-any-return]
+    delivery = boxes[provider].notification(order_id, "SUCCESS")
+    return delivery.url, delivery.headers, delivery.body
+
+
+def per_request_cost() -> dict[str, Any]:
+    import tests.support.alipay_intl_kit
+    import tests.support.multisafepay_kit  # noqa: F401 - each kit adds its entry to PROVIDER_SECRET
+    from local.inprocess import LambdaUnderTest
+    from tests.support.secrets import PROVIDER_SECRET
+    from tests.support.useepay_kit import RSA_SETTINGS
+
+    requests_per_case = int(os.environ.get("BENCH_REQUESTS", "1000"))
+    template = Template()
+    results: dict[str, Any] = {}
+    BotocoreStubber.__call__ = _metered_stub  # type: ignore[method-assign]
+    try:
+        with mock_aws(), responses.RequestsMock(assert_all_requests_are_fired=False) as wire:
+            refs = template.provision(
+                boto3.client("dynamodb"),
+                boto3.client("secretsmanager"),
+                prefix="bench",
+                secret_values={"ProviderCredentialsSecret": json.dumps(PROVIDER_SECRET)},
+            )
+            boxes = _sandboxes(wire)
+            specs = template.functions()
+            envs = {
+                spec.logical_id: template.environment(
+                    spec, refs, {"PublicBaseUrl": "https://api.example.com"}
+                )
+                for spec in specs
+            }
+            keys = {key for env in envs.values() for key in env}
+            functions = {
+                spec.logical_id: LambdaUnderTest(spec, envs[spec.logical_id], keys) for spec in specs
+            }
+            for provider in ("multisafepay", "useepay-MD5", "useepay-RSA", "alipay_intl"):
+                if provider == "useepay-RSA":
+                    boto3.client("secretsmanager").put_secret_value(
+                        SecretId=refs["ProviderCredentialsSecret"],
+                        SecretString=json.dumps({**PROVIDER_SECRET, "useepay": RSA_SETTINGS}),
+                    )
+                    parameters.clear_caches()  # type: ignore[no-untyped-call]
+                boxes["_current"]["useepay"] = boxes.get(provider, boxes["useepay-MD5"])
+                results.update(_provider_cases(provider, boxes, functions, envs, requests_per_case))
+                print(f"  {provider}: done", file=sys.stderr, flush=True)
+    finally:
+        BotocoreStubber.__call__ = _original_stub  # type: ignore[method-assign]
+    return results
+
+
+BATCH = 100  # moto deep-copies the whole table on every transaction: keep it small, start each batch afresh
+
+
+def _fresh_table(table_name: str) -> None:
+    props = Template().resources["OrdersTable"]["Properties"]
+    client = boto3.client("dynamodb")
+    client.delete_table(TableName=table_name)
+    client.create_table(
+        TableName=table_name,
+        KeySchema=props["KeySchema"],
+        AttributeDefinitions=props["AttributeDefinitions"],
+        BillingMode=props["BillingMode"],
+    )
+
+
+def _provider_cases(
+    provider: str, boxes: dict[str, Any], functions: dict[str, Any], envs: dict[str, dict[str, str]], n: int
+) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for start in range(0, n, BATCH):
+        _fresh_table(envs["NotifyFunction"]["ORDERS_TABLE_NAME"])
+        for case, row in _batch(provider, boxes, functions, range(start, min(n, start + BATCH))).items():
+            merged.setdefault(case, []).append(row)
+    return {case: _merge(rows) for case, rows in merged.items()}
+
+
+def _merge(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    cpu = [ms for row in rows for ms in row["cpu"]]
+    steady = cpu[1:] or cpu  # the very first request pays one-time costs (secret fetch, key loading)
+    calls = [c for row in rows for c in row["calls"]][1:] or [c for row in rows for c in row["calls"]]
+    return {
+        "p50_ms": statistics.median(steady),
+        "p99_ms": sorted(steady)[int(0.99 * (len(steady) - 1))],
+        "first_ms": cpu[0],
+        "requests": len(cpu),
+        "dynamodb_reads": statistics.mean(sum(c[k] for k in READS) for c in calls),
+        "dynamodb_writes": statistics.mean(sum(c[k] for k in WRITES) for c in calls),
+        "provider_calls": statistics.mean(c["provider"] for c in calls),
+    }
+
+
+def _batch(provider: str, boxes: dict[str, Any], functions: dict[str, Any], indices: range) -> dict[str, Any]:
+    name = provider.split("-")[0]
+    order_ids = [f"b-{provider}-{i}" for i in indices]
+    body_of = {
+        oid: json.dumps(
+            {
+                "order_id": oid,
+                "provider": name,
+                "amount": {"value": 1000, "currency": "EUR"},
+                "description": "Tea set",
+                "return_url": "https://shop.example.com/r",
+                "cancel_url": "https://shop.example.com/c",
+                "customer": {"ip_address": "203.0.113.7", "email": "mei@example.com"},
+            }
+        ).encode()
+        for oid in order_ids
+    }
+    out: dict[str, Any] = {}
+
+    def run(case: str, function: str, events: list[dict[str, Any]], expect: int) -> None:
+        cpu: list[float] = []
+        calls: list[Counter[str]] = []
+        handler = functions[function]
+        with environment(handler.env, handler.drop):
+            for event in events:
+                METER.reset()
+                started = time.thread_time()
+                result = handler.handler(event, FakeContext(function))
+                spent = time.thread_time() - started - METER.outside
+                assert result["statusCode"] == expect, (case, result)
+                cpu.append(spent * 1000)
+                calls.append(METER.calls)
+        out[f"{case} [{provider}]"] = {"cpu": cpu, "calls": calls}
+
+    def api_event(
+        method: str, path: str, resource: str, body: bytes | None = None, params: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        return proxy_event(
+            method=method,
+            path=path,
+            resource=resource,
+            path_parameters=params,
+            headers=[("Content-Type", "application/json"), ("x-api-key", "k")],
+            body=body,
+        )
+
+    run(
+        "POST /orders",
+        "CreateOrderFunction",
+        [api_event("POST", "/orders", "/orders", body_of[oid]) for oid in order_ids],
+        201,
+    )
+    notifications = []
+    for oid in order_ids:
+        url, headers, body = _notification(provider, boxes, oid)
+        path = "/notify/" + name
+        query = [tuple(pair.split("=", 1)) for pair in url.split("?", 1)[1].split("&")] if "?" in url else []
+        notifications.append(
+            proxy_event(
+                method="POST",
+                path=path,
+                resource="/notify/{provider}",
+                path_parameters={"provider": name},
+                query=query,  # type: ignore[arg-type]
+                headers=list(headers.items()),
+                body=body,
+            )
+        )
+    run("POST /notify (first)", "NotifyFunction", notifications, 200)
+    run("POST /notify (duplicate)", "NotifyFunction", notifications, 200)
+    if provider == "multisafepay":
+        run(
+            "GET /orders/{id}",
+            "GetOrderFunction",
+            [
+                api_event("GET", f"/orders/{oid}", "/orders/{order_id}", params={"order_id": oid})
+                for oid in order_ids
+            ],
+            200,
+        )
+    return out

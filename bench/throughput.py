@@ -1,0 +1,96 @@
+"""Informational: notifications per second through the local stack over HTTP on loopback, from a
+bounded load generator (fixed request count, fixed worker count, hard time limit)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from local.emulator import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+ORDERS = 40
+DELIVERIES = 400
+WORKERS = 8
+TIME_LIMIT_S = 120
+
+
+def local_stack_throughput() -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    modes = {"in-process": ["--in-process"]}
+    if (ROOT / ".aws-sam" / "build" / "PaymentsLayer").exists() and (ROOT / ".venv-runtime").exists():
+        modes["emulator"] = []
+    for mode, flags in modes.items():
+        results[mode] = _run(flags)
+    return results
+
+
+def _run(flags: list[str]) -> dict[str, Any]:
+    state_file = Path(tempfile.mkdtemp()) / "state.json"
+    stack = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "local.stack",
+            "--quiet",
+            "--port",
+            str(free_port()),
+            "--state-file",
+            str(state_file),
+            *flags,
+        ],
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not state_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        state = json.loads(state_file.read_text())
+        api, key, sandbox = state["api"], state["api_key"], state["sandboxes"]["multisafepay"]
+        http = requests.Session()
+        for i in range(ORDERS):
+            http.post(
+                f"{api}/orders",
+                headers={"x-api-key": key},
+                timeout=30,
+                json={
+                    "order_id": f"tp-{i}",
+                    "provider": "multisafepay",
+                    "amount": {"value": 1000, "currency": "EUR"},
+                    "description": "Tea set",
+                    "return_url": f"{api}/r",
+                    "cancel_url": f"{api}/c",
+                },
+            ).raise_for_status()
+            http.post(
+                f"{sandbox}/_control/tp-{i}/pay", timeout=30
+            ).raise_for_status()  # paid; repeats are duplicates
+        started = time.monotonic()
+
+        def deliver(i: int) -> int:
+            if time.monotonic() - started > TIME_LIMIT_S:
+                return 0
+            reply = requests.post(f"{sandbox}/_control/tp-{i % ORDERS}/redeliver", timeout=30)
+            return int(reply.json()["delivered"][0]["status"] == 200)
+
+        with ThreadPoolExecutor(WORKERS) as pool:
+            delivered = sum(pool.map(deliver, range(DELIVERIES)))
+        elapsed = time.monotonic() - started
+        return {
+            "notifications": delivered,
+            "seconds": elapsed,
+            "per_second": delivered / elapsed,
+            "workers": WORKERS,
+            "note": "signed MultiSafepay notifications (duplicates) sandbox -> gateway",
+        }
+    finally:
+        stack.terminate()
+        stack.wait(timeout=20)
