@@ -12,6 +12,7 @@ import os
 import platform
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -50,11 +51,15 @@ class EmulatedFunction:
     port: int
     log_path: Path
     session: requests.Session = field(default_factory=requests.Session)
+    # One RIE is one Lambda instance: it takes one invocation at a time (and fails on overlap), so
+    # concurrent requests queue here instead of failing.
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def invoke(self, event: Mapping[str, Any], timeout: float = 30) -> Reply:
-        reply = self.session.post(
-            f"http://127.0.0.1:{self.port}{INVOKE_PATH}", data=json.dumps(event), timeout=timeout
-        )
+        with self.lock:
+            reply = self.session.post(
+                f"http://127.0.0.1:{self.port}{INVOKE_PATH}", data=json.dumps(event), timeout=timeout
+            )
         result = reply.json()
         if not isinstance(result, dict) or "statusCode" not in result:
             # An unhandled exception or an import error: API Gateway answers 502 for those.

@@ -63,3 +63,19 @@ def test_a_broken_build_fails_like_lambda(tmp_path: Path) -> None:
         assert reply.json()["message"] == "Internal server error"
     finally:
         stack.close()
+
+
+def test_concurrent_requests_queue_instead_of_failing(emulated: LocalStack) -> None:
+    """One RIE is one Lambda instance: overlapping invocations must queue, not crash it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    created = emulated.create("emu-concurrent", "multisafepay")
+    assert created.status_code == 201
+
+    def read(_: int) -> int:
+        return emulated.http.get(
+            f"{emulated.api}/orders/emu-concurrent", headers={"x-api-key": emulated.api_key}, timeout=60
+        ).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(read, range(24))) == {200}
