@@ -12,6 +12,10 @@ def _mark(ok: bool) -> str:
     return "ok" if ok else "MISSED"
 
 
+def _size(count: int) -> str:
+    return f"{count / 1e6:.2f} MB" if count >= 100_000 else f"{count / 1e3:.1f} kB"
+
+
 def render(results: dict[str, Any]) -> str:
     lines = [
         "",
@@ -53,7 +57,7 @@ def render(results: dict[str, Any]) -> str:
     ]
     for name, row in results["package_sizes"].items():
         lines.append(
-            f"   {name:22}{row['unzipped_bytes'] / 1e6:10.2f}MB{row['zipped_bytes'] / 1e6:10.2f}MB  "
+            f"   {name:22}{_size(row['unzipped_bytes']):>12}{_size(row['zipped_bytes']):>12}  "
             f"{', '.join(row['bundles_boto']) or 'no'}"
         )
     lines += ["", "5. Side by side with the official SDKs (same inputs, same run)"]
