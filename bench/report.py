@@ -23,11 +23,24 @@ def render(results: dict[str, Any]) -> str:
         f"   {'':22}{'median ms':>10}{'p90 ms':>10}{'x floor':>9}  target <= {COLD_TARGET}",
     ]
     for name, row in results["cold_start"].items():
+        if name == "breakdown_ms":
+            continue
         verdict = "" if name == "floor" else _mark(row["ratio_to_floor"] <= COLD_TARGET)
         lines.append(
             f"   {name:22}{row['median_ms']:10.1f}{row['p90_ms']:10.1f}"
             f"{row['ratio_to_floor']:9.2f}  {verdict}"
         )
+    breakdown = results["cold_start"].get("breakdown_ms")
+    if breakdown:
+        lines.append(
+            "   where NotifyFunction's init goes (cumulative ms where each package is first imported;"
+        )
+        lines.append("   python -X importtime, median of 5; 0 = never imported):")
+        lines.append("     " + ", ".join(f"{name} {ms:.0f}" for name, ms in breakdown.items()))
+        lines.append(
+            "   beyond the floor: pydantic + our models, Powertools event_handler, requests. Closing the"
+        )
+        lines.append("   gap means trading those libraries away (README, Benchmarks).")
     lines += [
         "",
         "2./3. Per request: our CPU (DynamoDB and provider time excluded) and round trips",
