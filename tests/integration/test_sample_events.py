@@ -87,6 +87,16 @@ def test_samples_drive_the_handlers(sample_api: Api, msp: MultiSafepaySandbox) -
     assert functions["NotifyFunction"].invoke(load("notify_multisafepay_get.json")).body == "OK"
 
 
+def api_with_order(stack: Stack, order_id: str, provider: str) -> Api:
+    """The handlers, with `order_id` already created (pending its notification) for `provider`."""
+    order = stored_order(order_id)
+    order.provider = provider
+    OrdersStore(stack.table_name).create(
+        order, OrderEvent(type="order_created", at=iso(datetime.now(UTC)), source="merchant")
+    )
+    return Api(stack.template, stack.refs)
+
+
 def test_useepay_sample_verifies_with_the_documented_key(stack: Stack, wire: object) -> None:
     stack.put_secret(
         {
@@ -98,12 +108,7 @@ def test_useepay_sample_verifies_with_the_documented_key(stack: Stack, wire: obj
             }
         }
     )
-    order = stored_order("sample-order-2")
-    order.provider = "useepay"
-    OrdersStore(stack.table_name).create(
-        order, OrderEvent(type="order_created", at=iso(datetime.now(UTC)), source="merchant")
-    )
-    api = Api(stack.template, stack.refs)
+    api = api_with_order(stack, "sample-order-2", "useepay")
     reply = api.functions["NotifyFunction"].invoke(load("notify_useepay_post.json"))
     assert (reply.status, reply.body) == (200, "ok")
     assert api.request("GET", "/orders/sample-order-2").json()["status"] == "paid"
@@ -114,12 +119,7 @@ def test_alipay_sample_verifies_with_the_committed_public_key(stack: Stack, wire
     stack.put_secret(
         {"alipay_intl": settings_entry(client_id="SAMPLE_CLIENT_ID_01", alipay_public_key=public_key)}
     )
-    order = stored_order("sample-order-3")
-    order.provider = "alipay_intl"
-    OrdersStore(stack.table_name).create(
-        order, OrderEvent(type="order_created", at=iso(datetime.now(UTC)), source="merchant")
-    )
-    api = Api(stack.template, stack.refs)
+    api = api_with_order(stack, "sample-order-3", "alipay_intl")
     reply = api.functions["NotifyFunction"].invoke(load("notify_alipay_intl_post.json"))
     assert reply.status == 200, reply.body
     assert '"resultCode":"SUCCESS"' in reply.body
