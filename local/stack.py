@@ -246,7 +246,9 @@ Ctrl-C stops everything.""",
     )
 
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    # Ctrl-C and kill alike; set explicitly, as a shell may start us with SIGINT ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
     try:
         while not stopped.wait(0.5):
             pass
