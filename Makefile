@@ -13,7 +13,7 @@ PY := $(VENV)/bin/python
 export AWS_DEFAULT_REGION ?= eu-west-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help dev test unit lint typecheck validate build events deploy clean bench
+.PHONY: help dev test unit lint typecheck validate build events deploy clean bench reliability
 
 help:
 	@echo "make dev       run the local stack: API on :3000, demo shop, provider sandboxes (Ctrl-C stops)"
@@ -23,6 +23,7 @@ help:
 	@echo "make deploy    sam build + sam deploy --guided"
 	@echo "make events    regenerate events/ (fresh timestamps for the signed notification)"
 	@echo "make bench     benchmarks: cold start, per-request CPU, round trips, sizes, SDK ratios"
+	@echo "make reliability  the adversarial suite and its table (forgeries, races, faults, fuzzing)"
 
 $(VENV)/.installed: requirements-dev.txt layers/payments/requirements.txt
 	test -x $(PY) || $(PYTHON312) -m venv $(VENV)
@@ -81,6 +82,11 @@ build: $(SAM_VENV)/.installed
 	@! ls -d .aws-sam/build/PaymentsLayer/python/{boto3,botocore} 2>/dev/null | grep . \
 		|| { echo "error: boto3/botocore bundled into the layer"; exit 1; }
 	@du -sh .aws-sam/build/PaymentsLayer .aws-sam/build/*Function
+
+# The adversarial suite (also part of `make test`) on its own, with its table of figures:
+# forgeries, repeats and reordering, races, provider and DynamoDB faults, fuzzing, leaks, privileges.
+reliability: $(VENV)/.installed
+	$(PY) -m pytest tests/reliability -q
 
 # Figures, not a test: cold start vs floor, per-request CPU, round trips, package sizes, SDK ratios,
 # local-stack throughput. Prints a table; writes bench/results.json. Run it on an idle machine.

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from payments.errors import StoreUnavailable
 from payments.orders import OrderEvent, OrderStatus
-from payments.store import RETRY_CONFIG, ConcurrentUpdateError, OrdersStore
+from payments.store import CONFLICT_ATTEMPTS, RETRY_CONFIG, ConcurrentUpdateError, OrdersStore
 from tests.support.orders import stored_order
 
 EVENT = OrderEvent(type="order_created", at="2026-01-01T00:00:00.000000Z", source="merchant")
@@ -53,14 +53,40 @@ def test_exhausted_retries_become_store_unavailable(error: Exception) -> None:
         store.get("o-1")
 
 
-@pytest.mark.parametrize("reason", ["ConditionalCheckFailed", "TransactionConflict"])
-def test_lost_races_are_reported_as_concurrent_updates(reason: str) -> None:
+def test_lost_races_are_reported_as_concurrent_updates() -> None:
     error = client_error(
-        "TransactionCanceledException", CancellationReasons=[{"Code": reason}, {"Code": "None"}]
+        "TransactionCanceledException",
+        CancellationReasons=[{"Code": "ConditionalCheckFailed"}, {"Code": "None"}],
     )
     store = OrdersStore("orders", client=FailingClient(error))
     with pytest.raises(ConcurrentUpdateError):
         store.change(stored_order(), EVENT, status=OrderStatus.PENDING, now=datetime.now(UTC))
+
+
+class Conflicting:
+    """A DynamoDB client whose every transaction is cancelled with TransactionConflict."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    def transact_write_items(self, **_: Any) -> Any:
+        self.attempts += 1
+        raise client_error(
+            "TransactionCanceledException",
+            CancellationReasons=[{"Code": "TransactionConflict"}, {"Code": "None"}],
+        )
+
+
+def test_transaction_conflicts_are_retried_with_backoff_then_503(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A conflict wrote nothing and botocore does not retry cancellations: the store does."""
+    delays: list[float] = []
+    monkeypatch.setattr("payments.store.time.sleep", delays.append)
+    client = Conflicting()
+    store = OrdersStore("orders", client=client)
+    with pytest.raises(StoreUnavailable):
+        store.change(stored_order(), EVENT, status=OrderStatus.PENDING, now=datetime.now(UTC))
+    assert client.attempts == CONFLICT_ATTEMPTS
+    assert len(delays) == CONFLICT_ATTEMPTS - 1
 
 
 THROTTLED = json.dumps(

@@ -227,6 +227,8 @@ def parse_create_order(body: str | bytes | None) -> CreateOrderRequest:
         raise MalformedRequest(f"request body repeats the key '{exc}'", code="malformed_json") from None
     except (ValueError, UnicodeDecodeError):
         raise MalformedRequest("request body is not valid JSON", code="malformed_json") from None
+    except RecursionError:  # '[[[[…' a few thousand deep: not a request, and not worth a 500
+        raise MalformedRequest("request body is nested too deeply", code="malformed_json") from None
     if not isinstance(parsed, dict):
         raise MalformedRequest("request body must be a JSON object", code="malformed_json")
     try:

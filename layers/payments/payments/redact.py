@@ -90,6 +90,9 @@ def summarize_raw_body(body: bytes, content_type: str | None) -> dict[str, Any]:
     parsed: Any = None
     try:
         parsed = json.loads(text)
+    except RecursionError:  # a nesting bomb: nothing worth storing, and no reason to fail over it
+        summary["note"] = "nested too deep"
+        return summary
     except ValueError:
         if content_type and "x-www-form-urlencoded" in content_type.lower():
             parsed = dict(parse_qsl(text, keep_blank_values=True))

@@ -266,8 +266,10 @@ class PaymentsService:
     ) -> Order:
         """Move `order` to `target` if the transition table allows it, with its audit event, atomically.
 
-        On a lost race the order is read again and the decision made afresh. Field changes (e.g. the
-        payment URL) are kept even when the status does not move.
+        On a lost race the order is read again and the decision made afresh. A move the table refuses
+        leaves the order as it was, except that it may fill in a field the order lacks (e.g. the payment
+        URL of a create reply that lost the race to a notification): a stale report never overwrites
+        the provider facts that go with the order's status.
         """
         for _ in range(MAX_WRITE_ATTEMPTS):
             decision = decide(order.status, target)
@@ -278,8 +280,14 @@ class PaymentsService:
             }
             try:
                 if decision.outcome == Outcome.APPLY:
+                    # Stamped now, after the (re-)read it was decided on: a write that lost a race and
+                    # went again must not sort before the one it lost to.
                     applied = replace(
-                        event, from_status=order.status, to_status=target, flags=event.flags + decision.flags
+                        event,
+                        at=iso(self.clock()),
+                        from_status=order.status,
+                        to_status=target,
+                        flags=event.flags + decision.flags,
                     )
                     updated = self.store.change(
                         order, applied, status=target, changes=pending_changes, now=self.clock()
@@ -295,12 +303,22 @@ class PaymentsService:
                         },
                     )
                     return updated
-                if decision.outcome == Outcome.IGNORE and (record_ignored or pending_changes):
+                missing = {
+                    key: value
+                    for key, value in pending_changes.items()
+                    # provider_status is the word for the order's status: never the refused report's
+                    if getattr(order, key) is None and key != "provider_status"
+                }
+                if decision.outcome == Outcome.IGNORE and (record_ignored or missing):
                     ignored = replace(
-                        event, type=f"{event.type}_ignored", from_status=order.status, reason=decision.reason
+                        event,
+                        type=f"{event.type}_ignored",
+                        at=iso(self.clock()),
+                        from_status=order.status,
+                        reason=decision.reason,
                     )
-                    if pending_changes:
-                        return self.store.change(order, ignored, changes=pending_changes, now=self.clock())
+                    if missing:
+                        return self.store.change(order, ignored, changes=missing, now=self.clock())
                     self.store.record_event(order.order_id, ignored)
                     return order
                 if decision.outcome == Outcome.DUPLICATE:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import secrets
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import replace
@@ -43,6 +45,11 @@ RETRY_CONFIG = Config(
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+
+# TransactionConflict (a concurrent transaction on the same item) cancels a transaction and botocore
+# does not retry cancellations: the store does, this many attempts in all, with exponential backoff.
+CONFLICT_ATTEMPTS = 5
+CONFLICT_BACKOFF_S = 0.025
 
 # Fields of an order item that a transition may change besides status/version/updated_at.
 MUTABLE_FIELDS = ("payment_url", "payment_action", "provider_reference", "provider_status")
@@ -321,22 +328,29 @@ class OrdersStore:
         }
 
     def _transact(self, items: list[dict[str, Any]]) -> None:
-        try:
-            # The token makes botocore's own retries of this call idempotent for 10 minutes.
-            self._client.transact_write_items(
-                TransactItems=items,  # type: ignore[arg-type]  # built as plain dicts, checked by tests
-                ClientRequestToken=str(uuid.uuid4()),
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
-                reasons = exc.response.get("CancellationReasons") or []
-                codes = {reason.get("Code") for reason in reasons}
-                if codes & {"ConditionalCheckFailed", "TransactionConflict"}:
-                    first = reasons[0] if reasons else {}
-                    raise ConcurrentUpdateError(first.get("Item")) from None
-            raise StoreUnavailable("the order store is unavailable; retry later") from None
-        except BotoCoreError:
-            raise StoreUnavailable("the order store is unavailable; retry later") from None
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                # The token makes botocore's own retries of this call idempotent for 10 minutes.
+                self._client.transact_write_items(
+                    TransactItems=items,  # type: ignore[arg-type]  # built as plain dicts, checked by tests
+                    ClientRequestToken=str(uuid.uuid4()),
+                )
+                return
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                    reasons = exc.response.get("CancellationReasons") or []
+                    codes = {reason.get("Code") for reason in reasons}
+                    if "ConditionalCheckFailed" in codes:
+                        first = reasons[0] if reasons else {}
+                        raise ConcurrentUpdateError(first.get("Item")) from None
+                    if "TransactionConflict" in codes and attempt < CONFLICT_ATTEMPTS:
+                        # Another transaction held one of the items: nothing was written, and botocore
+                        # does not retry cancellations. Back off (full jitter) and send it again.
+                        time.sleep(random.uniform(0, CONFLICT_BACKOFF_S * 2**attempt))  # noqa: S311
+                        continue
+                raise StoreUnavailable("the order store is unavailable; retry later") from None
+            except BotoCoreError:
+                raise StoreUnavailable("the order store is unavailable; retry later") from None
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         try:

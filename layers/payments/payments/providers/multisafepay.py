@@ -240,7 +240,8 @@ class MultiSafepay:
             ) from None
         if not received or not stamp.isdigit():
             raise reject("malformed_signature", "the Auth header is not base64('<timestamp>:<hmac>')")
-        age = request.now.timestamp() - signed_at
+        # In integers: a 400-digit timestamp would overflow float arithmetic (a 500, not a 401).
+        age = int(request.now.timestamp()) - signed_at
         if age > SIGNATURE_MAX_AGE_S:
             raise reject("stale_signature", f"the Auth timestamp is older than {SIGNATURE_MAX_AGE_S} s")
         if age < -SIGNATURE_MAX_SKEW_S:

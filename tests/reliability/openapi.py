@@ -1,0 +1,264 @@
+"""The merchant API's OpenAPI document, generated from the code: routes and API-key requirements from
+template.yaml, the request body from the pydantic model (`CreateOrderRequest.model_json_schema()`),
+provider names from the registry, currencies from the ISO 4217 table. docs/openapi.json is its output,
+committed; tests/reliability/test_merchant_api_fuzz.py fails when it is stale and fuzzes the API
+against it.
+
+    python -m tests.reliability.openapi           # rewrite docs/openapi.json
+    python -m tests.reliability.openapi --check   # exit 1 if docs/openapi.json is stale
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+DOC_PATH = ROOT / "docs" / "openapi.json"
+REF = "#/components/schemas/{model}"
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _schemas() -> dict[str, Any]:
+    from payments.api import CreateOrderRequest
+    from payments.money import CURRENCY_EXPONENTS
+    from payments.orders import OrderStatus
+    from payments.providers import provider_names
+
+    request = CreateOrderRequest.model_json_schema(ref_template=REF)
+    schemas: dict[str, Any] = request.pop("$defs")
+    # What pydantic cannot see in the validators, stated from the same code.
+    request["properties"]["provider"]["enum"] = provider_names()
+    schemas["AmountIn"]["properties"]["currency"]["enum"] = sorted(CURRENCY_EXPONENTS)
+    for url in ("return_url", "cancel_url"):
+        request["properties"][url].update(
+            {"format": "uri", "maxLength": 2000, "description": "https (http only for localhost)"}
+        )
+    request["properties"]["description"]["description"] = "plain text: no '<' or '>', no control characters"
+    schemas["CreateOrderRequest"] = request
+    status = {"type": "string", "enum": [str(value) for value in OrderStatus]}
+    money = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["value", "currency"],
+        "properties": {"value": {"type": "integer"}, "currency": {"type": "string"}},
+    }
+    action = {
+        "type": "object",
+        "required": ["type"],
+        "properties": {
+            "type": {"type": "string", "enum": ["redirect", "qr_code"]},
+            "url": {"type": "string"},
+            "method": {"type": "string", "enum": ["GET", "POST"]},
+            "form": {"type": "object", "additionalProperties": {"type": "string"}},
+            "code": {"type": "string"},
+        },
+    }
+    order_properties = {
+        "order_id": {"type": "string"},
+        "provider": {"type": "string", "enum": provider_names()},
+        "status": status,
+        "amount": money,
+        "description": {"type": "string"},
+        "payment_url": _nullable({"type": "string"}),
+        "payment_action": _nullable(action),
+        "provider_reference": _nullable({"type": "string"}),
+        "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+        "created_at": {"type": "string", "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "expires_at": {"type": "string", "format": "date-time"},
+    }
+    schemas["Order"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": sorted(order_properties),
+        "properties": order_properties,
+    }
+    schemas["OrderEvent"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["type", "at", "source"],
+        "properties": {
+            "type": {"type": "string"},
+            "at": {"type": "string"},
+            "source": {"type": "string"},
+            "from_status": status,
+            "to_status": status,
+            "provider_status": {"type": "string"},
+            "verified": {"type": "boolean"},
+            "flags": {"type": "array", "items": {"type": "string"}},
+            "reason": {"type": "string"},
+            "payload": {"type": "object"},
+        },
+    }
+    events = {"type": "array", "items": {"$ref": REF.format(model="OrderEvent")}}
+    schemas["OrderWithEvents"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": sorted([*order_properties, "events"]),
+        "properties": {**order_properties, "events": events},
+    }
+    schemas["Error"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string", "pattern": "^[a-z0-9_]+$"},
+                    "message": {"type": "string", "minLength": 1},
+                    "field": {"type": "string", "description": "the field to blame, when one is"},
+                    "details": {
+                        "type": "array",
+                        "description": "every invalid field",
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["field", "message"],
+                            "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                        },
+                    },
+                    "provider_code": {"type": "string"},
+                    "provider_message": {"type": "string"},
+                },
+            }
+        },
+    }
+    return schemas
+
+
+ERRORS = {
+    "400": "malformed_json: not JSON, not an object, or a repeated key",
+    "403": "missing or wrong API key (answered by API Gateway)",
+    "404": "order_not_found, route_not_found",
+    "409": "order_id_conflict, request_in_progress",
+    "422": "missing_field, unknown_field, invalid_field, invalid_amount, unknown_currency, "
+    "currency_not_supported, amount_over_limit, unknown_provider, provider_not_configured, invalid_url, "
+    "html_not_allowed, items_total_mismatch, ...",
+    "500": "configuration_error: the provider secret does not match its schema",
+    "502": "provider_rejected (order failed), provider_unavailable, provider_bad_reply, "
+    "provider_bad_signature (order unknown)",
+    "503": "store_unavailable: DynamoDB throttled after retries; nothing was written, retry",
+    "504": "provider_timeout: order unknown; retry the same request",
+}
+
+
+def _responses(ok: dict[str, Any], statuses: list[str]) -> dict[str, Any]:
+    error = {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}
+    responses: dict[str, Any] = dict(ok)
+    for status in statuses:
+        if status == "403":  # API Gateway's own answer, not ours
+            gateway = {"type": "object", "properties": {"message": {"type": "string"}}}
+            responses[status] = {
+                "description": ERRORS[status],
+                "content": {"application/json": {"schema": gateway}},
+            }
+        else:
+            responses[status] = {"description": ERRORS[status], "content": error}
+    return responses
+
+
+def document() -> dict[str, Any]:
+    from local.template import Template
+
+    routes = {
+        (route.method.lower(), route.path): route
+        for spec in Template().functions()
+        for route in spec.routes
+        if route.path.startswith("/orders")
+    }
+    order = {"application/json": {"schema": {"$ref": REF.format(model="Order")}}}
+    operations: dict[tuple[str, str], dict[str, Any]] = {
+        ("post", "/orders"): {
+            "operationId": "createOrder",
+            "summary": "Create an Alipay payment (idempotent by order_id)",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": REF.format(model="CreateOrderRequest")}}},
+            },
+            "responses": _responses(
+                {
+                    "201": {"description": "created", "content": order},
+                    "200": {"description": "the same request again: the same order", "content": order},
+                },
+                ["400", "403", "409", "422", "500", "502", "503", "504"],
+            ),
+        },
+        ("get", "/orders/{order_id}"): {
+            "operationId": "getOrder",
+            "summary": "The order and its event history, oldest first",
+            "parameters": [
+                {
+                    "name": "order_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,50}$"},
+                }
+            ],
+            "responses": _responses(
+                {
+                    "200": {
+                        "description": "the order",
+                        "content": {
+                            "application/json": {"schema": {"$ref": REF.format(model="OrderWithEvents")}}
+                        },
+                    }
+                },
+                ["403", "404", "503"],
+            ),
+        },
+    }
+    paths: dict[str, Any] = {}
+    for (method, path), operation in sorted(operations.items()):
+        route = routes[(method, path)]  # KeyError: the template no longer has this route
+        if route.api_key_required:
+            operation["security"] = [{"apiKey": []}]
+        paths.setdefault(path, {})[method] = operation
+    assert set(routes) == set(operations), "a merchant route of template.yaml is not documented"
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Alipay payments bundle: merchant API",
+            "version": "1",
+            "description": "Generated by tests/reliability/openapi.py from template.yaml and payments.api.",
+        },
+        "servers": [{"url": "https://{api_id}.execute-api.{region}.amazonaws.com/v1"}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
+            "schemas": _schemas(),
+        },
+    }
+
+
+def render() -> str:
+    return json.dumps(document(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    text = render()
+    if "--check" in argv:
+        if not DOC_PATH.exists() or DOC_PATH.read_text() != text:
+            print(
+                f"{DOC_PATH.relative_to(ROOT)} is stale: run python -m tests.reliability.openapi",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+    DOC_PATH.parent.mkdir(exist_ok=True)
+    DOC_PATH.write_text(text)
+    print(f"wrote {DOC_PATH.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path[:0] = [str(ROOT / "layers" / "payments"), str(ROOT)]
+    sys.exit(main(sys.argv[1:]))

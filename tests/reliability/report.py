@@ -1,0 +1,175 @@
+"""The reliability suite's figures: counters the tests add to, printed as a table at the end of the run
+and written to reliability-report.json.
+
+`python -m tests.reliability.report` prints the table of the last run again.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPORT_PATH = Path(__file__).resolve().parents[2] / "reliability-report.json"
+PROVIDERS = ("multisafepay", "useepay", "alipay_intl")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    key: str
+    label: str
+    required: str = ""  # "": informational; "==N", ">=N"
+
+    def check(self, value: int | None) -> bool | None:
+        if not self.required:
+            return None
+        if value is None:
+            return False
+        op, bound = self.required[:2], int(self.required[2:])
+        compare: dict[str, Callable[[int, int], bool]] = {
+            "==": lambda a, b: a == b,
+            ">=": lambda a, b: a >= b,
+        }
+        return compare[op](value, bound)
+
+
+def _rows() -> list[tuple[str, list[Row]]]:
+    forged = [
+        row
+        for p in PROVIDERS
+        for row in (
+            Row(f"forged.{p}.tried", f"{p}: forged notifications tried", ">=200"),
+            Row(f"forged.{p}.rejected", f"{p}: rejected (4xx / signed F ack)", ""),
+            Row(f"forged.{p}.recorded", f"{p}: attempts recorded with a reason", ""),
+            Row(f"forged.{p}.applied", f"{p}: state changes applied by forgeries", "==0"),
+            Row(f"forged.{p}.via_handler", f"{p}: of which through the real handler", ""),
+        )
+    ]
+    return [
+        ("1. Forged notifications", forged),
+        (
+            "2. Repeats and reordering (hypothesis)",
+            [
+                Row("repeats.sequences", "sequences (fresh order each)", ">=100"),
+                Row("repeats.deliveries", "valid notifications delivered", ""),
+                Row("repeats.transitions", "transitions applied", ""),
+                Row("repeats.lost", "lost transitions", "==0"),
+                Row("repeats.duplicated", "duplicated transitions", "==0"),
+            ],
+        ),
+        (
+            "3. Races (threads over HTTP, moto server)",
+            [
+                Row("races.orders", "orders raced", ""),
+                Row("races.deliveries", "concurrent deliveries", ">=50"),
+                Row("races.conflicts_injected", "TransactionConflicts injected", ""),
+                Row("races.orders_with_one_terminal", "orders paid exactly once / with one unpaid end", ""),
+                Row("races.orders_not_one_terminal", "orders with != 1 terminal transition", "==0"),
+                Row("races.lost", "lost or duplicated transitions", "==0"),
+                Row("races.unanswered", "deliveries not acknowledged", "==0"),
+            ],
+        ),
+        (
+            "4. Provider faults on create",
+            [
+                Row("provider_faults.cases", "provider x fault cases", ""),
+                Row("provider_faults.kept", "orders kept (unknown / failed)", ""),
+                Row("provider_faults.retries", "retries of the same order_id", ""),
+                Row("provider_faults.second_orders", "second provider orders created", "==0"),
+            ],
+        ),
+        (
+            "5. DynamoDB faults",
+            [
+                Row("store_faults.cases", "fault cases", ""),
+                Row("store_faults.retries", "retried attempts observed", ""),
+                Row("store_faults.unavailable", "503 store_unavailable answers", ""),
+                Row("store_faults.half_written", "half-written orders", "==0"),
+            ],
+        ),
+        (
+            "6. Merchant API fuzzing",
+            [
+                Row("fuzz.cases", "requests", ">=2000"),
+                Row("fuzz.4xx", "4xx answers", ""),
+                Row("fuzz.5xx", "5xx answers", "==0"),
+                Row("fuzz.bad_error_shape", "4xx outside the documented error shape", "==0"),
+            ],
+        ),
+        (
+            "7. Secrets and personal data",
+            [
+                Row("logs.lines", "log lines checked", ""),
+                Row("logs.leaks", "secrets / personal data found in logs", "==0"),
+                Row("logs.flow_leaks", "... in replies and stored events (flows)", "==0"),
+            ],
+        ),
+        (
+            "8. Least privilege (tests/unit/test_template.py + used-vs-granted)",
+            [
+                Row("iam.functions", "functions checked", ""),
+                Row("iam.unused_grants", "granted but never used", "==0"),
+                Row("iam.missing_grants", "used but not granted", "==0"),
+            ],
+        ),
+    ]
+
+
+class Figures:
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def add(self, key: str, value: int = 1) -> None:
+        self.counts[key] += value
+
+    def as_json(self) -> dict[str, object]:
+        sections = []
+        for title, rows in _rows():
+            entries = []
+            for row in rows:
+                value = self.counts.get(row.key)
+                entries.append(
+                    {
+                        "key": row.key,
+                        "label": row.label,
+                        "value": value,
+                        "required": row.required or None,
+                        "ok": row.check(value),
+                    }
+                )
+            sections.append({"section": title, "figures": entries})
+        extra = {key: value for key, value in sorted(self.counts.items()) if "." in key}
+        return {"sections": sections, "counters": extra}
+
+
+FIGURES = Figures()
+
+
+def render(report: dict[str, object]) -> str:
+    lines: list[str] = []
+    width = 58
+    for section in report["sections"]:  # type: ignore[attr-defined]
+        lines.append(section["section"])
+        for entry in section["figures"]:
+            value = "-" if entry["value"] is None else str(entry["value"])
+            required = entry["required"] or ""
+            verdict = {True: "ok", False: "FAIL", None: ""}[entry["ok"]]
+            if entry["value"] is None and entry["required"]:
+                verdict = "not run"
+            lines.append(f"  {entry['label']:<{width}} {value:>9}  {required:<7} {verdict}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    if not REPORT_PATH.exists():
+        print(f"no {REPORT_PATH.name}: run `pytest tests/reliability` first", file=sys.stderr)
+        return 1
+    print(render(json.loads(REPORT_PATH.read_text())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""8. Least privilege. tests/unit/test_template.py reads template.yaml and fails on any `*` action or
+resource, any resource but the orders table and the provider secret, and any function granted other
+actions than its list (get_order: dynamodb:Query only, no secret). This test checks that list against
+what the functions really do: it runs every provider's flows through the real handlers, records each
+AWS call per function (as IAM actions), and requires granted == used for every function.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections import defaultdict
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from botocore.client import BaseClient
+from moto.dynamodb.exceptions import TransactionCanceledException
+from moto.dynamodb.models import DynamoDBBackend
+
+from local.inprocess import LambdaUnderTest, Reply
+from local.template import Template
+from tests.reliability.harness import Harness
+from tests.reliability.report import FIGURES
+from tests.support.lambdas import Api
+from tests.support.link import ProviderLink
+from tests.unit.test_template import as_list, statements
+
+_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("function", default=None)
+TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+READ_ONLY = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:Scan"}
+
+
+def iam_actions(service: str, operation: str, params: dict[str, Any]) -> set[str]:
+    if operation == "TransactWriteItems":  # IAM checks the action of each item, not the transaction
+        return {f"dynamodb:{TRANSACT_ACTIONS[kind]}" for item in params["TransactItems"] for kind in item}
+    return {f"{service}:{operation}"}
+
+
+@pytest.fixture
+def used(monkeypatch: pytest.MonkeyPatch) -> dict[str, set[str]]:
+    calls: dict[str, set[str]] = defaultdict(set)
+    invoke = LambdaUnderTest.invoke
+    make_call = BaseClient._make_api_call
+
+    def invoke_as(self: LambdaUnderTest, event: dict[str, Any]) -> Reply:
+        parameters.clear_caches()  # each function has its own cache (and process) on Lambda
+        token = _function.set(self.spec.logical_id)
+        try:
+            return invoke(self, event)
+        finally:
+            _function.reset(token)
+
+    def recorded(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        function = _function.get()
+        if function:
+            calls[function] |= iam_actions(self.meta.service_model.service_name, operation, params)
+        return make_call(self, operation, params)
+
+    monkeypatch.setattr(LambdaUnderTest, "invoke", invoke_as)
+    monkeypatch.setattr(BaseClient, "_make_api_call", recorded)
+    return calls
+
+
+def lose_one_race(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next order update loses a race (as if a notification had just moved the order)."""
+    original = DynamoDBBackend.transact_write_items
+    state = {"armed": True}
+
+    def transact(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        if state["armed"] and "Update" in transact_items[0]:
+            state["armed"] = False
+            raise TransactionCanceledException(
+                [("ConditionalCheckFailed", "version moved", None), (None, None, None)]
+            )
+        original(self, transact_items)
+
+    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", transact)
+
+
+def flows(harness: Harness, link: ProviderLink, monkeypatch: pytest.MonkeyPatch) -> None:
+    api = harness.api
+    order_id = f"iam-{harness.label}"
+    lose_one_race(monkeypatch)
+    assert api.request("POST", "/orders", body=harness.body(order_id)).status == 201
+    assert api.request("POST", "/orders", body=harness.body(order_id)).status == 200  # idempotent repeat
+    assert api.request("GET", f"/orders/{order_id}").status == 200
+    assert api.request("GET", "/orders/no-such-order").status == 404
+    paid, _ = harness.notification(order_id, "paid")
+    assert harness.deliver_via_handler(paid).status == 200
+    assert harness.deliver_via_handler(paid.replace(body=paid.body[:-5])).status >= 400  # rejected, recorded
+    if harness.provider == "useepay":
+        refund, _ = harness.notification(order_id, "refund:rf-1:300")
+        assert harness.deliver_via_handler(refund).status == 200
+    link.inject("read_timeout_after_processing")
+    assert api.request("POST", "/orders", body=harness.body(order_id + "-lost")).status == 504
+    assert api.request("POST", "/orders", body=harness.body(order_id + "-lost")).status == 200  # resumed
+
+
+def granted(template: Template, function: str) -> set[str]:
+    actions: set[str] = set()
+    for statement in statements(template, function):
+        actions |= set(as_list(statement["Action"]))
+    return actions
+
+
+@pytest.mark.parametrize("harness", ["alipay_intl"], indirect=True)
+def test_every_function_is_granted_exactly_what_it_uses(
+    harness: Harness,
+    api: Api,
+    link: ProviderLink,
+    used: dict[str, set[str]],
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    from tests.reliability.conftest import mount_useepay
+
+    flows(harness, link, monkeypatch)
+    for provider, sandbox in (("multisafepay", request.getfixturevalue("msp")), ("useepay", None)):
+        if sandbox is None:
+            sandbox = mount_useepay(
+                request.getfixturevalue("stack"), request.getfixturevalue("wire"), link, "MD5"
+            )
+        flows(Harness(provider, sandbox, harness.service, api), link, monkeypatch)
+
+    template = Template()
+    problems = []
+    for spec in template.functions():
+        function = spec.logical_id
+        unused, missing = (
+            granted(template, function) - used[function],
+            used[function] - granted(template, function),
+        )
+        FIGURES.add("iam.functions")
+        FIGURES.add("iam.unused_grants", len(unused))
+        FIGURES.add("iam.missing_grants", len(missing))
+        if unused or missing:
+            problems.append(
+                f"{function}: granted but unused {sorted(unused)}, used but not granted {sorted(missing)}"
+            )
+    assert not problems, "\n".join(problems)
+    assert used["GetOrderFunction"] <= READ_ONLY  # get_order only ever reads

@@ -1,0 +1,128 @@
+"""4. Provider faults on create, every provider x every fault, through the real create handler.
+
+The order is kept (`unknown` when the provider may have acted, `failed` when it refused), the caller
+gets 502/504 with a clear code, and retrying the same request asks the provider first: an order the
+provider made is resumed, never created a second time; one it never saw is created then.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from payments.orders import OrderStatus
+from tests.conftest import Stack
+from tests.reliability.harness import Harness
+from tests.reliability.report import FIGURES
+from tests.support.link import ProviderLink
+from tests.support.store import event_items
+from tests.support.useepay_kit import MERCHANT_KEY as USEEPAY_MERCHANT_KEY
+
+S = OrderStatus
+# fault -> (HTTP status, error code, order status after the failed create)
+EXPECTED = {
+    "connect_timeout": (504, "provider_timeout", S.UNKNOWN),  # nothing reached the provider
+    "read_timeout_after_processing": (504, "provider_timeout", S.UNKNOWN),  # it acted; we never heard
+    "reset": (502, "provider_unavailable", S.UNKNOWN),
+    "http_500": (502, "provider_unavailable", S.UNKNOWN),
+    "garbage": (502, "provider_bad_reply", S.UNKNOWN),  # a malformed reply
+    "unsigned": (502, "provider_bad_signature", S.UNKNOWN),  # acted, but the reply proves nothing
+    "bad_signature": (502, "provider_bad_signature", S.UNKNOWN),
+    "rejected": (502, "provider_rejected", S.FAILED),  # a signed, readable refusal
+}
+LINK_FAULTS = {"connect_timeout", "read_timeout_after_processing", "reset", "http_500", "garbage"}
+# MultiSafepay's replies carry no signature (TLS is its authenticity): nothing to forge there.
+SIGNED_REPLIES = ["useepay-MD5", "useepay-RSA", "alipay_intl"]
+FAULTS = {
+    "multisafepay": [*sorted(LINK_FAULTS), "rejected"],
+    "useepay-MD5": [*sorted(LINK_FAULTS), "unsigned", "bad_signature", "rejected"],
+    "useepay-RSA": ["unsigned", "bad_signature"],
+    "alipay_intl": [*sorted(LINK_FAULTS), "unsigned", "bad_signature", "rejected"],
+}
+
+
+def break_provider(harness: Harness, link: ProviderLink, fault: str, order_id: str) -> None:
+    sandbox = harness.sandbox
+    if fault in LINK_FAULTS:
+        link.inject(fault)
+    elif harness.provider == "useepay":
+        if fault == "unsigned":
+            sandbox.sign_replies = False
+        elif fault == "bad_signature" and sandbox.sign_type == "RSA":
+            sandbox.useepay_private_key = USEEPAY_MERCHANT_KEY  # signed, but not by UseePay
+        elif fault == "bad_signature":
+            sandbox.md5_key = "not-the-merchants-key"
+        else:
+            sandbox.transactions[order_id] = {"reference": "taken"}  # UseePay refuses the id
+    elif harness.provider == "alipay_intl":
+        if fault == "rejected":
+            sandbox.force("PROCESS_FAIL", processed=False)
+        else:
+            sandbox.reply_faults.append(fault)
+    else:
+        sandbox.api_key = "rotated-key"  # MultiSafepay answers 1032 Invalid API key
+
+
+def repair(harness: Harness, fault: str) -> None:
+    from tests.support import useepay_kit
+
+    sandbox = harness.sandbox
+    if harness.provider == "useepay":
+        sandbox.sign_replies = True
+        sandbox.md5_key = useepay_kit.MD5_KEY if sandbox.sign_type == "MD5" else ""
+        sandbox.useepay_private_key = useepay_kit.USEEPAY_KEY if sandbox.sign_type == "RSA" else None
+    elif harness.provider == "multisafepay":
+        from tests.support.multisafepay_kit import MSP_API_KEY
+
+        sandbox.api_key = MSP_API_KEY
+
+
+@pytest.mark.parametrize("harness", sorted(FAULTS), indirect=True)
+def test_provider_faults_keep_the_order_and_a_retry_never_pays_twice(
+    harness: Harness, link: ProviderLink, stack: Stack
+) -> None:
+    """The table: every fault of FAULTS for this provider, each on an order of its own."""
+    failures = []
+    for fault in FAULTS[harness.label]:
+        try:
+            fault_on_create(harness, link, stack, fault)
+        except AssertionError as failure:
+            failures.append(f"{fault}: {failure}")
+    assert not failures, "\n".join(failures)
+
+
+def fault_on_create(harness: Harness, link: ProviderLink, stack: Stack, fault: str) -> None:
+    order_id = f"pf-{harness.label}-{fault}"
+    status, code, kept_as = EXPECTED[fault]
+    break_provider(harness, link, fault, order_id)
+    reply = harness.api.request("POST", "/orders", body=harness.body(order_id))
+    error = reply.json().get("error", {})
+    assert (reply.status, error.get("code")) == (status, code), reply.body
+    assert set(error) >= {"code", "message"}
+    order = harness.order(order_id)
+    assert order is not None
+    assert order.status == kept_as
+    last = event_items(stack.table_name, order_id)[-1]
+    assert last["type"] == ("provider_rejected" if kept_as == S.FAILED else "provider_outcome_unknown")
+    FIGURES.add("provider_faults.cases")
+    FIGURES.add("provider_faults.kept")
+
+    reached = harness.provider_creates(order_id)  # 1 if the create reached the provider at all
+    made = harness.provider_has(order_id) and fault != "rejected"  # did the provider make the order?
+    repair(harness, fault)
+    retry = harness.api.request("POST", "/orders", body=harness.body(order_id))
+    FIGURES.add("provider_faults.retries")
+    creates = harness.provider_creates(order_id) - reached
+    FIGURES.add("provider_faults.second_orders", int(made and creates > 0))
+    assert retry.status == 200, retry.body  # the same order, not a new one
+    if kept_as == S.FAILED:
+        assert retry.json()["status"] == "failed"
+        assert creates == 0  # a refusal is final: retrying does not ask again
+        return
+    assert retry.json()["status"] == "pending"
+    # Query before re-create: an order the provider made is resumed; otherwise it is created once now.
+    assert creates == (0 if made else 1), (made, creates)
+    assert harness.provider_has(order_id)
+    if not made or harness.provider == "multisafepay":
+        # Created now, or resumed from MultiSafepay (its order query returns the payment link).
+        # UseePay's and Alipay's queries carry no checkout link: a resumed order has none.
+        assert retry.json()["payment_url"]

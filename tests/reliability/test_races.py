@@ -1,0 +1,229 @@
+"""3. Races: 50 concurrent deliveries for one order, each from its own thread with its own service,
+store and boto3 client (as separate Lambda instances would be), over real HTTP to a moto server on
+loopback. What is raced is our read -> decide -> conditional TransactWriteItems: threads interleave
+freely between their reads and their writes, and only the version condition keeps them honest.
+
+moto's backend is not atomic across threads (a cancelled TransactWriteItems restores a snapshot of
+the whole table, undoing writes made meanwhile), so each DynamoDB request is applied under one lock:
+that models DynamoDB's own guarantee (each request atomic, transactions serializable) without
+hiding any race of ours. On top, a share of transactions is cancelled with TransactionConflict, as
+DynamoDB does when transactions touch the same item at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+import responses
+from moto.dynamodb.exceptions import TransactionCanceledException
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.responses import DynamoHandler
+from moto.server import ThreadedMotoServer
+from requests import PreparedRequest
+
+from local.emulator import free_port
+from local.sandboxes.multisafepay import MultiSafepaySandbox
+from local.template import Template
+from payments.config import ProviderDirectory
+from payments.orders import ALLOWED_PREDECESSORS, UNPAID_FINAL, OrderStatus
+from payments.service import PaymentsService
+from payments.store import MUTABLE_FIELDS, RETRY_CONFIG, OrdersStore
+from tests.reliability.harness import Delivery, Harness
+from tests.reliability.report import FIGURES
+from tests.support import alipay_intl_kit, multisafepay_kit, useepay_kit
+from tests.support.link import ProviderLink
+from tests.support.secrets import PROVIDER_SECRET
+
+S = OrderStatus
+DELIVERIES = 50
+CONFLICT_SHARE = 0.15
+
+
+@dataclass
+class AwsOnLoopback:
+    url: str
+    conflicts: list[int]  # TransactionConflicts injected so far
+    enable_conflicts: Callable[[], None]
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsOnLoopback]:
+    lock = threading.Lock()
+    rng = random.Random("races")
+    conflicts = [0]
+    enabled = threading.Event()
+    original_call = DynamoHandler.call_action
+    original_transact = DynamoDBBackend.transact_write_items
+
+    def atomic_call(self: DynamoHandler) -> Any:
+        with lock:
+            return original_call(self)
+
+    def transact(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        if enabled.is_set() and rng.random() < CONFLICT_SHARE:
+            conflicts[0] += 1
+            raise TransactionCanceledException(
+                [("TransactionConflict", "Transaction is ongoing for the item", None)]
+                + [(None, None, None)] * (len(transact_items) - 1)
+            )
+        original_transact(self, transact_items)
+
+    monkeypatch.setattr(DynamoHandler, "call_action", atomic_call)
+    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", transact)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield AwsOnLoopback(f"http://127.0.0.1:{port}", conflicts, enabled.set)
+    finally:
+        server.stop()
+
+
+class FixedSecret(ProviderDirectory):
+    """The provider secret as read once: secret caching is not what is raced here."""
+
+    def __init__(self, secret: dict[str, Any]) -> None:
+        super().__init__()
+        self.secret = secret
+
+    def _secret(self) -> dict[str, Any]:
+        return self.secret
+
+
+def sandbox_for(provider: str, wire: responses.RequestsMock, link: ProviderLink) -> Any:
+    sandbox: Any
+    if provider == "multisafepay":
+        sandbox, pattern = (
+            MultiSafepaySandbox(api_key=multisafepay_kit.MSP_API_KEY),
+            re.escape(multisafepay_kit.MSP_BASE_URL) + ".*",
+        )
+    elif provider == "useepay":
+        sandbox, pattern = useepay_kit.sandbox_for("MD5"), re.escape(useepay_kit.USEEPAY_BASE_URL) + "/api"
+    else:
+        sandbox = alipay_intl_kit.new_sandbox()
+        pattern = re.escape(alipay_intl_kit.ALIPAY_BASE_URL) + "/api/alipay/intl/.*"
+
+    def callback(prepared: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
+        return link.exchange(sandbox, prepared)
+
+    for method in (responses.GET, responses.POST):
+        wire.add_callback(method, re.compile(pattern), callback=callback)
+    return sandbox
+
+
+def race(services: list[PaymentsService], provider: str, deliveries: list[Delivery]) -> list[int]:
+    barrier = threading.Barrier(len(deliveries))
+    statuses: list[int] = [0] * len(deliveries)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            statuses[index] = services[index].receive_notification(provider, deliveries[index].raw()).status
+        except Exception:  # a crash is an unanswered delivery: counted and asserted on below
+            statuses[index] = -1
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(deliveries))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return statuses
+
+
+SCENARIOS = [
+    # (provider, scenario, {outcome: how many of the 60 deliveries})
+    (
+        "multisafepay",
+        "paid vs failed vs duplicates",
+        {"paid": 15, "failed": 15, "cancelled": 10, "pending": 10},
+    ),
+    ("useepay", "paid vs failed vs duplicates", {"paid": 15, "failed": 15, "expired": 10, "pending": 10}),
+    ("alipay_intl", "paid vs failed vs duplicates", {"paid": 20, "failed": 20, "unmapped": 10}),
+    ("useepay", "unpaid outcomes contest", {"failed": 17, "cancelled": 17, "expired": 16}),
+]
+
+
+@pytest.mark.parametrize(("provider", "scenario", "mix"), SCENARIOS)
+def test_concurrent_deliveries_make_exactly_one_terminal_transition(
+    aws: AwsOnLoopback,
+    wire: responses.RequestsMock,
+    link: ProviderLink,
+    provider: str,
+    scenario: str,
+    mix: dict[str, int],
+) -> None:
+    session = boto3.session.Session(region_name="eu-west-1")
+
+    def client(service: str) -> Any:
+        return session.client(service, endpoint_url=aws.url, config=RETRY_CONFIG)
+
+    refs = Template().provision(
+        client("dynamodb"),
+        client("secretsmanager"),
+        prefix=f"race-{provider}-{scenario[:4]}",
+        secret_values={},
+    )
+    table = refs["OrdersTable"]
+    sandbox = sandbox_for(provider, wire, link)
+    # One adapter for all (loading RSA keys 60 times is not what is raced); a store and client each.
+    directory = FixedSecret(PROVIDER_SECRET)
+    directory.get(provider)
+    services = [
+        PaymentsService(OrdersStore(table, client=client("dynamodb")), directory) for _ in range(DELIVERIES)
+    ]
+    harness = Harness(provider, sandbox, services[0], api=None)  # type: ignore[arg-type]
+    order_id = f"race-{provider}-{scenario.split()[0]}"
+    assert getattr(harness.create(order_id), "status", None) == S.PENDING
+
+    messages = {name: harness.notification(order_id, name) for name in mix}
+    plan = [name for name, count in mix.items() for _ in range(count)]
+    random.Random(f"{provider}-{scenario}").shuffle(plan)
+    assert len(plan) == DELIVERIES
+    aws.enable_conflicts()
+    statuses = race(services, provider, [messages[name][0] for name in plan])
+
+    order, events = services[0].store.get_with_events(order_id) or (None, [])
+    assert order is not None
+    transitions = [(e.from_status, e.to_status, e.flags) for e in events if e.from_status and e.to_status]
+    into_paid = [t for t in transitions if t[1] == S.PAID]
+    terminal = [t for t in transitions if t[1] in UNPAID_FINAL | {S.PAID}]
+    chain_ok = all(earlier[1] == later[0] for earlier, later in itertools.pairwise(transitions))
+    legal = all(frm in ALLOWED_PREDECESSORS[to] for frm, to, _ in transitions)
+    distinct = len({(frm, to) for frm, to, _ in transitions}) == len(transitions)
+    one_terminal = len(into_paid) == 1 if "paid" in mix else len(terminal) == 1
+
+    FIGURES.add("races.orders")
+    FIGURES.add("races.deliveries", len(plan))
+    FIGURES.add("races.conflicts_injected", aws.conflicts[0])
+    FIGURES.add("races.orders_with_one_terminal", int(one_terminal))
+    FIGURES.add("races.orders_not_one_terminal", int(not one_terminal))
+    FIGURES.add("races.lost", 0 if chain_ok and legal and distinct else 1)
+    FIGURES.add("races.unanswered", sum(1 for status in statuses if status != 200))
+
+    assert statuses == [200] * DELIVERIES, statuses  # every delivery acknowledged: none to redeliver
+    assert chain_ok, transitions  # no lost update: each transition starts where the last one ended
+    assert legal, transitions
+    assert distinct, transitions  # no transition applied twice
+    assert order.status == transitions[-1][1]
+    if "paid" in mix:
+        # The provider is the source of truth on money: a genuine `paid` wins, exactly once. A failure
+        # that won the race before it stays in the history, and the payment is flagged late.
+        assert order.status == S.PAID
+        assert len(into_paid) == 1, transitions
+        assert len(terminal) <= 2
+        if len(terminal) == 2:
+            assert "late_payment" in into_paid[0][2]
+    else:
+        assert len(terminal) == 1, transitions
+    # Every write to the order is a transition with its event, or (at most once per field) a refused
+    # report filling in a fact the order lacked, e.g. Alipay's acquirementId on a pending order.
+    assert 1 + len(transitions) <= order.version <= 1 + len(transitions) + len(MUTABLE_FIELDS)
+    assert aws.conflicts[0] > 0  # the conflict path was exercised
