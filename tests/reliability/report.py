@@ -102,7 +102,7 @@ def _rows() -> list[tuple[str, list[Row]]]:
         (
             "7. Secrets and personal data",
             [
-                Row("logs.lines", "log lines checked", ""),
+                Row("logs.lines", "log records checked (and all stdout/stderr)", ""),
                 Row("logs.leaks", "secrets / personal data found in logs", "==0"),
                 Row("logs.flow_leaks", "... in replies and stored events (flows)", "==0"),
             ],
