@@ -11,7 +11,6 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from cryptography.exceptions import InvalidSignature
@@ -290,7 +289,3 @@ class UseePaySandbox:
 
     def checkout_url(self, transaction_id: str) -> str:
         return self.transactions[transaction_id]["checkout"]
-
-    @staticmethod
-    def sign_form(fields: dict[str, Any]) -> str:
-        return urlencode(fields)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from payments.api import CreateOrderRequest
 from payments.http import HttpClient
@@ -117,6 +117,14 @@ class ProviderSettings(BaseModel, frozen=True, extra="forbid"):
     """Each adapter's entry in the provider-credentials secret."""
 
     base_url: str
+
+    @field_validator("base_url")
+    @classmethod
+    def _https_or_loopback(cls, value: str) -> str:
+        # Credentials travel to this URL: TLS, except for a sandbox on this machine.
+        if not value.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise ValueError("must be an https URL")
+        return value
 
 
 class Provider(Protocol):

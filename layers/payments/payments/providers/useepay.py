@@ -83,8 +83,6 @@ class UseePaySettings(ProviderSettings, frozen=True, extra="forbid"):
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-            raise ValueError("must be an https URL")
         return value.rstrip("/")
 
     @field_validator("private_key")
