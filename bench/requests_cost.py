@@ -49,14 +49,18 @@ class Meter:
         self.calls: Counter[str] = Counter()
         self.botocore = 0.0
         self._building: float | None = None
+        self._outside_at_start = 0.0
 
-    def building_starts(self, **_: Any) -> None:
+    def call_starts(self, **_: Any) -> None:
         self._building = time.thread_time()
+        self._outside_at_start = self.outside
 
-    def building_ends(self, **_: Any) -> None:
-        # botocore's request building: parameter validation, serialisation, endpoint rules, SigV4.
+    def call_ends(self, **_: Any) -> None:
+        # All of botocore's work on a call — validation, serialisation, endpoint rules, SigV4, response
+        # parsing, retry bookkeeping — less the time spent inside moto (DynamoDB's side).
         if self._building is not None:
-            self.botocore += time.thread_time() - self._building
+            spent = time.thread_time() - self._building
+            self.botocore += spent - (self.outside - self._outside_at_start)
             self._building = None
 
     @contextmanager
@@ -152,8 +156,9 @@ def per_request_cost() -> dict[str, Any]:
             boxes = _sandboxes(wire)
             # Clients copy the session's hooks when made: register before the handlers make theirs.
             events = boto3._get_default_session()._session.get_component("event_emitter")
-            events.register("before-parameter-build.dynamodb", METER.building_starts)
-            events.register_first("before-send.dynamodb", METER.building_ends)
+            events.register("before-parameter-build.dynamodb", METER.call_starts)
+            events.register("after-call.dynamodb", METER.call_ends)
+            events.register("after-call-error.dynamodb", METER.call_ends)
             specs = template.functions()
             envs = {
                 spec.logical_id: template.environment(
