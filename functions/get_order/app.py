@@ -8,16 +8,17 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payments import web
+from payments.queries import order_with_history
 
 logger = Logger()
 metrics = Metrics()
 app = web.create_app()
-service = web.build_service()
+store = web.build_store()
 
 
 @app.get("/orders/<order_id>")
 def get_order(order_id: str) -> Response[str]:
-    order, events = service.get_order(order_id)
+    order, events = order_with_history(store, order_id)
     body = order.to_public()
     body["events"] = [event.to_public() for event in events]
     return web.json_response(200, body)

@@ -79,3 +79,26 @@ def test_concurrent_requests_queue_instead_of_failing(emulated: LocalStack) -> N
 
     with ThreadPoolExecutor(8) as pool:
         assert set(pool.map(read, range(24))) == {200}
+
+
+def test_the_built_layer_ships_bytecode_lambda_will_use() -> None:
+    """Lambda mounts layers read-only: without shipped bytecode every cold start recompiles every
+    module. Each module in the layer needs a CPython 3.12 .pyc that is used without checking the
+    source's mtime (unchecked-hash, PEP 552), since the deployment zip does not keep mtimes exact."""
+    _require_build()
+    layer = BUILD / "PaymentsLayer" / "python"
+    sources = [path for path in layer.rglob("*.py") if "__pycache__" not in path.parts]
+    assert len(sources) > 100  # our package and its dependencies
+    stale = []
+    for source in sources:
+        compiled = source.parent / "__pycache__" / f"{source.stem}.cpython-312.pyc"
+        if not compiled.exists():
+            stale.append(str(source.relative_to(layer)))
+            continue
+        header = compiled.read_bytes()[:16]
+        flags = int.from_bytes(header[4:8], "little")
+        if flags != 0b01:  # hash-based, check_source off
+            stale.append(f"{source.relative_to(layer)} (flags {flags})")
+    assert not stale, stale[:10]
+    assert not (layer / "boto3").exists()
+    assert not (layer / "botocore").exists()

@@ -104,7 +104,9 @@ def use_fresh_table(api: Api, template_properties: dict[str, Any], name: str) ->
         BillingMode="PAY_PER_REQUEST",
     )
     for function in api.functions.values():
-        function.module.service.store.table_name = name
+        module = function.module  # the get function holds only a store; the others a service
+        store = module.store if hasattr(module, "store") else module.service.store
+        store.table_name = name
 
 
 @dataclass

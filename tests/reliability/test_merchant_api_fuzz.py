@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from local.inprocess import Reply
-from payments.api import ORDER_ID_RE
+from payments.orders import ORDER_ID_RE
 from payments.store import order_key
 from tests.conftest import Stack
 from tests.reliability.harness import use_fresh_table

@@ -23,9 +23,8 @@ from pydantic_core import PydanticCustomError
 
 from payments.errors import MalformedRequest, ValidationFailed
 from payments.money import CURRENCY_EXPONENTS
+from payments.orders import ORDER_ID_PATTERN
 
-ORDER_ID_PATTERN = r"^[A-Za-z0-9._-]{1,50}$"
-ORDER_ID_RE = re.compile(ORDER_ID_PATTERN)
 MAX_JSON_SAFE_INT = 2**53 - 1  # beyond this, JavaScript clients silently round amounts
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

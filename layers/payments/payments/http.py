@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+from typing import TYPE_CHECKING
 
 from payments.errors import ProviderTimeout, ProviderUnavailable
+
+if TYPE_CHECKING:
+    import requests
 
 CONNECT_TIMEOUT_S = 3.05
 READ_TIMEOUT_S = 10.0
@@ -33,11 +33,24 @@ class HttpResponse:
 
 
 class HttpClient:
+    """`requests` is imported, and the pooled session made, on the first call: notifications from
+    most providers never call out, so the notify function's cold start does not pay for it."""
+
     def __init__(self, session: requests.Session | None = None) -> None:
-        self._session = session or self._new_session()
+        self._session = session
+
+    @property
+    def session(self) -> requests.Session:
+        if self._session is None:
+            self._session = self._new_session()
+        return self._session
 
     @staticmethod
     def _new_session() -> requests.Session:
+        import requests
+        from requests.adapters import HTTPAdapter
+        from urllib3.util.retry import Retry
+
         retry = Retry(
             total=3,
             connect=2,
@@ -65,8 +78,10 @@ class HttpClient:
         body: bytes | None = None,
         timeout: tuple[float, float] = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
     ) -> HttpResponse:
+        import requests  # a dictionary lookup once the session exists
+
         try:
-            reply = self._session.request(method, url, headers=headers, data=body, timeout=timeout)
+            reply = self.session.request(method, url, headers=headers, data=body, timeout=timeout)
         except requests.Timeout:
             raise ProviderTimeout("the payment provider did not answer in time") from None
         except requests.RequestException as exc:

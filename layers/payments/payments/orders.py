@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from payments.money import Money
+
+ORDER_ID_PATTERN = r"^[A-Za-z0-9._-]{1,50}$"
+ORDER_ID_RE = re.compile(ORDER_ID_PATTERN)
 
 
 class OrderStatus(StrEnum):

@@ -9,12 +9,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from payments.api import ORDER_ID_RE, CreateOrderRequest
 from payments.config import ProviderDirectory
 from payments.errors import (
     Conflict,
@@ -26,10 +25,14 @@ from payments.errors import (
     StoreUnavailable,
 )
 from payments.money import Money
-from payments.orders import Order, OrderEvent, OrderStatus, Outcome, decide
+from payments.orders import ORDER_ID_RE, Order, OrderEvent, OrderStatus, Outcome, decide
 from payments.providers.base import CallContext, Notification, Provider, RawRequest, RawResponse
+from payments.queries import order_with_history
 from payments.redact import summarize_raw_body
 from payments.store import MUTABLE_FIELDS, REJECTED_ATTEMPT_TTL_S, ConcurrentUpdateError, OrdersStore, iso
+
+if TYPE_CHECKING:
+    from payments.api import CreateOrderRequest
 
 logger = Logger()
 metrics = Metrics()
@@ -247,12 +250,7 @@ class PaymentsService:
 
     # -- GET /orders/{order_id} ----------------------------------------------------------------------
     def get_order(self, order_id: str) -> tuple[Order, list[OrderEvent]]:
-        if not ORDER_ID_RE.match(order_id):
-            raise NotFound("no such order", field="order_id", code="order_not_found")
-        found = self.store.get_with_events(order_id)
-        if found is None:
-            raise NotFound("no such order", field="order_id", code="order_not_found")
-        return found
+        return order_with_history(self.store, order_id)
 
     # -- the transition engine --------------------------------------------------------------------
     def _apply(

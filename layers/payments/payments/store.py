@@ -36,11 +36,14 @@ REJECTED_ATTEMPT_TTL_S = 180 * 24 * 3600  # forged or unmatched deliveries are k
 MAX_EVENTS_RETURNED = 1000
 
 # Throttling and transient errors are retried inside botocore with exponential backoff and jitter.
+# No client-side parameter validation: every request is built here, DynamoDB validates it again,
+# and either failure ends the same way (StoreUnavailable); it saves ~0.1 ms of CPU per call.
 RETRY_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 5},
     connect_timeout=2,
     read_timeout=5,
     tcp_keepalive=True,
+    parameter_validation=False,
 )
 
 _serializer = TypeSerializer()

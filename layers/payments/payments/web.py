@@ -6,25 +6,36 @@ import base64
 import json
 import os
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from payments.config import ProviderDirectory
 from payments.errors import PaymentsError
-from payments.providers.base import RawRequest
-from payments.service import PaymentsService
 from payments.store import OrdersStore
+
+if TYPE_CHECKING:
+    from payments.providers.base import RawRequest
+    from payments.service import PaymentsService
 
 logger = Logger()
 JSON = "application/json"
 PUBLIC_BASE_URL_ENV = "PUBLIC_BASE_URL"
 
 
+# The service, the provider contract and their dependencies (pydantic, requests, Powertools
+# Parameters) are imported by the functions that build them, not by this module: the get function
+# never needs them, and at cold start each import is paid for.
 def build_service() -> PaymentsService:
+    from payments.config import ProviderDirectory
+    from payments.service import PaymentsService
+
     return PaymentsService(OrdersStore.from_env(), ProviderDirectory())
+
+
+def build_store() -> OrdersStore:
+    return OrdersStore.from_env()
 
 
 def json_response(status: int, body: Any) -> Response[str]:
@@ -66,6 +77,8 @@ def raw_body(event: APIGatewayProxyEvent) -> bytes:
 
 
 def raw_request(event: APIGatewayProxyEvent, now: datetime) -> RawRequest:
+    from payments.providers.base import RawRequest  # see build_service
+
     headers = {name.lower(): value for name, value in (event.raw_event.get("headers") or {}).items()}
     query = {
         name: list(values)

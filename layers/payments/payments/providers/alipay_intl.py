@@ -14,12 +14,11 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from aws_lambda_powertools import Logger
 from pydantic import Field, SecretStr, field_validator
 
-from payments.api import CreateOrderRequest
 from payments.errors import (
     NotificationRejected,
     PaymentsError,
@@ -41,6 +40,9 @@ from payments.providers.base import (
 )
 from payments.redact import redact
 from payments.signing import KeyLoadError, load_private_key, load_public_key, rsa_sign, rsa_verify
+
+if TYPE_CHECKING:
+    from payments.api import CreateOrderRequest
 
 logger = Logger()
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, field_validator
 
-from payments.api import CreateOrderRequest
 from payments.http import HttpClient
 from payments.money import Money
 from payments.orders import Order, OrderStatus
+
+if TYPE_CHECKING:
+    from payments.api import CreateOrderRequest
 
 
 @dataclass(frozen=True, slots=True)

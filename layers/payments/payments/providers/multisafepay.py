@@ -11,12 +11,11 @@ import base64
 import binascii
 import json
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import quote
 
 from pydantic import Field, SecretStr, field_validator
 
-from payments.api import CreateOrderRequest
 from payments.errors import (
     NotificationRejected,
     PaymentsError,
@@ -38,6 +37,9 @@ from payments.providers.base import (
 )
 from payments.redact import redact
 from payments.signing import constant_time_equal, hmac_sha512_hex
+
+if TYPE_CHECKING:
+    from payments.api import CreateOrderRequest
 
 # Every order status word MultiSafepay documents -> our unified status.
 STATUS_TABLE: dict[str, OrderStatus] = {

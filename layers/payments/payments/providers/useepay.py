@@ -11,12 +11,11 @@ import json
 import math
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import parse_qsl, urlencode
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from payments.api import CreateOrderRequest
 from payments.errors import (
     NotificationRejected,
     PaymentsError,
@@ -46,6 +45,9 @@ from payments.signing import (
     rsa_sign,
     rsa_verify,
 )
+
+if TYPE_CHECKING:
+    from payments.api import CreateOrderRequest
 
 # resultCode -> unified status, for payments.
 STATUS_TABLE: dict[str, OrderStatus] = {
