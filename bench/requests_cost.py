@@ -180,6 +180,8 @@ def per_request_cost() -> dict[str, Any]:
                 boxes["_current"]["useepay"] = boxes.get(provider, boxes["useepay-MD5"])
                 results.update(_provider_cases(provider, boxes, functions, envs, requests_per_case))
                 print(f"  {provider}: done", file=sys.stderr, flush=True)
+            table = envs["NotifyFunction"]["ORDERS_TABLE_NAME"]
+            results["botocore floor: notify's round trips"] = _round_trip_floor(table, requests_per_case)
     finally:
         BotocoreStubber.__call__ = _original_stub  # type: ignore[method-assign]
     return results
@@ -311,3 +313,83 @@ def _batch(provider: str, boxes: dict[str, Any], functions: dict[str, Any], indi
             200,
         )
     return out
+
+
+def _round_trip_floor(table_name: str, n: int) -> dict[str, Any]:
+    """What botocore alone costs for a notification's round trips — one consistent GetItem of an
+    order, one TransactWriteItems of a version-conditioned update plus an audit-event put — made
+    with a bare client (our retry config) against the same moto, metered the same way. No
+    implementation that talks to DynamoDB through botocore can go below it."""
+    from payments.store import RETRY_CONFIG
+
+    client = boto3.client("dynamodb", config=RETRY_CONFIG)
+    key = {"pk": {"S": "ORDER#floor"}, "sk": {"S": "ORDER"}}
+    order = {
+        **key,
+        "order_id": {"S": "floor"},
+        "provider": {"S": "multisafepay"},
+        "status": {"S": "pending"},
+        "amount_value": {"N": "1000"},
+        "currency": {"S": "EUR"},
+        "description": {"S": "Tea set"},
+        "return_url": {"S": "https://shop.example.com/r"},
+        "cancel_url": {"S": "https://shop.example.com/c"},
+        "created_at": {"S": "2026-11-22T00:00:00.000000Z"},
+        "updated_at": {"S": "2026-11-22T00:00:00.000000Z"},
+        "version": {"N": "1"},
+    }
+    spent: list[float] = []
+    for index in range(n):
+        if index % BATCH == 0:
+            _fresh_table(table_name)
+            client.put_item(TableName=table_name, Item=order)
+            version = 1
+        METER.reset()
+        started = time.thread_time()
+        client.get_item(TableName=table_name, Key=key, ConsistentRead=True)
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": table_name,
+                        "Key": key,
+                        "UpdateExpression": "SET #s = :s, #v = :next, #u = :u",
+                        "ConditionExpression": "#v = :read",
+                        "ExpressionAttributeNames": {"#s": "status", "#v": "version", "#u": "updated_at"},
+                        "ExpressionAttributeValues": {
+                            ":s": {"S": "paid"},
+                            ":next": {"N": str(version + 1)},
+                            ":read": {"N": str(version)},
+                            ":u": {"S": "2026-11-22T00:00:01.000000Z"},
+                        },
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": table_name,
+                        "Item": {
+                            "pk": key["pk"],
+                            "sk": {"S": f"EVENT#2026-11-22T00:00:01.000000Z#{index:08x}"},
+                            "type": {"S": "notification"},
+                            "source": {"S": "multisafepay"},
+                            "verified": {"BOOL": True},
+                        },
+                        "ConditionExpression": "attribute_not_exists(sk)",
+                    }
+                },
+            ],
+            ClientRequestToken=f"floor-{index}",
+        )
+        version += 1
+        spent.append((time.thread_time() - started - METER.outside) * 1000)
+    steady = spent[1:]
+    return {
+        "p50_ms": statistics.median(steady),
+        "p99_ms": sorted(steady)[int(0.99 * (len(steady) - 1))],
+        "first_ms": spent[0],
+        "requests": len(spent),
+        "botocore_p50_ms": statistics.median(steady),
+        "dynamodb_reads": 1,
+        "dynamodb_writes": 1,
+        "provider_calls": 0,
+    }
