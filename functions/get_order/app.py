@@ -9,11 +9,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payments import web
 from payments.queries import order_with_history
+from payments.store import OrdersStore
 
 logger = Logger()
 metrics = Metrics()
 app = web.create_app()
-store = web.build_store()
+store = OrdersStore.from_env()
 
 
 @app.get("/orders/<order_id>")

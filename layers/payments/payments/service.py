@@ -27,7 +27,6 @@ from payments.errors import (
 from payments.money import Money
 from payments.orders import ORDER_ID_RE, Order, OrderEvent, OrderStatus, Outcome, decide
 from payments.providers.base import CallContext, Notification, Provider, RawRequest, RawResponse
-from payments.queries import order_with_history
 from payments.redact import summarize_raw_body
 from payments.store import MUTABLE_FIELDS, REJECTED_ATTEMPT_TTL_S, ConcurrentUpdateError, OrdersStore, iso
 
@@ -247,10 +246,6 @@ class PaymentsService:
             record_ignored=notification.event_key is None,
         )
         return provider.acknowledge(notification, None)
-
-    # -- GET /orders/{order_id} ----------------------------------------------------------------------
-    def get_order(self, order_id: str) -> tuple[Order, list[OrderEvent]]:
-        return order_with_history(self.store, order_id)
 
     # -- the transition engine --------------------------------------------------------------------
     def _apply(

@@ -34,10 +34,6 @@ def build_service() -> PaymentsService:
     return PaymentsService(OrdersStore.from_env(), ProviderDirectory())
 
 
-def build_store() -> OrdersStore:
-    return OrdersStore.from_env()
-
-
 def json_response(status: int, body: Any) -> Response[str]:
     return Response(status_code=status, content_type=JSON, body=json.dumps(body, ensure_ascii=False))
 
