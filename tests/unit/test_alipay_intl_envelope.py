@@ -56,8 +56,10 @@ def test_signature_before_request_and_extra_members() -> None:
     assert span_text(raw, "x") == b'[1,{"a":"}"}]'
 
 
+# codec="utf-8": a lone surrogate cannot be sent as UTF-8 bytes; it arrives only as a \u escape,
+# which test_an_escaped_lone_surrogate_is_delimited_too covers.
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(alphabet=st.characters(), max_size=20),
+    st.none() | st.booleans() | st.integers() | st.text(alphabet=st.characters(codec="utf-8"), max_size=20),
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
     ),
@@ -93,6 +95,11 @@ def test_any_json_value_is_delimited_exactly(value: Any, ascii_only: bool, inden
 def test_what_is_not_one_clean_json_object_is_refused(raw: bytes) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - the scanner has one error type
         envelope_members(raw)
+
+
+def test_an_escaped_lone_surrogate_is_delimited_too() -> None:
+    raw = b'{"request":{"head":{},"body":{"v":"\\ud800"}},"signature":"c2ln"}'
+    assert span_text(raw, "request") == b'{"head":{},"body":{"v":"\\ud800"}}'
 
 
 def test_an_escaped_key_is_the_key_it_spells() -> None:
