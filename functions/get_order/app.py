@@ -8,7 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payments import web
-from payments.queries import order_with_history
+from payments.queries import order_page, public_order
 from payments.store import OrdersStore
 
 logger = Logger()
@@ -19,10 +19,8 @@ store = OrdersStore.from_env()
 
 @app.get("/orders/<order_id>")
 def get_order(order_id: str) -> Response[str]:
-    order, events = order_with_history(store, order_id)
-    body = order.to_public()
-    body["events"] = [event.to_public() for event in events]
-    return web.json_response(200, body)
+    events_before = app.current_event.get_query_string_value("events_before")
+    return web.json_response(200, public_order(order_page(store, order_id, events_before)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

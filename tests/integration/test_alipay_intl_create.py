@@ -90,8 +90,10 @@ def test_u_leaves_the_order_unknown_and_a_retry_asks_alipay(api: Api, alipay: Al
     assert first.json()["error"]["code"] == "provider_result_unknown"
     assert api.request("GET", "/orders/al-u").json()["status"] == "unknown"
     again = post(api, "al-u")
-    assert again.status == 200, again.body
-    assert again.json()["status"] == "pending"
+    # Alipay holds the order unpaid; payQuery returns no cashier URL to send the payer to again.
+    assert again.status == 409, again.body
+    assert again.json()["error"]["code"] == "payment_action_unavailable"
+    assert api.request("GET", "/orders/al-u").json()["status"] == "pending"
     assert queries(alipay) == ["SUCCESS"]
     assert prepares(alipay) == ["UNKNOWN_EXCEPTION"]  # never created twice
 
@@ -108,17 +110,25 @@ def test_u_that_created_nothing_is_created_on_retry(api: Api, alipay: AlipayIntl
 
 
 @pytest.mark.parametrize(
-    ("fault", "status"), [("connect_timeout", 504), ("read_timeout_after_processing", 504)]
+    ("fault", "retried"),
+    [
+        ("connect_timeout", (200, None)),  # Alipay never saw it: created on the retry
+        # Alipay holds it, but payQuery gives no cashier URL: the merchant is told, not left waiting.
+        ("read_timeout_after_processing", (409, "payment_action_unavailable")),
+    ],
 )
 def test_timeouts_leave_the_order_unknown(
-    api: Api, alipay: AlipayIntlSandbox, link: ProviderLink, fault: str, status: int
+    api: Api, alipay: AlipayIntlSandbox, link: ProviderLink, fault: str, retried: tuple[int, str | None]
 ) -> None:
     link.inject(fault)
     reply = post(api, "al-t")
-    assert reply.status == status
+    assert reply.status == 504
     assert api.request("GET", "/orders/al-t").json()["status"] == "unknown"
     # Resolved by payQuery on the merchant's retry, whichever side of Alipay the timeout fell on.
-    assert post(api, "al-t").json()["status"] == "pending"
+    again = post(api, "al-t")
+    assert (again.status, again.json().get("error", {}).get("code")) == retried
+    assert api.request("GET", "/orders/al-t").json()["status"] == "pending"
+    assert len(alipay.orders) == 1
 
 
 @pytest.mark.parametrize("fault", ["unsigned", "bad_signature", "foreign_key", "tampered"])

@@ -15,7 +15,7 @@ from tests.conftest import Stack
 from tests.support.alipay_intl_kit import MERCHANT_KEY, use_sha1
 from tests.support.lambdas import Api, Reply
 from tests.support.orders import order_body
-from tests.support.store import event_items, order_item
+from tests.support.store import event_items, last_rejected, order_item
 
 TITLE = '茶具 {"set"} \\"x\\"'
 OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -168,22 +168,23 @@ def test_forged_or_tampered_notification_is_refused_recorded_and_not_applied(
     assert response["head"]["reqMsgId"] == delivery.req_msg_id
     assert not alipay.acknowledged(reply.body, delivery)
     assert order_item(stack.table_name, order) == before
-    rejected = history(api, order)[-1]
-    assert rejected["type"] == "notification_rejected"
+    assert all(event["type"] != "notification_rejected" for event in history(api, order))
+    rejected = last_rejected(stack.table_name, "alipay_intl")
+    assert rejected["claimed_order_id"] == order
     assert rejected["verified"] is False
     assert rejected["reason"] in {"bad_signature", "missing_signature"}
     assert rejected["payload"]["body"]["sha256"]
 
 
 def test_genuine_notification_for_another_client_changes_nothing(
-    api: Api, alipay: AlipayIntlSandbox, order: str
+    api: Api, alipay: AlipayIntlSandbox, order: str, stack: Stack
 ) -> None:
     delivery = alipay.notification(order, head_changes={"clientId": "211020000000000000999"})
     reply = deliver(api, delivery)
     assert reply.status == 403
     assert response_of(reply)["body"]["resultInfo"]["resultCode"] == "UNKNOWN_CLIENT"
     assert status_of(api, order) == "pending"
-    assert history(api, order)[-1]["reason"] == "client_mismatch"
+    assert last_rejected(stack.table_name, "alipay_intl")["reason"] == "client_mismatch"
 
 
 def test_notification_for_an_order_we_do_not_hold_is_404_signed_and_recorded(
@@ -198,9 +199,10 @@ def test_notification_for_an_order_we_do_not_hold_is_404_signed_and_recorded(
     assert response["body"]["resultInfo"]["resultStatus"] == "F"
     assert not alipay.acknowledged(reply.body, delivery)
     assert order_item(stack.table_name, "ghost") is None
-    [event] = event_items(stack.table_name, "ghost")
-    assert (event["type"], event["reason"], event["verified"]) == (
-        "notification_rejected",
+    assert event_items(stack.table_name, "ghost") == []
+    rejected = last_rejected(stack.table_name, "alipay_intl")
+    assert (rejected["claimed_order_id"], rejected["reason"], rejected["verified"]) == (
+        "ghost",
         "unknown_order",
         True,
     )
@@ -215,8 +217,8 @@ def test_amount_mismatch_is_acknowledged_flagged_and_not_applied(
     assert alipay.acknowledged(reply.body, delivery)  # retrying would not change the amount
     assert status_of(api, order) == "pending"
     last = history(api, order)[-1]
-    assert (last["type"], last["flags"]) == ("notification_amount_mismatch", ["amount_mismatch"])
-    assert last["reason"] == "expected 10.00 EUR, notified 0.01 EUR"
+    assert (last["type"], last["flags"]) == ("amount_mismatch", ["amount_mismatch"])
+    assert last["reason"] == "expected 10.00 EUR, provider stated 0.01 EUR"
 
 
 def test_a_late_failure_never_undoes_a_payment(api: Api, alipay: AlipayIntlSandbox, order: str) -> None:
@@ -262,8 +264,13 @@ def test_the_store_being_down_asks_alipay_to_retry(
     def down(*_: Any, **__: Any) -> None:
         raise StoreUnavailable("the orders table is unavailable")
 
-    monkeypatch.setattr(OrdersStore, "change", down)
+    monkeypatch.setattr(OrdersStore, "commit", down)
     delivery = alipay.notification(order)
     reply = deliver(api, delivery)
     assert reply.status == 503
+    # Alipay's own "retry later": a signed U envelope echoing the notification's reqMsgId.
+    response = response_of(reply)
+    assert response["head"]["reqMsgId"] == delivery.req_msg_id
+    assert response["body"]["resultInfo"]["resultStatus"] == "U"
+    assert not alipay.acknowledged(reply.body, delivery)
     assert status_of(api, order) == "pending"

@@ -11,6 +11,7 @@ import pytest
 from local.apigw import proxy_event
 from local.sandboxes.multisafepay import MultiSafepaySandbox
 from payments.api import parse_create_order
+from payments.creation import LEASE
 from payments.orders import OrderEvent
 from payments.store import OrdersStore, iso
 from tests.conftest import Stack
@@ -308,8 +309,10 @@ def test_unknown_route_is_404_in_our_error_shape(api: Api) -> None:
 
 def _abandoned(stack: Stack, order_id: str, age_seconds: int) -> None:
     """An order whose creating request died after its first write (e.g. Lambda timed out)."""
-    order = stored_order(order_id, at=datetime.now(UTC) - timedelta(seconds=age_seconds))
+    started = datetime.now(UTC) - timedelta(seconds=age_seconds)
+    order = stored_order(order_id, at=started)
     order.request_hash = parse_create_order(json.dumps(order_body(order_id))).fingerprint()
+    order.lease_until = int((started + LEASE).timestamp())  # as the creating request took it
     OrdersStore(stack.table_name).create(
         order, OrderEvent(type="order_created", at=iso(datetime.now(UTC)), source="merchant")
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import time
 from typing import Any
 
@@ -14,7 +13,7 @@ from tests.conftest import Stack
 from tests.support.lambdas import Api, Reply
 from tests.support.link import ProviderLink
 from tests.support.orders import order_body
-from tests.support.store import event_items, order_item
+from tests.support.store import event_items, last_rejected, order_item, rejected_items
 
 
 @pytest.fixture
@@ -121,8 +120,10 @@ def test_forged_notification_is_rejected_recorded_and_not_applied(
     assert 400 <= reply.status < 500
     assert "OK" not in reply.body[:100]
     assert order_item(stack.table_name, order) == before
-    rejected = history(api, order)[-1]
-    assert rejected["type"] == "notification_rejected"
+    # Refused attempts are filed apart from the order: nobody writes into a history by claiming its id.
+    assert all(event["type"] != "notification_rejected" for event in history(api, order))
+    rejected = last_rejected(stack.table_name, "multisafepay")
+    assert rejected["claimed_order_id"] == order
     assert rejected["verified"] is False
     assert rejected["reason"] in {
         "bad_signature",
@@ -139,13 +140,7 @@ def test_rejected_attempt_is_stored_redacted_and_expires(
 ) -> None:
     url, headers, body = forged(msp, order, "wrong key")
     api.request("POST", url, body=body, headers=headers, api_key=None)
-    rejected = (
-        event_items(stack.table_name, order)[-1]
-        if False
-        else next(
-            item for item in event_items(stack.table_name, order) if item["type"] == "notification_rejected"
-        )
-    )
+    rejected = last_rejected(stack.table_name, "multisafepay")
     assert rejected["ttl"] > time.time() + 170 * 24 * 3600
     assert "Mei" not in rejected["payload_json"]
 
@@ -158,9 +153,10 @@ def test_notification_for_an_unknown_order_is_404_and_recorded(
     reply = deliver(api, msp, "ghost", "completed")
     assert reply.status == 404
     assert order_item(stack.table_name, "ghost") is None
-    [event] = event_items(stack.table_name, "ghost")
-    assert (event["type"], event["reason"], event["verified"]) == (
-        "notification_rejected",
+    assert event_items(stack.table_name, "ghost") == []  # no history for an order that does not exist
+    rejected = last_rejected(stack.table_name, "multisafepay")
+    assert (rejected["claimed_order_id"], rejected["reason"], rejected["verified"]) == (
+        "ghost",
         "unknown_order",
         True,
     )
@@ -206,9 +202,10 @@ def test_amount_mismatch_is_flagged_not_applied(
     assert reply.status == 200
     assert status_of(api, order) == "pending"
     last = history(api, order)[-1]
-    assert last["type"] == "notification_amount_mismatch"
+    assert last["type"] == "amount_mismatch"
     assert last["flags"] == ["amount_mismatch"]
-    assert last["reason"] == "expected 10.00 EUR, notified 0.01 EUR"
+    assert last["reason"] == "expected 10.00 EUR, provider stated 0.01 EUR"
+    assert api.request("GET", f"/orders/{order}").json()["flags"] == ["amount_mismatch"]
 
 
 def test_currency_mismatch_is_flagged_not_applied(api: Api, msp: MultiSafepaySandbox, order: str) -> None:
@@ -219,14 +216,19 @@ def test_currency_mismatch_is_flagged_not_applied(api: Api, msp: MultiSafepaySan
 
 
 def test_refund_and_chargeback_after_payment(api: Api, msp: MultiSafepaySandbox, order: str) -> None:
-    for word, expected in [
-        ("completed", "paid"),
-        ("partial_refunded", "partially_refunded"),
-        ("refunded", "refunded"),
-        ("chargeback", "charged_back"),
+    for word, refunded, expected in [
+        ("completed", 0, "paid"),
+        ("partial_refunded", 400, "partially_refunded"),
+        ("refunded", 1000, "refunded"),
+        ("chargeback", 1000, "charged_back"),
     ]:
+        msp.orders[order]["amount_refunded"] = refunded
         assert deliver(api, msp, order, word).status == 200
         assert status_of(api, order) == expected
+    assert api.request("GET", f"/orders/{order}").json()["refunded_amount"] == {
+        "value": 1000,
+        "currency": "EUR",
+    }
 
 
 def test_unknown_status_word_is_recorded_and_changes_nothing(
@@ -269,12 +271,31 @@ def test_legacy_get_without_timestamp_is_acknowledged_and_ignored(
     assert order_item(stack.table_name, order) == before
 
 
-def test_legacy_get_for_an_order_multisafepay_does_not_know(
-    api: Api, msp: MultiSafepaySandbox, order: str
+def test_legacy_get_for_an_order_we_do_not_hold_calls_nobody_and_tells_nothing(
+    api: Api, msp: MultiSafepaySandbox, order: str, stack: Stack
 ) -> None:
-    reply = api.request("GET", "/notify/multisafepay?transactionid=forged-id&timestamp=1", api_key=None)
-    assert reply.status == 404
-    assert json.loads(reply.body)["error"]["code"] == "unknown_order"
+    """Anyone can send these: no call to MultiSafepay with our key, and the same answer whether or
+    not the id exists, so the route neither spends our quota nor tells which order ids exist."""
+    calls = len(msp.calls)
+    unknown = api.request("GET", "/notify/multisafepay?transactionid=forged-id&timestamp=1", api_key=None)
+    assert (unknown.status, unknown.body) == (200, "OK")
+    assert event_items(stack.table_name, "forged-id") == []
+    msp.set_status(order, "completed")
+    assert deliver(api, msp, order).status == 200  # paid: nothing left to ask about
+    known_but_final = api.request("GET", msp.legacy_notification_url(order), api_key=None)
+    assert (known_but_final.status, known_but_final.body) == (unknown.status, unknown.body)
+    assert len(msp.calls) == calls
+
+
+def test_rejected_attempts_are_kept_per_provider_not_per_order(
+    api: Api, msp: MultiSafepaySandbox, order: str, stack: Stack
+) -> None:
+    """A flood of forgeries claiming an order id neither shows in nor slows its history."""
+    url, headers, body = forged(msp, order, "forged digest")
+    for _ in range(30):
+        api.request("POST", url, body=body, headers=headers, api_key=None)
+    assert len(rejected_items(stack.table_name, "multisafepay")) == 30
+    assert [e["type"] for e in history(api, order)] == ["order_created", "provider_accepted"]
 
 
 def test_legacy_get_when_multisafepay_is_down_asks_for_a_retry(

@@ -1,24 +1,35 @@
-"""The store against moto's DynamoDB: conditional writes, atomic events, the transition engine's retries."""
+"""The store against moto's DynamoDB: conditional writes, atomic events, the engine's retries, bounded
+reads, the lease, and rejected attempts kept apart."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 
-from payments.config import ProviderDirectory
+from payments.engine import Engine, Plan
+from payments.facts import RefundStatus
+from payments.ledger import MERCHANT, Refund
+from payments.money import Money
 from payments.orders import OrderEvent, OrderStatus
-from payments.service import PaymentsService
 from payments.store import ConcurrentUpdateError, OrdersStore, iso
 from tests.conftest import Stack
 from tests.support.orders import stored_order
-from tests.support.store import event_items, order_item
+from tests.support.store import event_items, items, order_item
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 def event(type_: str = "test") -> OrderEvent:
     return OrderEvent(type=type_, at=iso(datetime.now(UTC)), source="test")
+
+
+def moved(target: OrderStatus, **kwargs: object) -> Callable[[Plan], None]:
+    def decide(plan: Plan) -> None:
+        plan.move(target, **kwargs)  # type: ignore[arg-type]
+
+    return decide
 
 
 @pytest.fixture
@@ -37,23 +48,30 @@ def test_create_is_conditional_and_returns_the_existing_order(store: OrdersStore
 
 
 def test_stale_version_is_refused_and_writes_nothing(store: OrdersStore, stack: Stack) -> None:
-    order = stored_order()
-    store.create(order, event())
-    store.change(order, event(), status=OrderStatus.PENDING, now=NOW)
+    store.create(stored_order(), event())
+    order = store.get("s-1")
+    assert order is not None
+    first = Plan(order, iso(NOW), event())
+    first.move(OrderStatus.PENDING)
+    store.commit(first)
+    late = Plan(order, iso(NOW), event("late"))  # read at version 1
+    late.move(OrderStatus.FAILED)
     with pytest.raises(ConcurrentUpdateError):
-        store.change(order, event("late"), status=OrderStatus.FAILED, now=NOW)  # read at version 1
+        store.commit(late)
     item = order_item(stack.table_name, "s-1")
     assert item is not None
-    assert (item["status"], item["version"]) == ("pending", 2)
-    assert [e["type"] for e in event_items(stack.table_name, "s-1")] == ["test", "test"]
+    assert (item["status"], item["version"], item["event_seq"]) == ("pending", 2, 2)
+    assert [e["seq"] for e in event_items(stack.table_name, "s-1")] == [1, 2]
 
 
 def test_engine_rereads_after_a_lost_race(store: OrdersStore, stack: Stack) -> None:
-    service = PaymentsService(store, ProviderDirectory())
-    stale = stored_order()
-    store.create(stale, event())
-    fresh = store.change(stale, event(), status=OrderStatus.PENDING, now=NOW)  # someone else got there first
-    result = service._apply(stale, OrderStatus.PAID, event("notification"))
+    store.create(stored_order(), event())
+    stale = store.get("s-1")
+    assert stale is not None
+    someone = Plan(stale, iso(NOW), event())
+    someone.move(OrderStatus.PENDING)
+    fresh = store.commit(someone)  # someone else got there first
+    result = Engine(store).run(stale, [], event("notification"), moved(OrderStatus.PAID)).order
     assert result.status == OrderStatus.PAID
     assert result.version == fresh.version + 1
     last = event_items(stack.table_name, "s-1")[-1]
@@ -61,20 +79,86 @@ def test_engine_rereads_after_a_lost_race(store: OrdersStore, stack: Stack) -> N
 
 
 def test_engine_ignores_a_move_that_became_backwards(store: OrdersStore, stack: Stack) -> None:
-    service = PaymentsService(store, ProviderDirectory())
-    stale = stored_order()
-    store.create(stale, event())
-    paid = store.change(stale, event(), status=OrderStatus.PAID, now=NOW)
-    result = service._apply(stale, OrderStatus.EXPIRED, event("notification"), record_ignored=True)
-    assert (result.status, result.version) == (OrderStatus.PAID, paid.version)
+    store.create(stored_order(), event())
+    stale = store.get("s-1")
+    assert stale is not None
+    paid = Plan(stale, iso(NOW), event())
+    paid.move(OrderStatus.PAID)
+    paid_order = store.commit(paid)
+    result = (
+        Engine(store)
+        .run(stale, [], event("notification"), moved(OrderStatus.EXPIRED, record_ignored=True))
+        .order
+    )
+    assert (result.status, result.version) == (OrderStatus.PAID, paid_order.version + 1)
     assert event_items(stack.table_name, "s-1")[-1]["type"] == "notification_ignored"
 
 
-def test_history_is_returned_oldest_first(store: OrdersStore) -> None:
-    order = stored_order()
-    store.create(order, OrderEvent(type="first", at=iso(NOW), source="t"))
-    store.record_event("s-1", OrderEvent(type="third", at="2026-11-22T12:00:02.000000Z", source="t"))
-    store.record_event("s-1", OrderEvent(type="second", at="2026-11-22T12:00:01.000000Z", source="t"))
-    found = store.get_with_events("s-1")
+def test_a_refund_and_its_effect_on_the_order_are_one_transaction(store: OrdersStore, stack: Stack) -> None:
+    store.create(stored_order(), event())
+    order = store.get("s-1")
+    assert order is not None
+    refund = Refund(
+        "rf-1", "s-1", Money(400, "EUR"), RefundStatus.PENDING, MERCHANT, "R1", iso(NOW), iso(NOW)
+    )
+    plan = Plan(order, iso(NOW), event("refund_requested"))
+    plan.put_refund(refund)
+    plan.order.reserved_value = 400
+    plan.record("refund_requested", refund=refund)
+    store.commit(plan)
+    found = store.get_with_refunds("s-1")
     assert found is not None
-    assert [e.type for e in found[1]] == ["first", "second", "third"]
+    assert found[0].reserved_value == 400
+    assert [(r.refund_id, r.version) for r in found[1]] == [("rf-1", 1)]
+    # A second writer that read before the refund existed cannot create it again.
+    again = Plan(order, iso(NOW), event("refund_requested"))
+    again.put_refund(refund)
+    again.record("refund_requested", refund=refund)
+    with pytest.raises(ConcurrentUpdateError):
+        store.commit(again)
+    assert len([item for item in items(stack.table_name, "s-1") if item["sk"].startswith("REFUND#")]) == 1
+
+
+def test_reads_are_bounded_newest_events_first_with_a_cursor(store: OrdersStore) -> None:
+    store.create(stored_order(), event("first"))
+    engine = Engine(store)
+    for index in range(60):
+        order = store.get("s-1")
+        assert order is not None
+
+        def decide(plan: Plan, index: int = index) -> None:
+            plan.record(f"e{index}")
+
+        engine.run(order, [], event(), decide)
+    page = store.read_page("s-1", limit=50)
+    assert page is not None
+    assert [e.seq for e in page.events] == list(range(12, 62))  # oldest first within the newest page
+    assert page.older_events_cursor == 12
+    older = store.read_page("s-1", events_before=12, limit=50)
+    assert older is not None
+    assert [e.seq for e in older.events] == list(range(1, 12))
+    assert older.events[0].type == "first"
+    assert older.older_events_cursor is None
+
+
+def test_only_one_request_holds_the_lease_until_it_expires(store: OrdersStore) -> None:
+    order = stored_order()
+    order.status = OrderStatus.UNKNOWN
+    store.create(order, event())
+    resumable = frozenset({OrderStatus.CREATED, OrderStatus.UNKNOWN})
+    assert store.acquire_lease("s-1", resumable, now=1000, until=1060)
+    assert not store.acquire_lease("s-1", resumable, now=1030, until=1090)
+    assert store.acquire_lease("s-1", resumable, now=1061, until=1121)  # the first holder gave up
+    store.release_lease("s-1", 1121)
+    assert store.acquire_lease("s-1", resumable, now=1062, until=1122)
+    assert not store.acquire_lease("s-1", frozenset({OrderStatus.CREATED}), now=2000, until=2060)
+
+
+def test_rejected_attempts_live_in_their_own_partition(store: OrdersStore, stack: Stack) -> None:
+    store.create(stored_order(), event())
+    store.record_rejected(
+        "multisafepay", NOW, reason="bad_signature", claimed_order_id="s-1", verified=False, payload={}
+    )
+    assert [e["type"] for e in event_items(stack.table_name, "s-1")] == ["test"]
+    [attempt] = store.rejected_attempts("multisafepay", "2026-11-22")
+    assert (attempt.reason, attempt.claimed_order_id, attempt.verified) == ("bad_signature", "s-1", False)

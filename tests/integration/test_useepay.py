@@ -13,7 +13,7 @@ from tests.conftest import Stack
 from tests.support.lambdas import Api, Reply
 from tests.support.link import ProviderLink
 from tests.support.orders import order_body
-from tests.support.store import event_items, order_item
+from tests.support.store import event_items, last_rejected, order_item
 
 
 def useepay_order(order_id: str, **overrides: Any) -> dict[str, Any]:
@@ -159,9 +159,13 @@ def test_timeout_then_retry_queries_useepay_instead_of_paying_twice(
     assert create(api).status == 504
     assert read(api, "u-1")["status"] == "unknown"
     retry = create(api)
-    assert retry.status == 200
-    assert retry.json()["status"] == "pending"
-    assert retry.json()["provider_reference"] == useepay.transactions["u-1"]["reference"]
+    # UseePay holds the order, unpaid, and its query gives no way to send the payer there again:
+    # a clear error says what to do instead of a silent pending without an action.
+    assert retry.status == 409
+    assert retry.json()["error"]["code"] == "payment_action_unavailable"
+    order = read(api, "u-1")
+    assert order["status"] == "pending"
+    assert order["provider_reference"] == useepay.transactions["u-1"]["reference"]
     assert len(pays(useepay)) == 1
     assert useepay.calls[-1]["transactionType"] == "query"
 
@@ -277,8 +281,9 @@ def test_forged_notifications_are_rejected_recorded_and_not_applied(
     reply = deliver(api, _forgery(useepay, how))
     assert 400 <= reply.status < 500, reply.body
     assert order_item(stack.table_name, "u-1") == before
-    last = read(api, "u-1")["events"][-1]
-    assert (last["type"], last["verified"]) == ("notification_rejected", False)
+    assert all(event["type"] != "notification_rejected" for event in read(api, "u-1")["events"])
+    rejected = last_rejected(stack.table_name, "useepay")
+    assert (rejected["claimed_order_id"], rejected["verified"]) == ("u-1", False)
 
 
 def test_notification_fields_are_signed_whatever_they_are(api: Api, useepay: UseePaySandbox) -> None:
@@ -297,8 +302,11 @@ def test_full_refund(api: Api, useepay: UseePaySandbox) -> None:
     assert deliver(api, useepay.refund_notification("u-1", 1000)).status == 200
     order = read(api, "u-1")
     assert order["status"] == "refunded"
-    types = [event["type"] for event in order["events"]]
-    assert types[-2:] == ["refund_reported", "notification"]
+    assert order["refunded_amount"] == {"value": 1000, "currency": "EUR"}
+    [refund] = order["refunds"]
+    assert (refund["origin"], refund["status"], refund["amount"]["value"]) == ("provider", "succeeded", 1000)
+    last = order["events"][-1]
+    assert (last["type"], last["from_status"], last["to_status"]) == ("refund_succeeded", "paid", "refunded")
 
 
 def test_partial_refunds_are_each_recorded_once(api: Api, useepay: UseePaySandbox, stack: Stack) -> None:
@@ -311,8 +319,10 @@ def test_partial_refunds_are_each_recorded_once(api: Api, useepay: UseePaySandbo
     assert deliver(api, useepay.refund_notification("u-1", 200, refund_id="rf-2")).status == 200
     order = read(api, "u-1")
     assert order["status"] == "partially_refunded"
-    reported = [event for event in order["events"] if event["type"] == "refund_reported"]
-    assert [event["payload"]["amount"] for event in reported] == ["300", "200"]
+    assert order["refunded_amount"]["value"] == 500
+    assert sorted(refund["amount"]["value"] for refund in order["refunds"]) == [200, 300]
+    reported = [event for event in order["events"] if event["type"] == "refund_succeeded"]
+    assert [event["refund"]["amount"]["value"] for event in reported] == [300, 200]
 
 
 def test_refund_notification_before_refunds_exist_in_our_api_is_recorded(
@@ -323,7 +333,9 @@ def test_refund_notification_before_refunds_exist_in_our_api_is_recorded(
     deliver(api, useepay.notification("u-1"))
     deliver(api, useepay.refund_notification("u-1", 1000, result_code="pending"))
     order = read(api, "u-1")
-    assert order["status"] == "paid"  # a pending refund moves nothing
+    assert order["status"] == "paid"  # a pending refund moves no status, but holds its amount back
+    assert order["refundable_amount"]["value"] == 0
+    assert order["refunds"][0]["status"] == "pending"
     assert order["events"][-1]["provider_status"] == "refund:pending"
 
 

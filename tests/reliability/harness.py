@@ -92,6 +92,9 @@ OUTCOMES: dict[str, dict[str, tuple[str, OrderStatus]]] = {
 }
 
 
+MSP_REFUNDED_TOTALS = {"partially_refunded": 300, "refunded": 1000}
+
+
 def use_fresh_table(api: Api, template_properties: dict[str, Any], name: str) -> None:
     """Point the handlers at a new, empty orders table of the template's shape.
 
@@ -149,6 +152,8 @@ class Harness:
         word, target = OUTCOMES[self.provider][outcome]
         if self.provider == "multisafepay":
             self.sandbox.set_status(order_id, word)
+            # The order's cumulative refunded total, as MultiSafepay reports it with these words.
+            self.sandbox.orders[order_id]["amount_refunded"] = MSP_REFUNDED_TOTALS.get(outcome, 0)
             url, headers, body = self.sandbox.notification(order_id)
         elif self.provider == "useepay":
             self.sandbox.settle(order_id, word)

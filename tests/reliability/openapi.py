@@ -64,10 +64,17 @@ def _schemas() -> dict[str, Any]:
         "provider": {"type": "string", "enum": provider_names()},
         "status": status,
         "amount": money,
+        "refunded_amount": money,
+        "refundable_amount": money,
         "description": {"type": "string"},
         "payment_url": _nullable({"type": "string"}),
         "payment_action": _nullable(action),
         "provider_reference": _nullable({"type": "string"}),
+        "flags": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "what a person should look at: amount_mismatch, late_payment, …",
+        },
         "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
         "created_at": {"type": "string", "format": "date-time"},
         "updated_at": {"type": "string", "format": "date-time"},
@@ -79,11 +86,39 @@ def _schemas() -> dict[str, Any]:
         "required": sorted(order_properties),
         "properties": order_properties,
     }
+    refund_status = {"type": "string", "enum": ["pending", "succeeded", "failed", "unknown"]}
+    schemas["Refund"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [
+            "refund_id",
+            "order_id",
+            "status",
+            "amount",
+            "reason",
+            "origin",
+            "provider_reference",
+            "created_at",
+            "updated_at",
+        ],
+        "properties": {
+            "refund_id": {"type": "string"},
+            "order_id": {"type": "string"},
+            "status": refund_status,
+            "amount": money,
+            "reason": _nullable({"type": "string"}),
+            "origin": {"type": "string", "enum": ["merchant", "provider"]},
+            "provider_reference": _nullable({"type": "string"}),
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+        },
+    }
     schemas["OrderEvent"] = {
         "type": "object",
         "additionalProperties": False,
-        "required": ["type", "at", "source"],
+        "required": ["seq", "type", "at", "source"],
         "properties": {
+            "seq": {"type": "integer", "minimum": 1},
             "type": {"type": "string"},
             "at": {"type": "string"},
             "source": {"type": "string"},
@@ -93,15 +128,24 @@ def _schemas() -> dict[str, Any]:
             "verified": {"type": "boolean"},
             "flags": {"type": "array", "items": {"type": "string"}},
             "reason": {"type": "string"},
+            "refund": {"$ref": REF.format(model="Refund")},
             "payload": {"type": "object"},
         },
     }
-    events = {"type": "array", "items": {"$ref": REF.format(model="OrderEvent")}}
+    events = {
+        "type": "array",
+        "items": {"$ref": REF.format(model="OrderEvent")},
+        "description": "the newest events (at most 50), oldest first",
+    }
+    refunds = {"type": "array", "items": {"$ref": REF.format(model="Refund")}}
+    cursor = _nullable(
+        {"type": "string", "description": "pass as ?events_before= to read the events before these"}
+    )
     schemas["OrderWithEvents"] = {
         "type": "object",
         "additionalProperties": False,
-        "required": sorted([*order_properties, "events"]),
-        "properties": {**order_properties, "events": events},
+        "required": sorted([*order_properties, "refunds", "events", "events_before"]),
+        "properties": {**order_properties, "refunds": refunds, "events": events, "events_before": cursor},
     }
     schemas["Error"] = {
         "type": "object",
@@ -139,7 +183,7 @@ ERRORS = {
     "400": "malformed_json: not JSON, not an object, or a repeated key",
     "403": "missing or wrong API key (answered by API Gateway)",
     "404": "order_not_found, route_not_found",
-    "409": "order_id_conflict, request_in_progress",
+    "409": "order_id_conflict, request_in_progress, payment_action_unavailable",
     "422": "missing_field, unknown_field, invalid_field, invalid_amount, unknown_currency, "
     "currency_not_supported, amount_over_limit, unknown_provider, provider_not_configured, invalid_url, "
     "html_not_allowed, items_total_mismatch, ...",
@@ -194,14 +238,21 @@ def document() -> dict[str, Any]:
         },
         ("get", "/orders/{order_id}"): {
             "operationId": "getOrder",
-            "summary": "The order and its event history, oldest first",
+            "summary": "The order, its refunds and its newest events (verified facts only)",
             "parameters": [
                 {
                     "name": "order_id",
                     "in": "path",
                     "required": True,
                     "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,50}$"},
-                }
+                },
+                {
+                    "name": "events_before",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"},
+                    "description": "the events_before of an earlier answer: the page of events before it",
+                },
             ],
             "responses": _responses(
                 {
@@ -212,7 +263,7 @@ def document() -> dict[str, Any]:
                         },
                     }
                 },
-                ["403", "404", "503"],
+                ["403", "404", "422", "503"],
             ),
         },
     }

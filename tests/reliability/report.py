@@ -45,19 +45,30 @@ def _rows() -> list[tuple[str, list[Row]]]:
             Row(f"forged.{p}.rejected", f"{p}: rejected (4xx / signed F ack)", ""),
             Row(f"forged.{p}.recorded", f"{p}: attempts recorded with a reason", ""),
             Row(f"forged.{p}.applied", f"{p}: state changes applied by forgeries", "==0"),
+            Row(f"forged.{p}.in_history", f"{p}: lines written into the order's history", "==0"),
             Row(f"forged.{p}.via_handler", f"{p}: of which through the real handler", ""),
         )
     ]
     return [
         ("1. Forged notifications", forged),
         (
-            "2. Repeats and reordering (hypothesis)",
+            "2. Repeats and reordering of pay, refund and chargeback notifications (hypothesis)",
             [
                 Row("repeats.sequences", "sequences (fresh order each)", ">=100"),
                 Row("repeats.deliveries", "valid notifications delivered", ""),
                 Row("repeats.transitions", "transitions applied", ""),
                 Row("repeats.lost", "lost transitions", "==0"),
                 Row("repeats.duplicated", "duplicated transitions", "==0"),
+                Row(
+                    "repeats.refund_changes",
+                    "refund ledger changes applied (pay/refund/chargeback mixes)",
+                    "",
+                ),
+                Row(
+                    "repeats.refund_total_wrong",
+                    "orders whose refunded total != sum of distinct refunds",
+                    "==0",
+                ),
             ],
         ),
         (

@@ -98,7 +98,9 @@ def flows(harness: Harness, link: ProviderLink, monkeypatch: pytest.MonkeyPatch)
         assert harness.deliver_via_handler(refund).status == 200
     link.inject("read_timeout_after_processing")
     assert api.request("POST", "/orders", body=harness.body(order_id + "-lost")).status == 504
-    assert api.request("POST", "/orders", body=harness.body(order_id + "-lost")).status == 200  # resumed
+    resumed = api.request("POST", "/orders", body=harness.body(order_id + "-lost"))
+    # Resumed through a status query: 200, or 409 where the provider's query gives no payment link.
+    assert resumed.status in (200, 409), resumed.body
 
 
 def granted(template: Template, function: str) -> set[str]:

@@ -113,16 +113,22 @@ def fault_on_create(harness: Harness, link: ProviderLink, stack: Stack, fault: s
     FIGURES.add("provider_faults.retries")
     creates = harness.provider_creates(order_id) - reached
     FIGURES.add("provider_faults.second_orders", int(made and creates > 0))
-    assert retry.status == 200, retry.body  # the same order, not a new one
     if kept_as == S.FAILED:
+        assert retry.status == 200, retry.body  # the same order, not a new one
         assert retry.json()["status"] == "failed"
         assert creates == 0  # a refusal is final: retrying does not ask again
         return
-    assert retry.json()["status"] == "pending"
     # Query before re-create: an order the provider made is resumed; otherwise it is created once now.
     assert creates == (0 if made else 1), (made, creates)
     assert harness.provider_has(order_id)
+    resumed = harness.order(order_id)
+    assert resumed is not None
+    assert resumed.status == S.PENDING
     if not made or harness.provider == "multisafepay":
         # Created now, or resumed from MultiSafepay (its order query returns the payment link).
-        # UseePay's and Alipay's queries carry no checkout link: a resumed order has none.
+        assert retry.status == 200, retry.body  # the same order, not a new one
         assert retry.json()["payment_url"]
+    else:
+        # UseePay's and Alipay's queries carry no checkout link: the merchant is told so, clearly,
+        # instead of getting a pending order with nothing to pay with.
+        assert (retry.status, retry.json()["error"]["code"]) == (409, "payment_action_unavailable")

@@ -1,6 +1,8 @@
-"""2. Repeats and reordering: any sequence of genuine notifications, each delivered any number of times
-in any order, ends where the transition table (`payments.orders.decide`) says, with one event per
-applied transition, one `*_ignored` event per refused move, and nothing for duplicates.
+"""2. Repeats and reordering: any sequence of genuine pay, refund and chargeback notifications, each
+delivered any number of times in any order, ends where the transition table (`payments.orders.decide`)
+and the refund ledger's rules say: the refunded total is the sum of the distinct refunds, the status
+the one that total implies, one event per applied change, one `*_ignored` event per refused move, and
+nothing for duplicates (a refused report seen before is a duplicate too).
 
 Each example uses a fresh order, created through the service (pending, or unknown after a create
 whose reply was lost), and delivers through the service or, for about one in five examples, through
@@ -11,18 +13,19 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from payments.orders import OrderStatus, Outcome, decide
 from payments.providers.base import RawResponse
-from payments.store import MUTABLE_FIELDS
 from tests.conftest import Stack
 from tests.reliability.harness import Delivery, Harness
 from tests.reliability.harness import Outcome as Statement
 from tests.reliability.report import FIGURES
 from tests.support.link import ProviderLink
+from tests.support.store import history
 
 S = OrderStatus
 CHOICES = {
@@ -57,32 +60,100 @@ _ids = itertools.count()
 
 Transition = tuple[OrderStatus | None, OrderStatus | None]
 Ignored = tuple[OrderStatus | None, str | None]
+PAID_LIKE = frozenset({S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED, S.CHARGED_BACK})
+# MultiSafepay reports refunds as the order's cumulative refunded total, on the order it paid.
+MSP_TOTALS = {"partially_refunded": 300, "refunded": 1000}
 
 
-def expected(
-    start: OrderStatus, statements: list[Statement]
-) -> tuple[OrderStatus, list[Transition], list[Ignored], int]:
-    """What the transition table says: final status, transitions, ignored reports, refunds recorded."""
-    status = start
-    transitions: list[Transition] = [(S.CREATED, start)]
-    ignored: list[Ignored] = []
-    refunds: set[str] = set()
-    for statement in statements:
-        record_ignored = True
-        if statement.refund_key:
-            if statement.refund_key in refunds:
-                continue  # each refund event is recorded once, however often it comes
-            refunds.add(statement.refund_key)
-            if statement.target == S.UNKNOWN:
-                continue
-            record_ignored = False
-        decision = decide(status, statement.target)
+@dataclass
+class Model:
+    """What the documentation says the order must become: the transition table for payment reports
+    (`payments.orders.decide`), and the refund ledger's rules, written out here on their own."""
+
+    amount: int
+    status: OrderStatus
+    refunded: int = 0
+    reserved: int = 0
+    events: int = 1  # order_created
+    transitions: list[Transition] = field(default_factory=list)
+    ignored: list[Ignored] = field(default_factory=list)
+    refunds: dict[str, int] = field(default_factory=dict)  # refund key -> amount, applied once each
+
+    def _move(self, target: OrderStatus) -> None:
+        self.transitions.append((self.status, target))
+        self.status = target
+        self.events += 1
+
+    def payment(self, target: OrderStatus, word: str) -> None:
+        if target == S.PAID and self.status in PAID_LIKE:
+            return  # true of a refunded or charged-back order too: nothing to do
+        decision = decide(self.status, target)
         if decision.outcome == Outcome.APPLY:
-            transitions.append((status, statement.target))
-            status = statement.target
-        elif decision.outcome == Outcome.IGNORE and record_ignored:
-            ignored.append((status, statement.word))
-    return status, transitions, ignored, len(refunds)
+            self._move(target)
+        elif decision.outcome == Outcome.IGNORE and (self.status, word) not in self.ignored:
+            self.ignored.append((self.status, word))  # each kind of refused report recorded once
+            self.events += 1
+
+    def _paid_first(self) -> None:
+        if self.status not in PAID_LIKE:
+            self._move(S.PAID)  # a refund or chargeback proves the payment
+
+    def _follow_ledger(self) -> None:
+        """The refund's own event, which carries the status move the new total implies."""
+        if self.status in PAID_LIKE - {S.CHARGED_BACK}:
+            if self.refunded == 0:
+                target = S.PAID
+            elif self.refunded < self.amount:
+                target = S.PARTIALLY_REFUNDED
+            else:
+                target = S.REFUNDED
+            if target != self.status:
+                self._move(target)
+                return
+        self.events += 1
+
+    def refund(self, key: str, amount: int, pending: bool) -> None:
+        if key in self.refunds:
+            return  # recorded once, however often it comes
+        held = self.reserved if pending else 0
+        if self.refunded + held + amount > self.amount:
+            self.events += 1  # flagged refund_exceeds_amount, not applied
+            return
+        self._paid_first()
+        self.refunds[key] = amount
+        if pending:
+            self.reserved += amount
+        else:
+            self.refunded += amount
+        self._follow_ledger()
+
+    def total(self, total: int) -> None:
+        if total == self.refunded:
+            return
+        if total < self.refunded:
+            self.events += 1  # flagged refund_total_decreased, not applied
+            return
+        self._paid_first()
+        self.refunded = total
+        self._follow_ledger()
+
+    def chargeback(self) -> None:
+        self._paid_first()
+        if self.status != S.CHARGED_BACK:
+            self._move(S.CHARGED_BACK)
+
+    def deliver(self, provider: str, statement: Statement) -> None:
+        if statement.refund_key:
+            _, key, amount, *pending = statement.name.split(":")
+            self.refund(key, int(amount), bool(pending))
+        elif provider == "multisafepay" and statement.name in MSP_TOTALS:
+            self.payment(S.PAID, statement.word)
+            self.total(MSP_TOTALS[statement.name])
+        elif provider == "multisafepay" and statement.name == "charged_back":
+            self.payment(S.PAID, statement.word)
+            self.chargeback()
+        else:
+            self.payment(statement.target, statement.word)
 
 
 def acknowledged(harness: Harness, status: int, body: str) -> bool:
@@ -130,29 +201,36 @@ def test_any_order_any_repeats_end_where_the_table_says(
         status, body = deliver(harness, messages[index][0], via_handler)
         assert acknowledged(harness, status, body), (status, body[:200])
 
-    final, transitions, ignored, refunds = expected(start, [messages[i][1] for i in sequence])
-    found = harness.service.store.get_with_events(order_id)
-    assert found is not None
-    order, events = found
+    model = Model(harness.amount, start, transitions=[(S.CREATED, start)], events=2)
+    for index in sequence:
+        model.deliver(harness.provider, messages[index][1])
+    order, events = history(harness.service.store.table_name, order_id)
     got_transitions: list[Transition] = [
         (e.from_status, e.to_status) for e in events if e.from_status and e.to_status
     ]
-    missing = Counter(transitions) - Counter(got_transitions)
-    extra = Counter(got_transitions) - Counter(transitions)
+    missing = Counter(model.transitions) - Counter(got_transitions)
+    extra = Counter(got_transitions) - Counter(model.transitions)
+    refund_events = [e for e in events if e.refund is not None]
     FIGURES.add("repeats.sequences")
     FIGURES.add("repeats.deliveries", len(sequence))
     FIGURES.add("repeats.transitions", len(got_transitions))
+    FIGURES.add("repeats.refund_changes", len(refund_events))
     FIGURES.add("repeats.lost", sum(missing.values()))
     FIGURES.add("repeats.duplicated", sum(extra.values()))
+    FIGURES.add("repeats.refund_total_wrong", int(order.refunded_value != model.refunded))
 
-    assert order.status == final
-    assert got_transitions == transitions
-    assert [(e.from_status, e.provider_status) for e in events if e.type.endswith("_ignored")] == ignored
-    assert sum(1 for e in events if e.type == "refund_reported") == refunds
+    assert order.status == model.status
+    assert got_transitions == model.transitions
+    assert [
+        (e.from_status, e.provider_status) for e in events if e.type.endswith("_ignored")
+    ] == model.ignored
+    # The refunded total is the sum of the distinct refunds applied, each counted once.
+    assert order.refunded_value == model.refunded
+    assert order.reserved_value == model.reserved
     assert [e.type for e in events][:1] == ["order_created"]
-    assert len(events) == 1 + len(transitions) + len(ignored) + refunds
+    assert len(events) == model.events  # one event per applied change; none for a repeat
+    assert [e.seq for e in events] == list(range(1, len(events) + 1)) == list(range(1, order.event_seq + 1))
     # The provider facts on the order are those of its last applied transition: a report the table
     # refused (or a repeat) never overwrote them; at most it filled in a field the order lacked.
     applied = [e for e in events if e.from_status and e.to_status]
     assert order.provider_status == applied[-1].provider_status
-    assert 1 + len(transitions) <= order.version <= 1 + len(transitions) + len(MUTABLE_FIELDS)

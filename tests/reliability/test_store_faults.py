@@ -55,7 +55,7 @@ class DynamoFaults:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.script: dict[str, list[tuple[str, bool]]] = {}  # operation -> [(kind, skip)]
         self.calls: Counter[str] = Counter()
-        for operation in ("transact_write_items", "get_item"):
+        for operation in ("transact_write_items", "query"):
             monkeypatch.setattr(
                 DynamoDBBackend, operation, self._wrap(operation, getattr(DynamoDBBackend, operation))
             )
@@ -128,7 +128,7 @@ CASES = (
         ("paid notification", "transact_write_items", kind, "alipay_intl")
         for kind in ("throttled", "throttling", "internal", "conflict")
     ]
-    + [("paid notification", "get_item", kind, "multisafepay") for kind in ("throttled", "internal")]
+    + [("paid notification", "query", kind, "multisafepay") for kind in ("throttled", "internal")]
     + [("refund", "transact_write_items", kind, "useepay-MD5") for kind in ("throttled", "conflict")]
 )
 
@@ -176,7 +176,12 @@ def store_fault(
         assert len(delays) >= 2
         return
 
-    assert (reply.status, error_code(reply)) == (503, "store_unavailable"), reply.body
+    assert reply.status == 503, reply.body
+    if harness.provider == "alipay_intl" and step != "create":
+        # Alipay's own "retry later": a signed U envelope (a JSON error would not be read as one).
+        assert '"resultStatus":"U"' in reply.body, reply.body
+    else:
+        assert error_code(reply) == "store_unavailable", reply.body
     FIGURES.add("store_faults.unavailable")
     assert tried == attempts, "every retry was used, no more"
     assert len(delays) == attempts - 1, "a backoff between attempts"
@@ -194,8 +199,9 @@ def store_fault(
         step, OrderStatus.PAID
     )
     if step == "refund":
-        reported = [e for e in items(stack.table_name, order_id) if e.get("type") == "refund_reported"]
+        reported = [e for e in items(stack.table_name, order_id) if e.get("type") == "refund_succeeded"]
         assert len(reported) == 1
+        assert order.refunded_value == 1000
 
 
 @pytest.mark.parametrize("harness", ["multisafepay", "useepay-MD5", "alipay_intl"], indirect=True)
@@ -220,8 +226,13 @@ def test_create_interrupted_after_the_provider_accepted_is_resumed_not_repeated(
     retry = harness.api.request("POST", "/orders", body=harness.body(order_id))
     assert (retry.status, error_code(retry)) == (409, "request_in_progress")  # it may still be running
     create = harness.api.functions["CreateOrderFunction"].module.service
-    create.clock = lambda: utc_now() + timedelta(seconds=61)  # past the in-flight grace
+    create.clock = lambda: utc_now() + timedelta(seconds=61)  # the first request's lease ran out
     retry = harness.api.request("POST", "/orders", body=harness.body(order_id))
-    assert retry.status == 200, retry.body
-    assert retry.json()["status"] == "pending"
+    order = harness.order(order_id)
+    assert order is not None
+    assert order.status == OrderStatus.PENDING
+    if harness.provider == "multisafepay":  # its order query gives the payment link back
+        assert retry.status == 200, retry.body
+    else:  # UseePay's and Alipay's do not: the merchant is told, not left with nothing to pay with
+        assert (retry.status, error_code(retry)) == (409, "payment_action_unavailable"), retry.body
     assert harness.provider_creates(order_id) == 1

@@ -15,12 +15,12 @@ from requests import PreparedRequest
 
 from local.sandboxes.alipay_intl import AlipayIntlSandbox
 from payments.api import CreateOrderRequest, parse_create_order
+from payments.creation import new_order
 from payments.errors import ProviderTimeout
 from payments.http import HttpClient, HttpResponse
 from payments.orders import Order
 from payments.providers.alipay_intl import AlipayIntl, AlipayIntlSettings
 from payments.providers.base import CallContext
-from payments.service import new_order
 from tests.support.link import ProviderLink
 from tests.support.orders import order_body
 from tests.support.secrets import PROVIDER_SECRET

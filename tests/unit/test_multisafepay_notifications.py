@@ -243,9 +243,20 @@ def test_status_table_covers_every_documented_word() -> None:
 
 @pytest.mark.parametrize("word", [*EXPECTED, "brand_new_status"])
 def test_notification_maps_status(word: str) -> None:
-    body = order_json(status=word)
+    body = order_json(status=word, amount_refunded=400 if word == "partial_refunded" else 0)
     note = adapter().parse_notification(request(body, independent_auth(KEY, NOW, body)))
-    assert str(note.status) == EXPECTED.get(word, "unknown")
+    expected = EXPECTED.get(word, "unknown")
+    # Refunds and chargebacks are reported on the order MultiSafepay paid: the payment fact says
+    # paid, and a second fact carries the refunded total or the chargeback.
+    money_moved_after_payment = expected in ("refunded", "partially_refunded", "charged_back")
+    assert str(note.status) == ("paid" if money_moved_after_payment else expected)
+    kinds = [type(fact).__name__ for fact in note.facts]
+    if expected in ("refunded", "partially_refunded"):
+        assert kinds == ["PaymentFact", "RefundedTotalFact"]
+    elif expected == "charged_back":
+        assert kinds == ["PaymentFact", "ChargebackFact"]
+    else:
+        assert kinds == ["PaymentFact"]
     assert note.provider_status == word
 
 

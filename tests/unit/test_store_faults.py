@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -12,12 +11,19 @@ import botocore.endpoint
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
+from payments.engine import Plan
 from payments.errors import StoreUnavailable
 from payments.orders import OrderEvent, OrderStatus
 from payments.store import CONFLICT_ATTEMPTS, RETRY_CONFIG, ConcurrentUpdateError, OrdersStore
 from tests.support.orders import stored_order
 
 EVENT = OrderEvent(type="order_created", at="2026-01-01T00:00:00.000000Z", source="merchant")
+
+
+def pending_plan() -> Plan:
+    plan = Plan(stored_order(), "2026-01-01T00:00:01.000000Z", EVENT)
+    plan.move(OrderStatus.PENDING)
+    return plan
 
 
 class FailingClient:
@@ -60,7 +66,7 @@ def test_lost_races_are_reported_as_concurrent_updates() -> None:
     )
     store = OrdersStore("orders", client=FailingClient(error))
     with pytest.raises(ConcurrentUpdateError):
-        store.change(stored_order(), EVENT, status=OrderStatus.PENDING, now=datetime.now(UTC))
+        store.commit(pending_plan())
 
 
 class Conflicting:
@@ -84,7 +90,7 @@ def test_transaction_conflicts_are_retried_with_backoff_then_503(monkeypatch: py
     client = Conflicting()
     store = OrdersStore("orders", client=client)
     with pytest.raises(StoreUnavailable):
-        store.change(stored_order(), EVENT, status=OrderStatus.PENDING, now=datetime.now(UTC))
+        store.commit(pending_plan())
     assert client.attempts == CONFLICT_ATTEMPTS
     assert len(delays) == CONFLICT_ATTEMPTS - 1
 

@@ -10,8 +10,8 @@ from local.template import Template
 
 # What each function does to the table, read from its code paths (see payments/store.py).
 TABLE_ACTIONS = {
-    "CreateOrderFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
-    "NotifyFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+    "CreateOrderFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+    "NotifyFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
     "GetOrderFunction": {"dynamodb:Query"},
 }
 READS_SECRET = {"CreateOrderFunction", "NotifyFunction"}

@@ -9,6 +9,11 @@ from collections.abc import Mapping
 from typing import Any
 
 
+class ConcurrentUpdateError(Exception):
+    """A conditional write found the item changed since it was read: someone else wrote first.
+    Internal: the engine reads again and decides afresh; it never reaches a caller."""
+
+
 class PaymentsError(Exception):
     status: int = 500
     code: str = "internal_error"
@@ -91,6 +96,20 @@ class ProviderUnavailable(ProviderError):
     """Connection failed, 5xx, or a reply we could not read or trust: the outcome is unknown."""
 
     code = "provider_unavailable"
+
+
+class ProviderDuplicateOrder(ProviderError):
+    """The provider already holds an order with this id (an earlier attempt of ours may have gone
+    through): ask the provider about it; never fail the order on this alone."""
+
+    code = "provider_duplicate_order"
+
+
+class PaymentActionUnavailable(PaymentsError):
+    """The provider holds the order, unpaid, but gave no way to send the payer to it again."""
+
+    status = 409
+    code = "payment_action_unavailable"
 
 
 class ProviderTimeout(ProviderError):

@@ -1,4 +1,4 @@
-"""The order, its unified status and the transition table every provider's events go through."""
+"""The order, its unified status and the transition table every status change goes through."""
 
 from __future__ import annotations
 
@@ -29,20 +29,24 @@ class OrderStatus(StrEnum):
 S = OrderStatus
 OPEN = frozenset({S.CREATED, S.PENDING, S.UNKNOWN})
 UNPAID_FINAL = frozenset({S.FAILED, S.CANCELLED, S.EXPIRED})
-MONEY_MOVED = frozenset({S.PAID, S.REFUNDED, S.PARTIALLY_REFUNDED, S.CHARGED_BACK})
+UNPAID = OPEN | UNPAID_FINAL
+# Statuses whose money the refund ledger tracks: the status follows the refunded total.
+LEDGER_STATUSES = frozenset({S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED})
 
 # target status -> the statuses it may be applied from. Anything else is ignored (and recorded).
+# Refund statuses are never reported directly: the refund ledger derives them from its totals
+# (payments/ledger.py), and an unpaid order is first moved to `paid` by the fact that proves it.
 ALLOWED_PREDECESSORS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PENDING: frozenset({S.CREATED, S.UNKNOWN}),
     S.UNKNOWN: frozenset({S.CREATED}),  # only "we could not tell" at creation; never a step back
     # The provider is the source of truth on money: a late payment is applied (and flagged).
-    S.PAID: OPEN | UNPAID_FINAL,
+    S.PAID: UNPAID,
     S.FAILED: OPEN,
     S.CANCELLED: OPEN,
     S.EXPIRED: OPEN,
-    S.PARTIALLY_REFUNDED: frozenset({S.UNKNOWN, S.PAID}),
-    S.REFUNDED: frozenset({S.UNKNOWN, S.PAID, S.PARTIALLY_REFUNDED}),
-    S.CHARGED_BACK: frozenset({S.UNKNOWN, S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.PARTIALLY_REFUNDED: frozenset({S.PAID}),
+    S.REFUNDED: frozenset({S.PAID, S.PARTIALLY_REFUNDED}),
+    S.CHARGED_BACK: LEDGER_STATUSES,
     S.CREATED: frozenset(),
 }
 
@@ -71,6 +75,13 @@ def decide(current: OrderStatus, target: OrderStatus) -> Decision:
     return Decision(Outcome.APPLY)
 
 
+def ledger_status(amount: Money, refunded_value: int) -> OrderStatus:
+    """The status a paid order's refunded total implies."""
+    if refunded_value <= 0:
+        return S.PAID
+    return S.REFUNDED if refunded_value >= amount.value else S.PARTIALLY_REFUNDED
+
+
 @dataclass(slots=True)
 class Order:
     order_id: str
@@ -92,6 +103,27 @@ class Order:
     payment_action: dict[str, Any] | None = None
     provider_reference: str | None = None
     provider_status: str | None = None
+    # The refund ledger's totals, in minor units of the order's currency: refunds that succeeded, and
+    # merchant refunds in flight (reserved before the provider is called, released if it refuses).
+    refunded_value: int = 0
+    reserved_value: int = 0
+    flags: tuple[str, ...] = ()  # what a person should look at: amount_mismatch, late_payment, …
+    event_seq: int = 0  # the sequence number of the order's newest audit event
+    ignored_reports: tuple[str, ...] = ()  # "<status>:<provider word>" of refused reports, recorded once
+    lease_until: int | None = None  # epoch seconds: a request is talking to the provider until then
+
+    @property
+    def refunded(self) -> Money:
+        return Money(self.refunded_value, self.amount.currency)
+
+    @property
+    def refundable(self) -> Money:
+        """What a merchant may still refund: the amount minus refunds succeeded and in flight."""
+        if self.status not in (S.PAID, S.PARTIALLY_REFUNDED):
+            return Money(0, self.amount.currency)
+        return Money(
+            max(0, self.amount.value - self.refunded_value - self.reserved_value), self.amount.currency
+        )
 
     def to_public(self) -> dict[str, Any]:
         """The order as the merchant API shows it."""
@@ -100,10 +132,13 @@ class Order:
             "provider": self.provider,
             "status": str(self.status),
             "amount": self.amount.to_dict(),
+            "refunded_amount": self.refunded.to_dict(),
+            "refundable_amount": self.refundable.to_dict(),
             "description": self.description,
             "payment_url": self.payment_url,
             "payment_action": self.payment_action,
             "provider_reference": self.provider_reference,
+            "flags": list(self.flags),
             "metadata": self.metadata,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
@@ -113,7 +148,7 @@ class Order:
 
 @dataclass(frozen=True, slots=True)
 class OrderEvent:
-    """One line of an order's audit history."""
+    """One line of an order's audit history: verified facts and our own actions only."""
 
     type: str
     at: str
@@ -125,9 +160,11 @@ class OrderEvent:
     flags: tuple[str, ...] = ()
     reason: str | None = None
     payload: dict[str, Any] | None = None
+    refund: dict[str, Any] | None = None  # the refund this event is about, as the API shows it
+    seq: int = 0  # per order, from 1, in commit order; assigned by the store
 
     def to_public(self) -> dict[str, Any]:
-        public: dict[str, Any] = {"type": self.type, "at": self.at, "source": self.source}
+        public: dict[str, Any] = {"seq": self.seq, "type": self.type, "at": self.at, "source": self.source}
         optional = {
             "from_status": self.from_status and str(self.from_status),
             "to_status": self.to_status and str(self.to_status),
@@ -135,6 +172,7 @@ class OrderEvent:
             "verified": self.verified,
             "flags": list(self.flags) or None,
             "reason": self.reason,
+            "refund": self.refund,
             "payload": self.payload,
         }
         public.update({key: value for key, value in optional.items() if value is not None})

@@ -1,8 +1,14 @@
-"""All DynamoDB access. Single-table: `pk = ORDER#<id>`; `sk = ORDER` (the order) or
-`sk = EVENT#<time>#<random>` (its audit events).
+"""All DynamoDB access. Single table:
 
-Every change to an order is one transaction: the conditional update (on the version we read) plus
-its audit event, so there is never a state change without its event, nor a lost update.
+    pk = ORDER#<order_id>   sk = ORDER               the order (status, ledger totals, version, …)
+                            sk = REFUND#<refund_id>   one item per refund (the refund ledger)
+                            sk = EVENT#<seq:012d>     its audit events, verified facts only, in order
+    pk = REJECTED#<provider>#<yyyy-mm-dd>  sk = <time>#<random>
+                            notification attempts we refused (unverified or not ours), 180-day TTL
+
+Every change to an order is one transaction (`commit`): the order conditional on the version read,
+each refund it touches conditional on its own version, and the audit events explaining the change.
+So there is never a state change without its event, nor a lost update.
 """
 
 from __future__ import annotations
@@ -14,26 +20,36 @@ import secrets
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from payments.errors import StoreUnavailable
+from payments.clock import iso
+from payments.errors import ConcurrentUpdateError, StoreUnavailable
+from payments.facts import RefundStatus
+from payments.ledger import Refund
 from payments.money import Money
 from payments.orders import Order, OrderEvent, OrderStatus
+
+if TYPE_CHECKING:
+    from payments.engine import Plan
+
+__all__ = ["ConcurrentUpdateError", "OrdersStore", "iso"]
 
 TABLE_ENV = "ORDERS_TABLE_NAME"
 ORDER_SK = "ORDER"
 EVENT_PREFIX = "EVENT#"
-SEEN_PREFIX = "SEEN#"  # markers of provider events already recorded (refunds), keyed by the provider's id
+REFUND_PREFIX = "REFUND#"
+REJECTED_PREFIX = "REJECTED#"
 MAX_PAYLOAD_CHARS = 16_000
 REJECTED_ATTEMPT_TTL_S = 180 * 24 * 3600  # forged or unmatched deliveries are kept for 180 days
-MAX_EVENTS_RETURNED = 1000
+EVENTS_PAGE = 50  # newest events a read returns; older ones through the cursor
+MAX_REFUNDS_READ = 200
 
 # Throttling and transient errors are retried inside botocore with exponential backoff and jitter.
 # No client-side parameter validation: every request is built here, DynamoDB validates it again,
@@ -54,21 +70,29 @@ _deserializer = TypeDeserializer()
 CONFLICT_ATTEMPTS = 5
 CONFLICT_BACKOFF_S = 0.025
 
-# Fields of an order item that a transition may change besides status/version/updated_at.
-MUTABLE_FIELDS = ("payment_url", "payment_action", "provider_reference", "provider_status")
+# Order attributes a commit may change, besides status, version, updated_at and event_seq.
+_CHANGEABLE = (
+    "payment_url",
+    "payment_action",
+    "provider_reference",
+    "provider_status",
+    "refunded_value",
+    "reserved_value",
+    "flags",
+    "ignored_reports",
+)
 
 
-class ConcurrentUpdateError(Exception):
-    """The order was not in the state we read: someone else wrote first."""
-
-
-def iso(moment: datetime) -> str:
-    """Fixed-width UTC time, so event sort keys order chronologically."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def order_pk(order_id: str) -> str:
+    return f"ORDER#{order_id}"
 
 
 def order_key(order_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": ORDER_SK}}
+    return {"pk": {"S": order_pk(order_id)}, "sk": {"S": ORDER_SK}}
+
+
+def event_sk(seq: int) -> str:
+    return f"{EVENT_PREFIX}{seq:012d}"
 
 
 def _serialize(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -79,10 +103,17 @@ def _deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
     return {key: _deserializer.deserialize(value) for key, value in item.items()}
 
 
+def _stored(value: Any) -> Any:
+    """Attribute value as DynamoDB keeps it: tuples as lists, empty lists not at all."""
+    if isinstance(value, tuple):
+        return list(value) or None
+    return value
+
+
 def _order_item(order: Order) -> dict[str, Any]:
     return _serialize(
         {
-            "pk": f"ORDER#{order.order_id}",
+            "pk": order_pk(order.order_id),
             "sk": ORDER_SK,
             "order_id": order.order_id,
             "provider": order.provider,
@@ -99,17 +130,24 @@ def _order_item(order: Order) -> dict[str, Any]:
             "updated_at": order.updated_at,
             "expires_at": order.expires_at,
             "version": order.version,
+            "event_seq": order.event_seq,
             "metadata": order.metadata or None,
             "payment_url": order.payment_url,
             "payment_action": order.payment_action,
             "provider_reference": order.provider_reference,
             "provider_status": order.provider_status,
+            "refunded_value": order.refunded_value,
+            "reserved_value": order.reserved_value,
+            "flags": _stored(order.flags),
+            "ignored_reports": _stored(order.ignored_reports),
+            "lease_until": order.lease_until,
         }
     )
 
 
 def _order_from_item(raw: Mapping[str, Any]) -> Order:
     item = _deserialize(raw)
+    lease = item.get("lease_until")
     return Order(
         order_id=item["order_id"],
         provider=item["provider"],
@@ -125,11 +163,57 @@ def _order_from_item(raw: Mapping[str, Any]) -> Order:
         updated_at=item["updated_at"],
         expires_at=item["expires_at"],
         version=int(item["version"]),
+        event_seq=int(item.get("event_seq", 0)),
         metadata=dict(item.get("metadata") or {}),
         payment_url=item.get("payment_url"),
         payment_action=_plain(item.get("payment_action")),
         provider_reference=item.get("provider_reference"),
         provider_status=item.get("provider_status"),
+        refunded_value=int(item.get("refunded_value", 0)),
+        reserved_value=int(item.get("reserved_value", 0)),
+        flags=tuple(item.get("flags") or ()),
+        ignored_reports=tuple(item.get("ignored_reports") or ()),
+        lease_until=int(lease) if lease is not None else None,
+    )
+
+
+def _refund_item(refund: Refund) -> dict[str, Any]:
+    return _serialize(
+        {
+            "pk": order_pk(refund.order_id),
+            "sk": f"{REFUND_PREFIX}{refund.refund_id}",
+            "refund_id": refund.refund_id,
+            "order_id": refund.order_id,
+            "amount_value": refund.amount.value,
+            "currency": refund.amount.currency,
+            "status": str(refund.status),
+            "origin": refund.origin,
+            "provider_key": refund.provider_key,
+            "created_at": refund.created_at,
+            "updated_at": refund.updated_at,
+            "reason": refund.reason,
+            "provider_reference": refund.provider_reference,
+            "request_hash": refund.request_hash,
+            "version": refund.version,
+        }
+    )
+
+
+def _refund_from_item(raw: Mapping[str, Any]) -> Refund:
+    item = _deserialize(raw)
+    return Refund(
+        refund_id=item["refund_id"],
+        order_id=item["order_id"],
+        amount=Money(int(item["amount_value"]), item["currency"]),
+        status=RefundStatus(item["status"]),
+        origin=item["origin"],
+        provider_key=item["provider_key"],
+        created_at=item["created_at"],
+        updated_at=item["updated_at"],
+        reason=item.get("reason"),
+        provider_reference=item.get("provider_reference"),
+        request_hash=item.get("request_hash"),
+        version=int(item["version"]),
     )
 
 
@@ -144,16 +228,22 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _event_item(order_id: str, event: OrderEvent, ttl_epoch: int | None) -> dict[str, Any]:
-    payload = None
-    if event.payload is not None:
-        payload = json.dumps(event.payload, ensure_ascii=False, separators=(",", ":"), default=str)
-        if len(payload) > MAX_PAYLOAD_CHARS:
-            payload = json.dumps({"truncated": payload[:MAX_PAYLOAD_CHARS]}, ensure_ascii=False)
+def _payload_text(payload: Mapping[str, Any] | None) -> str | None:
+    if payload is None:
+        return None
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+    if len(text) > MAX_PAYLOAD_CHARS:
+        text = json.dumps({"truncated": text[:MAX_PAYLOAD_CHARS]}, ensure_ascii=False)
+    return text
+
+
+def _event_item(order_id: str, event: OrderEvent) -> dict[str, Any]:
     return _serialize(
         {
-            "pk": f"ORDER#{order_id}",
-            "sk": f"{EVENT_PREFIX}{event.at}#{secrets.token_hex(4)}",
+            "pk": order_pk(order_id),
+            "sk": event_sk(event.seq),
+            "order_id": order_id,
+            "seq": event.seq,
             "type": event.type,
             "at": event.at,
             "source": event.source,
@@ -161,28 +251,51 @@ def _event_item(order_id: str, event: OrderEvent, ttl_epoch: int | None) -> dict
             "to_status": event.to_status and str(event.to_status),
             "provider_status": event.provider_status,
             "verified": event.verified,
-            "flags": list(event.flags) or None,
+            "flags": _stored(event.flags),
             "reason": event.reason,
-            "payload_json": payload,
-            "ttl": ttl_epoch,
+            "refund_json": _payload_text(event.refund),
+            "payload_json": _payload_text(event.payload),
         }
     )
 
 
-def _event_from_item(raw: Mapping[str, Any]) -> OrderEvent:
+def event_from_item(raw: Mapping[str, Any]) -> OrderEvent:
+    """An audit event from its item as DynamoDB returns it (also in stream records)."""
     item = _deserialize(raw)
     return OrderEvent(
         type=item["type"],
         at=item["at"],
         source=item["source"],
+        seq=int(item.get("seq", 0)),
         from_status=OrderStatus(item["from_status"]) if item.get("from_status") else None,
         to_status=OrderStatus(item["to_status"]) if item.get("to_status") else None,
         provider_status=item.get("provider_status"),
         verified=item.get("verified"),
         flags=tuple(item.get("flags") or ()),
         reason=item.get("reason"),
+        refund=json.loads(item["refund_json"]) if item.get("refund_json") else None,
         payload=json.loads(item["payload_json"]) if item.get("payload_json") else None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    """What GET /orders/{id} shows: the order, its refunds, and a bounded page of its newest events."""
+
+    order: Order
+    refunds: list[Refund]
+    events: list[OrderEvent]  # oldest first within the page
+    older_events_cursor: int | None  # pass as `events_before` for the page before this one
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedAttempt:
+    provider: str
+    at: str
+    reason: str
+    claimed_order_id: str | None
+    verified: bool
+    payload: dict[str, Any]
 
 
 class OrdersStore:
@@ -196,50 +309,108 @@ class OrdersStore:
 
     # -- reads ---------------------------------------------------------------------------------
     def get(self, order_id: str) -> Order | None:
-        response = self._call(
-            "get_item", TableName=self.table_name, Key=order_key(order_id), ConsistentRead=True
+        """The order item alone. A Query on its key, like every read here: the functions need only
+        dynamodb:Query."""
+        page = self._call(
+            "query",
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk AND sk = :order",
+            ExpressionAttributeValues={":pk": {"S": order_pk(order_id)}, ":order": {"S": ORDER_SK}},
+            ConsistentRead=True,
         )
-        item = response.get("Item")
-        return _order_from_item(item) if item else None
+        items = page.get("Items") or []
+        return _order_from_item(items[0]) if items else None
 
-    def get_with_events(self, order_id: str) -> tuple[Order, list[OrderEvent]] | None:
-        """The order and its history, oldest first, in one paginated Query."""
+    def get_with_refunds(self, order_id: str) -> tuple[Order, list[Refund]] | None:
+        """The order and its refund ledger in one consistent Query (`sk >= ORDER`: the order item,
+        then the REFUND# items; events sort before both)."""
+        items = self._query_all(
+            KeyConditionExpression="pk = :pk AND sk >= :order",
+            ExpressionAttributeValues={":pk": {"S": order_pk(order_id)}, ":order": {"S": ORDER_SK}},
+            ConsistentRead=True,
+        )
         order: Order | None = None
-        events: list[OrderEvent] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": f"ORDER#{order_id}"}},
-            "ConsistentRead": True,
-        }
-        while True:
-            page = self._call("query", **kwargs)
-            for item in page.get("Items", []):
-                sort_key = item["sk"]["S"]
-                if sort_key == ORDER_SK:
-                    order = _order_from_item(item)
-                elif sort_key.startswith(EVENT_PREFIX) and len(events) < MAX_EVENTS_RETURNED:
-                    events.append(_event_from_item(item))
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return (order, events) if order else None
+        refunds: list[Refund] = []
+        for item in items:
+            sort_key = item["sk"]["S"]
+            if sort_key == ORDER_SK:
+                order = _order_from_item(item)
+            elif sort_key.startswith(REFUND_PREFIX):
+                refunds.append(_refund_from_item(item))
+        if order is None:
+            return None
+        return order, sorted(refunds, key=lambda refund: (refund.created_at, refund.refund_id))
+
+    def read_page(
+        self, order_id: str, *, events_before: int | None = None, limit: int = EVENTS_PAGE
+    ) -> OrderPage | None:
+        """The order, its refunds and its newest `limit` events (older than `events_before` when given).
+        Two bounded Queries, however long the history: a flooded order reads as fast as any other."""
+        found = self.get_with_refunds(order_id)
+        if found is None:
+            return None
+        order, refunds = found
+        upper = event_sk(events_before - 1) if events_before is not None else f"{EVENT_PREFIX}~"
+        page = self._call(
+            "query",
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+            ExpressionAttributeValues={
+                ":pk": {"S": order_pk(order_id)},
+                ":low": {"S": EVENT_PREFIX},
+                ":high": {"S": upper},
+            },
+            ScanIndexForward=False,
+            Limit=limit,
+            ConsistentRead=True,
+        )
+        events = [event_from_item(item) for item in reversed(page.get("Items", []))]
+        oldest = events[0].seq if events else None
+        cursor = oldest if oldest is not None and oldest > 1 and len(events) == limit else None
+        return OrderPage(order, refunds, events, cursor)
+
+    def rejected_attempts(self, provider: str, day: str, limit: int = 100) -> list[RejectedAttempt]:
+        """Refused notification attempts of one provider on one UTC day (`yyyy-mm-dd`), newest first."""
+        page = self._call(
+            "query",
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"{REJECTED_PREFIX}{provider}#{day}"}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        attempts = []
+        for raw in page.get("Items", []):
+            item = _deserialize(raw)
+            attempts.append(
+                RejectedAttempt(
+                    provider=item["provider"],
+                    at=item["at"],
+                    reason=item["reason"],
+                    claimed_order_id=item.get("claimed_order_id"),
+                    verified=bool(item.get("verified")),
+                    payload=json.loads(item["payload_json"]) if item.get("payload_json") else {},
+                )
+            )
+        return attempts
 
     # -- writes --------------------------------------------------------------------------------
     def create(self, order: Order, event: OrderEvent) -> Order | None:
         """Store a new order with its first event. Returns the existing order if the id is taken."""
+        first = replace(event, seq=1)
+        stored = replace(order, event_seq=1)
         try:
             self._transact(
                 [
                     {
                         "Put": {
                             "TableName": self.table_name,
-                            "Item": _order_item(order),
+                            "Item": _order_item(stored),
                             "ConditionExpression": "attribute_not_exists(pk)",
                             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                         }
                     },
-                    {"Put": self._event_put(order.order_id, event)},
+                    {"Put": self._event_put(order.order_id, first)},
                 ]
             )
         except ConcurrentUpdateError as failed:
@@ -252,90 +423,174 @@ class OrdersStore:
             return found
         return None
 
-    def change(
-        self,
-        order: Order,
-        event: OrderEvent,
-        *,
-        status: OrderStatus | None = None,
-        changes: Mapping[str, Any] | None = None,
-        now: datetime,
-    ) -> Order:
-        """Apply a status change and/or field changes, conditional on the version we read.
+    def commit(self, plan: Plan) -> Order:
+        """Write a plan: the order (conditional on the version read), the refunds it changed
+        (each conditional on its own version, or on not existing yet) and its events, atomically.
 
-        Raises ConcurrentUpdateError when the order moved on since it was read.
+        Raises ConcurrentUpdateError when anything moved on since it was read.
         """
-        new_status = status or order.status
-        changes = dict(changes or {})
-        unknown = set(changes) - set(MUTABLE_FIELDS)
-        if unknown:
-            raise ValueError(f"not mutable: {sorted(unknown)}")
-        updated = replace(order, status=new_status, version=order.version + 1, updated_at=iso(now), **changes)
-        names = {"#status": "status", "#version": "version", "#updated_at": "updated_at"}
+        original, order = plan.original, plan.order
+        now = plan.now
+        events = [
+            replace(event, seq=original.event_seq + index) for index, event in enumerate(plan.events, 1)
+        ]
+        updated = replace(
+            order,
+            version=original.version + 1,
+            updated_at=now,
+            event_seq=original.event_seq + len(events),
+            lease_until=None if plan.release_lease else original.lease_until,
+        )
+        names = {"#status": "status", "#version": "version", "#updated_at": "updated_at", "#seq": "event_seq"}
         values: dict[str, Any] = {
-            ":status": str(new_status),
+            ":status": str(updated.status),
             ":next": updated.version,
-            ":read": order.version,
-            ":updated_at": updated.updated_at,
+            ":read": original.version,
+            ":updated_at": now,
+            ":seq": updated.event_seq,
         }
-        assignments = ["#status = :status", "#version = :next", "#updated_at = :updated_at"]
+        assignments = ["#status = :status", "#version = :next", "#updated_at = :updated_at", "#seq = :seq"]
         removals = []
-        for index, (name, value) in enumerate(sorted(changes.items())):
+        for index, name in enumerate(_CHANGEABLE):
+            value = _stored(getattr(updated, name))
+            if value == _stored(getattr(original, name)):
+                continue
             names[f"#f{index}"] = name
             if value is None:
                 removals.append(f"#f{index}")
             else:
                 values[f":f{index}"] = value
                 assignments.append(f"#f{index} = :f{index}")
+        if plan.release_lease:
+            names["#lease"] = "lease_until"
+            removals.append("#lease")
         expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
-        self._transact(
-            [
-                {
-                    "Update": {
-                        "TableName": self.table_name,
-                        "Key": order_key(order.order_id),
-                        "UpdateExpression": expression,
-                        "ConditionExpression": "#version = :read",
-                        "ExpressionAttributeNames": names,
-                        "ExpressionAttributeValues": _serialize(values),
-                    }
-                },
-                {"Put": self._event_put(order.order_id, event)},
-            ]
-        )
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": order_key(order.order_id),
+                    "UpdateExpression": expression,
+                    "ConditionExpression": "#version = :read",
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": _serialize(values),
+                }
+            }
+        ]
+        for refund in plan.changed_refunds:
+            before = plan.original_refunds.get(refund.refund_id)
+            written = replace(refund, version=(before.version + 1) if before else 1)
+            put: dict[str, Any] = {"TableName": self.table_name, "Item": _refund_item(written)}
+            if before is None:
+                put["ConditionExpression"] = "attribute_not_exists(sk)"
+            else:
+                put["ConditionExpression"] = "#version = :read"
+                put["ExpressionAttributeNames"] = {"#version": "version"}
+                put["ExpressionAttributeValues"] = {":read": {"N": str(before.version)}}
+            items.append({"Put": put})
+        items.extend({"Put": self._event_put(order.order_id, event)} for event in events)
+        self._transact(items)
         return updated
 
-    def record_event(self, order_id: str, event: OrderEvent, *, ttl_epoch: int | None = None) -> None:
-        """An event that changes no order (ignored or rejected notifications)."""
-        self._call("put_item", **self._event_put(order_id, event, ttl_epoch))
-
-    def record_event_once(self, order_id: str, key: str, event: OrderEvent) -> bool:
-        """Record a provider event keyed by the provider's own id; False if it was recorded before."""
-        marker = {
-            "TableName": self.table_name,
-            "Item": _serialize({"pk": f"ORDER#{order_id}", "sk": f"{SEEN_PREFIX}{key}", "at": event.at}),
-            "ConditionExpression": "attribute_not_exists(sk)",
-        }
+    def acquire_lease(self, order_id: str, statuses: frozenset[OrderStatus], now: int, until: int) -> bool:
+        """Become the one request talking to the provider about an order in one of `statuses` until
+        `until` (epoch seconds). False when another request holds an unexpired lease, or the order
+        is no longer in those statuses. The lease is not a change of the order: no version, no event."""
+        status_values = {f":s{index}": {"S": str(status)} for index, status in enumerate(sorted(statuses))}
         try:
-            self._transact([{"Put": marker}, {"Put": self._event_put(order_id, event)}])
-        except ConcurrentUpdateError:
-            return False
+            self._client.update_item(
+                TableName=self.table_name,
+                Key=order_key(order_id),
+                UpdateExpression="SET lease_until = :until",
+                ConditionExpression=(
+                    f"#status IN ({', '.join(status_values)}) "
+                    "AND (attribute_not_exists(lease_until) OR lease_until < :now)"
+                ),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":until": {"N": str(until)},
+                    ":now": {"N": str(now)},
+                    **status_values,
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise StoreUnavailable("the order store is unavailable; retry later") from None
+        except BotoCoreError:
+            raise StoreUnavailable("the order store is unavailable; retry later") from None
         return True
 
+    def release_lease(self, order_id: str, until: int) -> None:
+        """Give up a lease we hold (when nothing else was committed that would release it)."""
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key=order_key(order_id),
+                UpdateExpression="REMOVE lease_until",
+                ConditionExpression="lease_until = :until",
+                ExpressionAttributeValues={":until": {"N": str(until)}},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise StoreUnavailable("the order store is unavailable; retry later") from None
+        except BotoCoreError:
+            raise StoreUnavailable("the order store is unavailable; retry later") from None
+
+    def record_rejected(
+        self,
+        provider: str,
+        at: datetime,
+        *,
+        reason: str,
+        claimed_order_id: str | None,
+        verified: bool,
+        payload: Mapping[str, Any],
+    ) -> None:
+        """A notification attempt we refused: kept apart from every order's history (anyone can
+        send us text claiming any order id), per provider and day, for 180 days."""
+        self._call(
+            "put_item",
+            TableName=self.table_name,
+            Item=_serialize(
+                {
+                    "pk": f"{REJECTED_PREFIX}{provider}#{at.strftime('%Y-%m-%d')}",
+                    "sk": f"{iso(at)}#{secrets.token_hex(4)}",
+                    "provider": provider,
+                    "at": iso(at),
+                    "reason": reason,
+                    "claimed_order_id": (claimed_order_id or "")[:100] or None,
+                    "verified": verified,
+                    "payload_json": _payload_text(payload),
+                    "ttl": int(at.timestamp()) + REJECTED_ATTEMPT_TTL_S,
+                }
+            ),
+        )
+
     # -- plumbing ------------------------------------------------------------------------------
-    def _event_put(self, order_id: str, event: OrderEvent, ttl_epoch: int | None = None) -> dict[str, Any]:
+    def _event_put(self, order_id: str, event: OrderEvent) -> dict[str, Any]:
         return {
             "TableName": self.table_name,
-            "Item": _event_item(order_id, event, ttl_epoch),
+            "Item": _event_item(order_id, event),
             "ConditionExpression": "attribute_not_exists(sk)",
         }
+
+    def _query_all(self, **kwargs: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        request = {"TableName": self.table_name, **kwargs}
+        while True:
+            page = self._call("query", **request)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page or len(items) > MAX_REFUNDS_READ:
+                return items
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _transact(self, items: list[dict[str, Any]]) -> None:
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
             try:
                 # The token makes botocore's own retries of this call idempotent for 10 minutes.
                 self._client.transact_write_items(
-                    TransactItems=items,  # type: ignore[arg-type]  # built as plain dicts, checked by tests
+                    TransactItems=items,  # type: ignore[arg-type]  # plain dicts, checked by the tests
                     ClientRequestToken=str(uuid.uuid4()),
                 )
                 return

@@ -1,10 +1,11 @@
 """Alipay's international acquiring gateway (`alipay.intl.*` envelope API), cashier product.
 
-Wire facts: ../shared/providers/alipay-intl.md and seed 002. Requests are
+Wire facts: docs/providers/alipay-intl.md. Requests are
 `{"request":{"head":…,"body":…},"signature":"…"}`, signed with the merchant's RSA key over the exact
 text of the `request` value; replies (`response`) and notifications (`request`) are verified with
 Alipay's public key over the exact text of that value as it arrived, found by a JSON-aware scan of
-the raw body. Nothing is ever re-serialised before it is signed or verified.
+the raw body (payments/providers/json_scan.py). Nothing is ever re-serialised before it is signed or
+verified.
 """
 
 from __future__ import annotations
@@ -26,17 +27,18 @@ from payments.errors import (
     ProviderUnavailable,
     ValidationFailed,
 )
+from payments.facts import Notification, PaymentAction, PaymentFact
 from payments.http import HttpClient, HttpResponse
 from payments.money import Money, MoneyError
 from payments.orders import Order, OrderStatus
+from payments.providers import json_scan
 from payments.providers.base import (
     CallContext,
-    Notification,
-    PaymentAction,
-    ProviderPayment,
+    ProviderBase,
     ProviderSettings,
     RawRequest,
     RawResponse,
+    SignedMessage,
 )
 from payments.redact import redact
 from payments.signing import KeyLoadError, load_private_key, load_public_key, rsa_sign, rsa_verify
@@ -155,8 +157,9 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class AlipayIntl:
+class AlipayIntl(ProviderBase):
     name: ClassVar[str] = "alipay_intl"
+    label: ClassVar[str] = "Alipay"
     settings_model: ClassVar[type[ProviderSettings]] = AlipayIntlSettings
 
     def __init__(
@@ -183,8 +186,8 @@ class AlipayIntl:
     def default_expiry_seconds(self, request: CreateOrderRequest) -> int:
         return DEFAULT_EXPIRY_S
 
-    def create_payment(self, order: Order, ctx: CallContext) -> ProviderPayment:
-        remaining = int((datetime.fromisoformat(order.expires_at) - ctx.now).total_seconds())
+    def create_payment(self, order: Order, ctx: CallContext) -> Notification:
+        remaining = self.seconds_left(order, ctx.now)
         body: dict[str, Any] = {
             "merchantId": self.settings.merchant_id,
             "productCode": self.settings.product_code,
@@ -210,15 +213,17 @@ class AlipayIntl:
         status = result.get("resultStatus")
         if status == "S":
             url = reply.get("paymentSiteUrl")
-            if not isinstance(url, str) or not url.startswith(("https://", "http://")):
-                raise ProviderUnavailable("Alipay's reply has no paymentSiteUrl", code="provider_bad_reply")
-            return ProviderPayment(
-                status=OrderStatus.PENDING,
+            if not isinstance(url, str) or not self.is_web_url(url):
+                raise self.bad_reply("has no paymentSiteUrl")
+            return Notification(
+                order_id=order.order_id,
+                facts=(PaymentFact(OrderStatus.PENDING, None),),
                 provider_status="S:SUCCESS",
+                verified_by=self._verified_by,
                 provider_reference=None,  # Alipay's acquirementId comes with the payment
+                payload=redact(reply),
                 payment_url=url,
                 action=PaymentAction(type="redirect", url=url, method="GET"),
-                payload=redact(reply),
             )
         if status == "F":
             raise ProviderRejected(
@@ -232,57 +237,66 @@ class AlipayIntl:
             code="provider_result_unknown",
         )
 
-    # -- notifications ---------------------------------------------------------------------------
-    def parse_notification(self, request: RawRequest) -> Notification:
+    # -- notifications: the steps of ProviderBase.parse_notification -----------------------------
+    def notification_message(self, request: RawRequest) -> SignedMessage:
         context: dict[str, str] = {}
-
-        def reject(
-            reason: str, message: str, status: int, claimed: str | None = None
-        ) -> NotificationRejected:
-            return NotificationRejected(
-                reason, message, status=status, claimed_order_id=claimed, reply_context=context
-            )
-
-        if request.method != "POST":
-            raise reject("method_not_allowed", "Alipay notifications are POSTed", 405)
         try:
-            members = envelope_members(request.body)
+            members = json_scan.members(request.body)
         except ValueError:
-            raise reject("malformed_body", "the body is not an Alipay request envelope", 400) from None
-        unverified = _object_at(request.body, members.get("request"))
+            raise NotificationRejected(
+                "malformed_body", "the body is not an Alipay request envelope", status=400
+            ) from None
+        unverified = json_scan.object_at(request.body, members.get("request"))
         head = unverified.get("head") if unverified else None
         body = unverified.get("body") if unverified else None
         msg_id = head.get("reqMsgId") if isinstance(head, dict) else None
         if isinstance(msg_id, str) and _MSG_ID_RE.fullmatch(msg_id):
             context["reqMsgId"] = msg_id  # echoed even in an error reply: Alipay matches replies by it
         claimed = body.get("merchantTransId") if isinstance(body, dict) else None
-        claimed = claimed if isinstance(claimed, str) else None
-
+        message = SignedMessage(
+            signed=b"",
+            signature="",
+            fields={"head": head, "body": body},
+            claimed_order_id=claimed if isinstance(claimed, str) else None,
+            reply_context=context,
+        )
         if unverified is None:
-            raise reject("malformed_body", "the body has no `request` object", 400, claimed)
-        signature = _string_at(request.body, members.get("signature"))
-        if not signature:
-            raise reject("missing_signature", "the envelope carries no signature", 401, claimed)
+            raise self.rejection(message, "malformed_body", "the body has no `request` object", 400)
         start, end = members["request"]
-        if not rsa_verify(self._alipay_key, request.body[start:end], signature, self.settings.sign_hash):
-            raise reject("bad_signature", "the signature does not match the request", 401, claimed)
+        return SignedMessage(
+            signed=request.body[start:end],
+            signature=json_scan.string_at(request.body, members.get("signature")) or "",
+            fields=message.fields,
+            claimed_order_id=message.claimed_order_id,
+            reply_context=context,
+        )
 
+    def signature_valid(self, message: SignedMessage, request: RawRequest) -> bool:
+        return rsa_verify(self._alipay_key, message.signed, message.signature, self.settings.sign_hash)
+
+    def notification_from(self, message: SignedMessage) -> Notification:
         # Verified: from here on, Alipay said it. reqTime's age is not checked: Alipay retries one
         # result for ~25 h, and a replayed genuine notification only repeats what Alipay said, which
         # the service applies once (a duplicate changes nothing).
+        head, body = message.fields["head"], message.fields["body"]
+        claimed = message.claimed_order_id
+
+        def reject(reason: str, text: str, status: int = 400) -> NotificationRejected:
+            return self.rejection(message, reason, text, status)
+
         if not isinstance(head, dict) or not isinstance(body, dict):
-            raise reject("malformed_body", "head or body missing", 400, claimed)
+            raise reject("malformed_body", "head or body missing")
         if head.get("function") != NOTIFY:
-            raise reject("wrong_function", "not a notify.pay request", 400, claimed)
+            raise reject("wrong_function", "not a notify.pay request")
         if head.get("clientId") != self.settings.client_id:
             # Alipay's key is the same for every merchant: a genuine notification for another
             # client must not move our orders.
-            raise reject("client_mismatch", "the notification is for another client", 403, claimed)
+            raise reject("client_mismatch", "the notification is for another client", 403)
         if not claimed:
-            raise reject("malformed_body", "merchantTransId missing", 400)
+            raise reject("malformed_body", "merchantTransId missing")
         result = body.get("resultInfo")
         if not isinstance(result, dict):
-            raise reject("malformed_body", "resultInfo missing", 400, claimed)
+            raise reject("malformed_body", "resultInfo missing")
         word = f"{result.get('resultStatus')}:{result.get('resultCode')}"
         status = _notified_status(result)
         if status == OrderStatus.UNKNOWN:
@@ -290,27 +304,24 @@ class AlipayIntl:
         try:
             amount = _money(body.get("orderAmount"))
         except ValueError:
-            raise reject(
-                "malformed_body", "orderAmount is not currency + minor units", 400, claimed
-            ) from None
+            raise reject("malformed_body", "orderAmount is not currency + minor units") from None
         if amount is None and status == OrderStatus.PAID:
-            raise reject("malformed_body", "a paid notification without orderAmount", 400, claimed)
+            raise reject("malformed_body", "a paid notification without orderAmount")
         reference = body.get("acquirementId")
         return Notification(
             order_id=claimed,
-            status=status,
+            facts=(PaymentFact(status, amount),),
             provider_status=word,
-            amount=amount,
-            provider_reference=reference if isinstance(reference, str) and reference else None,
             verified_by=self._verified_by,
-            payload=redact({"function": NOTIFY, "reqMsgId": context.get("reqMsgId"), **body}),
-            reply_context=dict(context),
+            provider_reference=reference if isinstance(reference, str) and reference else None,
+            payload=redact({"function": NOTIFY, "reqMsgId": message.reply_context.get("reqMsgId"), **body}),
+            reply_context=dict(message.reply_context),
         )
 
     def acknowledge(self, notification: Notification | None, error: Exception | None) -> RawResponse:
         """Always a signed response envelope: Alipay retries until it gets a signed SUCCESS."""
+        context: Mapping[str, str] = notification.reply_context if notification else {}
         if error is None:
-            context: Mapping[str, str] = notification.reply_context if notification else {}
             return self._signed_reply(200, context, SUCCESS_INFO)
         if isinstance(error, NotificationRejected):
             code_id, code = _REJECTION_CODES.get(error.reason, _PARAM_ILLEGAL)
@@ -321,9 +332,11 @@ class AlipayIntl:
                 "resultCode": code,
                 "resultMsg": error.message,
             }
-            return self._signed_reply(status, error.reply_context, info)
+            return self._signed_reply(status, error.reply_context or context, info)
         # We could not finish (provider or store down, or a bug): no verdict, so Alipay should retry.
-        return self._signed_reply(503 if isinstance(error, PaymentsError) else 500, {}, _UNKNOWN_EXCEPTION)
+        return self._signed_reply(
+            503 if isinstance(error, PaymentsError) else 500, context, _UNKNOWN_EXCEPTION
+        )
 
     def _signed_reply(self, status: int, context: Mapping[str, str], info: Mapping[str, str]) -> RawResponse:
         head = {
@@ -351,23 +364,20 @@ class AlipayIntl:
                 code="provider_query_failed",
             )
         if reply.get("merchantTransId") not in (None, order.order_id):
-            raise ProviderUnavailable("Alipay answered about another order", code="provider_bad_reply")
+            raise self.bad_reply("is about another order")
         word = reply.get("payStatus")
         word = word if isinstance(word, str) else ""
         try:
             amount = _money(reply.get("orderAmount"))
         except ValueError:
-            raise ProviderUnavailable(
-                "Alipay's orderAmount is unreadable", code="provider_bad_reply"
-            ) from None
+            raise self.bad_reply("has an unreadable orderAmount") from None
         reference = reply.get("acquirementId")
         return Notification(
             order_id=order.order_id,
-            status=PAY_STATUS_TABLE.get(word, OrderStatus.UNKNOWN),
+            facts=(PaymentFact(PAY_STATUS_TABLE.get(word, OrderStatus.UNKNOWN), amount),),
             provider_status=word,
-            amount=amount,
-            provider_reference=reference if isinstance(reference, str) and reference else None,
             verified_by="provider-query",
+            provider_reference=reference if isinstance(reference, str) and reference else None,
             payload=redact(reply),
         )
 
@@ -397,9 +407,7 @@ class AlipayIntl:
             headers={"Content-Type": JSON_UTF8, "Accept": "application/json"},
             body=payload,
         )
-        if reply.status >= 500:
-            raise ProviderUnavailable(f"Alipay answered HTTP {reply.status}")
-        response = self._verified(reply, "response")
+        response = self._verified(self.raise_for_server_error(reply), "response")
         got = response.get("head")
         if not isinstance(got, dict) or (got.get("function"), got.get("clientId"), got.get("reqMsgId")) != (
             function,
@@ -417,13 +425,13 @@ class AlipayIntl:
 
     def _verified(self, reply: HttpResponse, member: str) -> dict[str, Any]:
         try:
-            members = envelope_members(reply.body)
+            members = json_scan.members(reply.body)
         except ValueError:
             raise ProviderUnavailable(
                 f"Alipay's reply (HTTP {reply.status}) is not an envelope", code="provider_bad_reply"
             ) from None
         span = members.get(member)
-        signature = _string_at(reply.body, members.get("signature"))
+        signature = json_scan.string_at(reply.body, members.get("signature"))
         if span is None or not signature:
             raise ProviderUnavailable("Alipay's reply is not signed", code="provider_bad_signature")
         if not rsa_verify(
@@ -432,154 +440,10 @@ class AlipayIntl:
             raise ProviderUnavailable(
                 "Alipay's reply signature does not verify", code="provider_bad_signature"
             )
-        value = _object_at(reply.body, span)
+        value = json_scan.object_at(reply.body, span)
         if value is None:
             raise ProviderUnavailable(f"Alipay's `{member}` is not an object", code="provider_bad_reply")
         return value
-
-
-# -- the raw-envelope scanner --------------------------------------------------------------------
-_WHITESPACE = b" \t\r\n"
-_CLOSERS = {ord("{"): ord("}"), ord("["): ord("]")}
-_SCALAR_END = frozenset(b",}] \t\r\n")
-
-
-class _Scanner:
-    """Walks JSON tokens over raw bytes to find where each top-level member's value starts and ends.
-
-    Byte-level is safe for UTF-8: every byte of a multi-byte character is >= 0x80, so none can be
-    mistaken for a quote, backslash or bracket. Strings are skipped token by token, so braces and
-    escaped quotes inside them never count.
-    """
-
-    def __init__(self, raw: bytes) -> None:
-        self.raw = raw
-        self.i = 0
-
-    def fail(self) -> ValueError:
-        return ValueError(f"not JSON at byte {self.i}")
-
-    def skip_whitespace(self) -> None:
-        while self.i < len(self.raw) and self.raw[self.i] in _WHITESPACE:
-            self.i += 1
-
-    def peek(self) -> int:
-        if self.i >= len(self.raw):
-            raise self.fail()
-        return self.raw[self.i]
-
-    def string(self) -> tuple[int, int]:
-        start = self.i
-        if self.peek() != ord('"'):
-            raise self.fail()
-        self.i += 1
-        while True:
-            char = self.peek()
-            if char == ord('"'):
-                self.i += 1
-                return start, self.i
-            if char == ord("\\"):
-                self.i += 2  # the escaped character, whatever it is, cannot end the string
-            elif char < 0x20:
-                raise self.fail()
-            else:
-                self.i += 1
-
-    def value(self) -> tuple[int, int]:
-        start = self.i
-        char = self.peek()
-        if char == ord('"'):
-            return self.string()
-        if char in _CLOSERS:
-            expected = [_CLOSERS[char]]
-            self.i += 1
-            while expected:
-                char = self.peek()
-                if char == ord('"'):
-                    self.string()
-                    continue
-                if char in _CLOSERS:
-                    expected.append(_CLOSERS[char])
-                elif char in (ord("}"), ord("]")) and char != expected.pop():
-                    raise self.fail()
-                self.i += 1
-            return start, self.i
-        while self.i < len(self.raw) and self.raw[self.i] not in _SCALAR_END:
-            self.i += 1
-        if self.i == start:
-            raise self.fail()
-        return start, self.i
-
-    def members(self) -> dict[str, tuple[int, int]]:
-        spans: dict[str, tuple[int, int]] = {}
-        self.skip_whitespace()
-        if self.peek() != ord("{"):
-            raise self.fail()
-        self.i += 1
-        self.skip_whitespace()
-        if self.peek() == ord("}"):
-            self.i += 1
-        else:
-            while True:
-                self.skip_whitespace()
-                key_start, key_end = self.string()
-                key = json.loads(self.raw[key_start:key_end])  # "\u0072equest" is "request"
-                if key in spans:
-                    raise ValueError("a top-level key is repeated")
-                self.skip_whitespace()
-                if self.peek() != ord(":"):
-                    raise self.fail()
-                self.i += 1
-                self.skip_whitespace()
-                spans[key] = self.value()
-                self.skip_whitespace()
-                if self.peek() == ord(","):
-                    self.i += 1
-                    continue
-                if self.peek() != ord("}"):
-                    raise self.fail()
-                self.i += 1
-                break
-        self.skip_whitespace()
-        if self.i != len(self.raw):
-            raise self.fail()
-        return spans
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # {"value":"100","value":"1"} must not mean whichever a parser happens to keep.
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError("repeated key")
-        result[key] = value
-    return result
-
-
-def envelope_members(raw: bytes) -> dict[str, tuple[int, int]]:
-    """Byte spans of the top-level members of a JSON object body, exactly as they arrived.
-
-    Raises ValueError unless the whole body is one valid UTF-8 JSON object with no repeated keys.
-    """
-    try:
-        json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise ValueError("not a JSON object") from None
-    return _Scanner(raw).members()
-
-
-def _object_at(raw: bytes, span: tuple[int, int] | None) -> dict[str, Any] | None:
-    if span is None:
-        return None
-    value = json.loads(raw[span[0] : span[1]])
-    return value if isinstance(value, dict) else None
-
-
-def _string_at(raw: bytes, span: tuple[int, int] | None) -> str | None:
-    if span is None:
-        return None
-    value = json.loads(raw[span[0] : span[1]])
-    return value if isinstance(value, str) else None
 
 
 # -- fields --------------------------------------------------------------------------------------

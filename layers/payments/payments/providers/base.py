@@ -1,7 +1,15 @@
-"""The contract every provider adapter fulfils. Handlers, service and store only ever see this."""
+"""The contract every provider adapter fulfils, and the base they share.
+
+Handlers, flows and the store only ever see `Provider`. Each adapter module has the same shape:
+settings, status table, create, notification verification as small steps, acknowledgement, status pull.
+Verification is written once here (`ProviderBase.parse_notification`): read the message in its
+canonical form → verify the signature over exactly what was signed → read the fields → map them to
+provider-neutral facts. An adapter supplies only the steps.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -9,12 +17,26 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, field_validator
 
-from payments.http import HttpClient
-from payments.money import Money
-from payments.orders import Order, OrderStatus
+from payments.errors import NotificationRejected, PaymentsError, ProviderUnavailable
+from payments.facts import Notification, PaymentAction
+from payments.http import HttpClient, HttpResponse
+from payments.orders import Order
 
 if TYPE_CHECKING:
     from payments.api import CreateOrderRequest
+
+__all__ = [
+    "CallContext",
+    "Notification",
+    "PaymentAction",
+    "Provider",
+    "ProviderBase",
+    "ProviderFactory",
+    "ProviderSettings",
+    "RawRequest",
+    "RawResponse",
+    "SignedMessage",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,60 +81,16 @@ class CallContext:
 
 
 @dataclass(frozen=True, slots=True)
-class PaymentAction:
-    """How the merchant sends the payer on: a redirect (GET link or POST form) or a code to show."""
+class SignedMessage:
+    """A notification in its canonical form: the exact bytes the provider signed, the signature,
+    and the fields as read (not yet trusted)."""
 
-    type: str  # "redirect" | "qr_code"
-    url: str | None = None
-    method: str | None = None
-    form: Mapping[str, str] | None = None
-    code: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"type": self.type}
-        for key in ("url", "method", "code"):
-            if getattr(self, key) is not None:
-                data[key] = getattr(self, key)
-        if self.form is not None:
-            data["form"] = dict(self.form)
-        return data
-
-
-@dataclass(frozen=True, slots=True)
-class ProviderPayment:
-    """The provider accepted the order."""
-
-    status: OrderStatus
-    provider_status: str
-    provider_reference: str | None
-    payment_url: str | None
-    action: PaymentAction | None
-    payload: dict[str, Any] = field(default_factory=dict)  # redacted reply, for the audit trail
-
-
-@dataclass(frozen=True, slots=True)
-class Notification:
-    """A verified statement from the provider about one order."""
-
-    order_id: str
-    status: OrderStatus
-    provider_status: str
-    amount: Money | None
-    provider_reference: str | None
-    verified_by: str  # how we know it is genuine: "hmac-sha512", "provider-query", …
-    payload: dict[str, Any] = field(default_factory=dict)  # redacted
-    kind: str = "payment"  # "payment" | "refund"
-    # Known when pulled from the provider for an unpaid order: lets a retried create resume.
-    payment_url: str | None = None
-    action: PaymentAction | None = None
-    # The provider's unique id of this event when it is not a payment status (e.g. a refund): the
-    # service records each such event once, however often it is delivered.
-    event_key: str | None = None
-    # What the provider's acknowledgement must echo (e.g. Alipay's reqMsgId); opaque to the service.
+    signed: bytes
+    signature: str
+    fields: Mapping[str, Any]
+    claimed_order_id: str | None = None  # unverified: only to file a refused attempt
     reply_context: Mapping[str, str] = field(default_factory=dict)
-    # Set when the provider's protocol says to acknowledge and do nothing (e.g. MultiSafepay GETs
-    # without a timestamp). The service then neither reads nor writes the order.
-    no_op_reason: str | None = None
+    timestamp: str | None = None  # a signed timestamp, for providers that bound a signature's age
 
 
 class ProviderSettings(BaseModel, frozen=True, extra="forbid"):
@@ -138,15 +116,20 @@ class Provider(Protocol):
 
     def default_expiry_seconds(self, request: CreateOrderRequest) -> int: ...
 
-    def create_payment(self, order: Order, ctx: CallContext) -> ProviderPayment: ...
+    def create_payment(self, order: Order, ctx: CallContext) -> Notification:
+        """Create the payment; the provider's verified reply as a statement (through the gate).
+        Raises ProviderRejected (refused), ProviderDuplicateOrder (the id is taken: ask with
+        `query`), or another ProviderError (the outcome is unknown)."""
 
     def parse_notification(self, request: RawRequest) -> Notification:
         """Verify and read a notification. Raise NotificationRejected on anything not proven genuine."""
 
-    def acknowledge(self, notification: Notification | None, error: Exception | None) -> RawResponse: ...
+    def acknowledge(self, notification: Notification | None, error: Exception | None) -> RawResponse:
+        """The reply the provider expects: success, a refusal, or "retry later" for our failures."""
 
     def query(self, order: Order) -> Notification | None:
-        """Pull the order's status from the provider; None when the provider does not know the order."""
+        """Pull the order's status. None only when the provider answers that it does not know the
+        order; anything unclear raises ProviderError."""
 
 
 class ProviderFactory(Protocol):
@@ -154,3 +137,79 @@ class ProviderFactory(Protocol):
     settings_model: ClassVar[type[ProviderSettings]]
 
     def __call__(self, settings: Any, http: HttpClient) -> Provider: ...
+
+
+class ProviderBase:
+    """What the adapters share: verification as steps, rejections, acknowledgements, wire checks."""
+
+    label: ClassVar[str]  # the provider's name in messages ("MultiSafepay")
+    notification_methods: ClassVar[frozenset[str]] = frozenset({"POST"})
+    ok_body: ClassVar[str] = "OK"
+
+    # -- verification, written once ---------------------------------------------------------------
+    def parse_notification(self, request: RawRequest) -> Notification:
+        if request.method not in self.notification_methods:
+            allowed = " or ".join(sorted(self.notification_methods))
+            raise NotificationRejected(
+                "method_not_allowed", f"{self.label} notifications are {allowed} requests", status=405
+            )
+        message = self.notification_message(request)
+        if isinstance(message, Notification):  # an unsigned hint or a no-op the protocol defines
+            return message
+        if not message.signature.strip():
+            raise self.rejection(message, "missing_signature", "the notification carries no signature")
+        if not self.signature_valid(message, request):
+            raise self.rejection(message, "bad_signature", "the signature does not match the notification")
+        return self.notification_from(message)
+
+    def notification_message(self, request: RawRequest) -> SignedMessage | Notification:
+        """Step 1: the canonical form (raises NotificationRejected when malformed)."""
+        raise NotImplementedError
+
+    def signature_valid(self, message: SignedMessage, request: RawRequest) -> bool:
+        """Step 2: the provider's algorithm and key over `message.signed`."""
+        raise NotImplementedError
+
+    def notification_from(self, message: SignedMessage) -> Notification:
+        """Steps 3 and 4, on verified fields only: read them and map them to facts."""
+        raise NotImplementedError
+
+    @staticmethod
+    def rejection(
+        message: SignedMessage | None, reason: str, text: str, status: int = 401
+    ) -> NotificationRejected:
+        return NotificationRejected(
+            reason,
+            text,
+            status=status,
+            claimed_order_id=message.claimed_order_id if message else None,
+            reply_context=message.reply_context if message else None,
+        )
+
+    # -- acknowledgements -----------------------------------------------------------------------------
+    def acknowledge(self, notification: Notification | None, error: Exception | None) -> RawResponse:
+        """Plain HTTP: 200 with `ok_body` for anything verified; our error shape otherwise, with a 5xx
+        for our own failures so that the provider retries."""
+        if error is None:
+            return RawResponse(200, self.ok_body)
+        if isinstance(error, PaymentsError):
+            status = error.status if 400 <= error.status < 500 else 503
+            return RawResponse(status, json.dumps(error.to_body()), "application/json")
+        return RawResponse(500, json.dumps({"error": {"code": "internal_error"}}), "application/json")
+
+    # -- wire ------------------------------------------------------------------------------------------
+    def raise_for_server_error(self, reply: HttpResponse) -> HttpResponse:
+        if reply.status >= 500:
+            raise ProviderUnavailable(f"{self.label} answered HTTP {reply.status}")
+        return reply
+
+    def bad_reply(self, text: str, code: str = "provider_bad_reply") -> ProviderUnavailable:
+        return ProviderUnavailable(f"{self.label}'s reply {text}", code=code)
+
+    @staticmethod
+    def seconds_left(order: Order, now: datetime) -> int:
+        return int((datetime.fromisoformat(order.expires_at) - now).total_seconds())
+
+    @staticmethod
+    def is_web_url(value: Any) -> bool:
+        return isinstance(value, str) and value.startswith(("https://", "http://"))

@@ -1,8 +1,8 @@
 """MultiSafepay (JSON API v1) for Alipay and Alipay+.
 
-Wire facts: ../shared/providers/multisafepay.md. Auth is the `api_key` header; notifications are
+Wire facts: docs/providers/multisafepay.md. Auth is the `api_key` header; notifications are
 POSTed with an `Auth` header = base64("<unix seconds>:<hex HMAC-SHA512(api_key, "<ts>:" + raw body)>"),
-or arrive as a legacy unsigned GET that we resolve by fetching the order with our key.
+or arrive as a legacy unsigned GET: a hint only, resolved by fetching the order with our key.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import quote
 
@@ -18,22 +17,28 @@ from pydantic import Field, SecretStr, field_validator
 
 from payments.errors import (
     NotificationRejected,
-    PaymentsError,
+    ProviderDuplicateOrder,
     ProviderRejected,
     ProviderUnavailable,
     ValidationFailed,
+)
+from payments.facts import (
+    ChargebackFact,
+    Fact,
+    Notification,
+    PaymentAction,
+    PaymentFact,
+    RefundedTotalFact,
 )
 from payments.http import HttpClient, HttpResponse
 from payments.money import Money, MoneyError
 from payments.orders import Order, OrderStatus
 from payments.providers.base import (
     CallContext,
-    Notification,
-    PaymentAction,
-    ProviderPayment,
+    ProviderBase,
     ProviderSettings,
     RawRequest,
-    RawResponse,
+    SignedMessage,
 )
 from payments.redact import redact
 from payments.signing import constant_time_equal, hmac_sha512_hex
@@ -99,9 +104,12 @@ class MultiSafepaySettings(ProviderSettings, frozen=True, extra="forbid"):
         return SecretStr(value.get_secret_value().strip())
 
 
-class MultiSafepay:
+class MultiSafepay(ProviderBase):
     name: ClassVar[str] = "multisafepay"
+    label: ClassVar[str] = "MultiSafepay"
     settings_model: ClassVar[type[ProviderSettings]] = MultiSafepaySettings
+    notification_methods: ClassVar[frozenset[str]] = frozenset({"POST", "GET"})
+    ok_body: ClassVar[str] = "OK"  # MultiSafepay looks for "OK" in the first 100 characters
 
     def __init__(self, settings: MultiSafepaySettings, http: HttpClient) -> None:
         self.settings = settings
@@ -143,8 +151,7 @@ class MultiSafepay:
     def default_expiry_seconds(self, request: CreateOrderRequest) -> int:
         return GATEWAY_EXPIRY_S[self.settings.gateway]
 
-    def create_payment(self, order: Order, ctx: CallContext) -> ProviderPayment:
-        expires_in = int((datetime.fromisoformat(order.expires_at) - ctx.now).total_seconds())
+    def create_payment(self, order: Order, ctx: CallContext) -> Notification:
         body: dict[str, Any] = {
             "type": order.flow,
             "order_id": order.order_id,
@@ -152,7 +159,7 @@ class MultiSafepay:
             "currency": order.amount.currency,
             "amount": order.amount.value,
             "description": order.description,
-            "seconds_active": max(expires_in, 60),
+            "seconds_active": max(self.seconds_left(order, ctx.now), 60),
             "payment_options": {
                 "notification_url": ctx.notify_url,
                 "notification_method": "POST",
@@ -173,46 +180,78 @@ class MultiSafepay:
         if data is None:
             error_code, message = self._error(reply)
             if error_code == str(ORDER_NOT_FOUND_CODE):
-                # The order id is taken at MultiSafepay: an earlier attempt of ours went through.
-                existing = self._fetch_order(order.order_id)
-                if existing is not None and _money_of(existing) == order.amount:
-                    return self._payment_from(existing)
+                # The order id is taken at MultiSafepay: an earlier attempt may have gone through.
+                raise ProviderDuplicateOrder("MultiSafepay already holds an order with this id")
             raise ProviderRejected(
                 "MultiSafepay refused the order", provider_code=error_code, provider_message=message
             )
-        return self._payment_from(data)
+        if _order_id_of(data) not in (None, order.order_id):
+            raise self.bad_reply("is about another order")
+        if "status" in data:  # a direct order's reply is the whole order: read it like any other
+            statement = self._statement(data, verified_by="provider-reply")
+        else:
+            payment_url = _payment_url_of(data)
+            statement = Notification(
+                order_id=order.order_id,
+                facts=(PaymentFact(OrderStatus.PENDING, _money_of(data)),),
+                provider_status="initialized",
+                verified_by="provider-reply",
+                provider_reference=_reference_of(data),
+                payload=redact(data),
+                payment_url=payment_url,
+                action=_redirect(payment_url),
+            )
+        if statement.payment_url is None:
+            raise self.bad_reply("has no payment_url")
+        return statement
 
-    def _payment_from(self, data: dict[str, Any]) -> ProviderPayment:
-        details = data.get("payment_details")
-        payment_url = data.get("payment_url") or (
-            details.get("payment_url") if isinstance(details, dict) else None
-        )
-        if not isinstance(payment_url, str) or not payment_url.startswith(("https://", "http://")):
-            raise ProviderUnavailable("MultiSafepay's reply has no payment_url", code="provider_bad_reply")
-        word = str(data.get("status") or "initialized")
-        reference = data.get("transaction_id")
-        return ProviderPayment(
-            status=OrderStatus.PENDING,
-            provider_status=word,
-            provider_reference=str(reference) if reference is not None else None,
-            payment_url=payment_url,
-            action=PaymentAction(type="redirect", url=payment_url, method="GET"),
-            payload=redact(data),
-        )
-
-    # -- notifications ---------------------------------------------------------------------------
-    def parse_notification(self, request: RawRequest) -> Notification:
+    # -- notifications: the steps of ProviderBase.parse_notification -----------------------------
+    def notification_message(self, request: RawRequest) -> SignedMessage | Notification:
         try:
             claimed = request.query_value("transactionid")
             timestamp = request.query_value("timestamp")
         except ValueError as exc:
             raise NotificationRejected("malformed_query", str(exc), status=400) from None
         if request.method == "GET":
-            return self._resolve_get(claimed, timestamp)
-        if request.method != "POST":
-            raise NotificationRejected("method_not_allowed", "notifications are POST or GET", status=405)
-        self._verify_auth(request, claimed)
-        data = _json_object(request.body, claimed)
+            return _legacy_get(claimed, timestamp)
+        header = request.header("auth")
+        if not header:
+            return SignedMessage(b"", "", {}, claimed_order_id=claimed)
+        message = SignedMessage(b"", "", {}, claimed_order_id=claimed)
+        try:
+            decoded = base64.b64decode(header.strip(), validate=True).decode("ascii")
+            stamp, _, received = decoded.partition(":")
+            signed_at = int(stamp)
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise self.rejection(
+                message, "malformed_signature", "the Auth header is not base64('<timestamp>:<hmac>')"
+            ) from None
+        if not received or not stamp.isdigit():
+            raise self.rejection(
+                message, "malformed_signature", "the Auth header is not base64('<timestamp>:<hmac>')"
+            )
+        # In integers: a 400-digit timestamp would overflow float arithmetic (a 500, not a 401).
+        age = int(request.now.timestamp()) - signed_at
+        if age > SIGNATURE_MAX_AGE_S:
+            raise self.rejection(
+                message, "stale_signature", f"the Auth timestamp is older than {SIGNATURE_MAX_AGE_S} s"
+            )
+        if age < -SIGNATURE_MAX_SKEW_S:
+            raise self.rejection(message, "future_signature", "the Auth timestamp is in the future")
+        return SignedMessage(
+            signed=stamp.encode() + b":" + request.body,
+            signature=received,
+            fields={"body": request.body},
+            claimed_order_id=claimed,
+            timestamp=stamp,
+        )
+
+    def signature_valid(self, message: SignedMessage, request: RawRequest) -> bool:
+        return constant_time_equal(hmac_sha512_hex(self._key.encode(), message.signed), message.signature)
+
+    def notification_from(self, message: SignedMessage) -> Notification:
+        claimed = message.claimed_order_id
+        data = _json_object(message.fields["body"], claimed)
         order_id = _order_id_of(data)
         if claimed is not None and claimed != order_id:
             raise NotificationRejected(
@@ -221,60 +260,13 @@ class MultiSafepay:
                 status=400,
                 claimed_order_id=claimed,
             )
-        return self._notification_from(data, verified_by="hmac-sha512", claimed=order_id)
+        return self._statement(data, verified_by="hmac-sha512", claimed=order_id)
 
-    def _verify_auth(self, request: RawRequest, claimed: str | None) -> None:
-        def reject(reason: str, message: str) -> NotificationRejected:
-            return NotificationRejected(reason, message, status=401, claimed_order_id=claimed)
-
-        header = request.header("auth")
-        if not header:
-            raise reject("missing_signature", "the Auth header is missing")
-        try:
-            decoded = base64.b64decode(header.strip(), validate=True).decode("ascii")
-            stamp, _, received = decoded.partition(":")
-            signed_at = int(stamp)
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            raise reject(
-                "malformed_signature", "the Auth header is not base64('<timestamp>:<hmac>')"
-            ) from None
-        if not received or not stamp.isdigit():
-            raise reject("malformed_signature", "the Auth header is not base64('<timestamp>:<hmac>')")
-        # In integers: a 400-digit timestamp would overflow float arithmetic (a 500, not a 401).
-        age = int(request.now.timestamp()) - signed_at
-        if age > SIGNATURE_MAX_AGE_S:
-            raise reject("stale_signature", f"the Auth timestamp is older than {SIGNATURE_MAX_AGE_S} s")
-        if age < -SIGNATURE_MAX_SKEW_S:
-            raise reject("future_signature", "the Auth timestamp is in the future")
-        expected = hmac_sha512_hex(self._key.encode(), stamp.encode() + b":" + request.body)
-        if not constant_time_equal(expected, received):
-            raise reject("bad_signature", "the Auth signature does not match the body")
-
-    def _resolve_get(self, claimed: str | None, timestamp: str | None) -> Notification:
-        if not claimed:
-            raise NotificationRejected("missing_field", "transactionid is missing", status=400)
-        if not timestamp:
-            # MultiSafepay: notifications without a timestamp are to be answered and ignored.
-            return Notification(
-                order_id=claimed,
-                status=OrderStatus.UNKNOWN,
-                provider_status="",
-                amount=None,
-                provider_reference=None,
-                verified_by="none",
-                no_op_reason="no timestamp",
-            )
-        # Unsigned: believe nothing it says, ask MultiSafepay with our key.
-        data = self._fetch_order(claimed)
-        if data is None:
-            raise NotificationRejected(
-                "unknown_order", "MultiSafepay does not know this order", status=404, claimed_order_id=claimed
-            )
-        return self._notification_from(data, verified_by="provider-query", claimed=claimed)
-
-    def _notification_from(
-        self, data: dict[str, Any], *, verified_by: str, claimed: str | None
+    def _statement(
+        self, data: dict[str, Any], *, verified_by: str, claimed: str | None = None
     ) -> Notification:
+        """MultiSafepay's order object (a notification's body, a GET or a direct create reply)."""
+
         def malformed(message: str) -> NotificationRejected:
             return NotificationRejected("malformed_body", message, status=400, claimed_order_id=claimed)
 
@@ -285,35 +277,32 @@ class MultiSafepay:
         amount = _money_of(data)
         if amount is None:
             raise malformed("amount or currency missing or invalid")
-        reference = data.get("transaction_id")
+        refunded = data.get("amount_refunded", 0)
+        if type(refunded) is not int or refunded < 0:
+            raise malformed("amount_refunded is not a whole number of minor units")
         payment_url = _payment_url_of(data)
         return Notification(
             order_id=order_id,
-            status=STATUS_TABLE.get(word.lower(), OrderStatus.UNKNOWN),
+            facts=_facts_of(word.lower(), amount, refunded),
             provider_status=word,
-            amount=amount,
-            provider_reference=str(reference) if reference is not None else None,
             verified_by=verified_by,
+            provider_reference=_reference_of(data),
             payload=redact(data),
             payment_url=payment_url,
-            action=PaymentAction(type="redirect", url=payment_url, method="GET") if payment_url else None,
+            action=_redirect(payment_url),
         )
-
-    def acknowledge(self, notification: Notification | None, error: Exception | None) -> RawResponse:
-        if error is None:
-            # MultiSafepay looks for "OK" in the first 100 characters of a 200 reply.
-            return RawResponse(200, "OK")
-        if isinstance(error, PaymentsError):
-            status = error.status if 400 <= error.status < 500 else 503
-            return RawResponse(status, json.dumps(error.to_body()), "application/json")
-        return RawResponse(500, json.dumps({"error": {"code": "internal_error"}}), "application/json")
 
     # -- status pull -----------------------------------------------------------------------------
     def query(self, order: Order) -> Notification | None:
         data = self._fetch_order(order.order_id)
         if data is None:
             return None
-        return self._notification_from(data, verified_by="provider-query", claimed=order.order_id)
+        if _order_id_of(data) != order.order_id:
+            raise self.bad_reply("is about another order")
+        try:
+            return self._statement(data, verified_by="provider-query", claimed=order.order_id)
+        except NotificationRejected as unreadable:
+            raise self.bad_reply(f"cannot be read ({unreadable.message})") from None
 
     def _fetch_order(self, order_id: str) -> dict[str, Any] | None:
         reply = self._call("GET", f"orders/{quote(order_id, safe='')}", None)
@@ -333,12 +322,9 @@ class MultiSafepay:
             headers["Content-Type"] = "application/json"
             payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         reply = self.http.request(method, self.settings.base_url + path, headers=headers, body=payload)
-        if reply.status >= 500:
-            raise ProviderUnavailable(f"MultiSafepay answered HTTP {reply.status}")
-        return reply
+        return self.raise_for_server_error(reply)
 
-    @staticmethod
-    def _parsed(reply: HttpResponse) -> dict[str, Any]:
+    def _parsed(self, reply: HttpResponse) -> dict[str, Any]:
         try:
             parsed = json.loads(reply.body)
         except ValueError:
@@ -350,7 +336,7 @@ class MultiSafepay:
                     "error_code": f"http_{reply.status}",
                     "error_info": "non-JSON reply",
                 }
-            raise ProviderUnavailable("MultiSafepay's reply is not JSON", code="provider_bad_reply")
+            raise self.bad_reply("is not JSON")
         return parsed
 
     def _data(self, reply: HttpResponse) -> dict[str, Any] | None:
@@ -359,7 +345,7 @@ class MultiSafepay:
         if parsed.get("success") is True and 200 <= reply.status < 300:
             data = parsed.get("data")
             if not isinstance(data, dict):
-                raise ProviderUnavailable("MultiSafepay's reply has no data", code="provider_bad_reply")
+                raise self.bad_reply("has no data")
             return data
         return None
 
@@ -373,10 +359,49 @@ class MultiSafepay:
         return f"http_{reply.status}", "unexpected reply"
 
 
+def _legacy_get(claimed: str | None, timestamp: str | None) -> Notification:
+    if not claimed:
+        raise NotificationRejected("missing_field", "transactionid is missing", status=400)
+    if not timestamp:
+        # MultiSafepay: notifications without a timestamp are to be answered and ignored.
+        return Notification(
+            order_id=claimed, facts=(), provider_status="", verified_by="none", no_op_reason="no timestamp"
+        )
+    # Unsigned: believe nothing it says. The service asks MultiSafepay, with our key, only about an
+    # order we hold and that is still open.
+    return Notification(order_id=claimed, facts=(), provider_status="", verified_by="none", needs_query=True)
+
+
+def _facts_of(word: str, amount: Money, refunded_value: int) -> tuple[Fact, ...]:
+    """A status word is about the payment; `refunded`, `partial_refunded` and `chargedback` also say
+    that it was paid (MultiSafepay reports them on the order it paid), and `amount_refunded` is the
+    order's cumulative refunded total."""
+    status = STATUS_TABLE.get(word, OrderStatus.UNKNOWN)
+    if status in (OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED):
+        if status == OrderStatus.REFUNDED and refunded_value == 0:
+            refunded_value = amount.value  # "refunded" without a total: all of it
+        facts: list[Fact] = [PaymentFact(OrderStatus.PAID, amount)]
+        if refunded_value:
+            facts.append(RefundedTotalFact(Money(refunded_value, amount.currency)))
+        return tuple(facts)
+    if status == OrderStatus.CHARGED_BACK:
+        return (PaymentFact(OrderStatus.PAID, amount), ChargebackFact(None))
+    if status == OrderStatus.PAID and refunded_value:
+        return (
+            PaymentFact(OrderStatus.PAID, amount),
+            RefundedTotalFact(Money(refunded_value, amount.currency)),
+        )
+    return (PaymentFact(status, amount),)
+
+
+def _redirect(url: str | None) -> PaymentAction | None:
+    return PaymentAction(type="redirect", url=url, method="GET") if url else None
+
+
 def _json_object(body: bytes, claimed: str | None) -> dict[str, Any]:
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         data = None
     if not isinstance(data, dict):
         raise NotificationRejected(
@@ -389,7 +414,12 @@ def _payment_url_of(data: dict[str, Any]) -> str | None:
     """Redirect replies carry it at the top; direct replies under payment_details (read both)."""
     details = data.get("payment_details")
     url = data.get("payment_url") or (details.get("payment_url") if isinstance(details, dict) else None)
-    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
+    return url if ProviderBase.is_web_url(url) else None
+
+
+def _reference_of(data: dict[str, Any]) -> str | None:
+    reference = data.get("transaction_id")
+    return str(reference) if reference is not None else None
 
 
 def _order_id_of(data: dict[str, Any]) -> str | None:

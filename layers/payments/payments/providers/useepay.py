@@ -1,16 +1,21 @@
 """UseePay (API v1, form-encoded `POST {base_url}/api`) for Alipay.
 
-Wire facts: ../shared/providers/useepay.md and seed 001. Every request, reply and notification is
-signed over the same string — all fields but `sign`, empty ones dropped, sorted by key, joined as
-`k=v&…` with raw values — with MD5 (`…&pkey=<key>`, lowercase hex) or SHA256withRSA (base64).
+Wire facts: docs/providers/useepay.md. Every request, reply and notification is signed over the
+same string — all fields but `sign`, empty ones dropped, sorted by key, joined as `k=v&…` with raw
+values — with MD5 (`…&pkey=<key>`, lowercase hex) or SHA256withRSA (base64).
+
+That string does not determine the fields: `a=1&b=2` is also one field `a` worth `1&b=2`. So a
+notification is accepted only when it cannot be read as another set of fields: each field once, names
+of letters, digits and `_`, and no value holding `&<name>=` (see `unambiguous`). Blank fields are not
+signed, so they are dropped before anything reads the fields.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import parse_qsl, urlencode
 
@@ -18,22 +23,20 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from payments.errors import (
     NotificationRejected,
-    PaymentsError,
     ProviderRejected,
     ProviderUnavailable,
     ValidationFailed,
 )
+from payments.facts import Fact, Notification, PaymentAction, PaymentFact, RefundFact, RefundStatus
 from payments.http import HttpClient
 from payments.money import Money, MoneyError
 from payments.orders import Order, OrderStatus
 from payments.providers.base import (
     CallContext,
-    Notification,
-    PaymentAction,
-    ProviderPayment,
+    ProviderBase,
     ProviderSettings,
     RawRequest,
-    RawResponse,
+    SignedMessage,
 )
 from payments.redact import redact
 from payments.signing import (
@@ -67,10 +70,27 @@ STATUS_TABLE: dict[str, OrderStatus] = {
 ACCEPTED = frozenset({"received", "pending", "challenge", "gather", "pending_review", "succeed"})
 REFUSED = frozenset({"failed", "cancelled", "closed"})
 
+# A refund's resultCode -> its status. The result of a refund arrives as a notification.
+REFUND_STATUS_TABLE: dict[str, RefundStatus] = {
+    "received": RefundStatus.PENDING,
+    "pending": RefundStatus.PENDING,
+    "succeed": RefundStatus.SUCCEEDED,
+    "failed": RefundStatus.FAILED,
+    "cancelled": RefundStatus.FAILED,
+    "closed": RefundStatus.FAILED,
+}
+
 MAX_EXPIRY_S = 600  # UseePay: transactionExpirationTime is in minutes and at most 10 for Alipay
 MAX_AMOUNT = 999_999_999_999  # amount is String(12)
 MAX_SUBJECT = 128  # orderInfo.subject
 FORM = "application/x-www-form-urlencoded"
+_FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+_CUT_POINT = re.compile(r"&[A-Za-z][A-Za-z0-9_]*=")  # where a value could be cut into another field
+_AMOUNT = re.compile(r"[0-9]{1,12}")  # ASCII digits only: str.isdigit() also takes "²" and "١٢٣"
+# UseePay's own answer to a query for a transaction it does not hold. Its result-code table is not
+# public: this wording (resultCode `failed`, no transactionInfo) is the only reply we read as "not
+# found"; any other signed reply without the transaction leaves the order unknown.
+_NOT_FOUND = re.compile(r"(not\s*exist|does\s*not\s*exist|not\s*found)", re.IGNORECASE)
 
 
 class UseePaySettings(ProviderSettings, frozen=True, extra="forbid"):
@@ -123,9 +143,23 @@ def string_to_sign(fields: Mapping[str, str]) -> str:
     return "&".join(f"{key}={value}" for key, value in kept)
 
 
-class UseePay:
+def unambiguous(fields: Mapping[str, str]) -> str | None:
+    """Why these fields could be read as another set with the same string to sign; None if they
+    cannot. Merging two fields puts `&<name>=` inside a value; splitting one needs a value that holds
+    it (and whoever cut it must hide the field it displaced by merging it into another value)."""
+    for key, value in fields.items():
+        if not _FIELD_NAME.fullmatch(key):
+            return "a field name is not letters, digits and _"
+        if key != "sign" and _CUT_POINT.search(value):
+            return f"the value of {key} could be cut into other fields"
+    return None
+
+
+class UseePay(ProviderBase):
     name: ClassVar[str] = "useepay"
+    label: ClassVar[str] = "UseePay"
     settings_model: ClassVar[type[ProviderSettings]] = UseePaySettings
+    ok_body: ClassVar[str] = "ok"  # any HTTP 200 stops UseePay's retries
 
     def __init__(self, settings: UseePaySettings, http: HttpClient) -> None:
         self.settings = settings
@@ -134,10 +168,11 @@ class UseePay:
         self._private_key = None
         self._public_key = None
         if settings.sign_type == "RSA":
-            assert settings.private_key is not None
-            assert settings.useepay_public_key is not None
-            self._private_key = load_private_key(settings.private_key.get_secret_value())
-            self._public_key = load_public_key(settings.useepay_public_key.get_secret_value())
+            # The settings model requires both keys for RSA; these are its already-validated values.
+            private_key = settings.private_key.get_secret_value() if settings.private_key else ""
+            public_key = settings.useepay_public_key.get_secret_value() if settings.useepay_public_key else ""
+            self._private_key = load_private_key(private_key)
+            self._public_key = load_public_key(public_key)
 
     # -- signatures ------------------------------------------------------------------------------
     def sign(self, fields: Mapping[str, str]) -> str:
@@ -150,11 +185,15 @@ class UseePay:
         received = fields.get("sign", "").strip()
         if not received:
             return False
-        text = string_to_sign(fields)
+        return self._signature_matches(string_to_sign(fields).encode("utf-8"), received)
+
+    def _signature_matches(self, text: bytes, received: str) -> bool:
         if self.settings.sign_type == "MD5":
-            return constant_time_equal(md5_hex(f"{text}&pkey={self._md5_key}"), received.lower())
+            return constant_time_equal(
+                md5_hex(f"{text.decode('utf-8')}&pkey={self._md5_key}"), received.lower()
+            )
         # A signature that travelled through a query string may have had its '+' turned into ' '.
-        return rsa_verify(self._public_key, text.encode("utf-8"), received.replace(" ", "+"), "SHA256")
+        return rsa_verify(self._public_key, text, received.replace(" ", "+"), "SHA256")
 
     # -- create ----------------------------------------------------------------------------------
     def check_order(self, request: CreateOrderRequest) -> None:
@@ -186,10 +225,9 @@ class UseePay:
     def default_expiry_seconds(self, request: CreateOrderRequest) -> int:
         return MAX_EXPIRY_S
 
-    def create_payment(self, order: Order, ctx: CallContext) -> ProviderPayment:
+    def create_payment(self, order: Order, ctx: CallContext) -> Notification:
         request = ctx.request
         customer = request.customer
-        seconds_left = (datetime.fromisoformat(order.expires_at) - ctx.now).total_seconds()
         payer: dict[str, str] = {"paymentMethod": "alipay", "terminalType": order.terminal_type}
         if request.os_type is not None:
             payer["osType"] = request.os_type
@@ -215,7 +253,9 @@ class UseePay:
             "signType": self.settings.sign_type,
             "merchantNo": self.settings.merchant_no,
             "transactionId": order.order_id,
-            "transactionExpirationTime": str(min(10, max(1, math.ceil(seconds_left / 60)))),
+            "transactionExpirationTime": str(
+                min(10, max(1, math.ceil(self.seconds_left(order, ctx.now) / 60)))
+            ),
             "appId": self.settings.app_id,
             "amount": str(order.amount.value),
             "currency": order.amount.currency,
@@ -228,7 +268,7 @@ class UseePay:
         }
         reply = self._call(fields)
         if reply.get("transactionId") != order.order_id:
-            raise ProviderUnavailable("UseePay's reply is for another transaction", code="provider_bad_reply")
+            raise self.bad_reply("is for another transaction")
         code = reply.get("resultCode", "")
         if code in REFUSED:
             raise ProviderRejected(
@@ -237,152 +277,166 @@ class UseePay:
                 provider_message=reply.get("errorMsg") or code,
             )
         if code not in ACCEPTED:
-            raise ProviderUnavailable(f"UseePay answered resultCode '{code[:40]}'", code="provider_bad_reply")
+            raise self.bad_reply(f"has resultCode '{code[:40]}'")
         action = _action_of(reply)
         if action is None:
-            raise ProviderUnavailable(
-                "UseePay's reply says nowhere to send the payer", code="provider_bad_reply"
-            )
+            raise self.bad_reply("says nowhere to send the payer")
         payment_url = action.url if action.method == "GET" else None
         if action.type == "qr_code" and action.code and action.code.startswith("https://"):
             payment_url = action.code
-        return ProviderPayment(
-            status=STATUS_TABLE[code],
+        stated = _stated_money(reply)
+        if stated is _UNREADABLE:
+            raise self.bad_reply("has an unreadable amount")
+        return Notification(
+            order_id=order.order_id,
+            facts=(PaymentFact(STATUS_TABLE[code], stated if isinstance(stated, Money) else None),),
             provider_status=code,
+            verified_by=f"useepay-{self.settings.sign_type.lower()}",
             provider_reference=reply.get("reference") or None,
+            payload=redact(dict(reply)),
             payment_url=payment_url,
             action=action,
-            payload=redact(dict(reply)),
         )
 
-    # -- notifications ---------------------------------------------------------------------------
-    def parse_notification(self, request: RawRequest) -> Notification:
-        if request.method != "POST":
-            raise NotificationRejected("method_not_allowed", "UseePay notifications are POSTs", status=405)
+    # -- notifications: the steps of ProviderBase.parse_notification -----------------------------
+    def notification_message(self, request: RawRequest) -> SignedMessage:
         fields = _form_fields(request)
-        claimed = (
-            fields.get("echoParam") or fields.get("originalTransactionId") or fields.get("transactionId")
-        )
-
-        def reject(reason: str, message: str, status: int = 401) -> NotificationRejected:
-            return NotificationRejected(reason, message, status=status, claimed_order_id=claimed)
-
-        if not fields.get("sign", "").strip():
-            raise reject("missing_signature", "the sign field is missing")
+        claimed = _claimed_order_id(fields)
+        message = SignedMessage(b"", fields.get("sign", ""), fields, claimed_order_id=claimed)
+        ambiguity = unambiguous(fields)
+        if ambiguity:
+            raise self.rejection(message, "ambiguous_fields", ambiguity, 400)
         if fields.get("signType", self.settings.sign_type) != self.settings.sign_type:
-            raise reject("sign_type_mismatch", f"signType must be {self.settings.sign_type}")
-        if not self.verify(fields):
-            raise reject("bad_signature", "the sign does not match the fields")
-        if fields.get("merchantNo") != self.settings.merchant_no:
-            raise reject("merchant_mismatch", "the notification is for another merchant")
-        return self._notification_from(
-            fields, verified_by=f"useepay-{self.settings.sign_type.lower()}", reject=reject
+            raise self.rejection(message, "sign_type_mismatch", f"signType must be {self.settings.sign_type}")
+        return SignedMessage(
+            string_to_sign(fields).encode("utf-8"), fields.get("sign", ""), fields, claimed_order_id=claimed
         )
 
-    def _notification_from(self, fields: Mapping[str, str], *, verified_by: str, reject: Any) -> Notification:
+    def signature_valid(self, message: SignedMessage, request: RawRequest) -> bool:
+        return self._signature_matches(message.signed, message.signature.strip())
+
+    def notification_from(self, message: SignedMessage) -> Notification:
+        # Only what was signed: blank fields are not part of the string to sign.
+        fields = {key: value for key, value in message.fields.items() if value.strip()}
+        if fields.get("merchantNo") != self.settings.merchant_no:
+            raise self.rejection(message, "merchant_mismatch", "the notification is for another merchant")
+        return self._statement(fields, f"useepay-{self.settings.sign_type.lower()}", message)
+
+    def _statement(
+        self, fields: Mapping[str, str], verified_by: str, message: SignedMessage | None
+    ) -> Notification:
+        """A pay or refund transaction as UseePay describes it (a notification or a query's
+        transactionInfo). Raises NotificationRejected for what cannot be read."""
         kind = fields.get("transactionType") or "pay"
+        transaction_id = fields.get("transactionId")
+        if not transaction_id:
+            raise self.rejection(message, "malformed_body", "the transaction id is missing", 400)
         # A refund has its own transactionId; the order it refunds is the original one.
-        order_id = fields.get("originalTransactionId") if kind == "refund" else fields.get("transactionId")
+        order_id = fields.get("originalTransactionId") if kind == "refund" else transaction_id
         if not order_id:
-            raise reject("malformed_body", "the transaction id is missing", 400)
+            raise self.rejection(message, "malformed_body", "originalTransactionId is missing", 400)
         echo = fields.get("echoParam")
         if kind == "pay" and echo and echo != order_id:
-            raise reject("order_id_mismatch", "echoParam does not match transactionId", 400)
-        try:
-            amount = (
-                Money(int(fields["amount"]), fields["currency"])
-                if fields.get("amount", "").isdigit()
-                else None
-            )
-        except (KeyError, MoneyError):
-            amount = None
-        if amount is None:
-            raise reject("malformed_body", "amount or currency missing or invalid", 400)
+            raise self.rejection(message, "order_id_mismatch", "echoParam does not match transactionId", 400)
+        amount = _stated_money(fields)
+        if not isinstance(amount, Money):
+            raise self.rejection(message, "malformed_body", "amount or currency missing or invalid", 400)
         code = fields.get("resultCode", "")
+        facts: tuple[Fact, ...]
         if kind == "pay":
-            status = STATUS_TABLE.get(code, OrderStatus.UNKNOWN)
+            facts = (PaymentFact(STATUS_TABLE.get(code, OrderStatus.UNKNOWN), amount),)
         elif kind == "refund":
-            # Only a finished refund moves the order; the service tells full from partial by amount.
-            status = OrderStatus.REFUNDED if code == "succeed" else OrderStatus.UNKNOWN
+            status = REFUND_STATUS_TABLE.get(code, RefundStatus.UNKNOWN)
+            facts = (RefundFact(transaction_id, amount, status, fields.get("reference") or None),)
         else:  # authorization, capture, …: not part of an Alipay payment
-            status = OrderStatus.UNKNOWN
+            facts = ()
         return Notification(
             order_id=order_id,
-            status=status,
+            facts=facts,
             provider_status=code if kind == "pay" else f"{kind}:{code}",
-            amount=amount,
-            provider_reference=(fields.get("reference") or None) if kind == "pay" else None,
             verified_by=verified_by,
+            provider_reference=(fields.get("reference") or None) if kind == "pay" else None,
             payload=redact(dict(fields)),
-            kind="payment" if kind == "pay" else kind,
-            event_key=f"{kind}:{fields.get('transactionId')}:{code}" if kind != "pay" else None,
         )
-
-    def acknowledge(self, notification: Notification | None, error: Exception | None) -> RawResponse:
-        if error is None:
-            return RawResponse(200, "ok")  # any HTTP 200 stops UseePay's retries
-        if isinstance(error, PaymentsError):
-            status = error.status if 400 <= error.status < 500 else 503
-            return RawResponse(status, json.dumps(error.to_body()), "application/json")
-        return RawResponse(500, json.dumps({"error": {"code": "internal_error"}}), "application/json")
 
     # -- status pull -----------------------------------------------------------------------------
     def query(self, order: Order) -> Notification | None:
+        return self._query_transaction(order.order_id)
+
+    def _query_transaction(self, transaction_id: str) -> Notification | None:
         fields = {
             "transactionType": "query",
             "version": "1.0",
             "signType": self.settings.sign_type,
             "merchantNo": self.settings.merchant_no,
-            "transactionId": order.order_id,
+            "transactionId": transaction_id,
         }
         reply = self._call(fields)
         info_text = reply.get("transactionInfo", "")
         if not info_text:
-            # UseePay answered, signed, without the transaction: it does not know it.
-            return None
+            if reply.get("resultCode") == "failed" and _NOT_FOUND.search(reply.get("errorMsg", "")):
+                return None  # UseePay's own "no such transaction"
+            # "system busy" and the like: nothing learnt, the order stays as it is.
+            raise ProviderUnavailable(
+                f"UseePay's query did not return the transaction ({reply.get('errorCode', '')[:20]})",
+                code="provider_query_failed",
+            )
         try:
             info = json.loads(info_text)
         except ValueError:
-            raise ProviderUnavailable(
-                "UseePay's transactionInfo is not JSON", code="provider_bad_reply"
-            ) from None
+            raise self.bad_reply("has a transactionInfo that is not JSON") from None
         if not isinstance(info, dict):
-            raise ProviderUnavailable("UseePay's transactionInfo is not an object", code="provider_bad_reply")
-
-        def reject(reason: str, message: str, status: int = 401) -> ProviderUnavailable:
-            return ProviderUnavailable(f"UseePay's query reply: {message}", code="provider_bad_reply")
-
-        flat = {key: _field_text(value) for key, value in info.items()}
-        flat.setdefault("merchantNo", self.settings.merchant_no)
-        return self._notification_from(flat, verified_by="provider-query", reject=reject)
+            raise self.bad_reply("has a transactionInfo that is not an object")
+        flat = {key: _field_text(value) for key, value in info.items() if value is not None}
+        if flat.get("transactionId") != transaction_id:
+            raise self.bad_reply("is about another transaction")
+        try:
+            return self._statement(flat, "provider-query", None)
+        except NotificationRejected as unreadable:
+            raise self.bad_reply(f"cannot be read ({unreadable.message})") from None
 
     # -- wire plumbing ---------------------------------------------------------------------------
     def _call(self, fields: dict[str, str]) -> dict[str, str]:
         """POST a signed form; return the reply's fields once its signature is proven."""
         body = urlencode({**fields, "sign": self.sign(fields)}).encode("utf-8")
-        reply = self.http.request(
-            "POST",
-            f"{self.settings.base_url}/api",
-            headers={"Content-Type": f"{FORM}; charset=UTF-8", "Accept": "application/json"},
-            body=body,
+        reply = self.raise_for_server_error(
+            self.http.request(
+                "POST",
+                f"{self.settings.base_url}/api",
+                headers={"Content-Type": f"{FORM}; charset=UTF-8", "Accept": "application/json"},
+                body=body,
+            )
         )
-        if reply.status >= 500:
-            raise ProviderUnavailable(f"UseePay answered HTTP {reply.status}")
         try:
             parsed = json.loads(reply.body)
         except ValueError:
             parsed = None
         if not isinstance(parsed, dict):
-            raise ProviderUnavailable("UseePay's reply is not a JSON object", code="provider_bad_reply")
+            raise self.bad_reply("is not a JSON object")
         reply_fields = {key: _field_text(value) for key, value in parsed.items() if value is not None}
         # Unsigned or badly signed: we cannot tell what happened, so the outcome stays unknown.
         if reply_fields.get(
             "signType", self.settings.sign_type
         ) != self.settings.sign_type or not self.verify(reply_fields):
-            raise ProviderUnavailable(
-                "UseePay's reply is not signed correctly", code="provider_bad_signature"
-            )
+            raise self.bad_reply("is not signed correctly", "provider_bad_signature")
         return reply_fields
+
+
+_UNREADABLE = object()
+
+
+def _stated_money(fields: Mapping[str, str]) -> Money | object | None:
+    """The amount a message states: Money, None when it states none, _UNREADABLE when it is not
+    currency + ASCII minor units."""
+    value, currency = fields.get("amount", ""), fields.get("currency", "")
+    if not value and not currency:
+        return None
+    if not _AMOUNT.fullmatch(value):
+        return _UNREADABLE
+    try:
+        return Money(int(value), currency)
+    except MoneyError:
+        return _UNREADABLE
 
 
 def _json_text(value: Any) -> str:
@@ -421,7 +475,8 @@ def _action_of(reply: Mapping[str, str]) -> PaymentAction | None:
 
 
 def _form_fields(request: RawRequest) -> dict[str, str]:
-    claimed = _claimed_order_id(request.body)
+    """The posted form, each field once; raises NotificationRejected otherwise."""
+    claimed = _claimed_order_id(dict(reversed(_lenient_pairs(request.body))))
 
     def malformed(reason: str, message: str, status: int = 400) -> NotificationRejected:
         return NotificationRejected(reason, message, status=status, claimed_order_id=claimed)
@@ -443,7 +498,10 @@ def _form_fields(request: RawRequest) -> dict[str, str]:
     return fields
 
 
-def _claimed_order_id(body: bytes) -> str | None:
+def _lenient_pairs(body: bytes) -> list[tuple[str, str]]:
+    return parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+
+
+def _claimed_order_id(fields: Mapping[str, str]) -> str | None:
     """Which order a delivery says it is about: unverified, used only to file a rejected attempt."""
-    fields = dict(reversed(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)))
     return fields.get("echoParam") or fields.get("originalTransactionId") or fields.get("transactionId")

@@ -1,0 +1,258 @@
+"""The one gate for provider facts. Notifications, create replies, status queries and refund replies all
+come through `admit` before anything changes:
+
+- the order exists and belongs to the provider that speaks (`check_owner`);
+- a payment fact's amount and currency equal the order's — otherwise it is never applied: the order is
+  flagged `amount_mismatch` and stays as it was;
+- refund, refunded-total and chargeback facts go to the refund ledger; a refund or chargeback proves a
+  payment we had not heard of, so it is applied (flagged) rather than lost; a refund in another
+  currency, or a total beyond what was paid, is flagged and not applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from payments.engine import Plan
+from payments.errors import NotificationRejected
+from payments.facts import (
+    ChargebackFact,
+    Notification,
+    PaymentFact,
+    RefundedTotalFact,
+    RefundFact,
+    RefundStatus,
+)
+from payments.ledger import MERCHANT, Refund, match_in_flight, provider_refund
+from payments.money import Money
+from payments.orders import LEDGER_STATUSES, UNPAID_FINAL, Order, OrderStatus, ledger_status
+
+logger = Logger()
+
+
+def check_owner(order: Order | None, provider_name: str, statement: Notification) -> Order:
+    """The order a verified statement is about, if we hold it for that provider."""
+    if order is None or order.provider != provider_name:
+        raise NotificationRejected(
+            "unknown_order",
+            "no such order for this provider",
+            status=404,
+            claimed_order_id=statement.order_id,
+            reply_context=statement.reply_context,
+        )
+    return order
+
+
+def admit(plan: Plan, statement: Notification, *, record_ignored: bool = False) -> None:
+    """Decide what `statement` does to the order in `plan`, fact by fact."""
+    plan.status_word = statement.provider_status
+    changes = {
+        "provider_reference": statement.provider_reference,
+        "provider_status": statement.provider_status,
+        "payment_url": statement.payment_url,
+        "payment_action": statement.action.to_dict() if statement.action else None,
+    }
+    for fact in statement.facts:
+        if isinstance(fact, PaymentFact):
+            _payment(plan, fact, changes, record_ignored)
+        elif isinstance(fact, RefundFact):
+            _refund(plan, fact)
+        elif isinstance(fact, RefundedTotalFact):
+            _refunded_total(plan, fact)
+        elif isinstance(fact, ChargebackFact):
+            _chargeback(plan, fact)
+
+
+# -- payments ------------------------------------------------------------------------------------
+def _payment(plan: Plan, fact: PaymentFact, changes: Mapping[str, Any], record_ignored: bool) -> None:
+    order = plan.order
+    if fact.amount is not None and fact.amount != order.amount:
+        # Verified, but not about the money we asked for: never applied, flagged for a person.
+        plan.flag(
+            "amount_mismatch",
+            event_type="amount_mismatch",
+            reason=f"expected {order.amount}, provider stated {fact.amount}",
+            metric="NotificationAmountMismatch",
+        )
+        logger.error("provider amount differs from order", extra={"order_id": order.order_id})
+        return
+    if fact.status == OrderStatus.PAID and fact.amount is None:
+        plan.flag(
+            "amount_missing",
+            event_type="amount_missing",
+            reason="a payment reported without its amount is not applied",
+            metric="NotificationAmountMismatch",
+        )
+        return
+    if fact.status == OrderStatus.PAID and order.status in LEDGER_STATUSES | {OrderStatus.CHARGED_BACK}:
+        return  # already paid; refunds and chargebacks move it from here
+    plan.move(fact.status, changes=changes, record_ignored=record_ignored)
+
+
+def _ensure_paid(plan: Plan, flag: str) -> bool:
+    """A refund or chargeback proves the payment: an order we hold as unpaid becomes paid first."""
+    status = plan.order.status
+    if status in LEDGER_STATUSES or status == OrderStatus.CHARGED_BACK:
+        return True
+    flags = (flag, "late_payment") if status in UNPAID_FINAL else (flag,)
+    plan.move(OrderStatus.PAID, flags=flags, event_type="payment_inferred", reason=flag)
+    return plan.order.status == OrderStatus.PAID
+
+
+def _follow_ledger(plan: Plan, refund: Refund | None, event_type: str) -> None:
+    """Set the status the refunded total implies (or just record the refund if it does not move)."""
+    order = plan.order
+    if order.status in LEDGER_STATUSES:
+        target = ledger_status(order.amount, order.refunded_value)
+        if target != order.status:
+            plan.move(target, event_type=event_type, refund=refund)
+            return
+    plan.record(event_type, refund=refund)
+
+
+# -- refunds -------------------------------------------------------------------------------------
+def _same_currency(plan: Plan, money: Money, what: str) -> bool:
+    if money.currency == plan.order.amount.currency:
+        return True
+    plan.flag(
+        "currency_mismatch",
+        event_type="currency_mismatch",
+        reason=f"{what} in {money.currency}, order in {plan.order.amount.currency}",
+        metric="RefundMismatch",
+    )
+    return False
+
+
+def _within_amount(plan: Plan, extra: int, what: str) -> bool:
+    order = plan.order
+    if order.refunded_value + extra <= order.amount.value:
+        return True
+    plan.flag(
+        "refund_exceeds_amount",
+        event_type="refund_exceeds_amount",
+        reason=f"{what} would bring refunds to {Money(order.refunded_value + extra, order.amount.currency)}"
+        f" of {order.amount}",
+        metric="RefundMismatch",
+    )
+    return False
+
+
+def _refund(plan: Plan, fact: RefundFact) -> None:
+    order = plan.order
+    if not _same_currency(plan, fact.amount, "refund"):
+        return
+    existing = plan.refund_by_key(fact.key)
+    if existing is not None and existing.final:
+        if existing.status != fact.status and fact.status in (RefundStatus.SUCCEEDED, RefundStatus.FAILED):
+            plan.flag(
+                "refund_conflict",
+                event_type="refund_conflict",
+                reason=f"refund already {existing.status}, now reported {fact.status}",
+                metric="RefundMismatch",
+            )
+        return  # a repeat: recorded once
+    if existing is not None and existing.amount != fact.amount:
+        plan.flag(
+            "refund_amount_mismatch",
+            event_type="refund_amount_mismatch",
+            reason=f"refund of {existing.amount} reported as {fact.amount}",
+            metric="RefundMismatch",
+        )
+        return
+    if fact.status == RefundStatus.UNKNOWN or (existing is not None and existing.status == fact.status):
+        return
+    now = plan.now
+    if existing is None:
+        # Reported by the provider, not requested through us (e.g. from its dashboard).
+        if fact.status == RefundStatus.FAILED:
+            refund = provider_refund(order.order_id, fact.key, fact.amount, fact.status, now)
+            refund.provider_reference = fact.provider_reference
+            plan.put_refund(refund)
+            plan.record("refund_failed", refund=refund)
+            return
+        held = order.reserved_value if fact.status == RefundStatus.PENDING else 0
+        if not _within_amount(plan, fact.amount.value + held, "a refund reported by the provider"):
+            return
+        if not _ensure_paid(plan, "refund_before_payment"):
+            return
+        refund = provider_refund(order.order_id, fact.key, fact.amount, fact.status, now)
+        refund.provider_reference = fact.provider_reference
+        plan.put_refund(refund)
+        if fact.status == RefundStatus.SUCCEEDED:
+            order.refunded_value += fact.amount.value
+        else:
+            order.reserved_value += fact.amount.value
+        _follow_ledger(plan, refund, f"refund_{fact.status}")
+        return
+    # One we knew of (a merchant refund, or a provider refund reported pending before).
+    _settle(plan, existing, fact.status, fact.provider_reference)
+
+
+def _settle(plan: Plan, refund: Refund, status: RefundStatus, reference: str | None = None) -> None:
+    """Move a refund we hold to `status`, with its effect on the order's totals."""
+    order = plan.order
+    was_in_flight = refund.in_flight
+    if status == RefundStatus.SUCCEEDED:
+        if not _within_amount(plan, refund.amount.value, f"refund {refund.refund_id}"):
+            return
+        if not _ensure_paid(plan, "refund_before_payment"):
+            return
+        order.refunded_value += refund.amount.value
+    if was_in_flight and status in (RefundStatus.SUCCEEDED, RefundStatus.FAILED):
+        order.reserved_value = max(0, order.reserved_value - refund.amount.value)
+    updated = replace(
+        refund, status=status, updated_at=plan.now, provider_reference=reference or refund.provider_reference
+    )
+    plan.put_refund(updated)
+    _follow_ledger(plan, updated, f"refund_{status}")
+
+
+def _refunded_total(plan: Plan, fact: RefundedTotalFact) -> None:
+    order = plan.order
+    if not _same_currency(plan, fact.total, "refunded total"):
+        return
+    total = fact.total.value
+    if total == order.refunded_value:
+        return
+    if total < order.refunded_value:
+        plan.flag(
+            "refund_total_decreased",
+            event_type="refund_total_mismatch",
+            reason=f"provider reports {fact.total} refunded, we hold {order.refunded}",
+            metric="RefundMismatch",
+        )
+        return
+    if not _within_amount(plan, total - order.refunded_value, "the provider's refunded total"):
+        return
+    if not _ensure_paid(plan, "refund_before_payment"):
+        return
+    delta = total - order.refunded_value
+    in_flight = [r for r in plan.refunds.values() if r.in_flight and r.origin == MERCHANT]
+    for refund in match_in_flight(in_flight, delta):
+        delta -= refund.amount.value
+        _settle(plan, refund, RefundStatus.SUCCEEDED)
+    if delta > 0:
+        refund = provider_refund(
+            order.order_id,
+            f"total:{total}",
+            Money(delta, order.amount.currency),
+            RefundStatus.SUCCEEDED,
+            plan.now,
+        )
+        plan.put_refund(refund)
+        order.refunded_value += delta
+        _follow_ledger(plan, refund, "refund_succeeded")
+
+
+# -- chargebacks -----------------------------------------------------------------------------------
+def _chargeback(plan: Plan, fact: ChargebackFact) -> None:
+    if fact.amount is not None and fact.amount.currency != plan.order.amount.currency:
+        _same_currency(plan, fact.amount, "chargeback")
+        return
+    if not _ensure_paid(plan, "chargeback_before_payment"):
+        return
+    plan.move(OrderStatus.CHARGED_BACK, event_type="chargeback")
