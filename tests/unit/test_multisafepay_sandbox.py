@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from local.sandboxes.controls import Notification, NothingToRedeliver, OrderClosed, ReplyLost, UnknownAction
+from local.sandboxes.controls import NothingToRedeliver, Notification, OrderClosed, ReplyLost, UnknownAction
 from local.sandboxes.multisafepay import MultiSafepaySandbox
 
 KEY = "msp-unit-key"
@@ -262,7 +262,8 @@ def test_cancel_needs_a_known_order_and_the_cancelled_status(msp: MultiSafepaySa
 
 # -- the payer, knobs, the outbox ---------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    ("action", "word"), [("pay", "completed"), ("cancel", "void"), ("fail", "declined"), ("expire", "expired")]
+    ("action", "word"),
+    [("pay", "completed"), ("cancel", "void"), ("fail", "declined"), ("expire", "expired")],
 )
 def test_payer_actions_notify_and_close_the_order(msp: MultiSafepaySandbox, action: str, word: str) -> None:
     create(msp)
