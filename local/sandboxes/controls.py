@@ -77,7 +77,9 @@ class CallRecord:
     """An API call the sandbox received about an order, and how it answered."""
 
     order_id: str
-    operation: str  # e.g. "create", "get", "refund", "cancel", "query"
+    # Every sandbox names its calls alike: "create", "get" (MultiSafepay), "query" (UseePay, Alipay),
+    # "refund", "cancel" (MultiSafepay's PATCH, Alipay's payCancel).
+    operation: str
     outcome: str  # "ok", or the provider's error/result code
     reply_lost: bool = False
 

@@ -147,7 +147,7 @@ class UseePaySandbox(SandboxControls):
             )
         kind = fields.get("transactionType")
         if kind == "pay":
-            return self._answer(fields.get("transactionId") or None, "pay", self._pay(fields))
+            return self._answer(fields.get("transactionId") or None, "create", self._pay(fields))
         if kind == "query":
             return self._answer(self._order_of_query(fields), "query", self._query(fields))
         if kind == "refund":
