@@ -99,6 +99,9 @@ def _json(status: int, value: Any) -> Response:
 class Sandbox(Protocol):
     """What a provider sandbox offers the server: its wire API, its knobs and its outbox."""
 
+    outbox: list[Notification]
+    dropped: list[Notification]
+
     def handle(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Response: ...
 
     def knows(self, order_id: str) -> bool: ...
@@ -110,6 +113,9 @@ class Sandbox(Protocol):
     def take_notifications(self, order_id: str | None = None) -> list[Notification]: ...
 
     def view(self, order_id: str) -> dict[str, Any]: ...
+
+
+MAX_HANG_SECONDS = 120  # a lost reply's connection is held at most this long
 
 
 class _SandboxHandler(_Handler):
@@ -245,7 +251,7 @@ class SandboxServer(_Server):
         browser = ""
         with self.delivery_lock:
             with self.lock:
-                dropped_before = len(getattr(self.sandbox, "dropped", []))
+                dropped_before = len(self.sandbox.dropped)
                 try:
                     if kind == "_checkout":
                         browser = self.checkout.finish(order_id, action)
@@ -253,7 +259,10 @@ class SandboxServer(_Server):
                         self.sandbox.control(order_id, "redeliver")
                         self.sandbox.control(order_id, "redeliver")
                     elif action == "timeout_once" and query.get("hang_seconds"):
-                        self.sandbox.timeout_once(order_id, float(query["hang_seconds"][0]))
+                        hang = float(query["hang_seconds"][0])
+                        if not 0 <= hang <= MAX_HANG_SECONDS:
+                            raise ValueError(hang)
+                        self.sandbox.timeout_once(order_id, hang)
                     else:
                         self.sandbox.control(order_id, action)
                 except KeyError:
@@ -271,8 +280,10 @@ class SandboxServer(_Server):
                 except UnknownAction:
                     return _json(400, {"error": f"unknown action {action}"})
                 except ValueError:
-                    return _json(400, {"error": "hang_seconds must be a number"})
-                dropped = len(getattr(self.sandbox, "dropped", [])) - dropped_before
+                    return _json(
+                        400, {"error": f"hang_seconds must be a number from 0 to {MAX_HANG_SECONDS}"}
+                    )
+                dropped = len(self.sandbox.dropped) - dropped_before
                 mine = self.sandbox.take_notifications(order_id)
             answers = [(n, *self._deliver(n)) for n in mine]
         self.deliver_later()  # anything else the action made
@@ -284,7 +295,7 @@ class SandboxServer(_Server):
     def deliver_later(self) -> None:
         """Deliver whatever waits in the outbox, `notification_delay` seconds from now."""
         with self.lock:
-            waiting = bool(getattr(self.sandbox, "outbox", True))
+            waiting = bool(self.sandbox.outbox)
         if waiting:
             timer = threading.Timer(self.notification_delay, self._flush)
             timer.daemon = True

@@ -156,6 +156,7 @@ def test_control_errors(msp_server: SandboxServer, receiver: Receiver) -> None:
     refused = control(msp_server, "o-1", "expire")
     assert (refused.status_code, refused.json()) == (409, {"error": "the order is completed"})
     assert control(msp_server, "o-1", "timeout_once", "?hang_seconds=soon").status_code == 400
+    assert control(msp_server, "o-1", "timeout_once", "?hang_seconds=-1").status_code == 400
 
 
 def test_the_sandbox_view(msp_server: SandboxServer, receiver: Receiver) -> None:
