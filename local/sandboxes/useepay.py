@@ -21,8 +21,8 @@ succeed, not notified. Only a `pending` payment takes them (`OrderClosed` otherw
 Choices where the notes are silent (inferences):
 - Synchronous refund refusals are `resultCode=failed`, `errorCode=1001` (the notes' "invalid parameter",
   the only refusal code they give) with an errorMsg naming the reason: missing or malformed field,
-  "Duplicate transactionId" (a transactionId is used once, by a payment or a refund, refused or not
-  refused requests excepted), "Original transaction not exist", "Original transaction is not paid",
+  "Duplicate transactionId" (a transactionId serves once, for a payment or a refund; a refused request
+  does not use it up), "Original transaction not exist", "Original transaction is not paid",
   "Invalid parameter: currency" (not the payment's), "Refund amount exceeds the refundable amount"
   (refundable = paid amount - refunds succeeded or pending).
 - `refuse_next_refund` answers `failed` with the sandbox's own errorCode 5001 "Refund refused";
