@@ -99,7 +99,7 @@ def _sandboxes(wire: responses.RequestsMock) -> dict[str, Any]:
     from tests.support.multisafepay_kit import MSP_API_KEY, MSP_BASE_URL
     from tests.support.useepay_kit import USEEPAY_BASE_URL, sandbox_for
 
-    boxes = {
+    boxes: dict[str, Any] = {
         "multisafepay": MultiSafepaySandbox(api_key=MSP_API_KEY),
         "useepay-MD5": sandbox_for("MD5"),
         "useepay-RSA": sandbox_for("RSA"),

@@ -1,8 +1,11 @@
-"""What a payer's click on a sandbox checkout page means for each provider.
+"""The sandboxes' hosted checkout pages: which order a page is for, what it shows, where the browser goes.
 
-Each provider's sandbox already speaks its wire format; this maps the four buttons (Pay, Cancel,
-Fail, Expire) onto the status words and signed notifications that provider really sends, and tells
-where the provider sends the browser afterwards.
+What a payer's click means (the status words and the notifications each provider really sends) is the
+sandbox's own business: each button runs the sandbox's control action of the same name (`pay`,
+`cancel`, `fail`, `expire`), which queues the provider's notifications, if any, in its outbox.
+This module adds what a page needs around that: the order's description and amount in major units,
+the refunds made on it, the provider's display name, its language, and where the provider sends the
+browser afterwards.
 """
 
 from __future__ import annotations
@@ -12,32 +15,102 @@ from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from local.sandboxes.alipay_intl import AlipayIntlSandbox
+from local.sandboxes.controls import RefundView
 from local.sandboxes.multisafepay import MultiSafepaySandbox
 from local.sandboxes.useepay import UseePaySandbox
 
-OUTCOMES = ("pay", "cancel", "fail", "expire")
+OUTCOMES = ("pay", "cancel", "fail", "expire")  # the buttons; their ids are what the browser test clicks
+
+# ISO 4217 minor-unit exponents that are not 2 (ISO 4217 list one, 2024).
+EXPONENTS = {
+    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
+    **dict.fromkeys(
+        [
+            "BIF",
+            "CLP",
+            "DJF",
+            "GNF",
+            "ISK",
+            "JPY",
+            "KMF",
+            "KRW",
+            "PYG",
+            "RWF",
+            "UGX",
+            "UYI",
+            "VND",
+            "VUV",
+            "XAF",
+            "XOF",
+            "XPF",
+        ],
+        0,
+    ),
+    **dict.fromkeys(["CLF", "UYW"], 4),
+}
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """A notification to POST to the merchant, and where the browser goes next."""
+def major_units(minor: int, currency: str) -> str:
+    """`1250, "EUR"` -> "12.50 EUR"; `1000, "JPY"` -> "1000 JPY". Integer arithmetic only. The code, not
+    a symbol, follows the number: ¥ alone would not tell yuan from yen."""
+    exponent = EXPONENTS.get(currency, 2)
+    sign = "-" if minor < 0 else ""
+    whole, fraction = divmod(abs(minor), 10**exponent)
+    number = f"{whole}.{fraction:0{exponent}d}" if exponent else str(whole)
+    return f"{sign}{number} {currency}"
 
-    url: str
-    headers: dict[str, str]
-    body: bytes
-    browser_url: str
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "notice": "Sandbox checkout — no money moves.",
+        "order": "Order",
+        "amount": "Amount",
+        "status": "Status",
+        "refunds": "Refunds",
+        "no_refunds": "No refunds.",
+        "refund": "Refund",
+        "closed": "This order can no longer be paid.",
+        "pay": "Pay",
+        "cancel": "Cancel",
+        "fail": "Fail",
+        "expire": "Expire",
+    },
+    "zh": {
+        "notice": "沙盒收银台——不会产生真实扣款。",
+        "order": "订单",
+        "amount": "金额",
+        "status": "状态",
+        "refunds": "退款",
+        "no_refunds": "暂无退款。",
+        "refund": "退款单",
+        "closed": "此订单已无法支付。",
+        "pay": "支付",
+        "cancel": "取消",
+        "fail": "支付失败",
+        "expire": "过期",
+    },
+}
+
+
+def language_of(locale: str) -> str:
+    """MultiSafepay's locales: zh_CN, and its own cn_CN, read as Chinese; everything else English."""
+    return "zh" if locale.lower().startswith(("zh", "cn")) else "en"
 
 
 @dataclass(frozen=True)
 class OrderView:
     order_id: str
-    amount: str
+    amount: int  # minor units
     currency: str
     description: str
+    status: str  # the provider's word
+    payable: bool
+    refunds: list[RefundView]
 
 
 class Checkout(Protocol):
     provider: str
+    display_name: str
     title: str
 
     def order_of(self, path: str, query: str) -> str | None:
@@ -45,13 +118,18 @@ class Checkout(Protocol):
 
     def view(self, order_id: str) -> OrderView: ...
 
-    def finish(self, order_id: str, outcome: str) -> Delivery: ...
+    def language(self, order_id: str, query: str) -> str:
+        """ "en" or "zh": the page's language."""
+
+    def finish(self, order_id: str, outcome: str) -> str:
+        """Run the payer's `outcome` at the sandbox; the URL the provider then sends the browser to.
+        Raises the sandbox's OrderClosed when the order can no longer take it."""
 
 
 class MultiSafepayCheckout:
     provider = "multisafepay"
+    display_name = "MultiSafepay"
     title = "MultiSafepay — Alipay"
-    WORDS = {"pay": "completed", "cancel": "void", "fail": "declined", "expire": "expired"}
 
     def __init__(self, sandbox: MultiSafepaySandbox) -> None:
         self.sandbox = sandbox
@@ -63,53 +141,72 @@ class MultiSafepayCheckout:
 
     def view(self, order_id: str) -> OrderView:
         order = self.sandbox.orders[order_id]
-        return OrderView(order_id, str(order["amount"]), order["currency"], order["description"])
+        return OrderView(
+            order_id,
+            order["amount"],
+            order["currency"],
+            order["description"],
+            order["status"],
+            self.sandbox.is_open(order_id),
+            self.sandbox.refunds(order_id),
+        )
 
-    def finish(self, order_id: str, outcome: str) -> Delivery:
-        self.sandbox.set_status(order_id, self.WORDS[outcome])
-        url, headers, body = self.sandbox.notification(order_id)
+    def language(self, order_id: str, query: str) -> str:
+        """The payment link's `lang` (the customer's locale at create), as MultiSafepay's pages do."""
+        found = parse_qs(query).get("lang")
+        locale = found[0] if found else self.sandbox.orders[order_id]["customer"].get("locale")
+        return language_of(str(locale or ""))
+
+    def finish(self, order_id: str, outcome: str) -> str:
+        self.sandbox.control(order_id, outcome)
         options = self.sandbox.orders[order_id]["_options"]
         browser = options.get("cancel_url") if outcome == "cancel" else options.get("redirect_url")
-        return Delivery(url, headers, body, str(browser or ""))
+        return str(browser or "")
 
 
 class UseePayCheckout:
     provider = "useepay"
+    display_name = "UseePay"
     title = "UseePay — Alipay"
-    CODES = {
-        "pay": ("succeed", "0000"),
-        "cancel": ("cancelled", "0000"),
-        "fail": ("failed", "0053"),
-        "expire": ("closed", "3300"),
-    }
 
     def __init__(self, sandbox: UseePaySandbox) -> None:
         self.sandbox = sandbox
 
     def order_of(self, path: str, query: str) -> str | None:
         return next(
-            (tid for tid, t in self.sandbox.transactions.items() if urlsplit(t["checkout"]).path == path),
+            (
+                tid
+                for tid, t in self.sandbox.transactions.items()
+                if "checkout" in t and urlsplit(t["checkout"]).path == path
+            ),
             None,
         )
 
     def view(self, order_id: str) -> OrderView:
         txn = self.sandbox.transactions[order_id]
-        return OrderView(order_id, txn["amount"], txn["currency"], order_id)
+        return OrderView(
+            order_id,
+            int(txn["amount"]),
+            txn["currency"],
+            txn.get("subject", ""),  # orderInfo.subject: what the merchant called the order
+            txn["resultCode"],
+            self.sandbox.is_open(order_id),
+            self.sandbox.refunds(order_id),
+        )
 
-    def finish(self, order_id: str, outcome: str) -> Delivery:
-        code, error = self.CODES[outcome]
-        self.sandbox.settle(order_id, code, error)
-        url, headers, body = self.sandbox.notification(order_id)
+    def language(self, order_id: str, query: str) -> str:
+        return "en"
+
+    def finish(self, order_id: str, outcome: str) -> str:
+        self.sandbox.control(order_id, outcome)
         # UseePay knows one merchant URL (redirectUrl): every outcome goes back there.
-        return Delivery(url, headers, body, self.sandbox.transactions[order_id]["redirectUrl"])
+        return self.sandbox.transactions[order_id]["redirectUrl"]
 
 
 class AlipayIntlCheckout:
     provider = "alipay_intl"
+    display_name = "Alipay"
     title = "Alipay — international cashier"
-    # notify.pay reports a payment's result: S + SUCCESS, or F. A cancelled or expired cashier is
-    # reported as a failed payment (there is no other word for it in this notification).
-    CODES = {"pay": "SUCCESS", "cancel": "PROCESS_FAIL", "fail": "PROCESS_FAIL", "expire": "PROCESS_FAIL"}
 
     def __init__(self, sandbox: AlipayIntlSandbox) -> None:
         self.sandbox = sandbox
@@ -122,10 +219,18 @@ class AlipayIntlCheckout:
         order = self.sandbox.orders[order_id]
         amount = order["orderAmount"]
         return OrderView(
-            order_id, amount["value"], amount["currency"], order["request"]["order"]["orderTitle"]
+            order_id,
+            int(amount["value"]),
+            amount["currency"],
+            order["request"]["order"]["orderTitle"],
+            order["payStatus"],
+            self.sandbox.is_open(order_id),
+            self.sandbox.refunds(order_id),
         )
 
-    def finish(self, order_id: str, outcome: str) -> Delivery:
-        delivery = self.sandbox.notification(order_id, self.CODES[outcome])
-        browser = self.sandbox.orders[order_id]["request"].get("merchantRedirectUrl", "")
-        return Delivery(delivery.url, delivery.headers, delivery.body, str(browser))
+    def language(self, order_id: str, query: str) -> str:
+        return "en"
+
+    def finish(self, order_id: str, outcome: str) -> str:
+        self.sandbox.control(order_id, outcome)
+        return str(self.sandbox.orders[order_id]["request"].get("merchantRedirectUrl", ""))

@@ -15,13 +15,20 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import requests
 
 from local.apigw import match_route, proxy_event
-from local.checkout import OUTCOMES, Checkout, Delivery
+from local.checkout import LABELS, OUTCOMES, Checkout, major_units
 from local.inprocess import Reply
+from local.sandboxes.controls import (
+    NothingToRedeliver,
+    Notification,
+    OrderClosed,
+    ReplyLost,
+    UnknownAction,
+)
 from local.template import FunctionSpec, Route
 
 PAGE_STYLE = (
@@ -90,80 +97,227 @@ def _json(status: int, value: Any) -> Response:
 
 
 class Sandbox(Protocol):
+    """What a provider sandbox offers the server: its wire API, its knobs and its outbox."""
+
+    outbox: list[Notification]
+    dropped: list[Notification]
+
     def handle(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Response: ...
+
+    def knows(self, order_id: str) -> bool: ...
+
+    def control(self, order_id: str, action: str) -> None: ...
+
+    def timeout_once(self, order_id: str, hang_seconds: float = 0.0) -> None: ...
+
+    def take_notifications(self, order_id: str | None = None) -> list[Notification]: ...
+
+    def view(self, order_id: str) -> dict[str, Any]: ...
+
+
+MAX_HANG_SECONDS = 120  # a lost reply's connection is held at most this long
+
+
+class _SandboxHandler(_Handler):
+    """Like `_Handler`, and: a lost reply (`timeout_once`) closes the connection without an answer;
+    after each request the sandbox's outbox of notifications is delivered."""
+
+    server: SandboxServer
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = [(name, value) for name, value in self.headers.items()]
+        try:
+            status, reply_headers, reply_body = self.server.route(self.command, self.path, headers, body)
+        except ReplyLost as lost:
+            self.server.log(
+                f"{self.command} {self.path.split('?')[0]} -> reply lost on purpose (timeout_once)"
+            )
+            time.sleep(lost.hang_seconds)
+            self.close_connection = True  # the caller sees the connection end with no answer
+            self.server.deliver_later()
+            return
+        self.send_response(status)
+        for name, value in reply_headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply_body)))
+        self.end_headers()
+        self.wfile.write(reply_body)
+        self.wfile.flush()
+        self.server.deliver_later()  # a provider notifies after it has answered
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
 
 class SandboxServer(_Server):
-    """A provider's API, its hosted checkout page, and a JSON control API for tests:
-    `POST /_control/{order_id}/{pay|cancel|fail|expire|redeliver|deliver_twice}`."""
+    """A provider's API, its hosted checkout page, and a control API for tests and people:
 
-    def __init__(self, sandbox: Sandbox, checkout: Checkout, port: int, log: Callable[[str], None]) -> None:
+    - `POST /_control/{order_id}/{action}`: run a sandbox action (`pay`, `cancel`, `fail`, `expire`,
+      `pay_silently`, `drop_next_notification`, `refuse_next_refund`, `hold_refunds`,
+      `release_refunds`, `timeout_once[?hang_seconds=N]`, `redeliver`, `deliver_twice`, and the
+      provider's own), then deliver the notifications it made; answers
+      `{"delivered": [{"status", "body", "what"}...], "dropped": n}`. 404 unknown order, 409 the order
+      can no longer take a payer action (or nothing to redeliver), 400 unknown action.
+    - `GET /_control/{order_id}`: the sandbox's view of the order: status, refunds, calls received,
+      notifications made / dropped / waiting.
+    - `POST /_checkout/{order_id}/{pay|cancel|fail|expire}`: a checkout page button; 303 to where the
+      provider sends the browser.
+
+    Notifications the provider makes on its own (a finished refund, a merchant's cancel) leave the
+    outbox `notification_delay` seconds after the reply to the call that made them, in order.
+    """
+
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        checkout: Checkout,
+        port: int,
+        log: Callable[[str], None],
+        notification_delay: float = 0.2,
+    ) -> None:
         super().__init__(port, log)
+        self.RequestHandlerClass = _SandboxHandler
         self.sandbox = sandbox
         self.checkout = checkout
-        self.lock = threading.Lock()
-        self.last: dict[str, Delivery] = {}
+        self.notification_delay = notification_delay
+        self.lock = threading.Lock()  # the sandbox's state: one request at a time
+        self.delivery_lock = threading.Lock()  # notifications leave one at a time, in the order made
         self.http = requests.Session()
 
     def route(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> Response:
+        """Raises ReplyLost when the sandbox processed an API call whose reply must never arrive."""
         parts = urlsplit(target)
         segments = parts.path.strip("/").split("/")
-        if method == "POST" and len(segments) == 3 and segments[0] in ("_checkout", "_control"):
-            return self._act(segments[0], segments[1], segments[2])
+        if segments[0] in ("_checkout", "_control") and len(segments) in (2, 3):
+            named = unquote(segments[1])
+            if method == "GET" and segments[0] == "_control" and len(segments) == 2:
+                return self._view(named)
+            if method == "POST" and len(segments) == 3:
+                return self._act(segments[0], named, segments[2], parse_qs(parts.query))
         with self.lock:
             order_id = self.checkout.order_of(parts.path, parts.query) if method == "GET" else None
             if order_id is not None:
-                return 200, {"Content-Type": "text/html; charset=utf-8"}, self._checkout_page(order_id)
+                html_page = self._checkout_page(order_id, self.checkout.language(order_id, parts.query))
+                return 200, {"Content-Type": "text/html; charset=utf-8"}, html_page
             return self.sandbox.handle(method, self.base_url + target, dict(headers), body)
 
-    def _checkout_page(self, order_id: str) -> bytes:
+    def _view(self, order_id: str) -> Response:
+        with self.lock:
+            if not self.sandbox.knows(order_id):
+                return _json(404, {"error": "unknown order"})
+            return _json(200, self.sandbox.view(order_id))
+
+    def _checkout_page(self, order_id: str, language: str, message: str = "") -> bytes:
         view = self.checkout.view(order_id)
+        words = LABELS[language]
+        disabled = "" if view.payable else " disabled"
         buttons = "".join(
-            f'<form method="post" action="/_checkout/{quote(order_id)}/{outcome}" style="display:inline">'
-            f'<button id="{outcome}" type="submit">{outcome.title()}</button></form>'
+            f'<form method="post" action="/_checkout/{quote(order_id, safe="")}/{outcome}" '
+            f'style="display:inline"><button id="{outcome}" type="submit"{disabled}>'
+            f"{html.escape(words[outcome])}</button></form>"
             for outcome in OUTCOMES
         )
+        refund_rows = "".join(
+            f"<tr><td>{html.escape(r.merchant_refund_id or r.refund_id)}</td>"
+            f"<td>{html.escape(major_units(r.amount, r.currency))}</td>"
+            f"<td>{html.escape(r.status)}</td></tr>"
+            for r in view.refunds
+        )
+        refunds = (
+            f'<table id="refunds"><tr><th>{words["refund"]}</th><th>{words["amount"]}</th>'
+            f"<th>{words['status']}</th></tr>{refund_rows}</table>"
+            if view.refunds
+            else f'<p id="refunds">{words["no_refunds"]}</p>'
+        )
+        closed = "" if view.payable else f"<p>{words['closed']}</p>"
+        name = html.escape(self.checkout.display_name)
         return page(
-            self.checkout.title,
+            f"{self.checkout.display_name} — {words['order']} {order_id}",
             (
-                f"<h1>{html.escape(self.checkout.title)}</h1><p>Sandbox checkout — no money moves.</p>"
-                f"<p>Order <b>{html.escape(order_id)}</b>: {html.escape(view.description)}</p>"
-                f'<p class="status">{html.escape(view.amount)} (minor units) {html.escape(view.currency)}</p>'
-                f"{buttons}"
+                f"<h1>{html.escape(self.checkout.title)}</h1><p>{name} · {words['notice']}</p>"
+                f'<p id="description">{html.escape(view.description or "—")}</p>'
+                f'<p>{words["amount"]}: <span id="amount" class="status">'
+                f"{html.escape(major_units(view.amount, view.currency))}</span></p>"
+                f"<p>{words['order']} <b>{html.escape(order_id)}</b> · {words['status']}: "
+                f'<span id="provider-status">{html.escape(view.status)}</span></p>'
+                f"{message}{closed}{buttons}<h2>{words['refunds']}</h2>{refunds}"
             ),
         )
 
-    def _act(self, kind: str, order_id: str, action: str) -> Response:
-        with self.lock:
-            if not self._known(order_id):
-                return _json(404, {"error": "unknown order"})
-            if action in OUTCOMES:
-                delivery = self.checkout.finish(order_id, action)
-                self.last[order_id] = delivery
-            elif action in ("redeliver", "deliver_twice") and order_id in self.last:
-                delivery = self.last[order_id]
-            else:
-                return _json(400, {"error": f"unknown action {action}"})
-        times = 2 if action == "deliver_twice" else 1
-        answers = [self._deliver(delivery) for _ in range(times)]
+    def _act(self, kind: str, order_id: str, action: str, query: dict[str, list[str]]) -> Response:
+        if kind == "_checkout" and action not in OUTCOMES:
+            return _json(400, {"error": f"unknown checkout action {action}"})
+        browser = ""
+        with self.delivery_lock:
+            with self.lock:
+                dropped_before = len(self.sandbox.dropped)
+                try:
+                    if kind == "_checkout":
+                        browser = self.checkout.finish(order_id, action)
+                    elif action == "deliver_twice":
+                        self.sandbox.control(order_id, "redeliver")
+                        self.sandbox.control(order_id, "redeliver")
+                    elif action == "timeout_once" and query.get("hang_seconds"):
+                        hang = float(query["hang_seconds"][0])
+                        if not 0 <= hang <= MAX_HANG_SECONDS:
+                            raise ValueError(hang)
+                        self.sandbox.timeout_once(order_id, hang)
+                    else:
+                        self.sandbox.control(order_id, action)
+                except KeyError:
+                    return _json(404, {"error": "unknown order"})
+                except OrderClosed as closed:
+                    if kind == "_checkout":
+                        language = self.checkout.language(order_id, "")
+                        body = self._checkout_page(
+                            order_id, language, f"<p><b>{html.escape(str(closed))}</b></p>"
+                        )
+                        return 409, {"Content-Type": "text/html; charset=utf-8"}, body
+                    return _json(409, {"error": str(closed)})
+                except NothingToRedeliver:
+                    return _json(409, {"error": "no notification about this order to redeliver"})
+                except UnknownAction:
+                    return _json(400, {"error": f"unknown action {action}"})
+                except ValueError:
+                    return _json(
+                        400, {"error": f"hang_seconds must be a number from 0 to {MAX_HANG_SECONDS}"}
+                    )
+                dropped = len(self.sandbox.dropped) - dropped_before
+                mine = self.sandbox.take_notifications(order_id)
+            answers = [(n, *self._deliver(n)) for n in mine]
+        self.deliver_later()  # anything else the action made
         if kind == "_checkout":  # the browser goes where the provider sends it
-            return 303, {"Location": delivery.browser_url or "/"}, b""
-        return _json(200, {"delivered": [{"status": status, "body": text[:500]} for status, text in answers]})
+            return 303, {"Location": browser or "/"}, b""
+        delivered = [{"status": status, "body": text[:500], "what": n.what} for n, status, text in answers]
+        return _json(200, {"delivered": delivered, "dropped": dropped})
 
-    def _known(self, order_id: str) -> bool:
-        try:
-            self.checkout.view(order_id)
-        except KeyError:
-            return False
-        return True
+    def deliver_later(self) -> None:
+        """Deliver whatever waits in the outbox, `notification_delay` seconds from now."""
+        with self.lock:
+            waiting = bool(self.sandbox.outbox)
+        if waiting:
+            timer = threading.Timer(self.notification_delay, self._flush)
+            timer.daemon = True
+            timer.start()
 
-    def _deliver(self, delivery: Delivery) -> tuple[int, str]:
+    def _flush(self) -> None:
+        with self.delivery_lock:
+            with self.lock:
+                waiting = self.sandbox.take_notifications()
+            for notification in waiting:
+                self._deliver(notification)
+
+    def _deliver(self, notification: Notification) -> tuple[int, str]:
+        url = notification.url
         try:
-            reply = self.http.post(delivery.url, data=delivery.body, headers=delivery.headers, timeout=30)
+            reply = self.http.request(
+                notification.method, url, data=notification.body, headers=notification.headers, timeout=30
+            )
         except requests.RequestException as exc:
-            self.log(f"notification to {delivery.url} failed: {type(exc).__name__}")
+            self.log(f"{notification.what}: notification to {url} failed: {type(exc).__name__}")
             return 0, type(exc).__name__
-        self.log(f"notification -> {delivery.url.split('?')[0]}: {reply.status_code}")
+        self.log(f"{notification.what}: notification -> {url.split('?')[0]}: {reply.status_code}")
         return reply.status_code, reply.text
 
 

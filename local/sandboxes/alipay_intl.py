@@ -7,7 +7,46 @@ Transport-agnostic: `handle()` takes a request and returns (status, headers, bod
 mount it on `responses` and the local stack can serve it over HTTP.
 
 Where the documentation is silent the sandbox is strict and says so (e.g. a repeated reqMsgId or
-merchantTransId is refused): the adapter must work against the strictest reading.
+merchantTransId is refused): the adapter must work against the strictest reading. Knobs, the outbox
+of notifications and the test queries come from `controls.SandboxControls`.
+
+Functions (each at `{base}/api/alipay/intl/acquiring/<area>/<name>.htm`, signed both ways):
+- `cashier.prepareForRedirect` creates; `cashier.payQuery` answers `payStatus`: INIT (unpaid),
+  SUCCESS, FAIL, CANCELLED (after payCancel), CLOSED (expired unpaid).
+- `common.refund` `{merchantId, acquirementId, merchantRefundId, refundAmount{currency,value},
+  refundReason}` is synchronous. S: refunded; the body echoes merchantRefundId, acquirementId and
+  refundAmount and gives `refundId` and `refundTime`. F: refused (ORDER_STATUS_INVALID: not paid;
+  REFUND_AMOUNT_EXCEED: more than what remains = paid - refunds succeeded or in process;
+  PARAM_ILLEGAL: currency not the payment's, or a malformed field; ORDER_NOT_EXIST: unknown
+  acquirementId; PROCESS_FAIL: the `refuse_next_refund` knob). U (UNKNOWN_EXCEPTION): while the order's
+  refunds are held (`hold_refunds`) — the refund is in process and keeps its amount reserved until
+  `release_refunds` makes it succeed. Idempotent by merchantRefundId: the same id again with the same
+  acquirementId and refundAmount answers the first result again (S with the same refundId, U while
+  still held, F with the same code) and never refunds twice; with another amount or acquirementId it
+  is F REPEAT_REQ_INCONSISTENT.
+- `common.payCancel` `{merchantId, merchantTransId}` or `{merchantId, acquirementId}`: an unpaid order
+  is closed (payQuery: CANCELLED) -> S; a paid one -> F ORDER_STATUS_INVALID; one already cancelled,
+  closed or failed -> S, unchanged; a merchantTransId Alipay never saw -> S, and a later
+  prepareForRedirect with it is refused (PROCESS_FAIL): the pay is treated as never having happened.
+  An unknown acquirementId -> F ORDER_NOT_EXIST. The S body echoes merchantTransId (and acquirementId).
+
+What the payer does at the cashier (checkout buttons; `control()` by name), and what is notified:
+- `pay`: paid, notify.pay S/SUCCESS. `pay_silently`: paid, no notification (payQuery tells).
+- `fail`: the payment failed, notify.pay F/PROCESS_FAIL (payQuery: FAIL).
+- `cancel`: the payer leaves the cashier and is sent back to merchantRedirectUrl. Nothing is notified
+  and nothing changes: the order stays payable (payQuery: INIT) until it expires or is payCancelled.
+- `expire`: the order is closed unpaid (payQuery: CLOSED). Nothing is notified.
+Why (issue 11, item 5): notify.pay is documented as the *payment result* notification — its body is a
+payment's resultInfo, acquirementId, paymentTime and payStatus — and Alipay names only two outcomes
+for it (S paid, F failed). A cashier the payer walked away from is not a payment result, and an expiry
+is Alipay closing a payment that never happened; the documentation describes neither as notified, so
+the merchant learns of them by payQuery (or by its own expiry time), and after its own payCancel.
+
+Other choices where the notes are silent (inferences): the resultCodes ORDER_STATUS_INVALID,
+REFUND_AMOUNT_EXCEED, REPEAT_REQ_INCONSISTENT and ORDER_NOT_EXIST are not in seed 002's table (they
+are the names Alipay's later APIs use) and their resultCodeIds are the sandbox's own: branch on
+resultStatus. A refund sends no notification. A paid or closed order takes no payer action
+(`OrderClosed`); refunds are listed by `refunds()` unless refused.
 """
 
 from __future__ import annotations
@@ -17,6 +56,7 @@ import binascii
 import json
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -26,10 +66,15 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from local.sandboxes.controls import Notification, OrderClosed, RefundView, Reply, SandboxControls
+
 VERSION = "2.0.0"
 PREPARE = "alipay.intl.acquiring.cashier.prepareForRedirect"
 PAY_QUERY = "alipay.intl.acquiring.cashier.payQuery"
 NOTIFY_PAY = "alipay.intl.acquiring.cashier.notify.pay"
+REFUND = "alipay.intl.acquiring.common.refund"
+PAY_CANCEL = "alipay.intl.acquiring.common.payCancel"
+OPERATIONS = {PREPARE: "create", PAY_QUERY: "query", REFUND: "refund", PAY_CANCEL: "cancel"}
 JSON_HEADERS = {"Content-Type": "application/json; charset=UTF-8"}
 ALIPAY_TZ = timezone(timedelta(hours=8))  # Alipay stamps its messages in China time
 
@@ -49,9 +94,13 @@ RESULT_CODES: dict[str, tuple[str, str]] = {
     "UNKNOWN_CLIENT": ("12014155", "F"),
     "INVALID_CLIENT_STATUS": ("12014156", "F"),
     "REQUEST_TRAFFIC_EXCEED_LIMIT": ("00000024", "F"),
-    # Not in seed 002's table; the id is the sandbox's own (clients branch on resultCode, not on ids).
+    # Not in seed 002's table; the ids are the sandbox's own (clients branch on resultCode, not on ids).
     "ORDER_NOT_EXIST": ("99000001", "F"),
+    "ORDER_STATUS_INVALID": ("99000002", "F"),
+    "REFUND_AMOUNT_EXCEED": ("99000003", "F"),
+    "REPEAT_REQ_INCONSISTENT": ("99000004", "F"),
 }
+REFUND_WORDS = {"SUCCESS": "succeeded", "PROCESSING": "pending"}
 HASHES = {"SHA256": hashes.SHA256, "SHA1": hashes.SHA1}
 DURATION_RE = re.compile(r"[1-9][0-9]*(y|m|d|h|min|s)")
 AMOUNT_RE = re.compile(r"0|[1-9][0-9]*")
@@ -161,7 +210,7 @@ def envelope(
 
 
 @dataclass
-class AlipayIntlSandbox:
+class AlipayIntlSandbox(SandboxControls):
     client_id: str
     merchant_id: str
     merchant_public_key: rsa.RSAPublicKey  # verifies the merchant's requests and replies
@@ -178,14 +227,17 @@ class AlipayIntlSandbox:
     # "tampered" (consumed one per request).
     reply_faults: list[str] = field(default_factory=list)
     next_acquirement: int = 2026112200000001
+    # Refunds by merchantRefundId (refused ones too: a retry gets the first answer again).
+    refund_records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    next_refund: int = 2026112280000001
+    # merchantTransIds payCancelled before Alipay saw them: a later create with one is refused.
+    cancelled_unseen: set[str] = field(default_factory=set)
 
     def force(self, code: str, *, processed: bool = False) -> None:
         self.forced.append((code, processed))
 
     # -- HTTP ----------------------------------------------------------------------------------------
-    def handle(
-        self, method: str, url: str, headers: dict[str, str], body: bytes | None
-    ) -> tuple[int, dict[str, str], bytes]:
+    def handle(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Reply:
         if method != "POST":
             return 405, {"Content-Type": "text/plain"}, b"Method Not Allowed"
         path = urlsplit(url).path
@@ -193,18 +245,36 @@ class AlipayIntlSandbox:
         function = match.group(1).replace("/", ".") if match else path
         head: dict[str, Any] = {"function": function}
         read: tuple[dict[str, Any], dict[str, Any], str] | None = None
+        order_id: str | None = None
         try:
             read = self._read(function, headers, body or b"")
             head = read[0]
+            order_id = self._order_of(read[1])
             answer = self._dispatch(function, head, read[1])
         except _Refusal as refusal:
             head = refusal.head or head
             answer = {"resultInfo": self._result(refusal.code, refusal.message)}
-        if read is not None:  # a request we could read and verify: recorded with our answer
-            self.calls.append(
-                Recorded(function, read[0], read[1], read[2], answer["resultInfo"]["resultCode"])
-            )
-        return self._reply(head, answer)
+        reply = self._reply(head, answer)
+        if read is None:
+            return reply
+        # A request we could read and verify: recorded with our answer.
+        code = answer["resultInfo"]["resultCode"]
+        self.calls.append(Recorded(function, read[0], read[1], read[2], code))
+        outcome = "ok" if code == "SUCCESS" else code
+        return self._answered(order_id, OPERATIONS.get(function, function), outcome, reply)
+
+    def _order_of(self, body: dict[str, Any]) -> str | None:
+        """The merchantTransId a request is about, named directly or through its acquirementId."""
+        trans_id = body.get("merchantTransId")
+        if isinstance(trans_id, str) and trans_id:
+            return trans_id
+        found = self._by_acquirement(body.get("acquirementId"))
+        return found["merchantTransId"] if found else None
+
+    def _by_acquirement(self, acquirement: Any) -> dict[str, Any] | None:
+        if not isinstance(acquirement, str) or not acquirement:
+            return None
+        return next((o for o in self.orders.values() if o["acquirementId"] == acquirement), None)
 
     def _read(
         self, function: str, headers: dict[str, str], raw: bytes
@@ -257,13 +327,19 @@ class AlipayIntlSandbox:
             return self._prepare(body)
         if function == PAY_QUERY:
             return self._query(body)
+        if function == REFUND:
+            return self._refund(body)
+        if function == PAY_CANCEL:
+            return self._pay_cancel(body)
         raise _Refusal("NO_INTERFACE_DEF", "API is not defined")
 
     # -- prepareForRedirect ---------------------------------------------------------------------------
     def _prepare(self, body: dict[str, Any]) -> dict[str, Any]:
         self._check_prepare(body)
-        forced_code, processed = self.forced.pop(0) if self.forced else ("SUCCESS", True)
         trans_id = body["merchantTransId"]
+        if trans_id in self.cancelled_unseen:
+            raise _Refusal("PROCESS_FAIL", "merchantTransId was cancelled (payCancel) before")
+        forced_code, processed = self.forced.pop(0) if self.forced else ("SUCCESS", True)
         if processed and trans_id in self.orders:
             raise _Refusal("PROCESS_FAIL", "merchantTransId was used before")
         if processed:
@@ -345,7 +421,7 @@ class AlipayIntlSandbox:
             raise _Refusal("PARAM_ILLEGAL", "acquirementId or merchantTransId is required")
         found = None
         if acquirement:  # favoured over merchantTransId when both are given
-            found = next((o for o in self.orders.values() if o["acquirementId"] == acquirement), None)
+            found = self._by_acquirement(acquirement)
         elif isinstance(trans_id, str):
             found = self.orders.get(trans_id)
         if found is None:
@@ -361,6 +437,193 @@ class AlipayIntlSandbox:
         if found["paymentTime"]:
             answer["paymentTime"] = found["paymentTime"]
         return answer
+
+    # -- refund ----------------------------------------------------------------------------------------
+    def _refund(self, body: dict[str, Any]) -> dict[str, Any]:
+        if body.get("merchantId") != self.merchant_id:
+            raise _Refusal("ACCESS_DENIED", "merchantId does not belong to this client")
+        refund_id, acquirement = body.get("merchantRefundId"), body.get("acquirementId")
+        for name, value in (("merchantRefundId", refund_id), ("acquirementId", acquirement)):
+            if not isinstance(value, str) or not 0 < len(value) <= 64:
+                raise _Refusal("PARAM_ILLEGAL", f"{name} must be a string of 1-64 characters")
+        amount = body.get("refundAmount")
+        if (
+            not isinstance(amount, dict)
+            or not isinstance(amount.get("currency"), str)
+            or not re.fullmatch(r"[A-Z]{3}", amount["currency"])
+            or not isinstance(amount.get("value"), str)
+            or not AMOUNT_RE.fullmatch(amount["value"])
+            or amount["value"] == "0"
+        ):
+            raise _Refusal("PARAM_ILLEGAL", "refundAmount must be {currency, value: positive minor units}")
+        reason = body.get("refundReason")
+        if reason is not None and (not isinstance(reason, str) or len(reason) > 256):
+            raise _Refusal("PARAM_ILLEGAL", "refundReason must be a string of at most 256")
+        assert isinstance(refund_id, str)  # checked above; tells the type checker
+        asked = {"currency": amount["currency"], "value": amount["value"]}
+        previous = self.refund_records.get(refund_id)
+        if previous is not None:
+            if previous["acquirementId"] != acquirement or previous["refundAmount"] != asked:
+                raise _Refusal("REPEAT_REQ_INCONSISTENT", "merchantRefundId was used with another refund")
+            return self._refund_answer(previous)
+        order = self._by_acquirement(acquirement)
+        if order is None:
+            raise _Refusal("ORDER_NOT_EXIST", "the order does not exist")
+        record: dict[str, Any] = {
+            "merchantRefundId": refund_id,
+            "acquirementId": acquirement,
+            "merchantTransId": order["merchantTransId"],
+            "refundAmount": asked,
+            "refundReason": reason,
+            "status": "PROCESSING",
+            "refundId": None,
+            "refundTime": None,
+            "refusal": None,
+        }
+        knobs = self.knob(order["merchantTransId"])
+        if order["payStatus"] != "SUCCESS":
+            record["refusal"] = ("ORDER_STATUS_INVALID", f"the order is not paid ({order['payStatus']})")
+        elif asked["currency"] != order["orderAmount"]["currency"]:
+            record["refusal"] = ("PARAM_ILLEGAL", "refundAmount.currency is not the payment's currency")
+        elif int(asked["value"]) > self._refundable(order):
+            record["refusal"] = ("REFUND_AMOUNT_EXCEED", "the refund is more than what remains refundable")
+        elif knobs.refuse_next_refund:
+            knobs.refuse_next_refund = False
+            record["refusal"] = ("PROCESS_FAIL", "refused by the sandbox (refuse_next_refund)")
+        if record["refusal"]:
+            record["status"] = "FAIL"
+        elif not knobs.refunds_held:
+            self._succeed(record)
+        self.refund_records[refund_id] = record
+        return self._refund_answer(record)
+
+    def _refundable(self, order: dict[str, Any]) -> int:
+        taken = sum(
+            int(r["refundAmount"]["value"])
+            for r in self.refund_records.values()
+            if r["merchantTransId"] == order["merchantTransId"] and r["status"] in ("SUCCESS", "PROCESSING")
+        )
+        return int(order["orderAmount"]["value"]) - taken
+
+    def _succeed(self, record: dict[str, Any]) -> None:
+        record.update({"status": "SUCCESS", "refundId": str(self.next_refund), "refundTime": _now()})
+        self.next_refund += 1
+
+    def _refund_answer(self, record: dict[str, Any]) -> dict[str, Any]:
+        if record["status"] == "FAIL":
+            code, message = record["refusal"]
+            return {"resultInfo": self._result(code, message)}
+        if record["status"] == "PROCESSING":
+            return {"resultInfo": self._result("UNKNOWN_EXCEPTION", "the refund is being processed")}
+        return {
+            "resultInfo": self._result("SUCCESS", "success"),
+            "merchantRefundId": record["merchantRefundId"],
+            "acquirementId": record["acquirementId"],
+            "refundAmount": dict(record["refundAmount"]),
+            "refundId": record["refundId"],
+            "refundTime": record["refundTime"],
+        }
+
+    def release_refunds(self, order_id: str) -> None:
+        """Refunds in process succeed now (a retry of each then answers S); later ones are not held.
+        Alipay notifies no refund: the merchant learns it by sending the same merchantRefundId again."""
+        self.knob(order_id).refunds_held = False
+        for record in self.refund_records.values():
+            if record["merchantTransId"] == order_id and record["status"] == "PROCESSING":
+                self._succeed(record)
+
+    def refunds(self, order_id: str) -> list[RefundView]:
+        return [
+            RefundView(
+                refund_id=r["refundId"] or "",
+                merchant_refund_id=r["merchantRefundId"],
+                amount=int(r["refundAmount"]["value"]),
+                currency=r["refundAmount"]["currency"],
+                status=REFUND_WORDS[r["status"]],
+                provider_status=r["status"],
+            )
+            for r in self.refund_records.values()
+            if r["merchantTransId"] == order_id and r["status"] != "FAIL"
+        ]
+
+    # -- payCancel -------------------------------------------------------------------------------------
+    def _pay_cancel(self, body: dict[str, Any]) -> dict[str, Any]:
+        if body.get("merchantId") != self.merchant_id:
+            raise _Refusal("ACCESS_DENIED", "merchantId does not belong to this client")
+        acquirement, trans_id = body.get("acquirementId"), body.get("merchantTransId")
+        if acquirement:
+            order = self._by_acquirement(acquirement)
+            if order is None:
+                raise _Refusal("ORDER_NOT_EXIST", "the order does not exist")
+        elif isinstance(trans_id, str) and 0 < len(trans_id) <= 64:
+            order = self.orders.get(trans_id)
+            if order is None:  # never seen: the pay is treated as never having happened
+                self.cancelled_unseen.add(trans_id)
+                return {"resultInfo": self._result("SUCCESS", "success"), "merchantTransId": trans_id}
+        else:
+            raise _Refusal("PARAM_ILLEGAL", "acquirementId or merchantTransId is required")
+        if order["payStatus"] == "SUCCESS":
+            raise _Refusal("ORDER_STATUS_INVALID", "the order is paid: refund it instead")
+        if order["payStatus"] == "INIT":
+            order["payStatus"] = "CANCELLED"
+        answer: dict[str, Any] = {
+            "resultInfo": self._result("SUCCESS", "success"),
+            "merchantTransId": order["merchantTransId"],
+        }
+        if order["acquirementId"]:
+            answer["acquirementId"] = order["acquirementId"]
+        return answer
+
+    # -- the payer at the cashier --------------------------------------------------------------------
+    def actions(self) -> dict[str, Callable[[str], None]]:
+        return {
+            **super().actions(),
+            "pay": self.pay,
+            "pay_silently": self.pay_silently,
+            "cancel": self.cancel,
+            "fail": self.fail,
+            "expire": self.expire,
+        }
+
+    def pay(self, order_id: str) -> None:
+        self._open(order_id)
+        self._notify(order_id, "SUCCESS", "payment succeeded")
+
+    def pay_silently(self, order_id: str) -> None:
+        """Paid at Alipay; no notification is sent (only payQuery tells)."""
+        self._open(order_id)
+        self.notification(order_id, "SUCCESS")  # moves the order as the notification would; not sent
+
+    def fail(self, order_id: str) -> None:
+        self._open(order_id)
+        self._notify(order_id, "PROCESS_FAIL", "payment failed")
+
+    def cancel(self, order_id: str) -> None:
+        """The payer leaves the cashier: nothing is notified, the order stays payable until it expires."""
+        self._open(order_id)
+
+    def expire(self, order_id: str) -> None:
+        """The order's time ran out: closed unpaid (payQuery: CLOSED), nothing notified."""
+        self._open(order_id)
+        self.orders[order_id]["payStatus"] = "CLOSED"
+
+    def _open(self, order_id: str) -> None:
+        if not self.is_open(order_id):
+            raise OrderClosed(f"the order is {self.orders[order_id]['payStatus']}")
+
+    def is_open(self, order_id: str) -> bool:
+        return bool(self.orders[order_id]["payStatus"] == "INIT")
+
+    def knows(self, order_id: str) -> bool:
+        return order_id in self.orders
+
+    def status_of(self, order_id: str) -> str:
+        status: str = self.orders[order_id]["payStatus"]
+        return status
+
+    def _notify(self, order_id: str, result: str, what: str) -> None:
+        sent = self.notification(order_id, result)
+        self._send(Notification(order_id, sent.url, sent.headers, sent.body, what, sent.req_msg_id))
 
     # -- what Alipay sends the merchant ---------------------------------------------------------------
     def notification(
@@ -425,7 +688,7 @@ class AlipayIntlSandbox:
         url = str(order["request"].get("notifyUrl") or "")
         return Delivery(url, dict(JSON_HEADERS), raw, str(head.get("reqMsgId")))
 
-    def ack_result(self, reply: bytes | str, delivery: Delivery) -> dict[str, Any]:
+    def ack_result(self, reply: bytes | str, delivery: Delivery | Notification) -> dict[str, Any]:
         """The resultInfo of the merchant's reply, once checked as Alipay checks it; raises otherwise."""
         text = reply.decode("utf-8") if isinstance(reply, bytes) else reply
         try:
@@ -441,7 +704,8 @@ class AlipayIntlSandbox:
         head = response.get("head") if isinstance(response, dict) else None
         if not isinstance(head, dict):
             raise SandboxError("the reply has no head")
-        if head.get("reqMsgId") != delivery.req_msg_id:
+        msg_id = delivery.req_msg_id if isinstance(delivery, Delivery) else delivery.message_id
+        if head.get("reqMsgId") != msg_id:
             raise SandboxError("the reply does not echo the notification's reqMsgId")
         if head.get("function") != NOTIFY_PAY or head.get("clientId") != self.client_id:
             raise SandboxError("the reply's head names another function or client")
@@ -450,7 +714,7 @@ class AlipayIntlSandbox:
             raise SandboxError("the reply has no resultInfo")
         return result
 
-    def acknowledged(self, reply: bytes | str, delivery: Delivery) -> bool:
+    def acknowledged(self, reply: bytes | str, delivery: Delivery | Notification) -> bool:
         """Whether Alipay would stop retrying: a valid signed reply with resultInfo SUCCESS."""
         try:
             result = self.ack_result(reply, delivery)
@@ -464,7 +728,7 @@ class AlipayIntlSandbox:
         code_id, status = RESULT_CODES.get(code, ("00000901", "U"))
         return {"resultStatus": status, "resultCodeId": code_id, "resultCode": code, "resultMsg": message}
 
-    def _reply(self, request_head: dict[str, Any], body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    def _reply(self, request_head: dict[str, Any], body: dict[str, Any]) -> Reply:
         head = {
             "version": VERSION,
             "function": request_head.get("function"),

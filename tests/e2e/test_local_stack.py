@@ -1,9 +1,11 @@
 """End to end over real HTTP, for every provider: create -> sandbox checkout -> signed notification
--> GET /orders/{id}; plus cancel, fail, expire and a notification delivered twice."""
+-> GET /orders/{id}; plus cancel, fail, expire, a notification delivered twice, and the sandboxes'
+knobs (a dropped notification, a silent payment, a lost reply)."""
 
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 import requests
@@ -11,14 +13,39 @@ import requests
 from tests.e2e.conftest import LocalStack
 
 PROVIDERS = ["multisafepay", "useepay", "alipay_intl"]
-# What each provider's sandbox reports for a checkout outcome, as our unified status.
-# Alipay's notify.pay has only S or F, so a cancelled or expired cashier arrives as a failed payment.
+# For each checkout outcome: our unified status afterwards, whether the provider notifies it, and the
+# provider's own word for the order (the sandbox's GET /_control/{order_id}).
+# Alipay's notify.pay reports payment results only (S paid, F failed): a payer who cancels on the
+# cashier is sent back unnotified and the order stays payable (INIT); an expired order is closed
+# (CLOSED) unnotified. Our order stays pending until it is asked (payQuery) or expires on our side.
 EXPECTED = {
-    "multisafepay": {"pay": "paid", "cancel": "cancelled", "fail": "failed", "expire": "expired"},
-    "useepay": {"pay": "paid", "cancel": "cancelled", "fail": "failed", "expire": "expired"},
-    "alipay_intl": {"pay": "paid", "cancel": "failed", "fail": "failed", "expire": "failed"},
+    "multisafepay": {
+        "pay": ("paid", True, "completed"),
+        "cancel": ("cancelled", True, "void"),
+        "fail": ("failed", True, "declined"),
+        "expire": ("expired", True, "expired"),
+    },
+    "useepay": {
+        "pay": ("paid", True, "succeed"),
+        "cancel": ("cancelled", True, "cancelled"),
+        "fail": ("failed", True, "failed"),
+        "expire": ("expired", True, "closed"),
+    },
+    "alipay_intl": {
+        "pay": ("paid", True, "SUCCESS"),
+        "cancel": ("pending", False, "INIT"),
+        "fail": ("failed", True, "FAIL"),
+        "expire": ("pending", False, "CLOSED"),
+    },
 }
 _ids = itertools.count()
+
+
+def sandbox_view(stack: LocalStack, provider: str, order_id: str) -> dict[str, Any]:
+    reply = requests.get(f"{stack.sandboxes[provider]}/_control/{order_id}", timeout=30)
+    reply.raise_for_status()
+    view: dict[str, Any] = reply.json()
+    return view
 
 
 def new_order(stack: LocalStack, provider: str) -> str:
@@ -32,12 +59,15 @@ def new_order(stack: LocalStack, provider: str) -> str:
 @pytest.mark.parametrize("provider", PROVIDERS)
 @pytest.mark.parametrize("outcome", ["pay", "cancel", "fail", "expire"])
 def test_checkout_outcome_reaches_the_order(local_stack: LocalStack, provider: str, outcome: str) -> None:
+    status, notified, provider_word = EXPECTED[provider][outcome]
     order_id = new_order(local_stack, provider)
-    [delivery] = local_stack.control(provider, order_id, outcome)["delivered"]
-    assert delivery["status"] == 200, delivery
+    delivered = local_stack.control(provider, order_id, outcome)["delivered"]
+    assert [d["status"] for d in delivered] == ([200] if notified else []), delivered
     order = local_stack.order(order_id)
-    assert order["status"] == EXPECTED[provider][outcome]
-    assert order["events"][-1]["verified"] is True
+    assert order["status"] == status
+    if notified:
+        assert order["events"][-1]["verified"] is True
+    assert sandbox_view(local_stack, provider, order_id)["status"] == provider_word
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -88,3 +118,39 @@ def test_bad_input_gets_the_error_shape_over_http(local_stack: LocalStack) -> No
     reply = local_stack.create("e2e-bad", "multisafepay", amount={"value": 10.5, "currency": "EUR"})
     assert reply.status_code == 422
     assert reply.json()["error"]["field"] == "amount.value"
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_dropped_notification_arrives_when_redelivered(local_stack: LocalStack, provider: str) -> None:
+    order_id = new_order(local_stack, provider)
+    local_stack.control(provider, order_id, "drop_next_notification")
+    assert local_stack.control(provider, order_id, "pay") == {"delivered": [], "dropped": 1}
+    assert local_stack.order(order_id)["status"] == "pending"
+    [delivery] = local_stack.control(provider, order_id, "redeliver")["delivered"]
+    assert delivery["status"] == 200, delivery
+    assert local_stack.order(order_id)["status"] == "paid"
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_silent_payment_is_known_to_the_provider_only(local_stack: LocalStack, provider: str) -> None:
+    order_id = new_order(local_stack, provider)
+    assert local_stack.control(provider, order_id, "pay_silently") == {"delivered": [], "dropped": 0}
+    assert local_stack.order(order_id)["status"] == "pending"
+    assert sandbox_view(local_stack, provider, order_id)["status"] == EXPECTED[provider]["pay"][2]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_create_whose_reply_is_lost_is_resolved_by_the_retry(
+    local_stack: LocalStack, provider: str
+) -> None:
+    order_id = f"e2e-lost-{provider}-{next(_ids)}"
+    local_stack.control(provider, order_id, "timeout_once")  # armed before the provider knows the order
+    lost = local_stack.create(order_id, provider)
+    assert lost.status_code in (502, 504), lost.text
+    assert local_stack.order(order_id)["status"] == "unknown"
+    retry = local_stack.create(order_id, provider)
+    assert retry.status_code in (200, 201), retry.text
+    assert retry.json()["status"] == "pending"
+    calls = sandbox_view(local_stack, provider, order_id)["calls"]
+    assert [c["operation"] for c in calls].count("create") == 1  # the retry asked instead of creating
+    assert calls[0] == {"operation": "create", "outcome": "ok", "reply_lost": True}

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from requests import PreparedRequest
 
 from local.sandboxes.alipay_intl import AlipayIntlSandbox
+from local.sandboxes.controls import ReplyLost
 from payments.api import CreateOrderRequest, parse_create_order
 from payments.creation import new_order
 from payments.errors import ProviderTimeout
@@ -119,7 +120,7 @@ class SandboxHttp(HttpClient):
     """Hands each request to a sandbox: the adapter's wire format, without `requests` underneath.
 
     `faults`, one per request: "timeout" (nothing reached Alipay), "timeout_after_processing"
-    (Alipay acted, we never heard back), "http_500".
+    (Alipay acted, we never heard back), "http_500". The sandbox's `timeout_once` knob is a timeout too.
     """
 
     def __init__(self, sandbox: AlipayIntlSandbox) -> None:
@@ -142,7 +143,10 @@ class SandboxHttp(HttpClient):
             raise ProviderTimeout("the payment provider did not answer in time")
         if fault == "http_500":
             return HttpResponse(500, {"Content-Type": "text/html"}, b"<html>oops</html>")
-        status, reply_headers, reply = self.sandbox.handle(method, url, dict(headers or {}), body)
+        try:
+            status, reply_headers, reply = self.sandbox.handle(method, url, dict(headers or {}), body)
+        except ReplyLost:
+            raise ProviderTimeout("the payment provider did not answer in time") from None
         if fault == "timeout_after_processing":
             raise ProviderTimeout("the payment provider did not answer in time")
         return HttpResponse(status, reply_headers, reply)

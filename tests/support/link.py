@@ -2,6 +2,9 @@
 
 `responses` replaces the transport below `requests`, so urllib3's own retries do not run here: each
 HTTP request the adapter makes consumes exactly one injected fault.
+
+A sandbox's own `timeout_once` knob (the provider processed the call, its reply never came) reaches the
+adapter as `requests.ReadTimeout`, as a real provider that went quiet would.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from typing import Protocol
 
 import requests
 from requests import PreparedRequest
+
+from local.sandboxes.controls import ReplyLost
 
 
 class Sandbox(Protocol):
@@ -36,7 +41,10 @@ class ProviderLink:
         if fault == "garbage":
             return 200, {"Content-Type": "application/json"}, b'{"success": tr'
         body = request.body.encode() if isinstance(request.body, str) else request.body
-        reply = sandbox.handle(request.method or "GET", request.url or "", dict(request.headers), body)
+        try:
+            reply = sandbox.handle(request.method or "GET", request.url or "", dict(request.headers), body)
+        except ReplyLost:
+            raise requests.ReadTimeout("read timed out (the provider processed the request)") from None
         if fault == "read_timeout_after_processing":  # the provider acted; we never heard back
             raise requests.ReadTimeout("read timed out")
         return reply

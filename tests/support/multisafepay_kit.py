@@ -25,6 +25,6 @@ def msp(stack: object, wire: responses.RequestsMock, link: ProviderLink) -> Mult
     def callback(request: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
         return link.exchange(sandbox, request)
 
-    for method in (responses.GET, responses.POST):
+    for method in (responses.GET, responses.POST, responses.PATCH):
         wire.add_callback(method, re.compile(re.escape(MSP_BASE_URL) + ".*"), callback=callback)
     return sandbox
