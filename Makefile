@@ -13,7 +13,7 @@ PY := $(VENV)/bin/python
 export AWS_DEFAULT_REGION ?= eu-west-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help dev test unit lint typecheck validate build events deploy clean bench reliability
+.PHONY: help dev dev-build test unit lint typecheck validate build events deploy clean bench reliability
 
 help:
 	@echo "make dev       run the local stack: API on :3000, demo shop, provider sandboxes (Ctrl-C stops)"
@@ -101,10 +101,30 @@ deploy: build
 
 # The whole product on this machine: moto, provider sandboxes, API gateway on :3000, demo shop.
 # Functions run under the Lambda Runtime Interface Emulator against `sam build` output.
-# PORT=3001 make dev, IN_PROCESS=1 make dev (no build, handlers in-process), PROVIDERS_FILE=real.json.
-dev: $(VENV)/.installed
-	@if [ "$(IN_PROCESS)" != "1" ]; then $(MAKE) --no-print-directory build $(RUNTIME_VENV)/.installed; fi
-	$(PY) -m local.stack
+# PORT=3001 make dev, IN_PROCESS=1 make dev (no build, handlers in-process), PROVIDERS_FILE=real.json,
+# LOCAL_API_KEY=<20+ characters> (the same API key every run). The port and settings are checked first,
+# with the bare Python, so a taken port fails in a second instead of after the build.
+PORT ?= 3000
+BOOT_PY := $(or $(PYTHON312),python3)
+dev:
+	@$(BOOT_PY) -m local.preflight --port "$(PORT)"
+	@test -f $(VENV)/.installed || echo "make dev: first run: creating $(VENV) (a few minutes)"
+	@$(MAKE) --no-print-directory --silent $(VENV)/.installed
+	@if [ "$(IN_PROCESS)" != "1" ]; then $(MAKE) --no-print-directory dev-build; fi
+	@$(PY) -m local.stack --port "$(PORT)"
+
+# sam build for make dev, its output (progress, "Commands you can use next", manifest notices) kept in
+# a log instead of scrolling between make dev's lines; the log's tail is shown when the build fails.
+dev-build:
+	@mkdir -p .local-logs
+	@echo "make dev: sam build (log: .local-logs/sam-build.log; the first run also installs aws-sam-cli)"
+	@start=$$(date +%s); \
+	if $(MAKE) --no-print-directory build $(RUNTIME_VENV)/.installed >.local-logs/sam-build.log 2>&1; then \
+		echo "make dev: built in $$(( $$(date +%s) - start )) s"; \
+	else \
+		tail -n 30 .local-logs/sam-build.log; \
+		echo "make dev: sam build failed; whole log in .local-logs/sam-build.log"; exit 1; \
+	fi
 
 clean:
 	rm -rf $(VENV) $(ORACLE_VENV) $(ALIPAY_ORACLE_VENV) $(SAM_VENV) $(RUNTIME_VENV) .local-logs .aws-sam .mypy_cache .ruff_cache .pytest_cache

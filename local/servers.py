@@ -178,19 +178,24 @@ class Gateway(_Server):
     def __init__(
         self,
         specs: list[FunctionSpec],
-        backend: Backend,
         api_key: str,
         port: int,
-        providers: list[str],
         log: Callable[[str], None],
     ) -> None:
+        # Binds now, before anything else starts: the port is ours (or this fails) from the outset.
         super().__init__(port, log)
         self.routes: list[tuple[Route, FunctionSpec]] = [
             (route, spec) for spec in specs for route in spec.routes
         ]
-        self.backend = backend
+        self.backend: Backend | None = None
         self.api_key = api_key
+        self.providers: list[str] = []
+
+    def serve(self, backend: Backend, providers: list[str]) -> None:
+        """Start answering, with the functions behind `backend`; the shop offers `providers`."""
+        self.backend = backend
         self.providers = providers
+        self.start()
 
     def route(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> Response:
         parts = urlsplit(target)
@@ -240,6 +245,8 @@ class Gateway(_Server):
             api_key=given if route.api_key_required else None,
             api_key_id="localkey" if route.api_key_required else None,
         )
+        if self.backend is None:
+            raise RuntimeError("Gateway.serve() was not called")
         return self.backend.invoke(spec, event)
 
     # -- the demo shop ---------------------------------------------------------------------------
