@@ -242,6 +242,8 @@ class Gateway(_Server):
         parts = urlsplit(target)
         if parts.path in ("/", "/shop") and method == "GET":
             return self._html(shop.shop_page(self.providers))
+        if parts.path == "/favicon.ico":  # every browser asks; "no icon" without a 404 in the log
+            return 204, {}, b""
         if parts.path == "/shop/pay" and method == "POST":
             return self._shop_pay(body)
         if parts.path == "/shop/return" and method == "GET":
