@@ -70,7 +70,13 @@ class EmulatedFunction:
             reply = self.session.post(
                 f"http://127.0.0.1:{self.port}{INVOKE_PATH}", data=json.dumps(event), timeout=timeout
             )
-        result = reply.json()
+        try:
+            result: Any = reply.json()
+        except ValueError:
+            # Not the runtime's answer (the emulator's own, e.g. an init that timed out): still a
+            # failed invocation, which API Gateway answers with 502.
+            exited = "" if self.process.poll() is None else f"; the emulator exited, see {self.log_path}"
+            result = {"emulator": f"HTTP {reply.status_code}: {reply.text[:500]}{exited}"}
         if not isinstance(result, dict) or "statusCode" not in result:
             # An unhandled exception or an import error: API Gateway answers 502 for those.
             return Reply(
