@@ -25,7 +25,7 @@ from local.template import Template  # noqa: E402
 
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
 DEFAULT_ENV_VARS = ROOT / "events" / "env.json"
-OUTPUTS_HINT = ".venv-sam/bin/sam list stack-outputs --stack-name alipay-payments"
+OUTPUTS_HINT = ".venv-sam/bin/sam list stack-outputs --stack-name alipay-payments --region eu-west-1"
 
 
 class InvokeError(Exception):
