@@ -13,7 +13,7 @@ PY := $(VENV)/bin/python
 export AWS_DEFAULT_REGION ?= eu-west-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help dev test unit lint typecheck validate build events deploy clean bench reliability
+.PHONY: help dev build-quietly invoke test unit lint typecheck validate build events deploy clean bench reliability
 
 help:
 	@echo "make dev       run the local stack: API on :3000, demo shop, provider sandboxes (Ctrl-C stops)"
@@ -21,6 +21,7 @@ help:
 	@echo "make validate  sam validate --lint and cfn-lint on template.yaml"
 	@echo "make build     sam build (layer + functions into .aws-sam/build)"
 	@echo "make deploy    sam build + sam deploy --guided"
+	@echo "make invoke EVENT=events/<name>.json  sam local invoke with a sample event (Docker; events/README.md)"
 	@echo "make events    regenerate events/ (fresh timestamps for the signed notification)"
 	@echo "make bench     benchmarks: cold start, per-request CPU, round trips, sizes, SDK ratios"
 	@echo "make reliability  the adversarial suite and its table (forgeries, races, faults, fuzzing)"
@@ -99,12 +100,44 @@ events: $(VENV)/.installed
 deploy: build
 	$(SAM_VENV)/bin/sam deploy --guided
 
+# sam local invoke (needs Docker and AWS credentials) of the function an event's route reaches, built
+# first, pointed at the deployed table and secret by ENV_VARS (fill events/env.json in from the stack's
+# outputs). make invoke EVENT=events/create_order_multisafepay.json [ENV_VARS=…] [SAM_ARGS='--profile x']
+ENV_VARS ?= events/env.json
+invoke: $(VENV)/.installed
+	@test -n "$(EVENT)" || { echo "make invoke: say which event: make invoke EVENT=events/create_order_multisafepay.json (list: events/README.md)" >&2; exit 2; }
+	@$(PY) -m events.invoke "$(EVENT)" --env-vars "$(ENV_VARS)" --print >/dev/null
+	@$(MAKE) --no-print-directory build-quietly
+	@$(PY) -m events.invoke "$(EVENT)" --env-vars "$(ENV_VARS)" --sam-args "$(SAM_ARGS)"
+
 # The whole product on this machine: moto, provider sandboxes, API gateway on :3000, demo shop.
 # Functions run under the Lambda Runtime Interface Emulator against `sam build` output.
-# PORT=3001 make dev, IN_PROCESS=1 make dev (no build, handlers in-process), PROVIDERS_FILE=real.json.
-dev: $(VENV)/.installed
-	@if [ "$(IN_PROCESS)" != "1" ]; then $(MAKE) --no-print-directory build $(RUNTIME_VENV)/.installed; fi
-	$(PY) -m local.stack
+# PORT=3001 make dev, IN_PROCESS=1 make dev (no build, handlers in-process), PROVIDERS_FILE=real.json,
+# LOCAL_API_KEY=<20+ characters> (the same API key every run). The port and settings are checked first,
+# with the bare Python, so a taken port fails in a second instead of after the build.
+PORT ?= 3000
+BOOT_PY := $(or $(PYTHON312),python3)
+dev:
+	@$(BOOT_PY) -m local.preflight --port "$(PORT)"
+	@test -f $(VENV)/.installed || echo "make dev: first run: creating $(VENV) (a few minutes)"
+	@$(MAKE) --no-print-directory --silent $(VENV)/.installed
+	@if [ "$(IN_PROCESS)" != "1" ]; then \
+		$(MAKE) --no-print-directory build-quietly QUIET_BUILD_ALSO=$(RUNTIME_VENV)/.installed; fi
+	@$(PY) -m local.stack --port "$(PORT)"
+
+# sam build with its output (progress, "Commands you can use next", the manifest notice sam repeats for
+# every function) in a log rather than between make dev's or make invoke's lines; its tail on failure.
+# QUIET_BUILD_ALSO: more targets to make along with it, in the same log.
+build-quietly:
+	@mkdir -p .local-logs
+	@echo "sam build (log: .local-logs/sam-build.log; the first run also installs aws-sam-cli: minutes)"
+	@start=$$(date +%s); \
+	if $(MAKE) --no-print-directory build $(QUIET_BUILD_ALSO) >.local-logs/sam-build.log 2>&1; then \
+		echo "built in $$(( $$(date +%s) - start )) s"; \
+	else \
+		tail -n 30 .local-logs/sam-build.log; \
+		echo "sam build failed; the whole log is in .local-logs/sam-build.log" >&2; exit 1; \
+	fi
 
 clean:
 	rm -rf $(VENV) $(ORACLE_VENV) $(ALIPAY_ORACLE_VENV) $(SAM_VENV) $(RUNTIME_VENV) .local-logs .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -31,14 +31,26 @@ SAMPLE_ORDER_ID = "sample-order-1"
 DOMAIN = "abc123.execute-api.eu-west-1.amazonaws.com"
 
 
-def sample_create_body() -> dict[str, object]:
+# One sample order per provider: each has a create event, a get event and a notification sample.
+SAMPLE_ORDERS = {
+    "multisafepay": SAMPLE_ORDER_ID,
+    "useepay": "sample-order-2",
+    "alipay_intl": "sample-order-3",
+}
+
+
+def sample_create_body(provider: str = "multisafepay") -> dict[str, object]:
+    """10.00 EUR for the provider's sample order: the amount its notification sample reports."""
+    order_id = SAMPLE_ORDERS[provider]
     return {
-        "order_id": SAMPLE_ORDER_ID,
-        "provider": "multisafepay",
+        "order_id": order_id,
+        "provider": provider,
         "amount": {"value": 1000, "currency": "EUR"},
         "description": "Tea set",
-        "return_url": "https://shop.example.com/orders/sample-order-1/return",
-        "cancel_url": "https://shop.example.com/orders/sample-order-1/cancel",
+        "return_url": f"https://shop.example.com/orders/{order_id}/return",
+        # Only MultiSafepay has a field for it; the API asks for it whatever the provider.
+        "cancel_url": f"https://shop.example.com/orders/{order_id}/cancel",
+        # UseePay requires the payer's IP address; the others pass on what they have a field for.
         "customer": {"locale": "zh_CN", "ip_address": "203.0.113.7", "country": "CN"},
         "items": [{"name": "Tea set", "quantity": 1, "unit_price": 1000}],
     }
@@ -131,27 +143,30 @@ def build(now: int, alipay_key: rsa.RSAPrivateKey | None = None) -> dict[str, di
     json_type = [("Content-Type", "application/json")]
     body = sample_msp_notification_body()
     notify_query = [("transactionid", SAMPLE_ORDER_ID), ("timestamp", str(now))]
-    return {
-        "create_order.json": proxy_event(
+    events: dict[str, dict[str, object]] = {}
+    for provider, order_id in SAMPLE_ORDERS.items():
+        events[f"create_order_{provider}.json"] = proxy_event(
             method="POST",
             path="/orders",
             resource="/orders",
             headers=[*json_type, *api_key],
-            body=json.dumps(sample_create_body(), indent=2).encode(),
+            body=json.dumps(sample_create_body(provider), indent=2).encode(),
             domain_name=DOMAIN,
             api_key="sample-merchant-api-key",
             api_key_id="samplekeyid",
-        ),
-        "get_order.json": proxy_event(
+        )
+        events[f"get_order_{provider}.json"] = proxy_event(
             method="GET",
-            path=f"/orders/{SAMPLE_ORDER_ID}",
+            path=f"/orders/{order_id}",
             resource="/orders/{order_id}",
-            path_parameters={"order_id": SAMPLE_ORDER_ID},
+            path_parameters={"order_id": order_id},
             headers=api_key,
             domain_name=DOMAIN,
             api_key="sample-merchant-api-key",
             api_key_id="samplekeyid",
-        ),
+        )
+    return {
+        **events,
         "notify_multisafepay_post.json": proxy_event(
             method="POST",
             path="/notify/multisafepay",

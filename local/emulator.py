@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import socket
 import subprocess
 import threading
@@ -27,6 +28,17 @@ from local.template import FunctionSpec
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 
 
+class EmulatorError(RuntimeError):
+    """A function that cannot be started: the message says which, and where its log is."""
+
+
+def _die_with_parent() -> list[str]:
+    """A command prefix that ends the emulator when the process that started it dies, even by SIGKILL,
+    so a killed `make dev` leaves no emulators behind (Linux; elsewhere, Emulator.stop does it)."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -38,9 +50,7 @@ def find_rie(sam_venv: Path) -> Path:
     arch = "arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
     found = sorted(sam_venv.glob(f"lib/python3*/site-packages/samcli/local/rapid/aws-lambda-rie-{arch}"))
     if not found:
-        raise FileNotFoundError(
-            f"aws-lambda-rie-{arch} not found in {sam_venv} (make dev installs aws-sam-cli)"
-        )
+        raise EmulatorError(f"aws-lambda-rie-{arch} not found in {sam_venv} (make dev installs aws-sam-cli)")
     return found[0]
 
 
@@ -60,7 +70,13 @@ class EmulatedFunction:
             reply = self.session.post(
                 f"http://127.0.0.1:{self.port}{INVOKE_PATH}", data=json.dumps(event), timeout=timeout
             )
-        result = reply.json()
+        try:
+            result: Any = reply.json()
+        except ValueError:
+            # Not the runtime's answer (the emulator's own, e.g. an init that timed out): still a
+            # failed invocation, which API Gateway answers with 502.
+            exited = "" if self.process.poll() is None else f"; the emulator exited, see {self.log_path}"
+            result = {"emulator": f"HTTP {reply.status_code}: {reply.text[:500]}{exited}"}
         if not isinstance(result, dict) or "statusCode" not in result:
             # An unhandled exception or an import error: API Gateway answers 502 for those.
             return Reply(
@@ -83,7 +99,7 @@ class Emulator:
         task_root = self.build_dir / spec.logical_id
         layer = self.build_dir / "PaymentsLayer" / "python"
         if not (task_root / "app.py").exists() or not layer.exists():
-            raise FileNotFoundError(f"{task_root} or {layer} missing: run `sam build` (make build) first")
+            raise EmulatorError(f"{task_root} or {layer} missing: run `sam build` (make build) first")
         port, api_port = free_port(), free_port()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{spec.logical_id}.log"
@@ -97,24 +113,25 @@ class Emulator:
             "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
             **env,
         }
-        log = log_path.open("wb")
-        process = subprocess.Popen(  # noqa: S603 - our own binaries and paths
-            [
-                str(self.rie),
-                "--runtime-interface-emulator-address",
-                f"127.0.0.1:{port}",
-                "--runtime-api-address",
-                f"127.0.0.1:{api_port}",
-                str(self.runtime_python),
-                "-m",
-                "awslambdaric",
-                spec.handler,
-            ],
-            cwd=task_root,
-            env=process_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        with log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
+            process = subprocess.Popen(  # noqa: S603 - our own binaries and paths
+                [
+                    *_die_with_parent(),
+                    str(self.rie),
+                    "--runtime-interface-emulator-address",
+                    f"127.0.0.1:{port}",
+                    "--runtime-api-address",
+                    f"127.0.0.1:{api_port}",
+                    str(self.runtime_python),
+                    "-m",
+                    "awslambdaric",
+                    spec.handler,
+                ],
+                cwd=task_root,
+                env=process_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         function = EmulatedFunction(spec, process, port, log_path)
         self.functions[spec.logical_id] = function
         self._wait_listening(function)
@@ -125,13 +142,15 @@ class Emulator:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if function.process.poll() is not None:
-                raise RuntimeError(f"{function.spec.logical_id} exited; see {function.log_path}")
+                raise EmulatorError(f"{function.spec.logical_id} exited at start; see {function.log_path}")
             try:
                 with socket.create_connection(("127.0.0.1", function.port), timeout=0.2):
                     return
             except OSError:
                 time.sleep(0.05)
-        raise TimeoutError(f"{function.spec.logical_id} did not start; see {function.log_path}")
+        raise EmulatorError(
+            f"{function.spec.logical_id} did not start in {timeout:.0f} s; see {function.log_path}"
+        )
 
     def stop(self) -> None:
         for function in self.functions.values():
@@ -142,3 +161,4 @@ class Emulator:
                 function.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 function.process.kill()
+                function.process.wait()

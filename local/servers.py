@@ -12,13 +12,13 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import requests
 
+from local import shop
 from local.apigw import match_route, proxy_event
 from local.checkout import LABELS, OUTCOMES, Checkout, major_units
 from local.inprocess import Reply
@@ -31,19 +31,60 @@ from local.sandboxes.controls import (
 )
 from local.template import FunctionSpec, Route
 
+# The local stack's one stylesheet: the demo shop and the sandboxes' checkout pages share it.
+# Besides plain elements it offers: .primary (the main button; #pay gets it too), .muted, .notice,
+# .error, .pill (a status; colour by status word: .pill.paid …), .price, dl.facts, .row, .invalid.
 PAGE_STYLE = (
-    "body{font-family:system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#222}"
-    "button{font-size:1rem;padding:.5rem 1rem;margin:.25rem}table{border-collapse:collapse;width:100%}"
-    "td,th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left;font-size:.9rem}"
-    ".status{font-size:1.6rem;font-weight:bold}"
+    ":root{--ink:#1f2329;--muted:#646a73;--line:#e4e6eb;--bg:#f4f5f7;--brand:#1677ff;--ok:#1a7f37;"
+    "--warn:#8a5a00;--bad:#c62828}"
+    "*{box-sizing:border-box}"
+    "body{margin:0;background:var(--bg);color:var(--ink);"
+    'font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans CJK SC",sans-serif}'
+    "main{max-width:40rem;margin:2.5rem auto;padding:1.75rem 2rem 2rem;background:#fff;"
+    "border:1px solid var(--line);border-radius:14px;box-shadow:0 2px 8px rgba(15,23,42,.05)}"
+    "h1{font-size:1.55rem;line-height:1.25;margin:.25rem 0 .5rem}h2{font-size:1.05rem;margin:1.75rem 0 .5rem}"
+    "p{margin:.6rem 0}a{color:var(--brand)}code{font-size:.9em}"
+    ".muted{color:var(--muted);font-size:.9rem}"
+    "header.brand{display:flex;align-items:baseline;gap:.75rem;padding-bottom:1rem;margin-bottom:1.25rem;"
+    "border-bottom:1px solid var(--line)}"
+    "header.brand a{font-weight:700;font-size:1.1rem;color:var(--ink);text-decoration:none}"
+    "label{display:block;font-weight:600;font-size:.9rem;margin:1rem 0 .35rem}"
+    "input,select{font:inherit;width:100%;padding:.55rem .7rem;border:1px solid #c9cdd4;border-radius:8px;"
+    "background:#fff;color:inherit}"
+    "input:focus,select:focus{outline:3px solid rgba(22,119,255,.2);border-color:var(--brand)}"
+    ".invalid{border-color:var(--bad);background:#fff8f8}"
+    ".row{display:flex;gap:.75rem}.row>*{flex:1}"
+    "button{font:inherit;font-weight:600;padding:.6rem 1.25rem;margin:.75rem .5rem 0 0;border-radius:8px;"
+    "border:1px solid #c9cdd4;background:#fff;color:var(--ink);cursor:pointer}"
+    "button:hover{border-color:#9aa1ab}"
+    "button.primary,button#pay{background:var(--brand);border-color:var(--brand);color:#fff}"
+    "button.primary:hover,button#pay:hover{background:#0f5fd6}"
+    ".status{font-size:1.6rem;font-weight:700}.price{font-size:1.55rem;font-weight:700}"
+    ".pill{display:inline-block;vertical-align:middle;padding:.2rem .75rem;border-radius:999px;"
+    "font-size:.95rem;font-weight:600;background:#eef0f3;color:var(--muted)}"
+    ".pill.paid{background:#dcf5e3;color:var(--ok)}"
+    ".pill.pending,.pill.created,.pill.unknown{background:#fff4cc;color:var(--warn)}"
+    ".pill.failed,.pill.charged_back{background:#fde7e7;color:var(--bad)}"
+    ".notice{padding:.75rem 1rem;border-radius:8px;background:#eef4ff;border:1px solid #cfe0ff}"
+    ".error{padding:.75rem 1rem;border-radius:8px;background:#fdecec;border:1px solid #f5c2c2;color:#7f1d1d}"
+    ".error ul{margin:.35rem 0 0;padding-left:1.2rem}"
+    "dl.facts{display:grid;grid-template-columns:8rem 1fr;gap:.3rem 1rem;margin:1.25rem 0}"
+    "dl.facts dt{color:var(--muted)}dl.facts dd{margin:0}"
+    "table{border-collapse:collapse;width:100%;font-size:.875rem}"
+    "th{color:var(--muted);font-weight:600}"
+    "td,th{border-bottom:1px solid var(--line);padding:.45rem .5rem .45rem 0;text-align:left;"
+    "vertical-align:top}"
+    "pre{white-space:pre-wrap;word-break:break-all;background:#f6f8fa;padding:.75rem;border-radius:8px}"
 )
 
 
 def page(title: str, body: str, refresh: int | None = None) -> bytes:
     meta = f'<meta http-equiv="refresh" content="{refresh}">' if refresh else ""
     return (
-        f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>{meta}'
-        f"<style>{PAGE_STYLE}</style></head><body>{body}</body></html>"
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{html.escape(title)}</title>{meta}"
+        f"<style>{PAGE_STYLE}</style></head><body><main>{body}</main></body></html>"
     ).encode()
 
 
@@ -332,24 +373,31 @@ class Gateway(_Server):
     def __init__(
         self,
         specs: list[FunctionSpec],
-        backend: Backend,
         api_key: str,
         port: int,
-        providers: list[str],
         log: Callable[[str], None],
     ) -> None:
+        # Binds now, before anything else starts: the port is ours (or this fails) from the outset.
         super().__init__(port, log)
         self.routes: list[tuple[Route, FunctionSpec]] = [
             (route, spec) for spec in specs for route in spec.routes
         ]
-        self.backend = backend
+        self.backend: Backend | None = None
         self.api_key = api_key
+        self.providers: list[str] = []
+
+    def serve(self, backend: Backend, providers: list[str]) -> None:
+        """Start answering, with the functions behind `backend`; the shop offers `providers`."""
+        self.backend = backend
         self.providers = providers
+        self.start()
 
     def route(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> Response:
         parts = urlsplit(target)
         if parts.path in ("/", "/shop") and method == "GET":
-            return 200, {"Content-Type": "text/html; charset=utf-8"}, self._shop()
+            return self._html(shop.shop_page(self.providers))
+        if parts.path == "/favicon.ico":  # every browser asks; "no icon" without a 404 in the log
+            return 204, {}, b""
         if parts.path == "/shop/pay" and method == "POST":
             return self._shop_pay(body)
         if parts.path == "/shop/return" and method == "GET":
@@ -394,133 +442,67 @@ class Gateway(_Server):
             api_key=given if route.api_key_required else None,
             api_key_id="localkey" if route.api_key_required else None,
         )
+        if self.backend is None:
+            raise RuntimeError("Gateway.serve() was not called")
         return self.backend.invoke(spec, event)
 
-    # -- the demo shop ---------------------------------------------------------------------------
+    # -- the demo shop (pages in local/shop.py) ----------------------------------------------------
     def _api(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Reply:
         headers = [("x-api-key", self.api_key), ("Content-Type", "application/json")]
         return self.call(method, path, headers, json.dumps(body).encode() if body is not None else None)
 
-    def _shop(self, message: str = "") -> bytes:
-        options = "".join(f'<option value="{p}">{p}</option>' for p in self.providers)
-        return page(
-            "Tea shop",
-            (
-                "<h1>Tea shop</h1><p>A demo merchant on the local stack.</p>"
-                f"{message}"
-                '<form method="post" action="/shop/pay">'
-                f'<p><label>Provider <select id="provider" name="provider">{options}</select></label></p>'
-                '<p><label>Amount <input id="amount" name="amount" value="10.00" size="8"></label> '
-                '<select name="currency"><option>EUR</option><option>USD</option></select></p>'
-                '<p><button id="pay" type="submit">Pay with Alipay</button></p></form>'
-            ),
+    @staticmethod
+    def _html(shop_page: shop.Page, status: int = 200) -> Response:
+        return (
+            status,
+            {"Content-Type": "text/html; charset=utf-8"},
+            page(shop_page.title, shop_page.body, shop_page.refresh),
         )
 
     def _shop_pay(self, body: bytes) -> Response:
-        form = {key: values[0] for key, values in parse_qs(body.decode()).items()}
+        form = shop.OrderForm.from_fields(
+            {key: values[0] for key, values in parse_qs(body.decode(errors="replace")).items()}
+        )
+        errors = shop.FormErrors()
         try:
-            minor = Decimal(form.get("amount", "")) * 100
-            if minor != minor.to_integral_value() or minor <= 0:
-                raise InvalidOperation
-        except InvalidOperation:
-            return (
-                400,
-                {"Content-Type": "text/html; charset=utf-8"},
-                self._shop("<p>Enter an amount like 10.00</p>"),
-            )
+            minor = shop.minor_units(form.amount, form.currency)
+        except shop.AmountError as exc:
+            errors.add(str(exc), "amount")
+        if not form.description.strip():
+            errors.add("Description: enter what the payment is for.", "description")
+        if errors.messages:
+            return self._html(shop.shop_page(self.providers, form, errors), 400)
         order_id = f"shop-{time.strftime('%H%M%S')}-{secrets.token_hex(3)}"
-        back = f"{self.base_url}/shop/return?order_id={order_id}"
+        back = self.base_url + shop.order_path(order_id)
         reply = self._api(
             "POST",
             "/orders",
             {
                 "order_id": order_id,
-                "provider": form.get("provider", ""),
-                "amount": {"value": int(minor), "currency": form.get("currency", "EUR")},
-                "description": "Tea set",
+                "provider": form.provider,
+                "amount": {"value": minor, "currency": form.currency},
+                "description": form.description.strip(),
                 "return_url": back,
-                "cancel_url": back + "&cancelled=1",
+                # Only MultiSafepay has a cancel link; the others send the payer to return_url.
+                "cancel_url": self.base_url + shop.order_path(order_id, left_checkout=True),
                 "customer": {"ip_address": "127.0.0.1", "locale": "zh_CN"},
             },
         )
         if reply.status not in (200, 201):
-            error = html.escape(reply.body)
-            return (
-                reply.status,
-                {"Content-Type": "text/html; charset=utf-8"},
-                self._shop(f"<pre>{error}</pre>"),
+            return self._html(
+                shop.shop_page(self.providers, form, shop.api_errors(reply.status, reply.body)), reply.status
             )
         action = json.loads(reply.body).get("payment_action") or {}
         if action.get("type") == "redirect" and action.get("method") == "POST":
-            fields = "".join(
-                f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-                for k, v in (action.get("form") or {}).items()
-            )
-            return (
-                200,
-                {"Content-Type": "text/html; charset=utf-8"},
-                page(
-                    "Redirecting",
-                    (
-                        f'<form id="go" method="post" action="{html.escape(action["url"])}">{fields}'
-                        '<button type="submit">Continue to Alipay</button></form>'
-                        "<script>document.getElementById('go').submit()</script>"
-                    ),
-                ),
-            )
+            return self._html(shop.redirect_page(str(action["url"]), action.get("form") or {}))
         if action.get("type") == "qr_code":
-            return (
-                200,
-                {"Content-Type": "text/html; charset=utf-8"},
-                page(
-                    "Scan to pay",
-                    (
-                        f"<h1>Scan with Alipay</h1><pre>{html.escape(action.get('code', ''))}</pre>"
-                        f'<p><a href="{html.escape(back)}">I have paid</a></p>'
-                    ),
-                ),
-            )
-        return 303, {"Location": action.get("url", "/")}, b""
+            return self._html(shop.qr_page(str(action.get("code", "")), back))
+        return 303, {"Location": action.get("url") or back}, b""
 
     def _shop_return(self, query: Mapping[str, list[str]]) -> Response:
         order_id = (query.get("order_id") or [""])[0]
-        reply = self._api("GET", f"/orders/{quote(order_id, safe='')}")
-        if reply.status != 200:
-            return (
-                reply.status,
-                {"Content-Type": "text/html; charset=utf-8"},
-                page("Order", "<p>No such order</p>"),
-            )
-        order = json.loads(reply.body)
-
-        def cell(value: Any) -> str:
-            return f"<td>{html.escape(str(value))}</td>"
-
-        rows = "".join(
-            "<tr>"
-            + cell(e["at"])
-            + cell(e["type"])
-            + cell(f"{e.get('from_status', '')} → {e.get('to_status', '')}")
-            + cell(e.get("provider_status", ""))
-            + cell(", ".join(e.get("flags", [])))
-            + "</tr>"
-            for e in order["events"]
-        )
-        status = order["status"]
-        return (
-            200,
-            {"Content-Type": "text/html; charset=utf-8"},
-            page(
-                f"Order {order_id}",
-                (
-                    f"<h1>Order {html.escape(order_id)}</h1>"
-                    f'<p>Status: <span id="status" class="status">{html.escape(status)}</span></p>'
-                    f"<p>{order['amount']['value']} minor units {html.escape(order['amount']['currency'])}"
-                    f" via {html.escape(order['provider'])}</p><h2>History</h2><table><tr><th>at</th>"
-                    "<th>event</th><th>status</th><th>provider said</th>"
-                    f"<th>flags</th></tr>{rows}</table>"
-                    '<p><a href="/">Back to the shop</a></p>'
-                ),
-                refresh=2 if status in ("created", "pending", "unknown") else None,
-            ),
-        )
+        reply = self._api("GET", f"/orders/{quote(order_id, safe='')}") if order_id else None
+        if reply is None or reply.status != 200:
+            return self._html(shop.missing_order_page(order_id), 404)
+        left_checkout = (query.get("cancelled") or [""])[0] == "1"
+        return self._html(shop.order_page(json.loads(reply.body), left_checkout))

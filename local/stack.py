@@ -17,8 +17,10 @@ import os
 import secrets
 import signal
 import sys
-import threading
+import time
 from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +30,17 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.server import ThreadedMotoServer
 
 from local.checkout import AlipayIntlCheckout, Checkout, MultiSafepayCheckout, UseePayCheckout
-from local.emulator import Emulator, find_rie, free_port
+from local.emulator import Emulator, EmulatorError, find_rie
 from local.inprocess import LambdaUnderTest, Reply
+from local.preflight import (
+    DEFAULT_PORT,
+    HOST,
+    PreflightError,
+    check_api_key,
+    check_providers_file,
+    parse_port,
+    port_error,
+)
 from local.sandboxes.alipay_intl import AlipayIntlSandbox
 from local.sandboxes.multisafepay import MultiSafepaySandbox
 from local.sandboxes.useepay import UseePaySandbox
@@ -51,20 +62,24 @@ def _pem(key: rsa.RSAPrivateKey, public: bool = False) -> str:
     ).decode()
 
 
-def start_sandboxes(log: Callable[[str], None]) -> tuple[dict[str, SandboxServer], dict[str, dict[str, Any]]]:
+def start_sandboxes(
+    log: Callable[[str], None], running: ExitStack
+) -> tuple[dict[str, SandboxServer], dict[str, dict[str, Any]]]:
     """Each provider's sandbox on its own port, and the secret entries that point our adapters at them.
-    Fresh keys every run: nothing here is a real credential."""
+    Fresh keys every run: nothing here is a real credential. Each server is stopped by `running`."""
     servers: dict[str, SandboxServer] = {}
     secret: dict[str, dict[str, Any]] = {}
 
-    def serve(name: str, sandbox: Any, checkout: Checkout, server_port: int) -> SandboxServer:
-        server = SandboxServer(sandbox, checkout, server_port, lambda line: log(f"[{name}] {line}"))
+    def serve(name: str, sandbox: Any, checkout: Checkout) -> SandboxServer:
+        # Port 0: the OS picks a free port as the socket binds, so no other process can take it first.
+        server = SandboxServer(sandbox, checkout, 0, lambda line: log(f"[{name}] {line}"))
+        running.callback(server.server_close)
         servers[name] = server
         return server
 
     msp_key = secrets.token_hex(20)
     msp = MultiSafepaySandbox(api_key=msp_key)
-    server = serve("multisafepay", msp, MultiSafepayCheckout(msp), free_port())
+    server = serve("multisafepay", msp, MultiSafepayCheckout(msp))
     msp.checkout_base = f"{server.base_url}/connect/"
     secret["multisafepay"] = {
         "api_key": msp_key,
@@ -74,7 +89,7 @@ def start_sandboxes(log: Callable[[str], None]) -> tuple[dict[str, SandboxServer
 
     md5_key = secrets.token_hex(16)
     usee = UseePaySandbox(merchant_no="500000000007264", sign_type="MD5", md5_key=md5_key)
-    server = serve("useepay", usee, UseePayCheckout(usee), free_port())
+    server = serve("useepay", usee, UseePayCheckout(usee))
     usee.checkout_base = f"{server.base_url}/checkout/"
     secret["useepay"] = {
         "merchant_no": "500000000007264",
@@ -92,7 +107,7 @@ def start_sandboxes(log: Callable[[str], None]) -> tuple[dict[str, SandboxServer
         merchant_public_key=merchant_key.public_key(),
         alipay_private_key=alipay_key,
     )
-    server = serve("alipay_intl", alipay, AlipayIntlCheckout(alipay), free_port())
+    server = serve("alipay_intl", alipay, AlipayIntlCheckout(alipay))
     alipay.cashier_url = f"{server.base_url}/cashier"
     secret["alipay_intl"] = {
         "client_id": "LOCAL_CLIENT_ID",
@@ -106,6 +121,8 @@ def start_sandboxes(log: Callable[[str], None]) -> tuple[dict[str, SandboxServer
     }
     for server in servers.values():
         server.start()
+        # Registered only once serving: shutdown() waits forever for a serve_forever that never ran.
+        running.callback(server.shutdown)
     return servers, secret
 
 
@@ -132,11 +149,42 @@ class EmulatorBackend:
         return self.emulator.functions[spec.logical_id].invoke(event)
 
 
-def main(argv: list[str] | None = None) -> int:
+class StopRequested(Exception):
+    """SIGINT or SIGTERM: stop whatever has started, whether the stack is ready or still starting."""
+
+
+def _request_stop(signum: int, frame: object) -> None:
+    raise StopRequested(signal.Signals(signum).name)
+
+
+@dataclass
+class Ready:
+    public: str
+    api_key: str
+    mode: str
+    sandboxes: dict[str, str]
+    moto: str
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "api": self.public,
+            "api_key": self.api_key,
+            "mode": self.mode,
+            "sandboxes": self.sandboxes,
+            "moto": self.moto,
+        }
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    parser.add_argument("--port", default=os.environ.get("PORT") or str(DEFAULT_PORT))
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("LOCAL_API_KEY") or None,
+        help="the API key to accept (default LOCAL_API_KEY, else a new random key each run)",
+    )
     parser.add_argument(
         "--in-process",
         action="store_true",
@@ -157,20 +205,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--state-file", type=Path, help="write URLs and the API key here as JSON once ready")
     parser.add_argument("--quiet", action="store_true")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    def log(line: str) -> None:
-        if not args.quiet:
-            print(line, flush=True)
 
-    # Handlers import the layer's `payments` package, which Lambda finds in /opt/python.
-    sys.path.insert(0, str(ROOT / "layers" / "payments"))
+def start(args: argparse.Namespace, running: ExitStack, log: Callable[[str], None]) -> Ready:
+    """Everything, in an order that fails cheapest first; each part is registered on `running` as soon
+    as it exists, so a failure at any step stops exactly what had started."""
+    port = parse_port(str(args.port))
+    api_key = check_api_key(args.api_key) or "local-" + secrets.token_hex(12)
+    real_providers = check_providers_file(args.providers)
+    template = Template()
+    specs = template.functions()
+    public = f"http://{HOST}:{port}"
+    try:
+        gateway = Gateway(specs, api_key, port, lambda line: log(f"[api] {line}"))
+    except OSError as exc:
+        raise port_error(port, exc) from None
+    running.callback(gateway.server_close)
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
-    moto_port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+    moto = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)  # port 0: the OS picks a free one
     moto.start()
+    running.callback(moto.stop)
+    moto_url = "http://{}:{}".format(*moto.get_host_and_port())
     aws_env = {
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
+        "AWS_ENDPOINT_URL": moto_url,
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_SESSION_TOKEN": "local",
@@ -179,24 +238,19 @@ def main(argv: list[str] | None = None) -> int:
     }
     os.environ.update(aws_env)
 
-    servers, secret = start_sandboxes(log)
-    if args.providers:
-        secret.update(json.loads(args.providers.read_text()))  # real credentials win over our sandboxes
-    template = Template()
+    servers, secret = start_sandboxes(log, running)
+    secret.update(real_providers or {})  # real credentials win over our sandboxes
     refs = template.provision(
         boto3.client("dynamodb"),
         boto3.client("secretsmanager"),
         prefix="local",
         secret_values={"ProviderCredentialsSecret": json.dumps(secret)},
     )
-    public = f"http://127.0.0.1:{args.port}"
-    specs = template.functions()
     envs = {
         spec.logical_id: {**template.environment(spec, refs, {"PublicBaseUrl": public}), **aws_env}
         for spec in specs
     }
 
-    emulator: Emulator | None = None
     if args.in_process:
         backend: InProcessBackend | EmulatorBackend = InProcessBackend(specs, envs)
     else:
@@ -206,63 +260,90 @@ def main(argv: list[str] | None = None) -> int:
             ROOT / ".venv-runtime" / "bin" / "python",
             ROOT / ".local-logs",
         )
+        running.callback(emulator.stop)  # before any function starts: stops those that did
         backend = EmulatorBackend(emulator, specs, envs)
 
-    api_key = "local-" + secrets.token_hex(12)
-    gateway = Gateway(specs, backend, api_key, args.port, sorted(servers), lambda line: log(f"[api] {line}"))
-    gateway.start()
+    gateway.serve(backend, sorted(servers))
+    running.callback(gateway.shutdown)
+    return Ready(
+        public=public,
+        api_key=api_key,
+        mode="in-process" if args.in_process else "emulator",
+        sandboxes={name: server.base_url for name, server in servers.items()},
+        moto=moto_url,
+    )
 
-    state: dict[str, Any] = {
-        "api": public,
-        "api_key": api_key,
-        "mode": "in-process" if args.in_process else "emulator",
-        "sandboxes": {name: server.base_url for name, server in servers.items()},
-        "moto": f"http://127.0.0.1:{moto_port}",
-    }
-    if args.state_file:
-        args.state_file.write_text(json.dumps(state))
+
+def banner(ready: Ready, key_is_fixed: bool) -> str:
+    order_id = "demo-1"
+    back = f"{ready.public}/shop/return?order_id={order_id}"
     example = json.dumps(
         {
-            "order_id": "demo-1",
+            "order_id": order_id,
             "provider": "multisafepay",
             "amount": {"value": 1000, "currency": "EUR"},
             "description": "Tea set",
-            "return_url": f"{public}/shop/return?order_id=demo-1",
-            "cancel_url": f"{public}/shop/return?order_id=demo-1",
+            "return_url": back,
+            "cancel_url": back + "&cancelled=1",
         }
     )
-    print(
-        f"""
-Local stack ready ({state["mode"]}).
-  Demo shop        {public}/
-  API              {public}   (x-api-key: {api_key})
-  Sandboxes        {", ".join(f"{n} {u}" for n, u in state["sandboxes"].items())}
-  Try:
-    curl -sS -X POST {public}/orders -H 'x-api-key: {api_key}' -H 'Content-Type: application/json' \\
-      -d '{example}'
-    curl -sS {public}/orders/demo-1 -H 'x-api-key: {api_key}'
-Ctrl-C stops everything.""",
-        flush=True,
+    key_note = "from LOCAL_API_KEY" if key_is_fixed else "new each run; LOCAL_API_KEY=… make dev keeps one"
+    mode = (
+        "handlers in this process"
+        if ready.mode == "in-process"
+        else "functions from sam build under the Lambda emulator"
     )
+    sandboxes = "\n".join(f"    {name:<13}{url}" for name, url in ready.sandboxes.items())
+    return f"""
+Local stack ready ({mode}).
+  Demo shop      {ready.public}/
+  API            {ready.public}   x-api-key {ready.api_key} ({key_note})
+  Sandboxes
+{sandboxes}
+  Data           in memory: every order is gone when this stops
 
-    stopped = threading.Event()
-    # Ctrl-C and kill alike; set explicitly, as a shell may start us with SIGINT ignored.
+In another terminal:
+  export API_URL={ready.public} API_KEY={ready.api_key}
+  curl -sS -X POST "$API_URL/orders" -H "x-api-key: $API_KEY" -H 'Content-Type: application/json' \\
+    -d '{example}'
+  curl -sS "$API_URL/orders/{order_id}" -H "x-api-key: $API_KEY"
+
+Ctrl-C stops everything."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+
+    def log(line: str) -> None:
+        if not args.quiet:
+            print(line, flush=True)
+
+    # Ctrl-C and kill alike, from the first moment: set explicitly, as a shell may start us with SIGINT
+    # ignored, and SIGTERM's default would skip the cleanup below and leave the emulators running.
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopped.set())
+        signal.signal(signum, _request_stop)
+    running = ExitStack()
+    ready: Ready | None = None
     try:
-        while not stopped.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+        ready = start(args, running, log)
+        if args.state_file:
+            args.state_file.write_text(json.dumps(ready.state()))
+        print(banner(ready, key_is_fixed=bool(args.api_key)), flush=True)
+        while True:
+            time.sleep(3600)
+    except StopRequested:
+        return 0
+    except (PreflightError, EmulatorError, OSError) as exc:
+        # One line that says what failed and what to do; everything started so far is stopped below.
+        print(f"make dev: {exc}", file=sys.stderr, flush=True)
+        return 1
     finally:
-        gateway.shutdown()
-        for server in servers.values():
-            server.shutdown()
-        if emulator is not None:
-            emulator.stop()
-        moto.stop()
-        print("stopped", flush=True)
-    return 0
+        # A second Ctrl-C must not cut the cleanup short.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+        running.close()
+        if ready is not None:
+            print("stopped", flush=True)
 
 
 if __name__ == "__main__":

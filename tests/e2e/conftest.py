@@ -27,6 +27,7 @@ class LocalStack:
     sandboxes: dict[str, str]
     mode: str
     http: requests.Session
+    pid: int  # the stack's process
 
     def create(self, order_id: str, provider: str, **overrides: Any) -> requests.Response:
         body = {
@@ -58,7 +59,7 @@ class LocalStack:
         return result
 
 
-def start_stack(mode_args: list[str]) -> Iterator[LocalStack]:
+def start_stack(mode_args: list[str], env: dict[str, str] | None = None) -> Iterator[LocalStack]:
     state_file = Path(tempfile.mkdtemp()) / "state.json"
     port = free_port()
     process = subprocess.Popen(
@@ -75,7 +76,7 @@ def start_stack(mode_args: list[str]) -> Iterator[LocalStack]:
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
     )
     try:
         deadline = time.monotonic() + 90
@@ -86,7 +87,7 @@ def start_stack(mode_args: list[str]) -> Iterator[LocalStack]:
             time.sleep(0.1)
         state = json.loads(state_file.read_text())
         yield LocalStack(
-            state["api"], state["api_key"], state["sandboxes"], state["mode"], requests.Session()
+            state["api"], state["api_key"], state["sandboxes"], state["mode"], requests.Session(), process.pid
         )
     finally:
         process.terminate()

@@ -1,5 +1,9 @@
 """A person's path through the demo shop, in headless Chromium (Debian's, no downloaded browser):
-shop -> "Pay with Alipay" -> the provider's sandbox checkout -> Pay -> back at the shop, order paid."""
+shop -> "Pay with Alipay" -> the provider's sandbox checkout -> Pay -> back at the shop, order paid;
+and a form that fails, shown again as typed with readable errors.
+
+Screenshots of every page go to tests/e2e/screenshots/ (gitignored): look at them after a change.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,10 +31,15 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+DISPLAY_NAMES = {
+    "multisafepay": "MultiSafepay",
+    "useepay": "UseePay",
+    "alipay_intl": "Alipay (international gateway)",
+}
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         if os.environ.get("REQUIRE_BROWSER"):
             pytest.fail("Chromium is required (apt-get install chromium) but was not found")
@@ -42,21 +52,108 @@ def browser() -> Iterator[object]:
         instance.close()
 
 
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    tab = browser.new_page(viewport={"width": 1000, "height": 760})
+    tab.set_default_timeout(30_000)
+    yield tab
+    tab.close()
+
+
+def screenshot(tab: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
 @pytest.mark.parametrize("provider", ["multisafepay", "useepay", "alipay_intl"])
-def test_shop_checkout_pay_return_shows_paid(local_stack: LocalStack, browser: object, provider: str) -> None:
-    page = browser.new_page()  # type: ignore[attr-defined]
-    page.set_default_timeout(30_000)
+def test_shop_checkout_pay_return_shows_paid(local_stack: LocalStack, page: Any, provider: str) -> None:
     page.goto(f"{local_stack.api}/")
+    assert DISPLAY_NAMES[provider] in page.inner_text("#provider")
+    if provider == "multisafepay":
+        screenshot(page, "1-shop")
     page.select_option("#provider", provider)
     page.fill("#amount", "12.50")
+    page.select_option("#currency", "EUR")
+    page.fill("#description", "Longjing green tea, 100 g")
     page.click("#pay")
     page.wait_for_selector("#pay")  # the sandbox checkout page's Pay button
     assert local_stack.sandboxes[provider] in page.url
+    screenshot(page, f"2-checkout-{provider}")
     page.click("#pay")
     page.wait_for_url(f"{local_stack.api}/shop/return*")
-    status = page.text_content("#status")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"shop-paid-{provider}.png"), full_page=True)
-    assert status == "paid"
-    assert "notification" in (page.text_content("table") or "")
-    page.close()
+    screenshot(page, f"3-order-paid-{provider}")
+    assert page.get_attribute("#status", "data-status") == "paid"
+    assert page.inner_text("#status") == "Paid"
+    text = page.inner_text("main")
+    assert "12.50 EUR" in text
+    assert DISPLAY_NAMES[provider].split(" (")[0] in text
+    assert "minor units" not in text
+    assert "Notification" in page.inner_text("table")
+
+
+def test_a_failed_form_comes_back_as_typed_with_readable_errors(local_stack: LocalStack, page: Any) -> None:
+    page.goto(f"{local_stack.api}/")
+    # Ours: JPY has no decimals.
+    page.select_option("#provider", "useepay")
+    page.fill("#amount", "12.50")
+    page.select_option("#currency", "JPY")
+    page.click("#pay")
+    assert "JPY has no smaller unit" in page.inner_text("#errors")
+    assert page.input_value("#amount") == "12.50"
+    assert page.input_value("#currency") == "JPY"
+    assert page.input_value("#provider") == "useepay"
+    assert page.get_attribute("#amount", "aria-invalid") == "true"
+    # The API's: MultiSafepay takes EUR and USD only; and HTML in the description, at the same time.
+    page.select_option("#provider", "multisafepay")
+    page.fill("#amount", "1000")
+    page.fill("#description", "Tea <b>set</b>")
+    page.click("#pay")
+    errors = page.inner_text("#errors")
+    screenshot(page, "4-shop-error")
+    assert "Description: must be plain text" in errors
+    assert page.input_value("#description") == "Tea <b>set</b>"
+    assert page.input_value("#currency") == "JPY"
+    assert '{"error"' not in page.content()  # sentences, not the API's JSON
+    page.fill("#description", "Tea set")
+    page.click("#pay")
+    assert "Currency: MultiSafepay takes Alipay payments in EUR, USD." in page.inner_text("#errors")
+    assert page.get_attribute("#currency", "aria-invalid") == "true"
+
+
+def test_a_payer_who_cancels_at_multisafepay_comes_back_to_the_cancel_page(
+    local_stack: LocalStack, page: Any
+) -> None:
+    page.goto(f"{local_stack.api}/")
+    page.select_option("#provider", "multisafepay")
+    page.fill("#amount", "1000")
+    page.select_option("#currency", "USD")
+    page.click("#pay")
+    page.wait_for_selector("#cancel")
+    page.click("#cancel")
+    page.wait_for_url(f"{local_stack.api}/shop/return*cancelled=1*")
+    screenshot(page, "5-order-cancelled-multisafepay")
+    assert page.get_attribute("#status", "data-status") == "cancelled"
+    assert "1000.00 USD" in page.inner_text("main")
+
+
+def test_an_unpaid_order_offers_the_way_back_to_the_payment_page(local_stack: LocalStack, page: Any) -> None:
+    """What a payer sees who leaves a checkout that reports nothing (Alipay's Cancel): the order is
+    still payable, and the page says until when and links back to it."""
+    page.goto(f"{local_stack.api}/")
+    page.select_option("#provider", "alipay_intl")
+    page.fill("#amount", "1000")
+    page.select_option("#currency", "JPY")
+    page.click("#pay")
+    page.wait_for_selector("#pay")
+    checkout = page.url
+    order_id = checkout.split("merchant_trans_id=")[1].split("&")[0]
+    page.goto(f"{local_stack.api}/shop/return?order_id={order_id}")
+    screenshot(page, "6-order-pending-alipay_intl")
+    assert page.get_attribute("#status", "data-status") == "pending"
+    assert "1000 JPY" in page.inner_text("main")
+    assert page.get_attribute("#resume", "href") == checkout
+    page.click("#resume")
+    page.wait_for_selector("#pay")
+    page.click("#pay")
+    page.wait_for_url(f"{local_stack.api}/shop/return*")
+    assert page.get_attribute("#status", "data-status") == "paid"

@@ -102,3 +102,42 @@ def test_the_built_layer_ships_bytecode_lambda_will_use() -> None:
     assert not stale, stale[:10]
     assert not (layer / "boto3").exists()
     assert not (layer / "botocore").exists()
+
+
+def test_an_answer_that_is_not_the_runtimes_is_a_502(tmp_path: Path) -> None:
+    """The emulator's own replies (a timed-out init, an emulator in trouble) are not JSON: API Gateway
+    would answer 502 for any failed invocation, and so does the local gateway, naming what came back."""
+    import subprocess
+    import sys
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from local.emulator import EmulatedFunction
+    from local.template import FunctionSpec
+
+    class NotTheRuntime(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            text = b"init timed out"
+            self.send_response(500)
+            self.send_header("Content-Length", str(len(text)))
+            self.end_headers()
+            self.wfile.write(text)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), NotTheRuntime)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        spec = FunctionSpec("CreateOrderFunction", tmp_path, "app.lambda_handler", {})
+        function = EmulatedFunction(spec, stand_in, server.server_address[1], tmp_path / "x.log")
+        reply = function.invoke({"httpMethod": "GET"})
+        assert reply.status == 502
+        assert reply.json()["message"] == "Internal server error"
+        assert "HTTP 500: init timed out" in reply.json()["lambda"]["emulator"]
+    finally:
+        stand_in.kill()
+        stand_in.wait()
+        server.shutdown()

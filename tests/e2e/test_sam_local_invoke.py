@@ -1,0 +1,146 @@
+"""The `sam local invoke` steps of events/README.md, as far as they go without Docker: make invoke picks
+the function each event routes to, refuses an env-vars file with placeholders left, and sam itself
+(the one make installed) reads our template, event and env-vars file and gives each function the
+deployed table and secret; it then stops where it needs a container runtime.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from local.template import ROOT
+from tests.e2e.test_emulator import BUILD, _require_build
+
+SAM = ROOT / ".venv-sam" / "bin" / "sam"
+SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
+EVENTS = ROOT / "events"
+DEPLOYED = {
+    "ORDERS_TABLE_NAME": "alipay-payments-OrdersTable-1A2B3C4D5E6F",
+    "PROVIDER_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:Credentials-AbCdEf",
+    "PUBLIC_BASE_URL": "https://abc123defg.execute-api.eu-west-1.amazonaws.com/v1",
+}
+EXPECTED_FUNCTION = {
+    "create_order": "CreateOrderFunction",
+    "get_order": "GetOrderFunction",
+    "notify": "NotifyFunction",
+}
+
+
+def filled_env_vars(tmp_path: Path) -> Path:
+    """events/env.json with the placeholders replaced by a deployed stack's outputs."""
+    sample = json.loads((EVENTS / "env.json").read_text())
+    filled = {name: {key: DEPLOYED[key] for key in variables} for name, variables in sample.items()}
+    path = tmp_path / "env.json"
+    path.write_text(json.dumps(filled))
+    return path
+
+
+def invoke(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "events.invoke", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize("event", sorted(path.name for path in EVENTS.glob("*_*.json")))
+def test_each_event_is_sent_to_the_function_of_its_route(event: str, tmp_path: Path) -> None:
+    result = invoke(f"events/{event}", "--env-vars", str(filled_env_vars(tmp_path)), "--print")
+    assert result.returncode == 0, result.stderr
+    function = next(fn for prefix, fn in EXPECTED_FUNCTION.items() if event.startswith(prefix))
+    assert f"local invoke {function} --event events/{event} --env-vars " in result.stdout
+
+
+def test_the_committed_sample_is_refused_until_filled_in() -> None:
+    result = invoke("events/create_order_useepay.json", "--print")
+    assert result.returncode == 2
+    assert "still placeholders: ORDERS_TABLE_NAME, PROVIDER_SECRET_ARN, PUBLIC_BASE_URL" in result.stderr
+    assert "sam list stack-outputs" in result.stderr
+
+
+def test_bad_input_is_named(tmp_path: Path) -> None:
+    assert "cannot read it" in invoke("events/nope.json", "--print").stderr
+    wrong = tmp_path / "env.json"
+    wrong.write_text('{"CreateOrder": {"ORDERS_TABLE_NAME": "t"}}')
+    reply = invoke("events/get_order_useepay.json", "--env-vars", str(wrong), "--print")
+    assert "names no such function: CreateOrder" in reply.stderr
+
+
+# Run by sam's own Python: the environment `sam local invoke` would give each function.
+RESOLVE = """
+import json, sys
+from samcli.commands.local.lib.local_lambda import LocalLambdaRunner
+from samcli.lib.providers.sam_function_provider import SamFunctionProvider
+from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+
+stacks, _ = SamLocalStackProvider.get_stacks(sys.argv[1])
+provider = SamFunctionProvider(stacks)
+with open(sys.argv[2]) as env_vars:
+    runner = LocalLambdaRunner(None, provider, cwd=".", real_path=".", env_vars_values=json.load(env_vars))
+print(json.dumps({f.name: runner._make_env_vars(f).resolve() for f in provider.get_all()}))
+"""
+
+
+def test_sam_gives_each_function_the_deployed_table_and_secret(tmp_path: Path) -> None:
+    _require_build()
+    result = subprocess.run(
+        [str(SAM_PYTHON), "-c", RESOLVE, str(BUILD / "template.yaml"), str(filled_env_vars(tmp_path))],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            **os.environ,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_ACCESS_KEY_ID": "x",
+            "AWS_SECRET_ACCESS_KEY": "x",
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    environments = json.loads(result.stdout)
+    assert set(environments) == {"CreateOrderFunction", "GetOrderFunction", "NotifyFunction"}
+    for name, env in environments.items():
+        assert env["ORDERS_TABLE_NAME"] == DEPLOYED["ORDERS_TABLE_NAME"], name
+    for name in ("CreateOrderFunction", "NotifyFunction"):
+        assert environments[name]["PROVIDER_SECRET_ARN"] == DEPLOYED["PROVIDER_SECRET_ARN"]
+    assert environments["CreateOrderFunction"]["PUBLIC_BASE_URL"] == DEPLOYED["PUBLIC_BASE_URL"]
+    assert "PROVIDER_SECRET_ARN" not in environments["GetOrderFunction"]  # least privilege, as deployed
+
+
+def _container_runtime_running() -> bool:
+    docker = shutil.which("docker")
+    if docker is None:
+        return False
+    try:
+        return subprocess.run([docker, "info"], capture_output=True, timeout=20).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+@pytest.mark.skipif(_container_runtime_running(), reason="with Docker running, sam would really invoke it")
+def test_sam_local_invoke_accepts_everything_and_stops_at_the_container(tmp_path: Path) -> None:
+    _require_build()
+    result = subprocess.run(
+        [
+            str(SAM),
+            "local",
+            "invoke",
+            "CreateOrderFunction",
+            "--event",
+            "events/create_order_useepay.json",
+            "--env-vars",
+            str(filled_env_vars(tmp_path)),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_EC2_METADATA_DISABLED": "true"},
+    )
+    assert result.returncode != 0
+    assert "requires a container runtime" in result.stderr, result.stderr
