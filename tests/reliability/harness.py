@@ -218,3 +218,15 @@ class Harness:
         if self.provider == "useepay":
             return order_id in self.sandbox.transactions
         return order_id in self.sandbox.orders
+
+
+def restate_amount(harness: Harness, order_id: str, value: int) -> None:
+    """The provider now holds `order_id` paid, at `value` minor units instead of ours."""
+    sandbox = harness.sandbox
+    if harness.provider == "multisafepay":
+        sandbox.orders[order_id]["amount"] = value
+    elif harness.provider == "useepay":
+        sandbox.transactions[order_id]["amount"] = str(value)
+    else:
+        sandbox.orders[order_id]["orderAmount"]["value"] = str(value)
+    sandbox.pay_silently(order_id)

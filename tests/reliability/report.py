@@ -49,8 +49,18 @@ def _rows() -> list[tuple[str, list[Row]]]:
             Row(f"forged.{p}.via_handler", f"{p}: of which through the real handler", ""),
         )
     ]
+    recut = [
+        row
+        for label in ("useepay-MD5", "useepay-RSA")
+        for row in (
+            Row(f"recut.{label}.tried", f"{label}: re-cut notifications tried (signature valid)", ">=200"),
+            Row(f"recut.{label}.refused", f"{label}: refused", ""),
+            Row(f"recut.{label}.applied", f"{label}: orders changed by them", "==0"),
+        )
+    ]
     return [
         ("1. Forged notifications", forged),
+        ("1b. Re-cut UseePay notifications (same string to sign, other fields)", recut),
         (
             "2. Repeats and reordering of pay, refund and chargeback notifications (hypothesis)",
             [
@@ -81,6 +91,10 @@ def _rows() -> list[tuple[str, list[Row]]]:
                 Row("races.orders_not_one_terminal", "orders with != 1 terminal transition", "==0"),
                 Row("races.lost", "lost or duplicated transitions", "==0"),
                 Row("races.unanswered", "deliveries not acknowledged", "==0"),
+                Row("retries.concurrent", "overlapping retries of an unknown order (x6 cases)", ">=120"),
+                Row("retries.provider_orders_extra", "second provider orders made by them", "==0"),
+                Row("retries.failed_while_live", "orders failed while the provider held them live", "==0"),
+                Row("retries.crashed", "retries that crashed", "==0"),
             ],
         ),
         (
@@ -90,6 +104,13 @@ def _rows() -> list[tuple[str, list[Row]]]:
                 Row("provider_faults.kept", "orders kept (unknown / failed)", ""),
                 Row("provider_faults.retries", "retries of the same order_id", ""),
                 Row("provider_faults.second_orders", "second provider orders created", "==0"),
+                Row(
+                    "resume_mismatch.cases",
+                    "resumed orders the provider holds paid at another amount",
+                    ">=16",
+                ),
+                Row("resume_mismatch.applied", "of which applied", "==0"),
+                Row("resume_mismatch.flagged", "of which flagged amount_mismatch", ">=16"),
             ],
         ),
         (

@@ -11,7 +11,7 @@ import pytest
 
 from payments.orders import OrderStatus
 from tests.conftest import Stack
-from tests.reliability.harness import Harness
+from tests.reliability.harness import Harness, restate_amount
 from tests.reliability.report import FIGURES
 from tests.support.link import ProviderLink
 from tests.support.store import event_items
@@ -132,3 +132,25 @@ def fault_on_create(harness: Harness, link: ProviderLink, stack: Stack, fault: s
         # UseePay's and Alipay's queries carry no checkout link: the merchant is told so, clearly,
         # instead of getting a pending order with nothing to pay with.
         assert (retry.status, retry.json()["error"]["code"]) == (409, "payment_action_unavailable")
+
+
+@pytest.mark.parametrize("harness", sorted(FAULTS), indirect=True)
+def test_a_resumed_order_the_provider_holds_at_another_amount_is_never_applied(
+    harness: Harness, link: ProviderLink, stack: Stack
+) -> None:
+    """The create reached the provider, its reply was lost; the provider now reports the order paid,
+    at another amount. The resumed create passes the same gate as a notification: never paid."""
+    for index, value in enumerate((1, 999, 1001, 100_000)):
+        order_id = f"pf-{harness.label}-restated-{index}"
+        link.inject("read_timeout_after_processing")
+        assert harness.api.request("POST", "/orders", body=harness.body(order_id)).status == 504
+        restate_amount(harness, order_id, value)
+        retry = harness.api.request("POST", "/orders", body=harness.body(order_id))
+        order = harness.order(order_id)
+        assert order is not None
+        FIGURES.add("resume_mismatch.cases")
+        FIGURES.add("resume_mismatch.applied", int(order.status != S.UNKNOWN))
+        FIGURES.add("resume_mismatch.flagged", int("amount_mismatch" in order.flags))
+        assert (retry.status, retry.json()["error"]["code"]) == (502, "provider_amount_mismatch")
+        assert order.status == S.UNKNOWN
+        assert "amount_mismatch" in order.flags

@@ -13,11 +13,13 @@ DynamoDB does when transactions touch the same item at once.
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -32,11 +34,14 @@ from requests import PreparedRequest
 from local.emulator import free_port
 from local.sandboxes.multisafepay import MultiSafepaySandbox
 from local.template import Template
+from payments.api import parse_create_order
+from payments.clock import utc_now
 from payments.config import ProviderDirectory
+from payments.errors import PaymentsError
 from payments.orders import ALLOWED_PREDECESSORS, UNPAID_FINAL, OrderStatus
 from payments.service import PaymentsService
 from payments.store import RETRY_CONFIG, OrdersStore
-from tests.reliability.harness import Delivery, Harness
+from tests.reliability.harness import BASE_URL, Delivery, Harness
 from tests.reliability.report import FIGURES
 from tests.support import alipay_intl_kit, multisafepay_kit, useepay_kit
 from tests.support.link import ProviderLink
@@ -229,3 +234,77 @@ def test_concurrent_deliveries_make_exactly_one_terminal_transition(
     assert [e.seq for e in events] == list(range(1, order.event_seq + 1))
     assert order.version <= len(events)
     assert aws.conflicts[0] > 0  # the conflict path was exercised
+
+
+RETRIES = 24
+
+
+@pytest.mark.parametrize("provider_made_it", [False, True], ids=["provider-never-saw-it", "reply-lost"])
+@pytest.mark.parametrize("provider", ["multisafepay", "useepay", "alipay_intl"])
+def test_overlapping_retries_of_an_unknown_order_reach_the_provider_once(
+    aws: AwsOnLoopback,
+    wire: responses.RequestsMock,
+    link: ProviderLink,
+    provider: str,
+    provider_made_it: bool,
+) -> None:
+    """A create timed out; the merchant's client retries it 24 times at once, each retry in its own
+    Lambda instance. One of them holds the order's lease and talks to the provider; the others wait
+    (409 request_in_progress) or find the order it resumed. One provider order, never `failed`."""
+    session = boto3.session.Session(region_name="eu-west-1")
+
+    def client(service: str) -> Any:
+        return session.client(service, endpoint_url=aws.url, config=RETRY_CONFIG)
+
+    suffix = "made" if provider_made_it else "never"
+    refs = Template().provision(
+        client("dynamodb"), client("secretsmanager"), prefix=f"retry-{provider}-{suffix}", secret_values={}
+    )
+    sandbox = sandbox_for(provider, wire, link)
+    directory = FixedSecret(PROVIDER_SECRET)
+    directory.get(provider)
+    services = [
+        PaymentsService(OrdersStore(refs["OrdersTable"], client=client("dynamodb")), directory)
+        for _ in range(RETRIES)
+    ]
+    harness = Harness(provider, sandbox, services[0], api=None)  # type: ignore[arg-type]
+    order_id = f"retry-{provider}-{suffix}"
+    link.inject("read_timeout_after_processing" if provider_made_it else "connect_timeout")
+    assert isinstance(harness.create(order_id), PaymentsError)
+    assert harness.order(order_id).status == S.UNKNOWN  # type: ignore[union-attr]
+    # Past the first request's lease: every retry is free to try.
+    later = lambda: utc_now() + timedelta(seconds=61)  # noqa: E731
+    for service in services:
+        service.clock = later
+    request = parse_create_order(json.dumps(harness.body(order_id)))
+    barrier = threading.Barrier(RETRIES)
+    outcomes: list[str] = [""] * RETRIES
+
+    def retry(index: int) -> None:
+        barrier.wait()
+        try:
+            outcomes[index] = str(services[index].create_order(request, BASE_URL).order.status)
+        except PaymentsError as error:
+            outcomes[index] = error.code
+        except Exception as crash:  # counted below
+            outcomes[index] = f"crash:{type(crash).__name__}"
+
+    threads = [threading.Thread(target=retry, args=(index,)) for index in range(RETRIES)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    order, events = history(services[0].store, order_id)
+    creates = harness.provider_creates(order_id)
+    failed = sum(1 for e in events if e.to_status == S.FAILED)
+    FIGURES.add("retries.concurrent", RETRIES)
+    FIGURES.add("retries.provider_orders_extra", creates - 1)
+    FIGURES.add("retries.failed_while_live", failed)
+    FIGURES.add("retries.crashed", sum(1 for outcome in outcomes if outcome.startswith("crash")))
+    assert creates == 1, (creates, outcomes)  # the first attempt's, or exactly one retry's
+    assert failed == 0, outcomes
+    assert order.status == S.PENDING, outcomes
+    allowed = {"pending", "request_in_progress", "payment_action_unavailable"}
+    assert set(outcomes) <= allowed, outcomes
+    assert outcomes.count("request_in_progress") < RETRIES  # someone got through

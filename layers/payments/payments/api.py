@@ -217,7 +217,47 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+class RefundRequest(_Model):
+    """POST /orders/{order_id}/refunds. `amount` defaults to everything still refundable."""
+
+    refund_id: Annotated[StrictStr, Field(pattern=ORDER_ID_PATTERN)]
+    amount: AmountIn | None = None
+    reason: Text | None = None
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, value: str | None) -> str | None:
+        return None if value is None else _plain_text(value)
+
+    def fingerprint(self) -> str:
+        """Identity of the request as sent (an omitted amount stays omitted), for idempotent retries."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def parse_create_order(body: str | bytes | None) -> CreateOrderRequest:
+    return _parse(CreateOrderRequest, body)
+
+
+def parse_refund_request(body: str | bytes | None) -> RefundRequest:
+    return _parse(RefundRequest, body)
+
+
+def parse_empty_body(body: str | bytes | None) -> None:
+    """Routes that take no input (cancel, sync): nothing, or `{}`."""
+    if body and _parse_json(body) != {}:
+        raise ValidationFailed("this route takes no fields: send an empty body or {}", code="unknown_field")
+
+
+def _parse[M: _Model](model: type[M], body: str | bytes | None) -> M:
+    parsed = _parse_json(body)
+    try:
+        return model.model_validate(parsed)
+    except ValidationError as exc:
+        raise validation_failure(exc) from None
+
+
+def _parse_json(body: str | bytes | None) -> dict[str, Any]:
     if not body:
         raise MalformedRequest("request body is empty; expected a JSON object", code="malformed_json")
     try:
@@ -230,7 +270,4 @@ def parse_create_order(body: str | bytes | None) -> CreateOrderRequest:
         raise MalformedRequest("request body is nested too deeply", code="malformed_json") from None
     if not isinstance(parsed, dict):
         raise MalformedRequest("request body must be a JSON object", code="malformed_json")
-    try:
-        return CreateOrderRequest.model_validate(parsed)
-    except ValidationError as exc:
-        raise validation_failure(exc) from None
+    return parsed

@@ -25,6 +25,14 @@ class RefundStatus(StrEnum):
 FINAL_REFUND_STATUSES = frozenset({RefundStatus.SUCCEEDED, RefundStatus.FAILED})
 
 
+class CancelResult(StrEnum):
+    """What a provider's cancel call achieved (a refusal or an unclear answer raises instead)."""
+
+    WITHDRAWN = "withdrawn"  # the provider closed the payment: the payer can no longer pay it
+    NOT_AT_PROVIDER = "not_at_provider"  # the provider never had it: nothing to withdraw
+    NO_CANCEL_CALL = "no_cancel_call"  # the provider has no such call: its checkout closes on expiry
+
+
 @dataclass(frozen=True, slots=True)
 class PaymentFact:
     """The payment is in `status`. `amount` is what the provider says is (to be) paid, if it says."""

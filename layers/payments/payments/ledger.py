@@ -45,6 +45,7 @@ class Refund:
     provider_reference: str | None = None
     request_hash: str | None = None  # merchant refunds: identity of the request, for idempotent retries
     version: int = 1
+    lease_until: int | None = None  # epoch seconds: a request is talking to the provider about it
 
     @property
     def in_flight(self) -> bool:

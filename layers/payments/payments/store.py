@@ -195,6 +195,7 @@ def _refund_item(refund: Refund) -> dict[str, Any]:
             "provider_reference": refund.provider_reference,
             "request_hash": refund.request_hash,
             "version": refund.version,
+            "lease_until": refund.lease_until,
         }
     )
 
@@ -214,6 +215,7 @@ def _refund_from_item(raw: Mapping[str, Any]) -> Refund:
         provider_reference=item.get("provider_reference"),
         request_hash=item.get("request_hash"),
         version=int(item["version"]),
+        lease_until=int(item["lease_until"]) if item.get("lease_until") is not None else None,
     )
 
 
@@ -520,6 +522,62 @@ class OrdersStore:
         except BotoCoreError:
             raise StoreUnavailable("the order store is unavailable; retry later") from None
         return True
+
+    def acquire_refund_lease(self, refund: Refund, now: int, until: int) -> Refund | None:
+        """Become the one request resolving a refund whose outcome is unknown. Unlike the order's
+        lease this one bumps the refund's version: a commit made on what was read before cannot
+        then overwrite it. None when another request holds it or the refund moved on."""
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key={
+                    "pk": {"S": order_pk(refund.order_id)},
+                    "sk": {"S": f"{REFUND_PREFIX}{refund.refund_id}"},
+                },
+                UpdateExpression="SET lease_until = :until, #version = :next",
+                ConditionExpression=(
+                    "#version = :read AND #status = :unknown "
+                    "AND (attribute_not_exists(lease_until) OR lease_until < :now)"
+                ),
+                ExpressionAttributeNames={"#version": "version", "#status": "status"},
+                ExpressionAttributeValues={
+                    ":until": {"N": str(until)},
+                    ":now": {"N": str(now)},
+                    ":read": {"N": str(refund.version)},
+                    ":next": {"N": str(refund.version + 1)},
+                    ":unknown": {"S": str(RefundStatus.UNKNOWN)},
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return None
+            raise StoreUnavailable("the order store is unavailable; retry later") from None
+        except BotoCoreError:
+            raise StoreUnavailable("the order store is unavailable; retry later") from None
+        return replace(refund, version=refund.version + 1, lease_until=until)
+
+    def release_refund_lease(self, refund: Refund) -> None:
+        """Give up a refund's lease we hold, when nothing else was committed that would release it."""
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key={
+                    "pk": {"S": order_pk(refund.order_id)},
+                    "sk": {"S": f"{REFUND_PREFIX}{refund.refund_id}"},
+                },
+                UpdateExpression="REMOVE lease_until SET #version = :next",
+                ConditionExpression="#version = :read",
+                ExpressionAttributeNames={"#version": "version"},
+                ExpressionAttributeValues={
+                    ":read": {"N": str(refund.version)},
+                    ":next": {"N": str(refund.version + 1)},
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise StoreUnavailable("the order store is unavailable; retry later") from None
+        except BotoCoreError:
+            raise StoreUnavailable("the order store is unavailable; retry later") from None
 
     def release_lease(self, order_id: str, until: int) -> None:
         """Give up a lease we hold (when nothing else was committed that would release it)."""

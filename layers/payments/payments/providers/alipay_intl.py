@@ -27,8 +27,9 @@ from payments.errors import (
     ProviderUnavailable,
     ValidationFailed,
 )
-from payments.facts import Notification, PaymentAction, PaymentFact
+from payments.facts import CancelResult, Notification, PaymentAction, PaymentFact, RefundFact, RefundStatus
 from payments.http import HttpClient, HttpResponse
+from payments.ledger import Refund
 from payments.money import Money, MoneyError
 from payments.orders import Order, OrderStatus
 from payments.providers import json_scan
@@ -38,6 +39,7 @@ from payments.providers.base import (
     ProviderSettings,
     RawRequest,
     RawResponse,
+    RefundContext,
     SignedMessage,
 )
 from payments.redact import redact
@@ -51,6 +53,8 @@ logger = Logger()
 VERSION = "2.0.0"
 CREATE = "alipay.intl.acquiring.cashier.prepareForRedirect"
 QUERY = "alipay.intl.acquiring.cashier.payQuery"
+REFUND = "alipay.intl.acquiring.common.refund"
+CANCEL = "alipay.intl.acquiring.common.payCancel"
 NOTIFY = "alipay.intl.acquiring.cashier.notify.pay"
 JSON_UTF8 = "application/json; charset=UTF-8"
 
@@ -161,6 +165,8 @@ class AlipayIntl(ProviderBase):
     name: ClassVar[str] = "alipay_intl"
     label: ClassVar[str] = "Alipay"
     settings_model: ClassVar[type[ProviderSettings]] = AlipayIntlSettings
+    # After a successful payCancel, a payment notified for the order is confirmed with payQuery.
+    confirms_payment_after_cancel: ClassVar[bool] = True
 
     def __init__(
         self, settings: AlipayIntlSettings, http: HttpClient, clock: Callable[[], datetime] = _utc_now
@@ -380,6 +386,86 @@ class AlipayIntl(ProviderBase):
             provider_reference=reference if isinstance(reference, str) and reference else None,
             payload=redact(reply),
         )
+
+    # -- refunds and cancel ----------------------------------------------------------------------
+    def refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Notification:
+        """`common.refund`: synchronous. S succeeded, F refused, U (or a timeout) unknown — resolved
+        by sending it again under the same merchantRefundId, which Alipay answers only once."""
+        acquirement_id = order.provider_reference or self._acquirement_id(order)
+        body = {
+            "merchantId": self.settings.merchant_id,
+            "acquirementId": acquirement_id,
+            "merchantRefundId": refund.provider_key,
+            "refundAmount": _amount(refund.amount),
+            "refundReason": (refund.reason or f"refund {refund.refund_id}")[:256],
+        }
+        reply = self._call(REFUND, body, self.clock())
+        result = _result_info(reply)
+        status = result.get("resultStatus")
+        if status == "F":
+            raise ProviderRejected(
+                "Alipay refused the refund",
+                provider_code=str(result.get("resultCode") or "F"),
+                provider_message=str(result.get("resultMsg") or "")[:500],
+            )
+        if status != "S":
+            raise ProviderUnavailable(
+                f"Alipay could not say whether the refund was made ({result.get('resultCode')})",
+                code="provider_result_unknown",
+            )
+        if reply.get("merchantRefundId") not in (None, refund.provider_key):
+            raise self.bad_reply("is about another refund")
+        try:
+            stated = _money(reply.get("refundAmount"))
+        except ValueError:
+            raise self.bad_reply("has an unreadable refundAmount") from None
+        reference = reply.get("refundId")
+        return Notification(
+            order_id=order.order_id,
+            facts=(
+                RefundFact(
+                    refund.provider_key,
+                    stated or refund.amount,
+                    RefundStatus.SUCCEEDED,
+                    reference if isinstance(reference, str) and reference else None,
+                ),
+            ),
+            provider_status="refund:S:SUCCESS",
+            verified_by=self._verified_by,
+            payload=redact(reply),
+        )
+
+    def resolve_refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Notification | None:
+        # Alipay answers a merchantRefundId once: asking again is how an unclear refund is resolved.
+        return self.refund(order, refund, ctx)
+
+    def cancel(self, order: Order) -> CancelResult:
+        """`common.payCancel`: an unpaid order (or one Alipay never saw) is closed for good."""
+        body = {"merchantId": self.settings.merchant_id, "merchantTransId": order.order_id}
+        reply = self._call(CANCEL, body, self.clock())
+        result = _result_info(reply)
+        status = result.get("resultStatus")
+        if status == "S":
+            return CancelResult.WITHDRAWN
+        if status == "F":
+            raise ProviderRejected(
+                "Alipay refused to cancel the order",
+                provider_code=str(result.get("resultCode") or "F"),
+                provider_message=str(result.get("resultMsg") or "")[:500],
+            )
+        raise ProviderUnavailable(
+            f"Alipay could not say whether the order was cancelled ({result.get('resultCode')})",
+            code="provider_result_unknown",
+        )
+
+    def _acquirement_id(self, order: Order) -> str:
+        """Alipay refunds name the payment by its acquirementId, which payQuery tells."""
+        found = self.query(order)
+        if found is None or not found.provider_reference:
+            raise ProviderUnavailable(
+                "Alipay did not give the payment's acquirementId", code="provider_bad_reply"
+            )
+        return found.provider_reference
 
     # -- wire plumbing ---------------------------------------------------------------------------
     def _signed_text(self, value: dict[str, Any]) -> tuple[str, str]:

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from pydantic import BaseModel, field_validator
 
 from payments.errors import NotificationRejected, PaymentsError, ProviderUnavailable
-from payments.facts import Notification, PaymentAction
+from payments.facts import CancelResult, Notification, PaymentAction
 from payments.http import HttpClient, HttpResponse
+from payments.ledger import Refund
 from payments.orders import Order
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CallContext",
+    "CancelResult",
     "Notification",
     "PaymentAction",
     "Provider",
@@ -35,6 +37,7 @@ __all__ = [
     "ProviderSettings",
     "RawRequest",
     "RawResponse",
+    "RefundContext",
     "SignedMessage",
 ]
 
@@ -78,6 +81,12 @@ class CallContext:
     notify_url: str
     now: datetime
     request: CreateOrderRequest  # carries the customer data the provider needs; never stored
+
+
+@dataclass(frozen=True, slots=True)
+class RefundContext:
+    notify_url: str  # where the provider reports the refund's result, when it reports one
+    now: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +140,23 @@ class Provider(Protocol):
         """Pull the order's status. None only when the provider answers that it does not know the
         order; anything unclear raises ProviderError."""
 
+    def refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Notification:
+        """Ask for `refund` under its provider-facing id (`refund.provider_key`, the same on every
+        retry). The answer is a statement with a RefundFact for that id: pending, succeeded or failed.
+        Raises ProviderRejected when refused, another ProviderError when the outcome is unknown."""
+
+    def resolve_refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Notification | None:
+        """What became of a refund whose outcome we do not know. None only when the provider shows
+        that it never received it, so that sending it again cannot refund twice."""
+
+    def cancel(self, order: Order) -> CancelResult:
+        """Withdraw an unpaid order. Raises ProviderRejected when the provider refuses (e.g. it is
+        paid), another ProviderError when the outcome is unknown."""
+
+    @property
+    def confirms_payment_after_cancel(self) -> bool:
+        """True when a payment notified after our cancel must be confirmed by a query first."""
+
 
 class ProviderFactory(Protocol):
     name: ClassVar[str]
@@ -145,6 +171,7 @@ class ProviderBase:
     label: ClassVar[str]  # the provider's name in messages ("MultiSafepay")
     notification_methods: ClassVar[frozenset[str]] = frozenset({"POST"})
     ok_body: ClassVar[str] = "OK"
+    confirms_payment_after_cancel: ClassVar[bool] = False
 
     # -- verification, written once ---------------------------------------------------------------
     def parse_notification(self, request: RawRequest) -> Notification:

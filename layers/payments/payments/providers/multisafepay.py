@@ -23,14 +23,18 @@ from payments.errors import (
     ValidationFailed,
 )
 from payments.facts import (
+    CancelResult,
     ChargebackFact,
     Fact,
     Notification,
     PaymentAction,
     PaymentFact,
     RefundedTotalFact,
+    RefundFact,
+    RefundStatus,
 )
 from payments.http import HttpClient, HttpResponse
+from payments.ledger import Refund
 from payments.money import Money, MoneyError
 from payments.orders import Order, OrderStatus
 from payments.providers.base import (
@@ -38,6 +42,7 @@ from payments.providers.base import (
     ProviderBase,
     ProviderSettings,
     RawRequest,
+    RefundContext,
     SignedMessage,
 )
 from payments.redact import redact
@@ -313,6 +318,68 @@ class MultiSafepay(ProviderBase):
         if reply.status == 404 or error_code == str(ORDER_NOT_FOUND_CODE):
             return None
         raise ProviderUnavailable(f"MultiSafepay could not return the order ({error_code})")
+
+    # -- refunds and cancel ----------------------------------------------------------------------
+    def refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Notification:
+        """`POST orders/{id}/refunds`. Success means accepted: the order's later notification (or
+        its GET) carries the grown `amount_refunded` that completes it."""
+        body = {
+            "currency": refund.amount.currency,
+            "amount": refund.amount.value,
+            "description": refund.reason or f"Refund {refund.refund_id}",
+            "refund_order_id": refund.provider_key,
+        }
+        reply = self._call("POST", f"orders/{quote(order.order_id, safe='')}/refunds", body)
+        data = self._data(reply)
+        if data is None:
+            error_code, message = self._error(reply)
+            raise ProviderRejected(
+                "MultiSafepay refused the refund", provider_code=error_code, provider_message=message
+            )
+        reference = data.get("refund_id")
+        return Notification(
+            order_id=order.order_id,
+            facts=(
+                RefundFact(
+                    refund.provider_key,
+                    refund.amount,
+                    RefundStatus.PENDING,
+                    str(reference) if reference is not None else None,
+                ),
+            ),
+            provider_status="refund:accepted",
+            verified_by="provider-reply",
+            payload=redact(data),
+        )
+
+    def resolve_refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Notification | None:
+        """MultiSafepay has no lookup by refund: its order's cumulative `amount_refunded` tells. A
+        refund that does not show there yet stays unknown — sending it again could refund twice."""
+        data = self._fetch_order(order.order_id)
+        if data is None:
+            return None  # MultiSafepay does not hold the order: no refund of it was made
+        if _order_id_of(data) != order.order_id:
+            raise self.bad_reply("is about another order")
+        try:
+            return self._statement(data, verified_by="provider-query", claimed=order.order_id)
+        except NotificationRejected as unreadable:
+            raise self.bad_reply(f"cannot be read ({unreadable.message})") from None
+
+    def cancel(self, order: Order) -> CancelResult:
+        """`PATCH orders/{id}` with `{"status":"cancelled","exclude_order":true}`."""
+        reply = self._call(
+            "PATCH",
+            f"orders/{quote(order.order_id, safe='')}",
+            {"status": "cancelled", "exclude_order": True},
+        )
+        if self._data(reply) is not None:
+            return CancelResult.WITHDRAWN
+        error_code, message = self._error(reply)
+        if reply.status == 404 or error_code == str(ORDER_NOT_FOUND_CODE):
+            return CancelResult.NOT_AT_PROVIDER
+        raise ProviderRejected(
+            "MultiSafepay refused to cancel the order", provider_code=error_code, provider_message=message
+        )
 
     # -- wire plumbing ---------------------------------------------------------------------------
     def _call(self, method: str, path: str, body: dict[str, Any] | None) -> HttpResponse:

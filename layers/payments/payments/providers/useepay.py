@@ -27,8 +27,17 @@ from payments.errors import (
     ProviderUnavailable,
     ValidationFailed,
 )
-from payments.facts import Fact, Notification, PaymentAction, PaymentFact, RefundFact, RefundStatus
+from payments.facts import (
+    CancelResult,
+    Fact,
+    Notification,
+    PaymentAction,
+    PaymentFact,
+    RefundFact,
+    RefundStatus,
+)
 from payments.http import HttpClient
+from payments.ledger import Refund
 from payments.money import Money, MoneyError
 from payments.orders import Order, OrderStatus
 from payments.providers.base import (
@@ -36,6 +45,7 @@ from payments.providers.base import (
     ProviderBase,
     ProviderSettings,
     RawRequest,
+    RefundContext,
     SignedMessage,
 )
 from payments.redact import redact
@@ -394,6 +404,61 @@ class UseePay(ProviderBase):
             return self._statement(flat, "provider-query", None)
         except NotificationRejected as unreadable:
             raise self.bad_reply(f"cannot be read ({unreadable.message})") from None
+
+    # -- refunds and cancel ----------------------------------------------------------------------
+    def refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Notification:
+        """`transactionType=refund` under the refund's own transactionId. A synchronous `pending` +
+        `0000` means accepted: the result comes as a `transactionType=refund` notification."""
+        fields = {
+            "transactionType": "refund",
+            "version": "1.0",
+            "signType": self.settings.sign_type,
+            "merchantNo": self.settings.merchant_no,
+            "transactionId": refund.provider_key,
+            "originalTransactionId": order.order_id,
+            "amount": str(refund.amount.value),
+            "currency": refund.amount.currency,
+            "notifyUrl": ctx.notify_url,
+        }
+        reply = self._call(fields)
+        if reply.get("transactionId") not in (None, refund.provider_key):
+            raise self.bad_reply("is about another transaction")
+        code = reply.get("resultCode", "")
+        status = REFUND_STATUS_TABLE.get(code)
+        if status == RefundStatus.FAILED:
+            raise ProviderRejected(
+                "UseePay refused the refund",
+                provider_code=reply.get("errorCode") or code,
+                provider_message=reply.get("errorMsg") or code,
+            )
+        if status is None:
+            raise self.bad_reply(f"has resultCode '{code[:40]}'")
+        stated = _stated_money(reply)
+        if stated is _UNREADABLE:
+            raise self.bad_reply("has an unreadable amount")
+        return Notification(
+            order_id=order.order_id,
+            facts=(
+                RefundFact(
+                    refund.provider_key,
+                    stated if isinstance(stated, Money) else refund.amount,
+                    status,
+                    reply.get("reference") or None,
+                ),
+            ),
+            provider_status=f"refund:{code}",
+            verified_by=f"useepay-{self.settings.sign_type.lower()}",
+            payload=redact(dict(reply)),
+        )
+
+    def resolve_refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Notification | None:
+        """`query` on the refund's own transactionId; None when UseePay never received it."""
+        return self._query_transaction(refund.provider_key)
+
+    def cancel(self, order: Order) -> CancelResult:
+        # UseePay has no cancel call for unpaid Alipay orders: its checkout closes on its own (at
+        # most 10 minutes), and a payment it reports after our cancel is applied and flagged late.
+        return CancelResult.NO_CANCEL_CALL
 
     # -- wire plumbing ---------------------------------------------------------------------------
     def _call(self, fields: dict[str, str]) -> dict[str, str]:

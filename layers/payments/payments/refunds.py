@@ -1,0 +1,281 @@
+"""POST /orders/{order_id}/refunds: the merchant gives money back, through the refund ledger.
+
+The amount is reserved on the order in the same transaction that writes the refund (so concurrent
+requests never reserve more than was paid), then the provider is called under the refund's
+provider-facing id, and its answer goes through the gate like any provider fact. A refund whose outcome
+is unknown is resolved, when the same request comes again, by asking the provider — never by a second
+refund there. One request at a time talks to the provider about a refund (its lease).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from payments import gate
+from payments.api import RefundRequest
+from payments.clock import iso, utc_now
+from payments.engine import Engine, Plan, event, statement_event
+from payments.errors import (
+    Conflict,
+    NotFound,
+    ProviderError,
+    ProviderRejected,
+    ValidationFailed,
+)
+from payments.facts import Notification, RefundStatus
+from payments.ledger import MERCHANT, Refund, provider_refund_key
+from payments.money import Money
+from payments.orders import ORDER_ID_RE, Order, OrderStatus
+from payments.providers.base import Provider, RefundContext
+from payments.store import OrdersStore
+
+if TYPE_CHECKING:
+    from payments.config import ProviderDirectory
+
+logger = Logger()
+metrics = Metrics()
+
+LEASE = timedelta(seconds=60)  # longer than a provider call can take; see payments/creation.py
+REFUNDABLE = frozenset({OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED})
+
+
+@dataclass(frozen=True, slots=True)
+class RefundResult:
+    refund: Refund
+    created: bool  # False: the same request again
+
+
+class RefundFlow:
+    def __init__(
+        self,
+        store: OrdersStore,
+        providers: ProviderDirectory,
+        engine: Engine,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.store = store
+        self.providers = providers
+        self.engine = engine
+        self.clock = clock
+
+    def refund(self, order_id: str, request: RefundRequest, public_base_url: str) -> RefundResult:
+        order, refunds = self._read(order_id)
+        provider = self.providers.get(order.provider)
+        ctx = RefundContext(notify_url=f"{public_base_url}/notify/{provider.name}", now=self.clock())
+        existing = next((r for r in refunds if r.refund_id == request.refund_id), None)
+        if existing is not None:
+            return RefundResult(self._again(order, refunds, existing, request, provider, ctx), False)
+        amount = _amount_of(request, order)
+        now = self.clock()
+        refund = Refund(
+            refund_id=request.refund_id,
+            order_id=order.order_id,
+            amount=amount,
+            status=RefundStatus.UNKNOWN,  # until the provider answers, we cannot tell
+            origin=MERCHANT,
+            provider_key=provider_refund_key(order.order_id, request.refund_id),
+            created_at=iso(now),
+            updated_at=iso(now),
+            reason=request.reason,
+            request_hash=request.fingerprint(),
+            lease_until=int((now + LEASE).timestamp()),
+        )
+
+        def reserve(plan: Plan) -> None:
+            if request.refund_id in plan.refunds:
+                raise _Raced  # an identical request reserved it first
+            _check_refundable(plan.order, amount)
+            plan.put_refund(refund)
+            plan.order.reserved_value += amount.value
+            plan.record("refund_requested", refund=refund)
+
+        try:
+            committed = self.engine.run(order, refunds, event("refund_requested", "merchant", now), reserve)
+        except _Raced:
+            order, refunds = self._read(order_id)
+            raced = next(r for r in refunds if r.refund_id == request.refund_id)
+            return RefundResult(self._again(order, refunds, raced, request, provider, ctx), False)
+        metrics.add_metric(name="RefundsRequested", unit=MetricUnit.Count, value=1)
+        stored = next(r for r in committed.refunds if r.refund_id == refund.refund_id)
+        return RefundResult(self._send(committed.order, committed.refunds, stored, provider, ctx), True)
+
+    # -- the same request again ------------------------------------------------------------------
+    def _again(
+        self,
+        order: Order,
+        refunds: list[Refund],
+        refund: Refund,
+        request: RefundRequest,
+        provider: Provider,
+        ctx: RefundContext,
+    ) -> Refund:
+        if refund.origin != MERCHANT or refund.request_hash != request.fingerprint():
+            raise Conflict(
+                "refund_id was already used for a different refund",
+                field="refund_id",
+                code="refund_id_conflict",
+            )
+        if refund.status != RefundStatus.UNKNOWN:
+            return refund
+        now_s = int(ctx.now.timestamp())
+        held = self.store.acquire_refund_lease(refund, now_s, int((ctx.now + LEASE).timestamp()))
+        if held is None:
+            fresh = self._read(order.order_id)[1]
+            current = next(r for r in fresh if r.refund_id == refund.refund_id)
+            if current.status != RefundStatus.UNKNOWN:
+                return current
+            raise Conflict(
+                "the same refund request is still talking to the provider; retry shortly",
+                field="refund_id",
+                code="request_in_progress",
+            )
+        refunds = [held if r.refund_id == held.refund_id else r for r in refunds]
+        try:
+            found = provider.resolve_refund(order, held, ctx)
+        except ProviderError:
+            self._unchanged(order, refunds, held)
+            raise
+        if found is None:  # the provider never got it: sending it (under the same id) is safe
+            return self._send(order, refunds, held, provider, ctx, resending=True)
+        return self._apply(order, refunds, held, found, "provider_query")
+
+    # -- talking to the provider -----------------------------------------------------------------
+    def _send(
+        self,
+        order: Order,
+        refunds: list[Refund],
+        refund: Refund,
+        provider: Provider,
+        ctx: RefundContext,
+        *,
+        resending: bool = False,
+    ) -> Refund:
+        try:
+            statement = provider.refund(order, refund, ctx)
+        except ProviderRejected as rejected:
+            if resending:
+                # Refused on a resend: perhaps because the first one did arrive. Ask, never fail it.
+                found = provider.resolve_refund(order, refund, ctx)
+                if found is not None:
+                    return self._apply(order, refunds, refund, found, "provider_query")
+            self._failed(order, refunds, refund, rejected)
+            raise
+        except ProviderError as error:
+            self._unchanged(order, refunds, refund)
+            metrics.add_metric(name="ProviderOutcomeUnknown", unit=MetricUnit.Count, value=1)
+            logger.warning("refund outcome unknown", extra={"order_id": order.order_id, "reason": error.code})
+            raise
+        return self._apply(order, refunds, refund, statement, "provider")
+
+    def _apply(
+        self, order: Order, refunds: list[Refund], refund: Refund, statement: Notification, source: str
+    ) -> Refund:
+        kind = "refund_reply" if source == "provider" else source
+        template = statement_event(kind, source, statement, self.clock())
+
+        def decide(plan: Plan) -> None:
+            gate.admit(plan, statement)
+            _release(plan, refund.refund_id)
+
+        committed = self.engine.run(order, refunds, template, decide)
+        if committed.plan.empty:  # nothing learnt (still unknown): give the lease back on its own
+            self._release_alone(refund)
+            return replace(refund, lease_until=None)
+        return next(r for r in committed.refunds if r.refund_id == refund.refund_id)
+
+    def _failed(
+        self, order: Order, refunds: list[Refund], refund: Refund, rejected: ProviderRejected
+    ) -> None:
+        template = event(
+            "refund_failed",
+            "provider",
+            self.clock(),
+            reason=f"{rejected.provider_code}: {rejected.provider_message}",
+        )
+
+        def decide(plan: Plan) -> None:
+            current = plan.refunds[refund.refund_id]
+            if current.status in (RefundStatus.UNKNOWN, RefundStatus.PENDING):
+                plan.order.reserved_value = max(0, plan.order.reserved_value - current.amount.value)
+                failed = replace(current, status=RefundStatus.FAILED, updated_at=plan.now, lease_until=None)
+                plan.put_refund(failed)
+                plan.record("refund_failed", refund=failed)
+
+        self.engine.run(order, refunds, template, decide)
+        metrics.add_metric(name="RefundsRefused", unit=MetricUnit.Count, value=1)
+
+    def _unchanged(self, order: Order, refunds: list[Refund], refund: Refund) -> None:
+        """The outcome stays unknown: the reservation stays, the lease is given back."""
+        fresh = self._read(order.order_id)[1]
+        current = next((r for r in fresh if r.refund_id == refund.refund_id), None)
+        if current is not None:
+            self._release_alone(current)
+
+    def _release_alone(self, refund: Refund) -> None:
+        if refund.lease_until is not None and refund.status == RefundStatus.UNKNOWN:
+            self.store.release_refund_lease(refund)
+
+    def _read(self, order_id: str) -> tuple[Order, list[Refund]]:
+        found = self.store.get_with_refunds(order_id) if ORDER_ID_RE.match(order_id) else None
+        if found is None:
+            raise NotFound("no such order", field="order_id", code="order_not_found")
+        return found
+
+
+class _Raced(Exception):
+    """An identical refund request reserved this refund_id between our read and our write."""
+
+
+def _release(plan: Plan, refund_id: str) -> None:
+    current = plan.refunds.get(refund_id)
+    if current is not None and current.lease_until is not None:
+        plan.put_refund(replace(current, lease_until=None))
+
+
+def _amount_of(request: RefundRequest, order: Order) -> Money:
+    if order.status not in REFUNDABLE:
+        raise Conflict(
+            f"order_id: an order that is {order.status} cannot be refunded (paid or partially_refunded only)",
+            field="order_id",
+            code="order_not_refundable",
+        )
+    if request.amount is None:
+        amount = order.refundable
+        if amount.value == 0:
+            raise ValidationFailed(
+                "amount: nothing is left to refund (refunds succeeded and in flight use it all)",
+                field="amount.value",
+                code="refund_exceeds_refundable",
+            )
+        return amount
+    if request.amount.currency != order.amount.currency:
+        raise ValidationFailed(
+            f"amount.currency: the order is in {order.amount.currency}",
+            field="amount.currency",
+            code="currency_mismatch",
+        )
+    amount = Money(request.amount.value, request.amount.currency)
+    _check_refundable(order, amount)
+    return amount
+
+
+def _check_refundable(order: Order, amount: Money) -> None:
+    if order.status not in REFUNDABLE:
+        raise Conflict(
+            f"order_id: an order that is {order.status} cannot be refunded (paid or partially_refunded only)",
+            field="order_id",
+            code="order_not_refundable",
+        )
+    if amount.value > order.refundable.value:
+        raise ValidationFailed(
+            f"amount.value: more than is refundable ({order.refundable}: the amount minus refunds "
+            "succeeded and in flight)",
+            field="amount.value",
+            code="refund_exceeds_refundable",
+        )
