@@ -55,7 +55,8 @@ class UseePaySandbox:
         base = useepay_base_string(fields)
         if self.sign_type == "MD5":
             return hashlib.md5(f"{base}&pkey={self.md5_key}".encode()).hexdigest()
-        assert self.useepay_private_key is not None
+        if self.useepay_private_key is None:
+            raise ValueError("an RSA sandbox needs UseePay's private key")
         raw = self.useepay_private_key.sign(base.encode(), padding.PKCS1v15(), hashes.SHA256())
         return base64.b64encode(raw).decode()
 
@@ -65,7 +66,8 @@ class UseePaySandbox:
         if self.sign_type == "MD5":
             expected = hashlib.md5(f"{base}&pkey={self.md5_key}".encode()).hexdigest()
             return secrets.compare_digest(expected, sign)
-        assert self.merchant_public_key is not None
+        if self.merchant_public_key is None:
+            raise ValueError("an RSA sandbox needs the merchant's public key")
         try:
             self.merchant_public_key.verify(
                 base64.b64decode(sign), base.encode(), padding.PKCS1v15(), hashes.SHA256()

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from payments.errors import (
+    ConfigurationError,
     NotificationRejected,
     PaymentsError,
     ProviderRejected,
@@ -134,8 +135,8 @@ class UseePay:
         self._private_key = None
         self._public_key = None
         if settings.sign_type == "RSA":
-            assert settings.private_key is not None
-            assert settings.useepay_public_key is not None
+            if settings.private_key is None or settings.useepay_public_key is None:  # the model requires both
+                raise ConfigurationError("useepay: sign_type RSA needs private_key and useepay_public_key")
             self._private_key = load_private_key(settings.private_key.get_secret_value())
             self._public_key = load_public_key(settings.useepay_public_key.get_secret_value())
 
