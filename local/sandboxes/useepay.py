@@ -288,6 +288,3 @@ class UseePaySandbox:
             {"Content-Type": "application/x-www-form-urlencoded"},
             urlencode(fields).encode(),
         )
-
-    def checkout_url(self, transaction_id: str) -> str:
-        return self.transactions[transaction_id]["checkout"]

@@ -29,7 +29,6 @@ class OrderStatus(StrEnum):
 S = OrderStatus
 OPEN = frozenset({S.CREATED, S.PENDING, S.UNKNOWN})
 UNPAID_FINAL = frozenset({S.FAILED, S.CANCELLED, S.EXPIRED})
-MONEY_MOVED = frozenset({S.PAID, S.REFUNDED, S.PARTIALLY_REFUNDED, S.CHARGED_BACK})
 
 # target status -> the statuses it may be applied from. Anything else is ignored (and recorded).
 ALLOWED_PREDECESSORS: dict[OrderStatus, frozenset[OrderStatus]] = {
