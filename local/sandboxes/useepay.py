@@ -1,5 +1,5 @@
-"""A UseePay API v1 sandbox (`POST /api`, form-encoded), written from ../shared/providers/useepay.md and
-seed 001. It must not import the adapter or its signing code: its MD5 and RSA signing are its own.
+"""A UseePay API v1 sandbox (`POST /api`, form-encoded), written from docs/providers/useepay.md. It
+must not import the adapter or its signing code: its MD5 and RSA signing are its own.
 
 Transport-agnostic: `handle()` takes a request and returns (status, headers, body).
 """

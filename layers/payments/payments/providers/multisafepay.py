@@ -1,6 +1,6 @@
 """MultiSafepay (JSON API v1) for Alipay and Alipay+.
 
-Wire facts: ../shared/providers/multisafepay.md. Auth is the `api_key` header; notifications are
+Wire facts: docs/providers/multisafepay.md. Auth is the `api_key` header; notifications are
 POSTed with an `Auth` header = base64("<unix seconds>:<hex HMAC-SHA512(api_key, "<ts>:" + raw body)>"),
 or arrive as a legacy unsigned GET that we resolve by fetching the order with our key.
 """

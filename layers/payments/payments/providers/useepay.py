@@ -1,6 +1,6 @@
 """UseePay (API v1, form-encoded `POST {base_url}/api`) for Alipay.
 
-Wire facts: ../shared/providers/useepay.md and seed 001. Every request, reply and notification is
+Wire facts: docs/providers/useepay.md. Every request, reply and notification is
 signed over the same string — all fields but `sign`, empty ones dropped, sorted by key, joined as
 `k=v&…` with raw values — with MD5 (`…&pkey=<key>`, lowercase hex) or SHA256withRSA (base64).
 """
