@@ -13,7 +13,7 @@ PY := $(VENV)/bin/python
 export AWS_DEFAULT_REGION ?= eu-west-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help dev test unit lint typecheck validate build events deploy clean bench reliability
+.PHONY: help dev test unit lint typecheck validate build events deploy clean bench reliability openapi
 
 help:
 	@echo "make dev       run the local stack: API on :3000, demo shop, provider sandboxes (Ctrl-C stops)"
@@ -22,6 +22,7 @@ help:
 	@echo "make build     sam build (layer + functions into .aws-sam/build)"
 	@echo "make deploy    sam build + sam deploy --guided"
 	@echo "make events    regenerate events/ (fresh timestamps for the signed notification)"
+	@echo "make openapi   regenerate docs/openapi.json from the code (a test fails when it is stale)"
 	@echo "make bench     benchmarks: cold start, per-request CPU, round trips, sizes, SDK ratios"
 	@echo "make reliability  the adversarial suite and its table (forgeries, races, faults, fuzzing)"
 
@@ -68,7 +69,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/mypy local events bench
+	$(VENV)/bin/mypy local events bench docs
 	@# each handler is an app.py of its own: checked one at a time
 	for handler in functions/*/app.py; do $(VENV)/bin/mypy --no-namespace-packages $$handler || exit 1; done
 
@@ -95,6 +96,9 @@ bench: $(VENV)/.installed $(ORACLE_VENV)/.installed $(ALIPAY_ORACLE_VENV)/.insta
 
 events: $(VENV)/.installed
 	$(PY) events/generate.py
+
+openapi: $(VENV)/.installed
+	$(PY) -m docs.openapi
 
 deploy: build
 	$(SAM_VENV)/bin/sam deploy --guided
