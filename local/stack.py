@@ -156,6 +156,12 @@ def main(argv: list[str] | None = None) -> int:
         help="sam build output the emulator runs (default .aws-sam/build)",
     )
     parser.add_argument("--state-file", type=Path, help="write URLs and the API key here as JSON once ready")
+    parser.add_argument(
+        "--log-dir",
+        type=Path,
+        default=ROOT / ".local-logs",
+        help="where each emulated function logs (default .local-logs; tests give each stack its own)",
+    )
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 
@@ -204,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             args.build_dir,
             find_rie(ROOT / ".venv-sam"),
             ROOT / ".venv-runtime" / "bin" / "python",
-            ROOT / ".local-logs",
+            args.log_dir,
         )
         backend = EmulatorBackend(emulator, specs, envs)
 

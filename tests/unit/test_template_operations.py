@@ -126,7 +126,7 @@ def emitted_metrics() -> dict[str, set[str]]:
 
 
 def handler_calls(function: str, template: Template) -> set[str]:
-    """`module.function` and `decorator(keyword=value)` calls at the top level of a handler module."""
+    """The `name.attribute` calls in a handler module, also as `name.attribute(keyword=constant)`."""
     spec = template.function(function)
     module = ast.parse((spec.code_uri / f"{spec.handler.split('.')[0]}.py").read_text())
     calls = set()
@@ -135,7 +135,7 @@ def handler_calls(function: str, template: Template) -> set[str]:
             target = node.func.value.id if isinstance(node.func.value, ast.Name) else "?"
             calls.add(f"{target}.{node.func.attr}")
             calls |= {
-                f"{target}.{node.func.attr}({kw.arg}={kw.value.value})"
+                f"{target}.{node.func.attr}({kw.arg}={kw.value.value!r})"
                 for kw in node.keywords
                 if isinstance(kw.value, ast.Constant)
             }
