@@ -8,8 +8,10 @@ possibly days later. Whatever init left in memory is then shared by every restor
   after a conflict would collide again. Reseeded from the OS. (Ids and nonces — `uuid4`, `secrets` —
   read the kernel's generator on every call, which Lambda keeps unique across restores.)
 - Credentials: boto3's default session keeps what it resolved at init, and Powertools Parameters
-  caches the provider secret and its Secrets Manager client. Both are dropped, so the next call
-  resolves AWS credentials and reads the provider credentials (perhaps rotated since) afresh.
+  caches the provider secret and its Secrets Manager client. Both are dropped, so clients made from
+  now on resolve AWS credentials afresh and the provider credentials (perhaps rotated since) are read
+  again. A client made at init (the orders store's) keeps its own: under SnapStart Lambda serves
+  credentials from its container-credentials endpoint, which botocore refreshes before they expire.
 - Pooled connections to the providers: their sockets did not survive the snapshot. Closed.
 
 The hooks are registered with `snapshot_restore_py`, which Lambda's Python runtime provides (with
