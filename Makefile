@@ -10,19 +10,24 @@ ALIPAY_ORACLE_VENV := .venv-alipay-oracle
 SAM_VENV := .venv-sam
 RUNTIME_VENV := .venv-runtime
 PY := $(VENV)/bin/python
+# pytest-xdist: PYTEST_WORKERS processes share the tests; each end-to-end file stays whole on one of
+# them (tests/parallel.py).
+PYTEST_WORKERS ?= 3
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS)
 export AWS_DEFAULT_REGION ?= eu-west-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help dev build-quietly invoke test unit lint typecheck validate build events deploy clean bench reliability
+.PHONY: help dev build-quietly invoke install test pytest unit lint typecheck validate build events deploy clean bench reliability openapi
 
 help:
 	@echo "make dev       run the local stack: API on :3000, demo shop, provider sandboxes (Ctrl-C stops)"
-	@echo "make test      create the virtualenvs, lint, type-check and run every test"
+	@echo "make test      create the virtualenvs, lint, type-check and run every test (in parallel)"
 	@echo "make validate  sam validate --lint and cfn-lint on template.yaml"
 	@echo "make build     sam build (layer + functions into .aws-sam/build)"
 	@echo "make deploy    sam build + sam deploy --guided"
 	@echo "make invoke EVENT=events/<name>.json  sam local invoke with a sample event (Docker; events/README.md)"
 	@echo "make events    regenerate events/ (fresh timestamps for the signed notification)"
+	@echo "make openapi   regenerate docs/openapi.json from the code (a test fails when it is stale)"
 	@echo "make bench     benchmarks: cold start, per-request CPU, round trips, sizes, SDK ratios"
 	@echo "make reliability  the adversarial suite and its table (forgeries, races, faults, fuzzing)"
 
@@ -56,20 +61,27 @@ $(SAM_VENV)/.installed:
 	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli==1.170.0 cfn-lint==1.58.0
 	touch $@
 
+# Every virtualenv (.ci/run times this stage on its own).
+install: $(VENV)/.installed $(ORACLE_VENV)/.installed $(ALIPAY_ORACLE_VENV)/.installed $(RUNTIME_VENV)/.installed $(SAM_VENV)/.installed
+
 # Everything, including the local stack end to end (in-process and under the Lambda emulator against
 # `sam build`) and the browser test (skipped, with a notice, where Debian's chromium is not installed).
-test: $(VENV)/.installed $(ORACLE_VENV)/.installed $(ALIPAY_ORACLE_VENV)/.installed $(RUNTIME_VENV)/.installed lint build
+test: install lint build
+	@$(MAKE) --no-print-directory pytest
+
+# The test run of `make test` alone: no lint, no build (it needs a `make build` done before).
+pytest: install
 	MSP_ORACLE_PYTHON=$(ORACLE_VENV)/bin/python ALIPAY_ORACLE_PYTHON=$(ALIPAY_ORACLE_VENV)/bin/python \
-		REQUIRE_ORACLES=1 REQUIRE_EMULATOR=1 $(PY) -m pytest
+		REQUIRE_ORACLES=1 REQUIRE_EMULATOR=1 REQUIRE_ALL_FIGURES=1 $(PY) -m pytest $(PYTEST_PARALLEL)
 
 unit: $(VENV)/.installed
-	$(PY) -m pytest tests/unit -q
+	$(PY) -m pytest tests/unit -q $(PYTEST_PARALLEL)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/mypy local events bench
+	$(VENV)/bin/mypy local events bench docs
 	@# each handler is an app.py of its own: checked one at a time
 	for handler in functions/*/app.py; do $(VENV)/bin/mypy --no-namespace-packages $$handler || exit 1; done
 
@@ -87,7 +99,7 @@ build: $(SAM_VENV)/.installed
 # The adversarial suite (also part of `make test`) on its own, with its table of figures:
 # forgeries, repeats and reordering, races, provider and DynamoDB faults, fuzzing, leaks, privileges.
 reliability: $(VENV)/.installed
-	$(PY) -m pytest tests/reliability -q
+	REQUIRE_ALL_FIGURES=1 $(PY) -m pytest tests/reliability -q $(PYTEST_PARALLEL)
 
 # Figures, not a test: cold start vs floor, per-request CPU, round trips, package sizes, SDK ratios,
 # local-stack throughput. Prints a table; writes bench/results.json. Run it on an idle machine.
@@ -96,6 +108,9 @@ bench: $(VENV)/.installed $(ORACLE_VENV)/.installed $(ALIPAY_ORACLE_VENV)/.insta
 
 events: $(VENV)/.installed
 	$(PY) events/generate.py
+
+openapi: $(VENV)/.installed
+	$(PY) -m docs.openapi
 
 deploy: build
 	$(SAM_VENV)/bin/sam deploy --guided

@@ -260,7 +260,8 @@ def _batch(provider: str, boxes: dict[str, Any], functions: dict[str, Any], indi
                 started = time.thread_time()
                 result = handler.handler(event, FakeContext(function))
                 spent = time.thread_time() - started - METER.outside
-                assert result["statusCode"] == expect, (case, result)
+                if result["statusCode"] != expect:
+                    raise RuntimeError(f"{case} [{provider}]: {result['statusCode']}, expected {expect}")
                 cpu.append(spent * 1000)
                 botocore.append(METER.botocore * 1000)
                 calls.append(METER.calls)

@@ -17,7 +17,8 @@ args = (
     case["signature"],
     case["public_key"],
 )
-assert verify(*args)
+if not verify(*args):
+    sys.exit("the SDK refused a valid signature")
 start = time.perf_counter()
 for _ in range(case["n"]):
     verify(*args)

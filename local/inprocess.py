@@ -75,8 +75,8 @@ class LambdaUnderTest:
         name = f"handler_{self.spec.logical_id}_{uuid.uuid4().hex[:8]}"
         location = self.spec.code_uri / f"{module_file}.py"
         spec = importlib.util.spec_from_file_location(name, location)
-        assert spec
-        assert spec.loader
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {location}")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)

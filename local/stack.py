@@ -204,6 +204,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="sam build output the emulator runs (default .aws-sam/build)",
     )
     parser.add_argument("--state-file", type=Path, help="write URLs and the API key here as JSON once ready")
+    parser.add_argument(
+        "--log-dir",
+        type=Path,
+        default=ROOT / ".local-logs",
+        help="where each emulated function logs (default .local-logs; tests give each stack its own)",
+    )
     parser.add_argument("--quiet", action="store_true")
     return parser.parse_args(argv)
 
@@ -258,7 +264,7 @@ def start(args: argparse.Namespace, running: ExitStack, log: Callable[[str], Non
             args.build_dir,
             find_rie(ROOT / ".venv-sam"),
             ROOT / ".venv-runtime" / "bin" / "python",
-            ROOT / ".local-logs",
+            args.log_dir,
         )
         running.callback(emulator.stop)  # before any function starts: stops those that did
         backend = EmulatorBackend(emulator, specs, envs)

@@ -42,9 +42,11 @@ from tests.support.lambdas import Api  # noqa: E402
 from tests.support.link import ProviderLink  # noqa: E402
 from tests.support.secrets import PROVIDER_SECRET  # noqa: E402
 
-pytest_plugins = sorted(
-    f"tests.support.{kit.stem}" for kit in (Path(__file__).parent / "support").glob("*_kit.py")
-)
+pytest_plugins = [
+    *sorted(f"tests.support.{kit.stem}" for kit in (Path(__file__).parent / "support").glob("*_kit.py")),
+    "tests.reliability.figures_plugin",  # the figures table, across pytest-xdist workers
+    "tests.parallel",  # how pytest-xdist shares the tests
+]
 
 __all__ = ["Stack"]
 

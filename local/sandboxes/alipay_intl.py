@@ -1,5 +1,5 @@
 """A sandbox of Alipay's international acquiring gateway (`alipay.intl.*` envelopes, cashier product),
-written from ../shared/providers/alipay-intl.md and seed 002 only.
+written from the provider notes in docs/providers/alipay-intl.md only.
 
 It must not import the adapter or our signing module: its RSA is `cryptography` called directly and
 it finds the raw `request` text with its own JSON walk, so sandbox and adapter check each other.
@@ -78,7 +78,7 @@ OPERATIONS = {PREPARE: "create", PAY_QUERY: "query", REFUND: "refund", PAY_CANCE
 JSON_HEADERS = {"Content-Type": "application/json; charset=UTF-8"}
 ALIPAY_TZ = timezone(timedelta(hours=8))  # Alipay stamps its messages in China time
 
-# resultCode -> (resultCodeId, resultStatus): seed 002's global codes.
+# resultCode -> (resultCodeId, resultStatus): the global codes (docs/providers/alipay-intl.md).
 RESULT_CODES: dict[str, tuple[str, str]] = {
     "SUCCESS": ("00000000", "S"),
     "PROCESS_FAIL": ("00000019", "F"),
@@ -94,7 +94,7 @@ RESULT_CODES: dict[str, tuple[str, str]] = {
     "UNKNOWN_CLIENT": ("12014155", "F"),
     "INVALID_CLIENT_STATUS": ("12014156", "F"),
     "REQUEST_TRAFFIC_EXCEED_LIMIT": ("00000024", "F"),
-    # Not in seed 002's table; the ids are the sandbox's own (clients branch on resultCode, not on ids).
+    # Not in the global codes' table; the id is the sandbox's own (clients branch on resultCode, not on ids).
     "ORDER_NOT_EXIST": ("99000001", "F"),
     "ORDER_STATUS_INVALID": ("99000002", "F"),
     "REFUND_AMOUNT_EXCEED": ("99000003", "F"),

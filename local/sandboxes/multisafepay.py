@@ -1,4 +1,4 @@
-"""A MultiSafepay JSON API v1 sandbox, written from ../shared/providers/multisafepay.md and seed 000.
+"""A MultiSafepay JSON API v1 sandbox, written from the provider notes in docs/providers/multisafepay.md.
 
 It must not import the adapter or its signing code: the sandbox and the adapter check each other.
 Transport-agnostic: `handle()` takes a request and returns (status, headers, body), so tests can

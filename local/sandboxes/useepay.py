@@ -1,5 +1,5 @@
-"""A UseePay API v1 sandbox (`POST /api`, form-encoded), written from ../shared/providers/useepay.md and
-seed 001. It must not import the adapter or its signing code: its MD5 and RSA signing are its own.
+"""A UseePay API v1 sandbox (`POST /api`, form-encoded), written from docs/providers/useepay.md. It
+must not import the adapter or its signing code: its MD5 and RSA signing are its own.
 
 Transport-agnostic: `handle()` takes a request and returns (status, headers, body). Knobs, the outbox of
 notifications and the test queries come from `controls.SandboxControls`.
@@ -109,7 +109,8 @@ class UseePaySandbox(SandboxControls):
         base = useepay_base_string(fields)
         if self.sign_type == "MD5":
             return hashlib.md5(f"{base}&pkey={self.md5_key}".encode()).hexdigest()
-        assert self.useepay_private_key is not None
+        if self.useepay_private_key is None:
+            raise ValueError("an RSA sandbox needs UseePay's private key")
         raw = self.useepay_private_key.sign(base.encode(), padding.PKCS1v15(), hashes.SHA256())
         return base64.b64encode(raw).decode()
 
@@ -119,7 +120,8 @@ class UseePaySandbox(SandboxControls):
         if self.sign_type == "MD5":
             expected = hashlib.md5(f"{base}&pkey={self.md5_key}".encode()).hexdigest()
             return secrets.compare_digest(expected, sign)
-        assert self.merchant_public_key is not None
+        if self.merchant_public_key is None:
+            raise ValueError("an RSA sandbox needs the merchant's public key")
         try:
             self.merchant_public_key.verify(
                 base64.b64decode(sign), base.encode(), padding.PKCS1v15(), hashes.SHA256()
@@ -569,6 +571,3 @@ class UseePaySandbox(SandboxControls):
             {"Content-Type": "application/x-www-form-urlencoded"},
             urlencode(fields).encode(),
         )
-
-    def checkout_url(self, transaction_id: str) -> str:
-        return self.transactions[transaction_id]["checkout"]

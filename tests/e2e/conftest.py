@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -60,7 +61,9 @@ class LocalStack:
 
 
 def start_stack(mode_args: list[str], env: dict[str, str] | None = None) -> Iterator[LocalStack]:
-    state_file = Path(tempfile.mkdtemp()) / "state.json"
+    # Files of its own (state, function logs): stacks may run side by side (pytest-xdist workers).
+    workdir = Path(tempfile.mkdtemp(prefix="local-stack-"))
+    state_file = workdir / "state.json"
     port = free_port()
     process = subprocess.Popen(
         [
@@ -71,6 +74,8 @@ def start_stack(mode_args: list[str], env: dict[str, str] | None = None) -> Iter
             str(port),
             "--state-file",
             str(state_file),
+            "--log-dir",
+            str(workdir / "logs"),
             *mode_args,
         ],
         cwd=ROOT,
@@ -95,6 +100,7 @@ def start_stack(mode_args: list[str], env: dict[str, str] | None = None) -> Iter
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
-"""The reliability suite's fixtures: a provider harness per provider (and UseePay sign type), a guard
-that reads every log line of every test for secrets and personal data, and the figures table."""
+"""The reliability suite's fixtures: a provider harness per provider (and UseePay sign type), and a guard
+that reads every log line of every test for secrets and personal data. The figures table is made by
+tests/reliability/figures_plugin.py."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from payments.service import PaymentsService
 from payments.store import OrdersStore
 from tests.conftest import Stack
 from tests.reliability.harness import Harness
-from tests.reliability.report import FIGURES, REPORT_PATH, render
+from tests.reliability.report import FIGURES
 from tests.support import alipay_intl_kit, multisafepay_kit, useepay_kit
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
@@ -149,14 +150,3 @@ def log_guard(request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
     FIGURES.add("logs.lines", len(sink.lines))  # records; stdout and stderr are read too
     FIGURES.add("logs.leaks", len(leaked))
     assert not leaked, f"logged: {leaked}"
-
-
-# -- the figures table ---------------------------------------------------------------------------------
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not FIGURES.counts:
-        return
-    report = FIGURES.as_json()
-    REPORT_PATH.write_text(json.dumps(report, indent=2) + "\n")
-    terminalreporter.write_sep("=", "reliability figures")
-    terminalreporter.write_line(render(report))
-    terminalreporter.write_line(f"(written to {REPORT_PATH.name})")

@@ -7,13 +7,17 @@ and written to reliability-report.json.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-REPORT_PATH = Path(__file__).resolve().parents[2] / "reliability-report.json"
+# RELIABILITY_REPORT: elsewhere (tests/unit/test_reliability_figures.py runs suites of its own).
+REPORT_PATH = Path(
+    os.environ.get("RELIABILITY_REPORT") or Path(__file__).resolve().parents[2] / "reliability-report.json"
+)
 PROVIDERS = ("multisafepay", "useepay", "alipay_intl")
 
 
@@ -157,6 +161,10 @@ class Figures:
     def add(self, key: str, value: int = 1) -> None:
         self.counts[key] += value
 
+    def merge(self, counts: Mapping[str, int]) -> None:
+        """Add another process's counters (a pytest-xdist worker's) to these."""
+        self.counts.update(counts)
+
     def as_json(self) -> dict[str, object]:
         sections = []
         for title, rows in _rows():
@@ -178,6 +186,17 @@ class Figures:
 
 
 FIGURES = Figures()
+
+
+def unmet(report: dict[str, object], *, require_all: bool) -> list[str]:
+    """Rows whose requirement fails; with `require_all`, also rows that never ran (no value)."""
+    problems = []
+    for section in report["sections"]:  # type: ignore[attr-defined]
+        for entry in section["figures"]:
+            if entry["ok"] is False and (entry["value"] is not None or require_all):
+                shown = "not run" if entry["value"] is None else entry["value"]
+                problems.append(f"{entry['key']} = {shown}, required {entry['required']}")
+    return problems
 
 
 def render(report: dict[str, object]) -> str:

@@ -31,7 +31,6 @@ EXPECTED = {
 }
 LINK_FAULTS = {"connect_timeout", "read_timeout_after_processing", "reset", "http_500", "garbage"}
 # MultiSafepay's replies carry no signature (TLS is its authenticity): nothing to forge there.
-SIGNED_REPLIES = ["useepay-MD5", "useepay-RSA", "alipay_intl"]
 FAULTS = {
     "multisafepay": [*sorted(LINK_FAULTS), "rejected"],
     "useepay-MD5": [*sorted(LINK_FAULTS), "unsigned", "bad_signature", "rejected"],

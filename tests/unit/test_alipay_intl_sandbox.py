@@ -1,5 +1,6 @@
 """The sandbox checks what Alipay checks: requests here are built by hand and signed with
-`cryptography` directly, so these tests hold the sandbox to seed 002 without our adapter."""
+`cryptography` directly, so these tests hold the sandbox to
+docs/providers/alipay-intl.md without our adapter."""
 
 from __future__ import annotations
 

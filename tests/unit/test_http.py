@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from payments.errors import ProviderTimeout, ProviderUnavailable
-from payments.http import HttpClient
+from payments.http import HttpClient, metrics
 
 
 class Script(BaseHTTPRequestHandler):
@@ -72,3 +72,29 @@ def test_refused_connection_is_unavailable() -> None:
     with pytest.raises(ProviderUnavailable) as caught:
         HttpClient().request("GET", "http://127.0.0.1:9/")
     assert "127.0.0.1" not in caught.value.message
+
+
+def latencies() -> list[float]:
+    recorded = metrics.metric_set.get("ProviderCallLatency")
+    assert recorded is None or recorded["Unit"] == "Milliseconds"
+    return list(recorded["Value"]) if recorded else []
+
+
+def test_every_call_records_its_latency_in_milliseconds_timeouts_included(server: str) -> None:
+    metrics.clear_metrics()
+    Script.replies = [(200, 0.05), (200, 0.5)]
+    HttpClient().request("GET", server + "/orders/x")
+    with pytest.raises(ProviderTimeout):
+        HttpClient().request("POST", server + "/orders", body=b"{}", timeout=(1, 0.2))
+    answered, timed_out = latencies()
+    assert 50 <= answered < 1000
+    assert 200 <= timed_out < 1000
+    metrics.clear_metrics()
+
+
+def test_dropped_connections_are_reopened_on_the_next_call(server: str) -> None:
+    client = HttpClient()
+    assert client.request("GET", server + "/a").status == 200
+    client.drop_connections()  # what a SnapStart restore does (payments/snapstart.py)
+    assert client.request("GET", server + "/b").status == 200
+    assert Script.hits == ["GET", "GET"]

@@ -67,18 +67,16 @@ class Conflict(PaymentsError):
 
 
 class ProviderError(PaymentsError):
-    """The provider did not give a usable answer. `outcome_unknown` says whether it may have acted."""
+    """The provider did not give a usable answer: it may have acted (but see ProviderRejected)."""
 
     status = 502
     code = "provider_error"
-    outcome_unknown = True
 
 
 class ProviderRejected(ProviderError):
     """The provider answered and refused: nothing was created on its side."""
 
     code = "provider_rejected"
-    outcome_unknown = False
 
     def __init__(self, message: str, *, provider_code: str, provider_message: str) -> None:
         super().__init__(message)

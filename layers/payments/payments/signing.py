@@ -33,8 +33,6 @@ def md5_hex(text: str) -> str:
 # -- RSA (PKCS#1 v1.5) -------------------------------------------------------------------------
 # `cryptography` is imported inside these functions: the HMAC and MD5 paths never load it.
 
-RSA_HASHES = ("SHA256", "SHA1")
-
 
 class KeyLoadError(ValueError):
     """A key that cannot be loaded. The message never contains key material."""

@@ -76,7 +76,7 @@ PAY_STATUS_TABLE: dict[str, OrderStatus] = {
 # payQuery resultCodes meaning "no such transaction": the service may then create the order again.
 ORDER_NOT_FOUND_CODES = frozenset({"ORDER_NOT_EXIST", "TRADE_NOT_EXIST"})
 
-# Our acknowledgements. resultCodeIds are from seed 002's table of global codes.
+# Our acknowledgements. resultCodeIds: the global codes (docs/providers/alipay-intl.md).
 SUCCESS_INFO = {
     "resultStatus": "S",
     "resultCodeId": "00000000",
@@ -97,7 +97,7 @@ _UNKNOWN_EXCEPTION = {
     "resultMsg": "temporarily unable to process; retry",
 }
 
-DEFAULT_EXPIRY_S = 600  # seed 002: the cashier URL's sample validTime is 600s
+DEFAULT_EXPIRY_S = 600  # the cashier link's validTime (docs/providers/alipay-intl.md)
 MAX_REDIRECT_URL = 512  # merchantRedirectUrl: string(512)
 MAX_ORDER_DETAIL = 1000  # *inference*: no documented length; keeps the envelope bounded
 _AMOUNT_RE = re.compile(r"[0-9]{1,19}")  # ASCII only: str.isdigit() also takes "²" and other scripts' digits
@@ -592,7 +592,7 @@ def _order_detail(order: Order, request: CreateOrderRequest) -> str:
 
 
 def _risk_info(order: Order, request: CreateOrderRequest) -> dict[str, Any]:
-    """What our API knows about the payer and the cart, in riskInfo's shape (seed 002)."""
+    """What our API knows about the payer and the cart, as riskInfo (see docs/providers/alipay-intl.md)."""
     device: dict[str, str] = {"terminalType": order.terminal_type}
     customer = request.customer
     if customer is not None and customer.ip_address:

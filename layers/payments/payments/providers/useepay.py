@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from payments.errors import (
+    ConfigurationError,
     NotificationRejected,
     ProviderRejected,
     ProviderUnavailable,
@@ -178,11 +179,10 @@ class UseePay(ProviderBase):
         self._private_key = None
         self._public_key = None
         if settings.sign_type == "RSA":
-            # The settings model requires both keys for RSA; these are its already-validated values.
-            private_key = settings.private_key.get_secret_value() if settings.private_key else ""
-            public_key = settings.useepay_public_key.get_secret_value() if settings.useepay_public_key else ""
-            self._private_key = load_private_key(private_key)
-            self._public_key = load_public_key(public_key)
+            if settings.private_key is None or settings.useepay_public_key is None:  # the model requires both
+                raise ConfigurationError("useepay: sign_type RSA needs private_key and useepay_public_key")
+            self._private_key = load_private_key(settings.private_key.get_secret_value())
+            self._public_key = load_public_key(settings.useepay_public_key.get_secret_value())
 
     # -- signatures ------------------------------------------------------------------------------
     def sign(self, fields: Mapping[str, str]) -> str:
