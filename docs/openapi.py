@@ -25,13 +25,18 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _schemas() -> dict[str, Any]:
-    from payments.api import CreateOrderRequest
+    from payments.api import CreateOrderRequest, RefundRequest
     from payments.money import CURRENCY_EXPONENTS
     from payments.orders import OrderStatus
     from payments.providers import provider_names
 
     request = CreateOrderRequest.model_json_schema(ref_template=REF)
     schemas: dict[str, Any] = request.pop("$defs")
+    refund_request = RefundRequest.model_json_schema(ref_template=REF)
+    schemas.update(refund_request.pop("$defs"))
+    refund_request["properties"]["reason"]["description"] = "plain text: no '<' or '>', no control characters"
+    refund_request["properties"]["amount"]["description"] = "default: everything still refundable"
+    schemas["RefundRequest"] = refund_request
     # What pydantic cannot see in the validators, stated from the same code.
     request["properties"]["provider"]["enum"] = provider_names()
     schemas["AmountIn"]["properties"]["currency"]["enum"] = sorted(CURRENCY_EXPONENTS)
@@ -183,13 +188,14 @@ ERRORS = {
     "400": "malformed_json: not JSON, not an object, or a repeated key",
     "403": "missing or wrong API key (answered by API Gateway)",
     "404": "order_not_found, route_not_found",
-    "409": "order_id_conflict, request_in_progress, payment_action_unavailable",
+    "409": "order_id_conflict, request_in_progress, payment_action_unavailable, refund_id_conflict, "
+    "order_not_refundable, order_not_cancellable",
     "422": "missing_field, unknown_field, invalid_field, invalid_amount, unknown_currency, "
     "currency_not_supported, amount_over_limit, unknown_provider, provider_not_configured, invalid_url, "
-    "html_not_allowed, items_total_mismatch, ...",
+    "html_not_allowed, items_total_mismatch, refund_exceeds_refundable, currency_mismatch, ...",
     "500": "configuration_error: the provider secret does not match its schema",
-    "502": "provider_rejected (order failed), provider_unavailable, provider_bad_reply, "
-    "provider_bad_signature (order unknown)",
+    "502": "provider_rejected (order or refund failed), provider_unavailable, provider_bad_reply, "
+    "provider_bad_signature, provider_amount_mismatch, provider_result_unknown (order or refund unknown)",
     "503": "store_unavailable: DynamoDB throttled after retries; nothing was written, retry",
     "504": "provider_timeout: order unknown; retry the same request",
 }
@@ -220,7 +226,48 @@ def document() -> dict[str, Any]:
         if route.path.startswith("/orders")
     }
     order = {"application/json": {"schema": {"$ref": REF.format(model="Order")}}}
+    refund = {"application/json": {"schema": {"$ref": REF.format(model="Refund")}}}
+    order_id = {
+        "name": "order_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,50}$"},
+    }
     operations: dict[tuple[str, str], dict[str, Any]] = {
+        ("post", "/orders/{order_id}/refunds"): {
+            "operationId": "refundOrder",
+            "summary": "Refund all or part of a paid order (idempotent by order_id and refund_id)",
+            "parameters": [order_id],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": REF.format(model="RefundRequest")}}},
+            },
+            "responses": _responses(
+                {
+                    "201": {
+                        "description": "the refund: pending, succeeded, failed or unknown",
+                        "content": refund,
+                    },
+                    "200": {"description": "the same request again: the same refund", "content": refund},
+                },
+                ["400", "403", "404", "409", "422", "500", "502", "503", "504"],
+            ),
+        },
+        ("post", "/orders/{order_id}/cancel"): {
+            "operationId": "cancelOrder",
+            "summary": "Withdraw an unpaid order (created, pending or unknown) at the provider and cancel it",
+            "parameters": [order_id],
+            "requestBody": {
+                "required": False,
+                "content": {
+                    "application/json": {"schema": {"type": "object", "additionalProperties": False}}
+                },
+            },
+            "responses": _responses(
+                {"200": {"description": "the order, cancelled", "content": order}},
+                ["400", "403", "404", "409", "422", "500", "502", "503", "504"],
+            ),
+        },
         ("post", "/orders"): {
             "operationId": "createOrder",
             "summary": "Create an Alipay payment (idempotent by order_id)",

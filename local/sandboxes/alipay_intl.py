@@ -459,7 +459,8 @@ class AlipayIntlSandbox(SandboxControls):
         reason = body.get("refundReason")
         if reason is not None and (not isinstance(reason, str) or len(reason) > 256):
             raise _Refusal("PARAM_ILLEGAL", "refundReason must be a string of at most 256")
-        assert isinstance(refund_id, str)  # checked above; tells the type checker
+        if not isinstance(refund_id, str):  # checked above; tells the type checker
+            raise _Refusal("PARAM_ILLEGAL", "merchantRefundId must be a string")
         asked = {"currency": amount["currency"], "value": amount["value"]}
         previous = self.refund_records.get(refund_id)
         if previous is not None:

@@ -103,12 +103,18 @@ def test_sam_gives_each_function_the_deployed_table_and_secret(tmp_path: Path) -
     )
     assert result.returncode == 0, result.stderr
     environments = json.loads(result.stdout)
-    assert set(environments) == {"CreateOrderFunction", "GetOrderFunction", "NotifyFunction"}
+    assert set(environments) == {
+        "CreateOrderFunction",
+        "GetOrderFunction",
+        "NotifyFunction",
+        "OrderActionsFunction",
+    }
     for name, env in environments.items():
         assert env["ORDERS_TABLE_NAME"] == DEPLOYED["ORDERS_TABLE_NAME"], name
-    for name in ("CreateOrderFunction", "NotifyFunction"):
+    for name in ("CreateOrderFunction", "NotifyFunction", "OrderActionsFunction"):
         assert environments[name]["PROVIDER_SECRET_ARN"] == DEPLOYED["PROVIDER_SECRET_ARN"]
-    assert environments["CreateOrderFunction"]["PUBLIC_BASE_URL"] == DEPLOYED["PUBLIC_BASE_URL"]
+    for name in ("CreateOrderFunction", "OrderActionsFunction"):
+        assert environments[name]["PUBLIC_BASE_URL"] == DEPLOYED["PUBLIC_BASE_URL"]
     assert "PROVIDER_SECRET_ARN" not in environments["GetOrderFunction"]  # least privilege, as deployed
 
 

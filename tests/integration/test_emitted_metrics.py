@@ -88,6 +88,13 @@ def test_what_the_alarms_and_the_dashboard_read_is_what_the_handlers_emit(
     assert api.request("POST", "/orders", body=order_body("metrics-2")).status == 504
     first_invocation()
     assert api.request("GET", "/orders/metrics-1").status == 200
+    assert api.request("POST", "/orders", body=order_body("metrics-4")).status == 201
+    msp.set_status("metrics-4", "completed")
+    url, headers, body = msp.notification("metrics-4")
+    assert api.request("POST", url, body=body, headers=headers, api_key=None).status == 200  # paid
+    first_invocation()
+    refund = {"refund_id": "m-1", "amount": {"value": 100, "currency": "EUR"}}
+    assert api.request("POST", "/orders/metrics-4/refunds", body=refund).status == 201  # recorded
     stack.put_secret({"multisafepay": {"api_key": "revoked-key", "base_url": MSP_BASE_URL}})
     assert api.request("POST", "/orders", body=order_body("metrics-3")).status == 502  # refused
 

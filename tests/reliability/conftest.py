@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import responses
-from requests import PreparedRequest
 
 from local.sandboxes.useepay import UseePaySandbox
 from payments.config import ProviderDirectory
@@ -25,7 +23,6 @@ from tests.support import alipay_intl_kit, multisafepay_kit, useepay_kit
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
 from tests.support.orders import order_body
-from tests.support.secrets import PROVIDER_SECRET
 
 VARIANTS = ["multisafepay", "useepay-MD5", "useepay-RSA", "alipay_intl"]
 
@@ -56,17 +53,7 @@ def mount_useepay(
     stack: Stack, wire: responses.RequestsMock, link: ProviderLink, sign_type: str
 ) -> UseePaySandbox:
     """What the kit's (parametrised) `useepay` fixture does, for one sign type."""
-    sandbox = useepay_kit.sandbox_for(sign_type)
-    settings = useepay_kit.MD5_SETTINGS if sign_type == "MD5" else useepay_kit.RSA_SETTINGS
-    stack.put_secret({**PROVIDER_SECRET, "useepay": settings})
-
-    def callback(prepared: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
-        return link.exchange(sandbox, prepared)
-
-    wire.add_callback(
-        responses.POST, re.compile(re.escape(useepay_kit.USEEPAY_BASE_URL) + "/api"), callback=callback
-    )
-    return sandbox
+    return useepay_kit.mount(stack, wire, link, sign_type)
 
 
 @pytest.fixture

@@ -96,6 +96,14 @@ def flows(harness: Harness, link: ProviderLink, monkeypatch: pytest.MonkeyPatch)
     if harness.provider == "useepay":
         refund, _ = harness.notification(order_id, "refund:rf-1:300")
         assert harness.deliver_via_handler(refund).status == 200
+    refunded = api.request(
+        "POST",
+        f"/orders/{order_id}/refunds",
+        body={"refund_id": "m-1", "amount": {"value": 100, "currency": "EUR"}},
+    )
+    assert refunded.status == 201, refunded.body
+    assert api.request("POST", "/orders", body=harness.body(order_id + "-cancel")).status == 201
+    assert api.request("POST", f"/orders/{order_id}-cancel/cancel").status == 200
     link.inject("read_timeout_after_processing")
     assert api.request("POST", "/orders", body=harness.body(order_id + "-lost")).status == 504
     resumed = api.request("POST", "/orders", body=harness.body(order_id + "-lost"))

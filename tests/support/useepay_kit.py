@@ -75,6 +75,11 @@ def sign_type(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def useepay(stack: Any, wire: responses.RequestsMock, link: ProviderLink, sign_type: str) -> UseePaySandbox:
     """UseePay's sandbox with the secret set to the same sign type (each test runs for MD5 and RSA)."""
+    return mount(stack, wire, link, sign_type)
+
+
+def mount(stack: Any, wire: responses.RequestsMock, link: ProviderLink, sign_type: str) -> UseePaySandbox:
+    """A sandbox of `sign_type` on the wire, and the secret set to match."""
     sandbox = sandbox_for(sign_type)
     stack.put_secret({**PROVIDER_SECRET, "useepay": MD5_SETTINGS if sign_type == "MD5" else RSA_SETTINGS})
 

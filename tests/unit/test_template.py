@@ -13,8 +13,9 @@ TABLE_ACTIONS = {
     "CreateOrderFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
     "NotifyFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
     "GetOrderFunction": {"dynamodb:Query"},
+    "OrderActionsFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 }
-READS_SECRET = {"CreateOrderFunction", "NotifyFunction"}
+READS_SECRET = {"CreateOrderFunction", "NotifyFunction", "OrderActionsFunction"}
 
 
 def statements(template: Template, function: str) -> list[dict[str, Any]]:
@@ -57,6 +58,8 @@ def test_routes_and_api_keys(template: Template) -> None:
     assert routes == {
         ("POST", "/orders"): ("CreateOrderFunction", True),
         ("GET", "/orders/{order_id}"): ("GetOrderFunction", True),
+        ("POST", "/orders/{order_id}/refunds"): ("OrderActionsFunction", True),
+        ("POST", "/orders/{order_id}/cancel"): ("OrderActionsFunction", True),
         ("POST", "/notify/{provider}"): ("NotifyFunction", False),
         ("GET", "/notify/{provider}"): ("NotifyFunction", False),
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -196,6 +197,29 @@ class Plan:
             setattr(self.order, key, value)
 
 
+def _emit_metrics(plan: Plan) -> None:
+    """What a committed plan did, counted. Literal names: the template's alarms and dashboard read
+    them (tests/unit/test_template_operations.py checks both sides)."""
+    counts = Counter(plan.metric_names)
+    counts["RefundsRecorded"] = sum(
+        1 for r in plan.changed_refunds if r.refund_id not in plan.original_refunds
+    )
+    if counts["OrderTransitions"]:
+        metrics.add_metric(name="OrderTransitions", unit=MetricUnit.Count, value=counts["OrderTransitions"])
+    if counts["OrdersPaid"]:
+        metrics.add_metric(name="OrdersPaid", unit=MetricUnit.Count, value=counts["OrdersPaid"])
+    if counts["NotificationAmountMismatch"]:
+        metrics.add_metric(
+            name="NotificationAmountMismatch",
+            unit=MetricUnit.Count,
+            value=counts["NotificationAmountMismatch"],
+        )
+    if counts["RefundMismatch"]:
+        metrics.add_metric(name="RefundMismatch", unit=MetricUnit.Count, value=counts["RefundMismatch"])
+    if counts["RefundsRecorded"]:
+        metrics.add_metric(name="RefundsRecorded", unit=MetricUnit.Count, value=counts["RefundsRecorded"])
+
+
 @dataclass(frozen=True, slots=True)
 class Committed:
     order: Order
@@ -234,8 +258,7 @@ class Engine:
                     raise StoreUnavailable("the order disappeared while being updated") from None
                 order, current_refunds = fresh
                 continue
-            for name in plan.metric_names:
-                metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+            _emit_metrics(plan)
             for line in plan.events:
                 if line.to_status is not None:
                     logger.info(

@@ -18,7 +18,6 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from payments import gate
-from payments.api import RefundRequest
 from payments.clock import iso, utc_now
 from payments.engine import Engine, Plan, event, statement_event
 from payments.errors import (
@@ -36,6 +35,7 @@ from payments.providers.base import Provider, RefundContext
 from payments.store import OrdersStore
 
 if TYPE_CHECKING:
+    from payments.api import RefundRequest
     from payments.config import ProviderDirectory
 
 logger = Logger()

@@ -9,15 +9,18 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from payments.cancellation import CancelFlow
 from payments.clock import utc_now
 from payments.creation import CreateFlow, CreateResult
 from payments.engine import Engine
 from payments.notifications import NotificationFlow
+from payments.orders import Order
 from payments.providers.base import RawRequest, RawResponse
+from payments.refunds import RefundFlow, RefundResult
 from payments.store import OrdersStore
 
 if TYPE_CHECKING:
-    from payments.api import CreateOrderRequest
+    from payments.api import CreateOrderRequest, RefundRequest
     from payments.config import ProviderDirectory
 
 
@@ -33,6 +36,8 @@ class PaymentsService:
         self.engine = Engine(store, clock)
         self.creation = CreateFlow(store, providers, self.engine, clock)
         self.notifications = NotificationFlow(store, providers, self.engine, clock)
+        self.refunds = RefundFlow(store, providers, self.engine, clock)
+        self.cancellation = CancelFlow(store, providers, self.engine, clock)
         self.clock = clock
 
     @property
@@ -43,10 +48,17 @@ class PaymentsService:
     def clock(self, clock: Callable[[], datetime]) -> None:
         """One clock for every flow (tests move it forward)."""
         self._clock = clock
-        self.engine.clock = self.creation.clock = self.notifications.clock = clock
+        for part in (self.engine, self.creation, self.notifications, self.refunds, self.cancellation):
+            part.clock = clock
 
     def create_order(self, request: CreateOrderRequest, public_base_url: str) -> CreateResult:
         return self.creation.create_order(request, public_base_url)
 
     def receive_notification(self, provider_name: str, raw: RawRequest) -> RawResponse:
         return self.notifications.receive(provider_name, raw)
+
+    def refund(self, order_id: str, request: RefundRequest, public_base_url: str) -> RefundResult:
+        return self.refunds.refund(order_id, request, public_base_url)
+
+    def cancel(self, order_id: str) -> Order:
+        return self.cancellation.cancel(order_id)

@@ -1,0 +1,38 @@
+"""POST /orders/{order_id}/refunds and POST /orders/{order_id}/cancel — what a merchant does to an
+order after creating it. One function: both read and write the order with the provider credentials,
+and neither belongs on the create path's hot, high-concurrency function."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from payments import snapstart, web
+from payments.api import parse_empty_body, parse_refund_request
+
+snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
+logger = Logger()
+metrics = Metrics()
+app = web.create_app()
+service = web.build_service()
+
+
+@app.post("/orders/<order_id>/refunds")
+def refund(order_id: str) -> Response[str]:
+    request = parse_refund_request(web.raw_body(app.current_event))
+    result = service.refund(order_id, request, web.public_base_url(app.current_event))
+    return web.json_response(201 if result.created else 200, result.refund.to_public())
+
+
+@app.post("/orders/<order_id>/cancel")
+def cancel(order_id: str) -> Response[str]:
+    parse_empty_body(web.raw_body(app.current_event))
+    return web.json_response(200, service.cancel(order_id).to_public())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics(capture_cold_start_metric=True)  # the dashboard's cold starts
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,136 @@
+"""POST /orders/{order_id}/cancel: withdraw an unpaid order at the provider, where it can, and close it.
+
+An order that is `created`, `pending` or `unknown` is cancelled; one already `cancelled` is answered as
+it is; anything else is not cancellable (a paid order takes a refund). The provider is asked under the
+order's lease (no create or resume talks to it at the same time). If it refuses because the order was
+paid meanwhile, what it says goes through the gate: the order becomes `paid`, and the cancel is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from payments import gate
+from payments.clock import utc_now
+from payments.engine import Engine, Plan, event, statement_event
+from payments.errors import Conflict, NotFound, ProviderError, ProviderRejected
+from payments.facts import CancelResult
+from payments.ledger import Refund
+from payments.orders import OPEN, ORDER_ID_RE, Order, OrderStatus
+from payments.store import OrdersStore
+
+if TYPE_CHECKING:
+    from payments.config import ProviderDirectory
+
+metrics = Metrics()
+
+LEASE = timedelta(seconds=60)  # see payments/creation.py
+
+
+class CancelFlow:
+    def __init__(
+        self,
+        store: OrdersStore,
+        providers: ProviderDirectory,
+        engine: Engine,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.store = store
+        self.providers = providers
+        self.engine = engine
+        self.clock = clock
+
+    def cancel(self, order_id: str) -> Order:
+        order, refunds = self._read(order_id)
+        if order.status == OrderStatus.CANCELLED:
+            return order
+        _check_cancellable(order)
+        now = self.clock()
+        until = int((now + LEASE).timestamp())
+        if not self.store.acquire_lease(order_id, OPEN, int(now.timestamp()), until):
+            order, refunds = self._read(order_id)
+            if order.status == OrderStatus.CANCELLED:
+                return order
+            _check_cancellable(order)
+            raise Conflict(
+                "another request is talking to the provider about this order; retry shortly",
+                field="order_id",
+                code="request_in_progress",
+            )
+        order, refunds = self._read(order_id)
+        provider = self.providers.get(order.provider)
+        try:
+            outcome = provider.cancel(order)
+        except ProviderRejected as refused:
+            return self._refused(order, refunds, refused)
+        except ProviderError:
+            self.store.release_lease(order_id, until)
+            raise
+        reason = {
+            CancelResult.WITHDRAWN: "withdrawn at the provider",
+            CancelResult.NOT_AT_PROVIDER: "the provider never had it",
+            CancelResult.NO_CANCEL_CALL: "the provider has no cancel call: its checkout closes on expiry",
+        }[outcome]
+
+        def decide(plan: Plan) -> None:
+            plan.move(OrderStatus.CANCELLED, event_type="merchant_cancelled", reason=reason)
+            plan.release_lease = True
+
+        committed = self.engine.run(
+            order, refunds, event("merchant_cancelled", "merchant", self.clock()), decide
+        )
+        result = committed.order
+        if result.status != OrderStatus.CANCELLED:
+            # A notification moved the order first (e.g. paid while we asked): the cancel did not win.
+            if committed.plan.empty:
+                self.store.release_lease(order_id, until)
+            _check_cancellable(result)
+        metrics.add_metric(name="OrdersCancelled", unit=MetricUnit.Count, value=1)
+        return result
+
+    def _refused(self, order: Order, refunds: list[Refund], refused: ProviderRejected) -> Order:
+        """The provider would not withdraw it: most likely paid meanwhile. Ask, apply what it says."""
+        provider = self.providers.get(order.provider)
+        until = order.lease_until
+        try:
+            found = provider.query(order)
+        except ProviderError:
+            if until is not None:
+                self.store.release_lease(order.order_id, until)
+            raise
+        if found is None:
+            if until is not None:
+                self.store.release_lease(order.order_id, until)
+            raise refused
+        template = statement_event("provider_query", "provider_query", found, self.clock())
+
+        def decide(plan: Plan) -> None:
+            gate.admit(plan, found)
+            plan.release_lease = True
+
+        committed = self.engine.run(order, refunds, template, decide)
+        if committed.plan.empty and until is not None:
+            self.store.release_lease(order.order_id, until)
+        _check_cancellable(committed.order)
+        raise refused  # still open at the provider, yet it refused: say what it said
+
+    def _read(self, order_id: str) -> tuple[Order, list[Refund]]:
+        found = self.store.get_with_refunds(order_id) if ORDER_ID_RE.match(order_id) else None
+        if found is None:
+            raise NotFound("no such order", field="order_id", code="order_not_found")
+        return found
+
+
+def _check_cancellable(order: Order) -> None:
+    if order.status not in OPEN:
+        raise Conflict(
+            f"order_id: an order that is {order.status} cannot be cancelled"
+            + (" (a paid order takes a refund)" if order.status != OrderStatus.CANCELLED else ""),
+            field="order_id",
+            code="order_not_cancellable",
+        )
