@@ -99,6 +99,15 @@ def _rows() -> list[tuple[str, list[Row]]]:
                 Row("retries.provider_orders_extra", "second provider orders made by them", "==0"),
                 Row("retries.failed_while_live", "orders failed while the provider held them live", "==0"),
                 Row("retries.crashed", "retries that crashed", "==0"),
+                Row(
+                    "refund_races.requests",
+                    "concurrent refund requests on one paid order (x2 providers)",
+                    ">=100",
+                ),
+                Row("refund_races.over_reserved", "orders with more reserved + refunded than paid", "==0"),
+                Row("refund_races.provider_over", "orders refunded beyond the amount at the provider", "==0"),
+                Row("refund_races.twice_at_provider", "refund_ids that reached the provider twice", "==0"),
+                Row("refund_races.crashed", "refund requests that crashed", "==0"),
             ],
         ),
         (
@@ -133,6 +142,13 @@ def _rows() -> list[tuple[str, list[Row]]]:
                 Row("fuzz.4xx", "4xx answers", ""),
                 Row("fuzz.5xx", "5xx answers", "==0"),
                 Row("fuzz.bad_error_shape", "4xx outside the documented error shape", "==0"),
+                Row(
+                    "fuzz_actions.cases",
+                    "refund and cancel requests (paid, pending, unknown orders)",
+                    ">=400",
+                ),
+                Row("fuzz_actions.5xx_ours", "... answered 5xx by us (not a provider's 502/504)", "==0"),
+                Row("fuzz_actions.bad_error_shape", "... 4xx outside the documented error shape", "==0"),
             ],
         ),
         (

@@ -27,6 +27,7 @@ from tests.conftest import Stack
 from tests.reliability.harness import use_fresh_table
 from tests.reliability.report import FIGURES
 from tests.support.lambdas import Api
+from tests.support.orders import order_body
 
 DOC: dict[str, Any] = json.loads(DOC_PATH.read_text())
 SCHEMAS: dict[str, Any] = DOC["components"]["schemas"]
@@ -382,3 +383,128 @@ def _order_id_of(body: bytes | None) -> str | None:
         return None
     order_id = parsed.get("order_id") if isinstance(parsed, dict) else None
     return order_id if isinstance(order_id, str) and ORDER_ID_RE.match(order_id) else None
+
+
+# -- refunds and cancel ------------------------------------------------------------------------------
+ACTION_CASES = 400
+REFUND_BODIES = from_schema(SCHEMAS["RefundRequest"])
+
+
+@st.composite
+def well_formed_refund(draw: st.DrawFn) -> dict[str, Any]:
+    body: dict[str, Any] = {"refund_id": draw(st.text(alphabet=ORDER_ID_CHARS, min_size=1, max_size=50))}
+    if draw(st.booleans()):
+        body["amount"] = {
+            "value": draw(st.integers(1, 1200)),
+            "currency": draw(st.sampled_from(["EUR", "USD"])),
+        }
+    if draw(st.booleans()):
+        body["reason"] = draw(PLAIN)
+    return body
+
+
+@dataclass(frozen=True)
+class Action:
+    order: str  # "paid:<provider>", "pending:<provider>" or a raw order id
+    route: str  # "refunds" | "cancel"
+    body: bytes | None
+
+
+ORDERS = st.one_of(
+    st.sampled_from(["multisafepay", "useepay", "alipay_intl"]).flatmap(
+        lambda provider: st.sampled_from([f"paid:{provider}", f"pending:{provider}"])
+    ),
+    st.text(alphabet=ORDER_ID_CHARS, min_size=1, max_size=50),
+    st.text(min_size=1, max_size=60),
+)
+ACTIONS = st.one_of(
+    st.builds(Action, ORDERS, st.just("refunds"), well_formed_refund().map(lambda b: json.dumps(b).encode())),
+    st.builds(
+        Action,
+        ORDERS,
+        st.just("refunds"),
+        well_formed_refund().flatmap(mutated).map(lambda b: json.dumps(b).encode()),
+    ),
+    st.builds(Action, ORDERS, st.just("refunds"), REFUND_BODIES.map(lambda b: json.dumps(b).encode())),
+    st.builds(Action, ORDERS, st.sampled_from(["refunds", "cancel"]), RAW_BODIES),
+    st.builds(Action, ORDERS, st.just("cancel"), st.sampled_from([None, b"{}", b"", b"null"])),
+    st.builds(Action, ORDERS, st.just("cancel"), JSON_VALUES.map(lambda v: json.dumps(v).encode())),
+)
+ACTION_SHAPE = {"refunds": validator("Refund"), "cancel": validator("Order")}
+ACTION_DOCUMENTED = {
+    "refunds": set(DOC["paths"]["/orders/{order_id}/refunds"]["post"]["responses"]),
+    "cancel": set(DOC["paths"]["/orders/{order_id}/cancel"]["post"]["responses"]),
+}
+
+
+class Orders:
+    """A paid and a pending order per provider, made fresh when an action used one up."""
+
+    def __init__(self, api: Api, sandboxes: dict[str, Any]) -> None:
+        self.api = api
+        self.sandboxes = sandboxes
+        self.made: dict[str, str] = {}
+        self.count = 0
+
+    def resolve(self, name: str) -> str:
+        if ":" not in name or name.split(":")[0] not in ("paid", "pending"):
+            return name
+        if name not in self.made:
+            self.count += 1
+            state, provider = name.split(":")
+            order_id = f"act-{self.count}"
+            body = order_body(order_id, provider=provider)
+            assert self.api.request("POST", "/orders", body=body).status == 201
+            if state == "paid":
+                sandbox = self.sandboxes[provider]
+                sandbox.pay(order_id)
+                for note in sandbox.take_notifications():
+                    self.api.request(
+                        note.method, note.url, body=note.body, headers=note.headers, api_key=None
+                    )
+            self.made[name] = order_id
+        return self.made[name]
+
+    def used(self, name: str) -> None:
+        self.made.pop(name, None)
+
+
+@pytest.fixture
+def orders(api: Api, all_providers: dict[str, Any]) -> Orders:
+    return Orders(api, all_providers)
+
+
+@settings(
+    max_examples=ACTION_CASES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+@given(action=ACTIONS)
+def test_fuzzed_refund_and_cancel_requests_get_documented_answers(orders: Orders, action: Action) -> None:
+    order_id = orders.resolve(action.order)
+    path = f"/orders/{quote(order_id, safe='')}/{action.route}"
+    before = orders.api.request("GET", f"/orders/{quote(order_id, safe='')}")
+    reply = orders.api.request("POST", path, body=action.body, headers={"Content-Type": "application/json"})
+    FIGURES.add("fuzz_actions.cases")
+    FIGURES.add("fuzz_actions.5xx_ours", int(reply.status >= 500 and reply.status not in (502, 504)))
+    # 502/504 are the provider's answers (a refusal, a timeout), documented; a 500 would be ours.
+    assert reply.status != 500, (reply.status, reply.body[:300], (action.body or b"")[:300])
+    assert str(reply.status) in ACTION_DOCUMENTED[action.route], (reply.status, reply.body[:200])
+    answer = json.loads(reply.body)
+    if reply.status >= 400:
+        errors = list(ERROR_SHAPE.iter_errors(answer))
+        FIGURES.add("fuzz_actions.bad_error_shape", int(bool(errors)))
+        assert not errors, (reply.status, answer)
+        if reply.status in (400, 422) and before.status == 200:
+            after = orders.api.request("GET", f"/orders/{quote(order_id, safe='')}")
+            assert after.json() == before.json(), "refused, yet the order changed"
+    else:
+        errors = list(ACTION_SHAPE[action.route].iter_errors(answer))
+        assert not errors, (reply.status, [error.message for error in errors][:3])
+        orders.used(action.order)

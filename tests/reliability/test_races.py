@@ -34,7 +34,7 @@ from requests import PreparedRequest
 from local.emulator import free_port
 from local.sandboxes.multisafepay import MultiSafepaySandbox
 from local.template import Template
-from payments.api import parse_create_order
+from payments.api import RefundRequest, parse_create_order
 from payments.clock import utc_now
 from payments.config import ProviderDirectory
 from payments.errors import PaymentsError
@@ -308,3 +308,89 @@ def test_overlapping_retries_of_an_unknown_order_reach_the_provider_once(
     allowed = {"pending", "request_in_progress", "payment_action_unavailable"}
     assert set(outcomes) <= allowed, outcomes
     assert outcomes.count("request_in_progress") < RETRIES  # someone got through
+
+
+REFUND_REQUESTS = 50
+
+
+@pytest.mark.parametrize("provider", ["multisafepay", "alipay_intl"])
+def test_concurrent_refunds_never_reserve_more_than_was_paid(
+    aws: AwsOnLoopback, wire: responses.RequestsMock, link: ProviderLink, provider: str
+) -> None:
+    """50 refund requests for one paid order at once, each in its own Lambda instance, some of them
+    repeats of the same refund: what is reserved and refunded never exceeds what was paid, and no
+    refund_id reaches the provider twice. MultiSafepay's refunds are held pending (the reservations
+    stay); Alipay's succeed at once."""
+    session = boto3.session.Session(region_name="eu-west-1")
+
+    def client(service: str) -> Any:
+        return session.client(service, endpoint_url=aws.url, config=RETRY_CONFIG)
+
+    refs = Template().provision(
+        client("dynamodb"), client("secretsmanager"), prefix=f"refund-race-{provider}", secret_values={}
+    )
+    sandbox = sandbox_for(provider, wire, link)
+    directory = FixedSecret(PROVIDER_SECRET)
+    directory.get(provider)
+    services = [
+        PaymentsService(OrdersStore(refs["OrdersTable"], client=client("dynamodb")), directory)
+        for _ in range(REFUND_REQUESTS)
+    ]
+    harness = Harness(provider, sandbox, services[0], api=None)  # type: ignore[arg-type]
+    order_id = f"refund-race-{provider}"
+    assert getattr(harness.create(order_id), "status", None) == S.PENDING
+    paid, _ = harness.notification(order_id, "paid")
+    assert harness.deliver(paid).status == 200
+    if provider == "multisafepay":
+        sandbox.hold_refunds(order_id)
+    rng = random.Random(f"refunds-{provider}")
+    requests_ = [
+        RefundRequest.model_validate(
+            {"refund_id": f"r-{index % 40}", "amount": {"value": 50 + 10 * (index % 40), "currency": "EUR"}}
+        )
+        for index in range(REFUND_REQUESTS)
+    ]
+    rng.shuffle(requests_)
+    aws.enable_conflicts()
+    barrier = threading.Barrier(REFUND_REQUESTS)
+    outcomes: list[str] = [""] * REFUND_REQUESTS
+
+    def refund(index: int) -> None:
+        barrier.wait()
+        try:
+            result = services[index].refund(order_id, requests_[index], BASE_URL)
+            outcomes[index] = str(result.refund.status)
+        except PaymentsError as error:
+            outcomes[index] = error.code
+        except Exception as crash:  # counted below
+            outcomes[index] = f"crash:{type(crash).__name__}"
+
+    threads = [threading.Thread(target=refund, args=(index,)) for index in range(REFUND_REQUESTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    order, refunds = services[0].store.get_with_refunds(order_id) or (None, [])
+    assert order is not None
+    at_provider = sandbox.refunds(order_id)
+    held = order.refunded_value + order.reserved_value
+    FIGURES.add("refund_races.requests", REFUND_REQUESTS)
+    FIGURES.add("refund_races.over_reserved", int(held > order.amount.value))
+    FIGURES.add("refund_races.provider_over", int(sum(r.amount for r in at_provider) > order.amount.value))
+    FIGURES.add(
+        "refund_races.twice_at_provider", len(at_provider) - len({r.merchant_refund_id for r in at_provider})
+    )
+    FIGURES.add("refund_races.crashed", sum(1 for outcome in outcomes if outcome.startswith("crash")))
+    assert held <= order.amount.value, (held, outcomes)
+    assert sum(r.amount.value for r in refunds if r.status != "failed") == held
+    assert sum(r.amount for r in at_provider) <= order.amount.value
+    assert len(at_provider) == len({r.merchant_refund_id for r in at_provider})  # one per refund_id
+    assert set(outcomes) <= {
+        "pending",
+        "succeeded",
+        "refund_exceeds_refundable",
+        "request_in_progress",
+        "refund_id_conflict",
+    }, outcomes
+    assert any(outcome in ("pending", "succeeded") for outcome in outcomes)
