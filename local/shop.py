@@ -108,7 +108,7 @@ REFUND_OUTCOMES = {
     "failed": "Refund {refund_id} of {amount} was refused by the provider.",
     "unknown": "Refund {refund_id} of {amount} is not confirmed yet: press “Ask again” next to it.",
 }
-REFUND_ORIGINS = {"merchant": "This shop", "provider": "The provider (e.g. its dashboard)"}
+REFUND_ORIGINS = {"merchant": "by this shop", "provider": "by the provider (e.g. its dashboard)"}
 
 # The order's flags: things a person should look at (the API's words in brackets).
 FLAG_TEXT = {
@@ -543,14 +543,14 @@ def _refund_rows(order_id: str, refunds: Sequence[Mapping[str, Any]]) -> str:
                 f'<button class="small" name="how" value="again" id="ask-{_escape(refund_id)}">'
                 "Ask again</button></form>"
             )
+        made_by = REFUND_ORIGINS.get(str(refund.get("origin")), str(refund.get("origin") or ""))
         rows.append(
             f'<tr data-refund-id="{_escape(refund_id)}" data-status="{_escape(status)}">'
-            f'<td>{_escape(refund_id)}<br><span class="muted">{_escape(_when(refund.get("created_at")))}'
-            "</span></td>"
+            f'<td>{_escape(refund_id)}<br><span class="muted">{_escape(_when(refund.get("created_at")))} · '
+            f"{_escape(made_by)}</span></td>"
             f'<td class="num">{_escape(money_text(*money) if money else "")}</td>'
             f'<td><span class="pill {_escape(status)}">{_escape(REFUND_STATUS_TEXT.get(status, status))}'
             f"</span>{action}</td>"
-            f"<td>{_escape(REFUND_ORIGINS.get(str(refund.get('origin')), refund.get('origin') or ''))}</td>"
             f"<td>{_escape(refund.get('reason') or '')}</td>"
             "</tr>"
         )
@@ -608,7 +608,7 @@ def _refunds_section(
     order_id = str(order.get("order_id", ""))
     table = (
         '<table id="refunds"><thead><tr><th>Refund</th><th class="num">Amount</th><th>Status</th>'
-        f"<th>Made by</th><th>Reason</th></tr></thead><tbody>{_refund_rows(order_id, refunds)}</tbody>"
+        f"<th>Reason</th></tr></thead><tbody>{_refund_rows(order_id, refunds)}</tbody>"
         "</table>"
         if refunds
         else '<p class="muted" id="refunds">No refunds yet.</p>'

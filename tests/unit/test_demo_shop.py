@@ -285,7 +285,7 @@ def test_a_partly_refunded_order_shows_its_refunds_and_offers_the_rest() -> None
     assert '<dd id="refundable">3.00 EUR</dd>' in body
     assert '<tr data-refund-id="shop-refund-1" data-status="succeeded">' in body
     assert "one cup broken" in body
-    assert "The provider (e.g. its dashboard)" in body
+    assert "by the provider (e.g. its dashboard)" in body
     assert "Refund shop-refund-2 of 3.00 EUR was accepted by the provider" in body
     assert "minor units" not in body
     # A refund's result is on its way: the page reloads itself, to its own address.
