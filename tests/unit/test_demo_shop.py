@@ -438,3 +438,16 @@ def test_the_storefront_lists_recent_orders_with_links() -> None:
     assert 'href="/shop/return?order_id=o%2F3"' in body
     assert "Awaiting payment" in body
     assert "10.00 EUR" in body
+
+
+def test_why_a_refund_or_cancel_was_refused_shows_whatever_the_order_became() -> None:
+    """A form from a page shown before the order changed: the reasons show even where the page no
+    longer offers that form."""
+    refused = FormErrors(["Order: an order that is cancelled cannot be refunded."])
+    body = order_page(paid_order(status="cancelled"), left_checkout=False, refund_errors=refused).body
+    assert "an order that is cancelled cannot be refunded" in body
+    assert 'id="refund-form"' not in body
+    not_cancelled = FormErrors(["It is paid now: refund it instead."])
+    body = order_page(paid_order(), left_checkout=False, cancel_errors=not_cancelled).body
+    assert "It is paid now: refund it instead." in body
+    assert 'id="cancel-order"' not in body
