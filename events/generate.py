@@ -56,6 +56,21 @@ def sample_create_body(provider: str = "multisafepay") -> dict[str, object]:
     }
 
 
+# The merchant's actions on the sample orders: part of MultiSafepay's paid sample order given back, and
+# Alipay's sample order withdrawn while it is still unpaid (payCancel).
+SAMPLE_REFUND_ORDER = SAMPLE_ORDERS["multisafepay"]
+SAMPLE_CANCEL_ORDER = SAMPLE_ORDERS["alipay_intl"]
+
+
+def sample_refund_body() -> dict[str, object]:
+    """4.00 of the sample order's 10.00 EUR; the same event invoked again is the same refund."""
+    return {
+        "refund_id": "sample-refund-1",
+        "amount": {"value": 400, "currency": "EUR"},
+        "reason": "One cup arrived broken",
+    }
+
+
 def sample_msp_notification_body() -> bytes:
     order = {
         "transaction_id": 4051823,
@@ -165,6 +180,27 @@ def build(now: int, alipay_key: rsa.RSAPrivateKey | None = None) -> dict[str, di
             api_key="sample-merchant-api-key",
             api_key_id="samplekeyid",
         )
+    events["refund_order_multisafepay.json"] = proxy_event(
+        method="POST",
+        path=f"/orders/{SAMPLE_REFUND_ORDER}/refunds",
+        resource="/orders/{order_id}/refunds",
+        path_parameters={"order_id": SAMPLE_REFUND_ORDER},
+        headers=[*json_type, *api_key],
+        body=json.dumps(sample_refund_body(), indent=2).encode(),
+        domain_name=DOMAIN,
+        api_key="sample-merchant-api-key",
+        api_key_id="samplekeyid",
+    )
+    events["cancel_order_alipay_intl.json"] = proxy_event(
+        method="POST",
+        path=f"/orders/{SAMPLE_CANCEL_ORDER}/cancel",
+        resource="/orders/{order_id}/cancel",
+        path_parameters={"order_id": SAMPLE_CANCEL_ORDER},
+        headers=api_key,  # no body: the route takes none (`{}` is accepted too)
+        domain_name=DOMAIN,
+        api_key="sample-merchant-api-key",
+        api_key_id="samplekeyid",
+    )
     return {
         **events,
         "notify_multisafepay_post.json": proxy_event(

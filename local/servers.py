@@ -33,7 +33,8 @@ from local.template import FunctionSpec, Route
 
 # The local stack's one stylesheet: the demo shop and the sandboxes' checkout pages share it.
 # Besides plain elements it offers: .primary (the main button; #pay gets it too), .muted, .notice,
-# .error, .pill (a status; colour by status word: .pill.paid …), .price, dl.facts, .row, .invalid.
+# .error, .pill (a status; colour by status word: .pill.paid …), .price, dl.facts, .row, .invalid,
+# .money (an input with its currency after it), .num (a right-aligned amount), button.small, button.danger.
 PAGE_STYLE = (
     ":root{--ink:#1f2329;--muted:#646a73;--line:#e4e6eb;--bg:#f4f5f7;--brand:#1677ff;--ok:#1a7f37;"
     "--warn:#8a5a00;--bad:#c62828}"
@@ -61,10 +62,18 @@ PAGE_STYLE = (
     "button.primary:hover,button#pay:hover{background:#0f5fd6}"
     ".status{font-size:1.6rem;font-weight:700}.price{font-size:1.55rem;font-weight:700}"
     ".pill{display:inline-block;vertical-align:middle;padding:.2rem .75rem;border-radius:999px;"
-    "font-size:.95rem;font-weight:600;background:#eef0f3;color:var(--muted)}"
+    "font-size:.95rem;font-weight:600;background:#eef0f3;color:var(--muted);white-space:nowrap}"
     ".pill.paid{background:#dcf5e3;color:var(--ok)}"
     ".pill.pending,.pill.created,.pill.unknown{background:#fff4cc;color:var(--warn)}"
     ".pill.failed,.pill.charged_back{background:#fde7e7;color:var(--bad)}"
+    ".pill.succeeded{background:#dcf5e3;color:var(--ok)}"
+    ".pill.refunded,.pill.partially_refunded{background:#e6efff;color:#1d4ed8}"
+    "button.danger{color:var(--bad);border-color:#efb8b8}button.danger:hover{background:#fdf1f1}"
+    "button.small{font-size:.8rem;padding:.2rem .6rem;margin:.35rem 0 0}"
+    ".money{display:flex;align-items:center;gap:.5rem}.money span{color:var(--muted);font-weight:600}"
+    ".num{text-align:right;white-space:nowrap}td.num{padding-right:1rem}th.num{padding-right:1rem}"
+    "ul.flags{margin:0;padding-left:1.1rem}.nowrap{white-space:nowrap}"
+    "#refund-form{margin-top:1rem}"
     ".notice{padding:.75rem 1rem;border-radius:8px;background:#eef4ff;border:1px solid #cfe0ff}"
     ".error{padding:.75rem 1rem;border-radius:8px;background:#fdecec;border:1px solid #f5c2c2;color:#7f1d1d}"
     ".error ul{margin:.35rem 0 0;padding-left:1.2rem}"
@@ -385,6 +394,8 @@ class Gateway(_Server):
         self.backend: Backend | None = None
         self.api_key = api_key
         self.providers: list[str] = []
+        self.recent_orders: list[str] = []  # the shop's latest order ids, newest first
+        self.recent_lock = threading.Lock()
 
     def serve(self, backend: Backend, providers: list[str]) -> None:
         """Start answering, with the functions behind `backend`; the shop offers `providers`."""
@@ -395,13 +406,17 @@ class Gateway(_Server):
     def route(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> Response:
         parts = urlsplit(target)
         if parts.path in ("/", "/shop") and method == "GET":
-            return self._html(shop.shop_page(self.providers))
+            return self._html(shop.shop_page(self.providers, recent=self._recent()))
         if parts.path == "/favicon.ico":  # every browser asks; "no icon" without a 404 in the log
             return 204, {}, b""
         if parts.path == "/shop/pay" and method == "POST":
             return self._shop_pay(body)
         if parts.path == "/shop/return" and method == "GET":
             return self._shop_return(parse_qs(parts.query))
+        if parts.path == "/shop/refund" and method == "POST":
+            return self._shop_refund(body)
+        if parts.path == "/shop/cancel" and method == "POST":
+            return self._shop_cancel(body)
         reply = self.call(method, target, headers, body)
         return (
             reply.status,
@@ -453,16 +468,47 @@ class Gateway(_Server):
 
     @staticmethod
     def _html(shop_page: shop.Page, status: int = 200) -> Response:
-        return (
-            status,
-            {"Content-Type": "text/html; charset=utf-8"},
-            page(shop_page.title, shop_page.body, shop_page.refresh),
-        )
+        body = shop_page.body
+        if shop_page.refresh:
+            # Not a meta refresh: that would wipe a refund form the person is typing into.
+            body += shop.refresh_script(shop_page.refresh, shop_page.refresh_url or "")
+        return status, {"Content-Type": "text/html; charset=utf-8"}, page(shop_page.title, body)
+
+    RECENT_ORDERS = 6  # how many the storefront lists
+
+    def _remember(self, order_id: str) -> None:
+        with self.recent_lock:
+            self.recent_orders = [order_id, *(o for o in self.recent_orders if o != order_id)]
+            del self.recent_orders[self.RECENT_ORDERS :]
+
+    def _recent(self) -> list[dict[str, Any]]:
+        with self.recent_lock:
+            order_ids = list(self.recent_orders)
+        return [order for order in map(self._order, order_ids) if order is not None]
+
+    @staticmethod
+    def _form(body: bytes) -> dict[str, str]:
+        return {key: values[0] for key, values in parse_qs(body.decode(errors="replace")).items()}
+
+    def _order(self, order_id: str, events_before: str | None = None) -> dict[str, Any] | None:
+        if not order_id:
+            return None
+        path = f"/orders/{quote(order_id, safe='')}"
+        if events_before:
+            path += f"?events_before={quote(events_before, safe='')}"
+        reply = self._api("GET", path)
+        if reply.status != 200:
+            return None
+        order: dict[str, Any] = json.loads(reply.body)
+        return order
+
+    @staticmethod
+    def _see(order_id: str, refund_id: str | None = None) -> Response:
+        """After a refund or cancel the API took: to the order's page (a reload asks nothing again)."""
+        return 303, {"Location": shop.order_path(order_id, refund_id=refund_id)}, b""
 
     def _shop_pay(self, body: bytes) -> Response:
-        form = shop.OrderForm.from_fields(
-            {key: values[0] for key, values in parse_qs(body.decode(errors="replace")).items()}
-        )
+        form = shop.OrderForm.from_fields(self._form(body))
         errors = shop.FormErrors()
         try:
             minor = shop.minor_units(form.amount, form.currency)
@@ -471,7 +517,7 @@ class Gateway(_Server):
         if not form.description.strip():
             errors.add("Description: enter what the payment is for.", "description")
         if errors.messages:
-            return self._html(shop.shop_page(self.providers, form, errors), 400)
+            return self._html(shop.shop_page(self.providers, form, errors, self._recent()), 400)
         order_id = f"shop-{time.strftime('%H%M%S')}-{secrets.token_hex(3)}"
         back = self.base_url + shop.order_path(order_id)
         reply = self._api(
@@ -488,10 +534,11 @@ class Gateway(_Server):
                 "customer": {"ip_address": "127.0.0.1", "locale": "zh_CN"},
             },
         )
+        if reply.status in (200, 201) or reply.status >= 500:
+            self._remember(order_id)  # a 5xx may leave an order whose outcome is unknown: list it too
         if reply.status not in (200, 201):
-            return self._html(
-                shop.shop_page(self.providers, form, shop.api_errors(reply.status, reply.body)), reply.status
-            )
+            errors = shop.api_errors(reply.status, reply.body)
+            return self._html(shop.shop_page(self.providers, form, errors, self._recent()), reply.status)
         action = json.loads(reply.body).get("payment_action") or {}
         if action.get("type") == "redirect" and action.get("method") == "POST":
             return self._html(shop.redirect_page(str(action["url"]), action.get("form") or {}))
@@ -501,8 +548,47 @@ class Gateway(_Server):
 
     def _shop_return(self, query: Mapping[str, list[str]]) -> Response:
         order_id = (query.get("order_id") or [""])[0]
-        reply = self._api("GET", f"/orders/{quote(order_id, safe='')}") if order_id else None
-        if reply is None or reply.status != 200:
+        events_before = (query.get("events_before") or [""])[0] or None
+        order = self._order(order_id, events_before)
+        if order is None:
             return self._html(shop.missing_order_page(order_id), 404)
         left_checkout = (query.get("cancelled") or [""])[0] == "1"
-        return self._html(shop.order_page(json.loads(reply.body), left_checkout))
+        refund_done = (query.get("refund") or [""])[0] or None
+        return self._html(
+            shop.order_page(order, left_checkout, events_before=events_before, refund_done=refund_done)
+        )
+
+    def _shop_refund(self, body: bytes) -> Response:
+        form = shop.RefundForm.from_fields(self._form(body))
+        order = self._order(form.order_id)
+        if order is None:
+            return self._html(shop.missing_order_page(form.order_id), 404)
+        try:
+            request = form.request(str(order["amount"]["currency"]))
+        except shop.AmountError as exc:
+            errors = shop.FormErrors()
+            errors.add(str(exc), "refund-amount")
+            return self._html(shop.order_page(order, False, refund_form=form, refund_errors=errors), 400)
+        reply = self._api("POST", f"/orders/{quote(form.order_id, safe='')}/refunds", request)
+        if reply.status in (200, 201):  # 200: the same form again, answered with the refund it made
+            return self._see(form.order_id, form.refund_id)
+        if reply.status == 409 and '"request_in_progress"' in reply.body and form.how != "again":
+            return self._see(form.order_id, form.refund_id)  # a double submit: the first one is at work
+        errors = shop.refund_errors(reply.status, reply.body, form.refund_id)
+        order = self._order(form.order_id) or order
+        form = shop.form_after_error(form, order.get("refunds") or [])
+        page_ = shop.order_page(order, False, refund_form=form, refund_errors=errors)
+        return self._html(page_, reply.status)
+
+    def _shop_cancel(self, body: bytes) -> Response:
+        order_id = self._form(body).get("order_id", "")
+        if self._order(order_id) is None:
+            return self._html(shop.missing_order_page(order_id), 404)
+        reply = self._api("POST", f"/orders/{quote(order_id, safe='')}/cancel", {})
+        if reply.status == 200:
+            return self._see(order_id)
+        order = self._order(order_id)
+        if order is None:
+            return self._html(shop.missing_order_page(order_id), 404)
+        errors = shop.cancel_errors(reply.status, reply.body, str(order.get("status", "")))
+        return self._html(shop.order_page(order, False, cancel_errors=errors), reply.status)

@@ -3,6 +3,8 @@
 Amounts are typed and shown in major units of the currency (12.50 EUR, 1000 JPY) and converted with
 the ISO 4217 exponent from the layer's money module, in integers only. A form that fails (ours or the
 API's validation) comes back as typed, with the API's errors as sentences next to the fields.
+The order page also refunds (in full, or part of it) and cancels; each refund form carries the refund
+id it will use, so sending the same form twice asks for one refund, not two.
 The gateway (local/servers.py) routes to these and wraps them with the shared page() styling.
 """
 
@@ -12,7 +14,7 @@ import html
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -41,16 +43,29 @@ STATUS_TEXT: dict[str, tuple[str, str]] = {
     "charged_back": ("Charged back", "The payment was charged back."),
 }
 WAITING = frozenset({"created", "pending", "unknown"})
+CANCELLABLE = WAITING  # what POST /orders/{order_id}/cancel withdraws
+REFUNDABLE = frozenset({"paid", "partially_refunded"})  # what POST /orders/{order_id}/refunds takes
+REFUND_STATUSES = frozenset({"paid", "partially_refunded", "refunded"})  # money was taken at some point
 
-# The API's field paths, as the form's labels; the form's inputs carry the same ids.
+# The API's field paths, as the forms' labels; each form maps them to its own inputs.
 FIELD_LABELS = {
     "provider": "Pay with",
     "amount": "Amount",
     "amount.value": "Amount",
     "amount.currency": "Currency",
     "description": "Description",
+    "reason": "Reason",
+    "refund_id": "Refund",
+    "order_id": "Order",
 }
-FIELD_INPUTS = {"amount.value": "amount", "amount.currency": "currency"}
+ORDER_FORM_INPUTS = {
+    "provider": "provider",
+    "amount": "amount",
+    "amount.value": "amount",
+    "amount.currency": "currency",
+    "description": "description",
+}
+REFUND_FORM_INPUTS = {"amount": "refund-amount", "amount.value": "refund-amount", "reason": "refund-reason"}
 
 EVENT_NAMES = {
     "order_created": "Order created",
@@ -63,14 +78,66 @@ EVENT_NAMES = {
     "notification_rejected": "Notification rejected",
     "notification_amount_mismatch": "Notification with another amount",
     "refund_reported": "Refund reported",
+    "refund_requested": "Refund requested",
+    "refund_reply": "Provider answered the refund",
+    "refund_pending": "Refund accepted",
+    "refund_succeeded": "Refund made",
+    "refund_failed": "Refund refused",
+    "merchant_cancelled": "Cancelled by the shop",
+    "payment_inferred": "Payment inferred",
+    "chargeback": "Charged back",
+    "amount_mismatch": "Another amount reported",
+    "amount_missing": "Payment without an amount",
+    "currency_mismatch": "Another currency reported",
+    "refund_amount_mismatch": "Refund with another amount",
+    "refund_conflict": "Refund reported differently",
+    "refund_exceeds_amount": "Refunds beyond the amount",
+    "refund_total_mismatch": "Refunded total went down",
 }
+
+REFUND_STATUS_TEXT = {
+    "pending": "In progress",  # the provider accepted it; its result follows
+    "succeeded": "Refunded",
+    "failed": "Refused",
+    "unknown": "Not confirmed",  # the provider's answer never came: ask it again
+}
+# What became of the refund just asked for, said once above the refunds.
+REFUND_OUTCOMES = {
+    "pending": "Refund {refund_id} of {amount} was accepted by the provider; its result follows.",
+    "succeeded": "Refund {refund_id} of {amount} is done: the money is on its way back to the payer.",
+    "failed": "Refund {refund_id} of {amount} was refused by the provider.",
+    "unknown": "Refund {refund_id} of {amount} is not confirmed yet: press “Ask again” next to it.",
+}
+REFUND_ORIGINS = {"merchant": "by this shop", "provider": "by the provider (e.g. its dashboard)"}
+
+# The order's flags: things a person should look at (the API's words in brackets).
+FLAG_TEXT = {
+    "late_payment": "Paid after the order was closed: the money is real, refund it if nothing ships",
+    "amount_mismatch": "The provider reported another amount: not applied",
+    "amount_missing": "A payment was reported without its amount: not applied",
+    "refund_before_payment": "A refund was reported before the payment",
+    "chargeback_before_payment": "A chargeback was reported before the payment",
+    "currency_mismatch": "The provider reported money in another currency: not applied",
+    "refund_exceeds_amount": "The provider reported refunds beyond the order's amount: not applied",
+    "refund_conflict": "The provider reported a finished refund differently",
+    "refund_amount_mismatch": "The provider reported a refund with another amount",
+    "refund_total_decreased": "The provider's refunded total went down",
+}
+
+# Refund ids the shop makes: `shop-refund-<n>`, unique within an order (the API's idempotency key is
+# the order and refund id together), so any order id fits the API's 50 characters.
+SHOP_REFUND_ID = re.compile(r"shop-refund-([0-9]{1,9})")
+# Error codes after which nobody knows whether the provider made the refund: the refund is kept
+# `unknown`, its amount reserved, until the same request asks again.
+OUTCOME_UNKNOWN_CODES = frozenset({"provider_timeout", "provider_unavailable", "provider_error"})
 
 
 @dataclass(frozen=True)
 class Page:
     title: str
     body: str
-    refresh: int | None = None
+    refresh: int | None = None  # reload after this many seconds (unless the person starts typing)
+    refresh_url: str | None = None  # where to reload: the order's own page, not a form's POST
 
 
 @dataclass
@@ -93,11 +160,52 @@ class OrderForm:
 
 
 @dataclass
+class RefundForm:
+    """The order page's refund form as sent: `how` is the button pressed — `amount` (the typed
+    amount), `everything` (all still refundable when the page was shown, carried in `value` so that
+    the same form sent again is the same request) or `again` (a refund not confirmed yet, asked again
+    with its own `value` and `reason`)."""
+
+    order_id: str = ""
+    refund_id: str = ""
+    how: str = "amount"
+    amount: str = ""  # major units, as typed
+    value: str = ""  # minor units, written by the shop into the page
+    reason: str = ""
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> RefundForm:
+        return cls(
+            order_id=fields.get("order_id", ""),
+            refund_id=fields.get("refund_id", ""),
+            how=fields.get("how", "amount"),
+            amount=fields.get("amount", ""),
+            value=fields.get("value", ""),
+            reason=fields.get("reason", ""),
+        )
+
+    def request(self, currency: str) -> dict[str, Any]:
+        """The POST /orders/{order_id}/refunds body. Always with an explicit amount: the one the person
+        saw, never "whatever is left by the time it arrives". AmountError: say what to type instead."""
+        if self.how == "amount":
+            value = minor_units(self.amount, currency)
+        elif self.how in ("everything", "again") and self.value.isascii() and self.value.isdigit():
+            value = int(self.value)
+        else:
+            raise AmountError("This form is out of date: reload the page and refund again.")
+        body: dict[str, Any] = {"refund_id": self.refund_id, "amount": {"value": value, "currency": currency}}
+        if self.reason.strip():
+            body["reason"] = self.reason.strip()
+        return body
+
+
+@dataclass
 class FormErrors:
     """Sentences for the customer, and the inputs they are about."""
 
     messages: list[str] = field(default_factory=list)
     inputs: set[str] = field(default_factory=set)
+    title: str = ""  # what the box says above the sentences; each form has its default
 
     def add(self, message: str, input_id: str | None = None) -> None:
         self.messages.append(message)
@@ -147,15 +255,21 @@ def minor_units(text: str, currency: str) -> int:
     return value
 
 
-def api_errors(status: int, body: str) -> FormErrors:
-    """The API's error reply as sentences: every invalid field, its label, and the provider's words."""
-    errors = FormErrors()
+def _error_of(body: str) -> dict[str, Any] | None:
     try:
         reply = json.loads(body)
     except ValueError:
-        reply = None
+        return None
     error = reply.get("error") if isinstance(reply, dict) else None
-    if not isinstance(error, dict):
+    return error if isinstance(error, dict) else None
+
+
+def api_errors(status: int, body: str, inputs: Mapping[str, str] = ORDER_FORM_INPUTS) -> FormErrors:
+    """The API's error reply as sentences: every invalid field, its label, and the provider's words.
+    `inputs`: the form's input id for each API field path (those get marked invalid)."""
+    errors = FormErrors()
+    error = _error_of(body)
+    if error is None:
         # API Gateway's own replies ({"message": "Forbidden"}) and a function that crashed.
         errors.add(f"The payment service answered HTTP {status}; see .local-logs/ and the make dev output.")
         return errors
@@ -171,7 +285,49 @@ def api_errors(status: int, body: str) -> FormErrors:
         sentence = f"{label}: {message}" if label else message
         if error.get("provider_message"):
             sentence += f" (the provider said {error.get('provider_code', '')} “{error['provider_message']}”)"
-        errors.add(_sentence(sentence), FIELD_INPUTS.get(path, path) if path in FIELD_LABELS else None)
+        errors.add(_sentence(sentence), inputs.get(path))
+    return errors
+
+
+def refund_errors(status: int, body: str, refund_id: str) -> FormErrors:
+    """A refund the API did not make (or could not confirm), in words that say what to do next."""
+    error = _error_of(body) or {}
+    code = error.get("code")
+    errors = FormErrors()
+    if code in OUTCOME_UNKNOWN_CODES:
+        errors.title = "The refund is not confirmed yet."
+        errors.add(
+            f"The provider did not answer, so nobody knows yet whether refund {refund_id} was made: its "
+            "amount stays reserved. Press “Ask again” next to it: that asks the provider, and never "
+            "refunds twice."
+        )
+    elif code == "request_in_progress":
+        errors.title = "The refund is not confirmed yet."
+        errors.add(f"Refund {refund_id} is still being sent to the provider: look again in a moment.")
+    elif code == "refund_id_conflict":
+        errors.add(
+            f"Refund {refund_id} was already made with another amount or reason (in another tab?). "
+            "Check the refunds above, then refund again if you still want to."
+        )
+    else:
+        return api_errors(status, body, REFUND_FORM_INPUTS)
+    return errors
+
+
+def cancel_errors(status: int, body: str, order_status: str) -> FormErrors:
+    """A cancel the API refused; `order_status`: the order's status as read after it."""
+    error = _error_of(body) or {}
+    errors = FormErrors()
+    if error.get("code") == "order_not_cancellable":
+        label = STATUS_TEXT.get(order_status, (order_status.replace("_", " "), ""))[0].lower()
+        hint = ": refund it instead" if order_status in REFUNDABLE else ""
+        errors.add(f"It is {label} now{hint}.")
+    elif error.get("code") in OUTCOME_UNKNOWN_CODES:
+        errors.add("The provider did not answer, so the order is still open: try cancelling again.")
+    elif error.get("code") == "request_in_progress":
+        errors.add("The provider is being asked about this order right now: try again in a moment.")
+    else:
+        return api_errors(status, body, {})
     return errors
 
 
@@ -199,9 +355,33 @@ def _options(choices: Sequence[tuple[str, str]], selected: str) -> str:
     )
 
 
+def _recent_orders(orders: Sequence[Mapping[str, Any]]) -> str:
+    """The shop's latest orders, each a link to its page (where it is refunded or cancelled)."""
+    if not orders:
+        return ""
+    rows = "".join(
+        f'<tr><td><a href="{_escape(order_path(str(order.get("order_id", ""))))}">'
+        f"{_escape(order.get('order_id', ''))}</a></td>"
+        f'<td class="num">{_escape(_money_field(order.get("amount")))}</td>'
+        f'<td><span class="pill {_escape(order.get("status", ""))}">'
+        f"{_escape(STATUS_TEXT.get(str(order.get('status')), (order.get('status', ''), ''))[0])}</span></td>"
+        f"<td>{_escape(PROVIDER_NAMES.get(str(order.get('provider')), order.get('provider', '')))}</td></tr>"
+        for order in orders
+    )
+    return (
+        '<h2>Recent orders</h2><table id="recent-orders"><thead><tr><th>Order</th><th class="num">Amount</th>'
+        f"<th>Status</th><th>Provider</th></tr></thead><tbody>{rows}</tbody></table>"
+        '<p class="muted">Open an order to refund it, or to cancel it while it is unpaid.</p>'
+    )
+
+
 def shop_page(
-    providers: Sequence[str], form: OrderForm | None = None, errors: FormErrors | None = None
+    providers: Sequence[str],
+    form: OrderForm | None = None,
+    errors: FormErrors | None = None,
+    recent: Sequence[Mapping[str, Any]] = (),
 ) -> Page:
+    """The storefront: the payment form and, under it, the orders this shop made lately (`recent`)."""
     form = form or OrderForm(provider=providers[0] if providers else "")
     errors = errors or FormErrors()
 
@@ -233,6 +413,7 @@ def shop_page(
         f'<label for="description">Description</label><input id="description" name="description" '
         f'value="{_escape(form.description)}"{invalid("description")}>'
         '<p><button id="pay" class="primary" type="submit">Pay with Alipay</button></p></form>'
+        f"{_recent_orders(recent)}"
     )
     return Page("Tea shop", body)
 
@@ -283,14 +464,216 @@ def _when(stamp: object) -> str:
     return f"{text[:10]} {text[11:16]} UTC" if len(text) >= 16 and text[10] == "T" else text
 
 
-def order_page(order: Mapping[str, Any], left_checkout: bool) -> Page:
+def _money_of(amount: object) -> tuple[int, str] | None:
+    if not isinstance(amount, dict):
+        return None
+    value, currency = amount.get("value"), amount.get("currency")
+    return (value, currency) if type(value) is int and isinstance(currency, str) else None
+
+
+def _money_field(amount: object) -> str:
+    money = _money_of(amount)
+    return money_text(*money) if money else ""
+
+
+def next_refund_id(refunds: Sequence[Mapping[str, Any]]) -> str:
+    """The id the next refund form uses: one past the highest `shop-refund-<n>` the order holds."""
+    numbers = [
+        int(found.group(1))
+        for refund in refunds
+        if (found := SHOP_REFUND_ID.fullmatch(str(refund.get("refund_id", ""))))
+    ]
+    return f"shop-refund-{max(numbers, default=0) + 1}"
+
+
+def form_after_error(form: RefundForm, refunds: Sequence[Mapping[str, Any]]) -> RefundForm:
+    """The refund form to show again after the API did not make the refund, as typed. Its refund id
+    stays unless the API recorded a refund under it (refused, or not confirmed): what is sent next
+    is then another refund. Except a typed amount whose refund is not confirmed: sent again it is the
+    same request, which asks the provider instead of refunding twice."""
+    if form.how == "again":
+        return RefundForm(order_id=form.order_id)  # nothing was typed: a fresh form
+    made = next((r for r in refunds if r.get("refund_id") == form.refund_id), None)
+    if made is None or (made.get("status") == "unknown" and form.how == "amount"):
+        return form
+    return replace(form, refund_id=next_refund_id(refunds))
+
+
+def _alert(errors: FormErrors, title: str) -> str:
+    if not errors.messages:
+        return ""
+    items = "".join(f"<li>{_escape(message)}</li>" for message in errors.messages)
+    title = errors.title or title
+    return f'<div class="error" id="errors" role="alert"><b>{_escape(title)}</b><ul>{items}</ul></div>'
+
+
+def _flags(order: Mapping[str, Any]) -> str:
+    flags = [str(flag) for flag in order.get("flags") or []]
+    if not flags:
+        return ""
+    items = "".join(
+        f"<li>{_escape(FLAG_TEXT.get(flag, flag.replace('_', ' ').capitalize()))} "
+        f'<code class="muted">{_escape(flag)}</code></li>'
+        for flag in flags
+    )
+    return f'<dt>Flags</dt><dd><ul id="flags" class="flags">{items}</ul></dd>'
+
+
+def _refund_rows(order_id: str, refunds: Sequence[Mapping[str, Any]]) -> str:
+    rows = []
+    for refund in refunds:
+        refund_id = str(refund.get("refund_id", ""))
+        status = str(refund.get("status", ""))
+        money = _money_of(refund.get("amount"))
+        action = ""
+        if status == "unknown" and money and SHOP_REFUND_ID.fullmatch(refund_id):
+            # The same request again: the API asks the provider and never makes a second refund.
+            fields = {
+                "order_id": order_id,
+                "refund_id": refund_id,
+                "value": str(money[0]),
+                "reason": str(refund.get("reason") or ""),
+            }
+            hidden = "".join(
+                f'<input type="hidden" name="{name}" value="{_escape(value)}">'
+                for name, value in fields.items()
+            )
+            action = (
+                f'<form method="post" action="/shop/refund" class="inline">{hidden}'
+                f'<button class="small" name="how" value="again" id="ask-{_escape(refund_id)}">'
+                "Ask again</button></form>"
+            )
+        made_by = REFUND_ORIGINS.get(str(refund.get("origin")), str(refund.get("origin") or ""))
+        rows.append(
+            f'<tr data-refund-id="{_escape(refund_id)}" data-status="{_escape(status)}">'
+            f'<td>{_escape(refund_id)}<br><span class="muted">{_escape(_when(refund.get("created_at")))} · '
+            f"{_escape(made_by)}</span></td>"
+            f'<td class="num">{_escape(money_text(*money) if money else "")}</td>'
+            f'<td><span class="pill {_escape(status)}">{_escape(REFUND_STATUS_TEXT.get(status, status))}'
+            f"</span>{action}</td>"
+            f"<td>{_escape(refund.get('reason') or '')}</td>"
+            "</tr>"
+        )
+    return "".join(rows)
+
+
+def _refund_form(order: Mapping[str, Any], form: RefundForm | None, errors: FormErrors) -> str:
+    order_id = str(order.get("order_id", ""))
+    refundable = _money_of(order.get("refundable_amount"))
+    if str(order.get("status")) not in REFUNDABLE or not refundable or refundable[0] <= 0:
+        return ""
+    value, currency = refundable
+    refunded = _money_of(order.get("refunded_amount"))
+    form = form or RefundForm(order_id=order_id)
+    refund_id = form.refund_id or next_refund_id(order.get("refunds") or [])
+
+    def invalid(input_id: str) -> str:
+        return ' class="invalid" aria-invalid="true"' if input_id in errors.inputs else ""
+
+    everything = "Refund the rest" if refunded and refunded[0] > 0 else "Refund in full"
+    return (
+        '<form id="refund-form" method="post" action="/shop/refund" novalidate>'
+        f'<input type="hidden" name="order_id" value="{_escape(order_id)}">'
+        f'<input type="hidden" name="refund_id" value="{_escape(refund_id)}">'
+        f'<input type="hidden" name="value" value="{value}">'
+        '<div class="row"><div><label for="refund-amount">Amount to refund</label>'
+        '<div class="money"><input id="refund-amount" name="amount" inputmode="decimal" autocomplete="off" '
+        f'placeholder="e.g. {_escape(_example(currency))}" value="{_escape(form.amount)}"'
+        f"{invalid('refund-amount')}><span>{_escape(currency)}</span></div></div>"
+        '<div><label for="refund-reason">Reason <span class="muted">(optional)</span></label>'
+        f'<input id="refund-reason" name="reason" maxlength="200" value="{_escape(form.reason)}"'
+        f"{invalid('refund-reason')}></div></div>"
+        '<p><button id="refund-part" class="primary" name="how" value="amount">Refund this amount</button>'
+        f'<button id="refund-all" name="how" value="everything">{everything}: '
+        f"{_escape(money_text(value, currency))}</button></p></form>"
+    )
+
+
+def _refund_outcome(refunds: Sequence[Mapping[str, Any]], refund_id: str | None) -> str:
+    refund = next((r for r in refunds if refund_id and r.get("refund_id") == refund_id), None)
+    if refund is None or str(refund.get("status")) not in REFUND_OUTCOMES:
+        return ""
+    text = REFUND_OUTCOMES[str(refund["status"])].format(
+        refund_id=refund_id, amount=_money_field(refund.get("amount"))
+    )
+    return f'<p class="notice" id="refund-outcome" role="status">{_escape(text)}</p>'
+
+
+def _refunds_section(
+    order: Mapping[str, Any], form: RefundForm | None, errors: FormErrors, refund_done: str | None
+) -> str:
+    refunds = [r for r in order.get("refunds") or [] if isinstance(r, dict)]
+    if str(order.get("status")) not in REFUND_STATUSES and not refunds:
+        return _alert(errors, "The refund was not made.")  # a form from before the order changed
+    order_id = str(order.get("order_id", ""))
+    table = (
+        '<table id="refunds"><thead><tr><th>Refund</th><th class="num">Amount</th><th>Status</th>'
+        f"<th>Reason</th></tr></thead><tbody>{_refund_rows(order_id, refunds)}</tbody>"
+        "</table>"
+        if refunds
+        else '<p class="muted" id="refunds">No refunds yet.</p>'
+    )
+    amount, refunded = _money_of(order.get("amount")), _money_of(order.get("refunded_amount"))
+    refundable = _money_of(order.get("refundable_amount"))
+    totals = f'<dt>Refunded</dt><dd id="refunded">{_escape(_money_field(order.get("refunded_amount")))}</dd>'
+    if amount and refunded and refundable and amount[0] - refunded[0] - refundable[0] > 0:
+        in_progress = money_text(amount[0] - refunded[0] - refundable[0], amount[1])
+        totals += f'<dt>In progress</dt><dd id="refunding">{_escape(in_progress)}</dd>'
+    totals += (
+        f'<dt>Refundable</dt><dd id="refundable">{_escape(_money_field(order.get("refundable_amount")))}</dd>'
+    )
+    return (
+        f'<section id="refund"><h2>Refunds</h2>{_refund_outcome(refunds, refund_done)}'
+        f'<dl class="facts">{totals}</dl>{table}'
+        f"{_alert(errors, 'The refund was not made.')}{_refund_form(order, form, errors)}</section>"
+    )
+
+
+def _cancel_section(order: Mapping[str, Any], errors: FormErrors) -> str:
+    """The Cancel button while the order is unpaid; a refused cancel's reasons even once it is not
+    (the provider may have said "paid" meanwhile)."""
+    alert = _alert(errors, "The order was not cancelled.")
+    if str(order.get("status")) not in CANCELLABLE:
+        return alert
+    order_id = str(order.get("order_id", ""))
+    return (
+        f'<section id="cancel"><h2>Changed your mind?</h2>{alert}'
+        '<form method="post" action="/shop/cancel">'
+        f'<input type="hidden" name="order_id" value="{_escape(order_id)}">'
+        "<p>Cancelling closes the order; where the provider can, its payment page stops taking payment. "
+        "A payment that arrives anyway is kept and flagged for a refund.</p>"
+        '<button id="cancel-order" class="danger" type="submit">Cancel this order</button></form></section>'
+    )
+
+
+def _event_detail(event: Mapping[str, Any]) -> str:
+    refund = event.get("refund")
+    if isinstance(refund, dict):
+        return f"{_money_field(refund.get('amount'))} · {refund.get('refund_id', '')}"
+    return str(event.get("reason") or "")
+
+
+def order_page(
+    order: Mapping[str, Any],
+    left_checkout: bool,
+    *,
+    refund_form: RefundForm | None = None,
+    refund_errors: FormErrors | None = None,
+    cancel_errors: FormErrors | None = None,
+    events_before: str | None = None,
+    refund_done: str | None = None,
+) -> Page:
     """The order as stored, in the customer's words; `left_checkout`: the payer came back by the
-    provider's cancel link (MultiSafepay's cancel_url)."""
+    provider's cancel link (MultiSafepay's cancel_url). A refund or cancel that failed comes back with
+    its errors (and the refund form as typed); such a page does not reload itself. `events_before`: the
+    page of history shown is an older one; `refund_done`: the refund just asked for, whose outcome the
+    page reports."""
     status = str(order.get("status", "unknown"))
     label, sentence = STATUS_TEXT.get(status, (status.replace("_", " ").title(), ""))
     amount = order.get("amount") or {}
     total = money_text(int(amount.get("value", 0)), str(amount.get("currency", "")))
     provider = str(order.get("provider", ""))
+    order_id = str(order.get("order_id", ""))
     notice = ""
     payment_url = order.get("payment_url")
     if status in WAITING and left_checkout:
@@ -303,8 +686,10 @@ def order_page(order: Mapping[str, Any], left_checkout: bool) -> Page:
         )
     rows = "".join(
         "<tr>"
-        f"<td>{_escape(_time(event.get('at')))}</td>"
-        f"<td>{_escape(EVENT_NAMES.get(str(event.get('type')), event.get('type', '')))}</td>"
+        f'<td class="nowrap">{_escape(_time(event.get("at")))}</td>'
+        f"<td>{_escape(EVENT_NAMES.get(str(event.get('type')), event.get('type', '')))}"
+        + (f'<br><span class="muted">{_escape(detail)}</span>' if (detail := _event_detail(event)) else "")
+        + "</td>"
         f"<td>{_escape(_transition(event))}</td>"
         f"<td>{_escape(event.get('provider_status') or '')}</td>"
         f"<td>{_escape(', '.join(event.get('flags') or []))}</td>"
@@ -312,7 +697,16 @@ def order_page(order: Mapping[str, Any], left_checkout: bool) -> Page:
         for event in order.get("events") or []
         if isinstance(event, dict)
     )
-    order_id = str(order.get("order_id", ""))
+    older = order.get("events_before")
+    pages = []
+    if events_before:
+        pages.append(f'<a id="newer-events" href="{_escape(order_path(order_id))}">Newest events</a>')
+    if older:
+        older_url = order_path(order_id, events_before=str(older))
+        pages.append(f'<a id="older-events" href="{_escape(older_url)}">Earlier events</a>')
+    refunds = [r for r in order.get("refunds") or [] if isinstance(r, dict)]
+    in_flight = any(r.get("status") in ("pending", "unknown") for r in refunds)
+    failed_form = any(errors and errors.messages for errors in (refund_errors, cancel_errors))
     body = (
         f'{_header()}<p class="muted">Order {_escape(order_id)}</p>'
         f'<h1><span id="status" class="pill {_escape(status)}" data-status="{_escape(status)}">'
@@ -323,12 +717,23 @@ def order_page(order: Mapping[str, Any], left_checkout: bool) -> Page:
         f"<dt>Description</dt><dd>{_escape(order.get('description', ''))}</dd>"
         f"<dt>Payment</dt><dd>{_escape(payment_method(provider))}</dd>"
         f"<dt>Ordered</dt><dd>{_escape(_when(order.get('created_at')))}</dd>"
+        f"{_flags(order)}"
         "</dl>"
-        "<h2>History</h2><table><thead><tr><th>Time</th><th>Event</th><th>Status</th>"
+        f"{_cancel_section(order, cancel_errors or FormErrors())}"
+        f"{_refunds_section(order, refund_form, refund_errors or FormErrors(), refund_done)}"
+        '<h2>History</h2><table id="history"><thead><tr><th>Time</th><th>Event</th><th>Status</th>'
         f"<th>Provider said</th><th>Flags</th></tr></thead><tbody>{rows}</tbody></table>"
-        '<p><a href="/">Back to the shop</a></p>'
+        + (f'<p class="muted">{" · ".join(pages)}</p>' if pages else "")
+        + '<p><a href="/">Back to the shop</a></p>'
     )
-    return Page(f"Order {order_id}", body, refresh=3 if status in WAITING else None)
+    # Reload while something is on its way (a payment, a refund's result), never over a failed form.
+    waiting = (status in WAITING or in_flight) and not failed_form and not events_before
+    return Page(
+        f"Order {order_id}",
+        body,
+        refresh=3 if waiting else None,
+        refresh_url=order_path(order_id, left_checkout, refund_id=refund_done) if waiting else None,
+    )
 
 
 def payment_method(provider: str) -> str:
@@ -344,5 +749,28 @@ def _transition(event: Mapping[str, Any]) -> str:
     return str(after or before or "")
 
 
-def order_path(order_id: str, left_checkout: bool = False) -> str:
-    return f"/shop/return?order_id={quote(order_id, safe='')}" + ("&cancelled=1" if left_checkout else "")
+def order_path(
+    order_id: str,
+    left_checkout: bool = False,
+    *,
+    events_before: str | None = None,
+    refund_id: str | None = None,
+) -> str:
+    """The order's page; `refund_id`: the refund just asked for, reported at the top of the refunds."""
+    path = f"/shop/return?order_id={quote(order_id, safe='')}"
+    if left_checkout:
+        path += "&cancelled=1"
+    if events_before:
+        path += f"&events_before={quote(events_before, safe='')}"
+    if refund_id:
+        path += f"&refund={quote(refund_id, safe='')}"
+    return path
+
+
+def refresh_script(seconds: int, url: str) -> str:
+    """Reload `url` in `seconds`, unless the person has started typing into a form meanwhile."""
+    target = json.dumps(url).replace("<", "\\u003c")
+    return (
+        f"<script>(()=>{{const t=setTimeout(()=>location.replace({target}),{seconds * 1000});"
+        "addEventListener('input',()=>clearTimeout(t),{once:true})})()</script>"
+    )

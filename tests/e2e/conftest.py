@@ -64,7 +64,12 @@ def start_stack(mode_args: list[str], env: dict[str, str] | None = None) -> Iter
     # Files of its own (state, function logs): stacks may run side by side (pytest-xdist workers).
     workdir = Path(tempfile.mkdtemp(prefix="local-stack-"))
     state_file = workdir / "state.json"
+    # Its output goes to a file, never to a pipe: nobody reads a pipe while the tests run, and once
+    # its 64 KiB fill up (in-process handlers log to stdout) every thread that logs blocks, the one
+    # holding the invocation lock first, and the whole stack hangs.
+    output_file = workdir / "stack.out"
     port = free_port()
+    output = output_file.open("wb")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -79,7 +84,7 @@ def start_stack(mode_args: list[str], env: dict[str, str] | None = None) -> Iter
             *mode_args,
         ],
         cwd=ROOT,
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
     )
@@ -87,8 +92,8 @@ def start_stack(mode_args: list[str], env: dict[str, str] | None = None) -> Iter
         deadline = time.monotonic() + 90
         while not state_file.exists():
             if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"the local stack did not start:\n{output[-3000:]}")
+                said = output_file.read_bytes().decode(errors="replace")
+                pytest.fail(f"the local stack did not start:\n{said[-3000:]}")
             time.sleep(0.1)
         state = json.loads(state_file.read_text())
         yield LocalStack(
@@ -100,6 +105,7 @@ def start_stack(mode_args: list[str], env: dict[str, str] | None = None) -> Iter
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+        output.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -1,6 +1,7 @@
 """A person's path through the demo shop, in headless Chromium (Debian's, no downloaded browser):
-shop -> "Pay with Alipay" -> the provider's sandbox checkout -> Pay -> back at the shop, order paid;
-and a form that fails, shown again as typed with readable errors.
+shop -> "Pay with Alipay" -> the provider's sandbox checkout -> Pay -> back at the shop, order paid ->
+refund part of it -> refund the rest; another order cancelled from the shop's recent orders; and forms
+that fail, shown again as typed with readable errors.
 
 Screenshots of every page go to tests/e2e/screenshots/ (gitignored): look at them after a change.
 """
@@ -12,8 +13,10 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 
 from local.template import ROOT
 from tests.e2e.conftest import LocalStack
@@ -65,8 +68,14 @@ def screenshot(tab: Any, name: str) -> None:
     tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+def order_id_of(tab: Any) -> str:
+    return str(parse_qs(urlsplit(tab.url).query)["order_id"][0])
+
+
 @pytest.mark.parametrize("provider", ["multisafepay", "useepay", "alipay_intl"])
-def test_shop_checkout_pay_return_shows_paid(local_stack: LocalStack, page: Any, provider: str) -> None:
+def test_pay_refund_partly_refund_the_rest_and_cancel_another_order(
+    local_stack: LocalStack, page: Any, provider: str
+) -> None:
     page.goto(f"{local_stack.api}/")
     assert DISPLAY_NAMES[provider] in page.inner_text("#provider")
     if provider == "multisafepay":
@@ -88,7 +97,70 @@ def test_shop_checkout_pay_return_shows_paid(local_stack: LocalStack, page: Any,
     assert "12.50 EUR" in text
     assert DISPLAY_NAMES[provider].split(" (")[0] in text
     assert "minor units" not in text
-    assert "Notification" in page.inner_text("table")
+    assert "Notification" in page.inner_text("#history")
+    order_id = order_id_of(page)
+
+    # Part of it back, with a reason. A provider that reports refunds later does so within moments:
+    # the page reloads itself until then.
+    assert page.inner_text("#refund-all") == "Refund in full: 12.50 EUR"
+    page.fill("#refund-amount", "4.50")
+    page.fill("#refund-reason", "One cup arrived broken")
+    page.click("#refund-part")
+    page.wait_for_selector('#status[data-status="partially_refunded"]')
+    page.wait_for_selector('#refunds tr[data-refund-id="shop-refund-1"][data-status="succeeded"]')
+    assert page.inner_text("#refunded") == "4.50 EUR"
+    assert page.inner_text("#refundable") == "8.00 EUR"
+    row = page.inner_text('#refunds tr[data-refund-id="shop-refund-1"]')
+    assert "4.50 EUR" in row
+    assert "Refunded" in row
+    assert "by this shop" in row
+    assert "One cup arrived broken" in row
+    assert "Refund shop-refund-1 of 4.50 EUR is done" in page.inner_text("#refund-outcome")
+    screenshot(page, f"7-refunded-part-{provider}")
+
+    # More than is left: refused by the API, shown as a sentence, the amount kept as typed.
+    page.fill("#refund-amount", "9.00")
+    page.click("#refund-part")
+    assert "Amount: more than is refundable (8.00 EUR" in page.inner_text("#errors")
+    assert page.input_value("#refund-amount") == "9.00"
+    assert page.get_attribute("#refund-amount", "aria-invalid") == "true"
+    if provider == "multisafepay":
+        screenshot(page, "8-refund-error")
+
+    # The rest, with the button that names it.
+    assert page.inner_text("#refund-all") == "Refund the rest: 8.00 EUR"
+    page.click("#refund-all")
+    page.wait_for_selector('#status[data-status="refunded"]')
+    page.wait_for_selector('#refunds tr[data-refund-id="shop-refund-2"][data-status="succeeded"]')
+    assert page.inner_text("#refunded") == "12.50 EUR"
+    assert page.inner_text("#refundable") == "0.00 EUR"
+    assert page.query_selector("#refund-form") is None  # nothing left to refund
+    screenshot(page, f"9-refunded-{provider}")
+    view = requests.get(f"{local_stack.sandboxes[provider]}/_control/{order_id}", timeout=30).json()
+    assert sorted(refund["amount"] for refund in view["refunds"]) == [450, 800]
+
+    # Another order, left unpaid at the checkout, found among the shop's recent orders and cancelled.
+    page.goto(f"{local_stack.api}/")
+    page.select_option("#provider", provider)
+    page.fill("#amount", "3.20")
+    page.click("#pay")
+    page.wait_for_selector("#pay")
+    page.goto(f"{local_stack.api}/")
+    newest = page.locator("#recent-orders tbody tr").first
+    assert "3.20 EUR" in newest.inner_text()
+    assert "Awaiting payment" in newest.inner_text()
+    newest.locator("a").click()
+    page.wait_for_selector('#status[data-status="pending"]')
+    unpaid_id = order_id_of(page)
+    page.click("#cancel-order")
+    page.wait_for_selector('#status[data-status="cancelled"]')
+    assert page.query_selector("#cancel-order") is None
+    screenshot(page, f"10-cancelled-{provider}")
+    view = requests.get(f"{local_stack.sandboxes[provider]}/_control/{unpaid_id}", timeout=30).json()
+    calls = [call["operation"] for call in view["calls"]]
+    assert calls == (
+        ["create"] if provider == "useepay" else ["create", "cancel"]
+    )  # UseePay has no cancel call
 
 
 def test_a_failed_form_comes_back_as_typed_with_readable_errors(local_stack: LocalStack, page: Any) -> None:

@@ -39,7 +39,7 @@ def emulated() -> Iterator[LocalStack]:
 
 
 @pytest.mark.parametrize("provider", ["multisafepay", "useepay", "alipay_intl"])
-def test_built_functions_take_a_payment(emulated: LocalStack, provider: str) -> None:
+def test_built_functions_take_a_payment_refund_it_and_cancel(emulated: LocalStack, provider: str) -> None:
     assert emulated.mode == "emulator"
     order_id = f"emu-{provider}"
     created = emulated.create(order_id, provider)
@@ -47,6 +47,20 @@ def test_built_functions_take_a_payment(emulated: LocalStack, provider: str) -> 
     [delivery] = emulated.control(provider, order_id, "pay")["delivered"]
     assert delivery["status"] == 200
     assert emulated.order(order_id)["status"] == "paid"
+    # The merchant's actions run in a function of their own (OrderActionsFunction).
+    key = {"x-api-key": emulated.api_key}
+    refund = emulated.http.post(
+        f"{emulated.api}/orders/{order_id}/refunds",
+        json={"refund_id": "r-1", "amount": {"value": 300, "currency": "EUR"}},
+        headers=key,
+        timeout=60,
+    )
+    assert refund.status_code == 201, refund.text
+    assert refund.json()["amount"] == {"value": 300, "currency": "EUR"}
+    unpaid = f"emu-cancel-{provider}"
+    assert emulated.create(unpaid, provider).status_code == 201
+    cancelled = emulated.http.post(f"{emulated.api}/orders/{unpaid}/cancel", headers=key, timeout=60)
+    assert (cancelled.status_code, cancelled.json()["status"]) == (200, "cancelled"), cancelled.text
 
 
 def test_a_broken_build_fails_like_lambda(tmp_path: Path) -> None:

@@ -30,6 +30,8 @@ EXPECTED_FUNCTION = {
     "create_order": "CreateOrderFunction",
     "get_order": "GetOrderFunction",
     "notify": "NotifyFunction",
+    "refund_order": "OrderActionsFunction",
+    "cancel_order": "OrderActionsFunction",
 }
 
 

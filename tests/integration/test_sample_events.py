@@ -1,6 +1,6 @@
 """events/ must work with the handlers: every sample is driven here, per provider in the order a user
-of `sam local invoke` would send them (create -> get -> notification -> get), and the signed ones verify
-with the keys events/README.md documents."""
+of `sam local invoke` would send them (create -> get -> notification -> get, then the merchant's refund
+or cancel), and the signed ones verify with the keys events/README.md documents."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from requests import PreparedRequest
 
 from events.generate import (
     SAMPLE_ALIPAY_CLIENT_ID,
+    SAMPLE_CANCEL_ORDER,
     SAMPLE_MSP_API_KEY,
     SAMPLE_ORDER_ID,
     SAMPLE_ORDERS,
+    SAMPLE_REFUND_ORDER,
     SAMPLE_USEEPAY_MD5_KEY,
     SAMPLE_USEEPAY_MERCHANT_NO,
     build,
@@ -48,6 +50,8 @@ DRIVEN = {
     "get_order_multisafepay.json": "test_multisafepay_samples_take_an_order_to_paid",
     "notify_multisafepay_post.json": "test_multisafepay_samples_take_an_order_to_paid",
     "notify_multisafepay_get.json": "test_multisafepay_samples_take_an_order_to_paid",
+    "refund_order_multisafepay.json": "test_multisafepay_samples_take_an_order_to_paid",
+    "cancel_order_alipay_intl.json": "test_alipay_cancel_sample_withdraws_the_unpaid_order",
     "create_order_useepay.json": "test_useepay_samples_take_an_order_to_paid",
     "get_order_useepay.json": "test_useepay_samples_take_an_order_to_paid",
     "notify_useepay_post.json": "test_useepay_samples_take_an_order_to_paid",
@@ -130,6 +134,33 @@ def test_multisafepay_samples_take_an_order_to_paid(
     sandbox.set_status(SAMPLE_ORDER_ID, "completed")
     assert api.functions["NotifyFunction"].invoke(load("notify_multisafepay_get.json")).body == "OK"
 
+    # Part of it back: MultiSafepay accepts the refund, then reports its result by notification.
+    assert SAMPLE_REFUND_ORDER == SAMPLE_ORDER_ID
+    refund_event = load("refund_order_multisafepay.json")
+    reply = api.functions["OrderActionsFunction"].invoke(refund_event)
+    assert reply.status == 201, reply.body
+    refund = reply.json()
+    assert (refund["refund_id"], refund["amount"], refund["status"]) == (
+        "sample-refund-1",
+        {"value": 400, "currency": "EUR"},
+        "pending",
+    )
+    assert refund["reason"] == "One cup arrived broken"
+    delivered = [
+        api.request(n.method, n.url, body=n.body, headers=n.headers, api_key=None).status
+        for n in sandbox.take_notifications()
+    ]
+    assert delivered == [200]
+    assert status_of(api, "multisafepay") == "partially_refunded"
+    # Invoked again, the same event answers the same refund: one refund at MultiSafepay.
+    again = api.functions["OrderActionsFunction"].invoke(refund_event)
+    assert (again.status, again.json()["refund_id"], again.json()["status"]) == (
+        200,
+        "sample-refund-1",
+        "succeeded",
+    )
+    assert [(r.amount, r.status) for r in sandbox.refunds(SAMPLE_ORDER_ID)] == [(400, "succeeded")]
+
 
 def test_useepay_samples_take_an_order_to_paid(
     stack: Stack, wire: responses.RequestsMock, link: ProviderLink
@@ -156,10 +187,8 @@ def test_useepay_samples_take_an_order_to_paid(
     assert status_of(api, "useepay") == "paid"
 
 
-def test_alipay_samples_take_an_order_to_paid(
-    stack: Stack, wire: responses.RequestsMock, link: ProviderLink
-) -> None:
-    # Created through a sandbox (whose replies Alipay's key signs) ...
+def alipay_sandbox(stack: Stack, wire: responses.RequestsMock, link: ProviderLink) -> AlipayIntlSandbox:
+    """An Alipay sandbox (its replies signed with the test kit's Alipay key) our adapter talks to."""
     sandbox = AlipayIntlSandbox(
         client_id=SAMPLE_ALIPAY_CLIENT_ID,
         merchant_id=MERCHANT_ID,
@@ -168,6 +197,14 @@ def test_alipay_samples_take_an_order_to_paid(
     )
     mount(wire, link, sandbox, ALIPAY_BASE_URL + "/api/alipay/intl/")
     stack.put_secret({"alipay_intl": settings_entry(client_id=SAMPLE_ALIPAY_CLIENT_ID)})
+    return sandbox
+
+
+def test_alipay_samples_take_an_order_to_paid(
+    stack: Stack, wire: responses.RequestsMock, link: ProviderLink
+) -> None:
+    # Created through a sandbox (whose replies Alipay's key signs) ...
+    alipay_sandbox(stack, wire, link)
     api = Api(stack.template, stack.refs)
     create(api, "alipay_intl")
     # ... then notified by the sample, which verifies with the committed public key only.
@@ -179,6 +216,25 @@ def test_alipay_samples_take_an_order_to_paid(
     assert reply.status == 200, reply.body
     assert '"resultCode":"SUCCESS"' in reply.body
     assert status_of(api, "alipay_intl") == "paid"
+
+
+def test_alipay_cancel_sample_withdraws_the_unpaid_order(
+    stack: Stack, wire: responses.RequestsMock, link: ProviderLink
+) -> None:
+    """The other way the sample order goes: the merchant withdraws it before anyone pays."""
+    sandbox = alipay_sandbox(stack, wire, link)
+    api = Api(stack.template, stack.refs)
+    create(api, "alipay_intl")
+    cancel_event = load("cancel_order_alipay_intl.json")
+    reply = api.functions["OrderActionsFunction"].invoke(cancel_event)
+    assert reply.status == 200, reply.body
+    assert (reply.json()["order_id"], reply.json()["status"]) == (SAMPLE_CANCEL_ORDER, "cancelled")
+    assert status_of(api, "alipay_intl") == "cancelled"
+    assert sandbox.status_of(SAMPLE_CANCEL_ORDER) == "CANCELLED"  # withdrawn by payCancel
+    # Invoked again: answered as it is, and Alipay is not asked twice.
+    again = api.functions["OrderActionsFunction"].invoke(cancel_event)
+    assert (again.status, again.json()["status"]) == (200, "cancelled")
+    assert [c.operation for c in sandbox.calls_for(SAMPLE_CANCEL_ORDER)] == ["create", "cancel"]
 
 
 def test_signed_sample_verifies_with_the_documented_key() -> None:
