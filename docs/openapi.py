@@ -20,6 +20,13 @@ DOC_PATH = ROOT / "docs" / "openapi.json"
 REF = "#/components/schemas/{model}"
 
 
+# Actions that take no input: nothing, or an empty JSON object.
+NO_INPUT = {
+    "required": False,
+    "content": {"application/json": {"schema": {"type": "object", "additionalProperties": False}}},
+}
+
+
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
 
@@ -152,6 +159,42 @@ def _schemas() -> dict[str, Any]:
         "required": sorted([*order_properties, "refunds", "events", "events_before"]),
         "properties": {**order_properties, "refunds": refunds, "events": events, "events_before": cursor},
     }
+    from payments.merchant_events import EVENT_TYPES
+
+    schemas["MerchantEvent"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "type", "created_at", "order_id", "sequence", "data"],
+        "properties": {
+            "id": {"type": "string", "description": "unique and stable per change: dedupe by it"},
+            "type": {"type": "string", "enum": EVENT_TYPES},
+            "created_at": {"type": "string", "format": "date-time"},
+            "order_id": {"type": "string"},
+            "sequence": {"type": "integer", "description": "per order, increasing with each change"},
+            "data": {
+                "type": "object",
+                "required": ["order", "previous_status", "flags"],
+                "properties": {
+                    "order": {"$ref": REF.format(model="Order")},
+                    "previous_status": _nullable(status),
+                    "flags": {"type": "array", "items": {"type": "string"}},
+                    "refund": {"$ref": REF.format(model="Refund")},
+                    "reason": _nullable({"type": "string"}),
+                },
+            },
+        },
+    }
+    schemas["EventsPage"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["events", "next_after"],
+        "properties": {
+            "events": {"type": "array", "items": {"$ref": REF.format(model="MerchantEvent")}},
+            "next_after": _nullable(
+                {"type": "string", "description": "pass as ?after= for the next page (the last id)"}
+            ),
+        },
+    }
     schemas["Error"] = {
         "type": "object",
         "additionalProperties": False,
@@ -187,7 +230,7 @@ def _schemas() -> dict[str, Any]:
 ERRORS = {
     "400": "malformed_json: not JSON, not an object, or a repeated key",
     "403": "missing or wrong API key (answered by API Gateway)",
-    "404": "order_not_found, route_not_found",
+    "404": "order_not_found, event_not_found, route_not_found",
     "409": "order_id_conflict, request_in_progress, payment_action_unavailable, refund_id_conflict, "
     "order_not_refundable, order_not_cancellable",
     "422": "missing_field, unknown_field, invalid_field, invalid_amount, unknown_currency, "
@@ -223,7 +266,7 @@ def document() -> dict[str, Any]:
         (route.method.lower(), route.path): route
         for spec in Template().functions()
         for route in spec.routes
-        if route.path.startswith("/orders")
+        if route.path.startswith(("/orders", "/events"))
     }
     order = {"application/json": {"schema": {"$ref": REF.format(model="Order")}}}
     refund = {"application/json": {"schema": {"$ref": REF.format(model="Refund")}}}
@@ -234,6 +277,61 @@ def document() -> dict[str, Any]:
         "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,50}$"},
     }
     operations: dict[tuple[str, str], dict[str, Any]] = {
+        ("get", "/events"): {
+            "operationId": "listEvents",
+            "summary": "Merchant events, oldest first: catch up on what you missed",
+            "parameters": [
+                {
+                    "name": "after",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "pattern": "^evt_[0-9TZ]{15,30}_[0-9a-f]{16}$"},
+                    "description": "the id of the last event you have (next_after of the last page)",
+                },
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "pattern": "^[0-9]{1,3}$"},
+                    "description": "1 to 100 (default 50)",
+                },
+            ],
+            "responses": _responses(
+                {
+                    "200": {
+                        "description": "a page of events",
+                        "content": {"application/json": {"schema": {"$ref": REF.format(model="EventsPage")}}},
+                    }
+                },
+                ["403", "422", "503"],
+            ),
+        },
+        ("post", "/events/{event_id}/redeliver"): {
+            "operationId": "redeliverEvent",
+            "summary": "Send one event again (EventBridge bus and webhook)",
+            "parameters": [
+                {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": _responses(
+                {
+                    "202": {
+                        "description": "sent again",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["redelivered"],
+                                    "properties": {
+                                        "redelivered": {"$ref": REF.format(model="MerchantEvent")}
+                                    },
+                                }
+                            }
+                        },
+                    }
+                },
+                ["400", "403", "404", "422", "503"],
+            ),
+        },
         ("post", "/orders/{order_id}/refunds"): {
             "operationId": "refundOrder",
             "summary": "Refund all or part of a paid order (idempotent by order_id and refund_id)",
@@ -253,16 +351,21 @@ def document() -> dict[str, Any]:
                 ["400", "403", "404", "409", "422", "500", "502", "503", "504"],
             ),
         },
+        ("post", "/orders/{order_id}/sync"): {
+            "operationId": "syncOrder",
+            "summary": "Ask the provider about the order now; the order as it then stands",
+            "parameters": [order_id],
+            "requestBody": NO_INPUT,
+            "responses": _responses(
+                {"200": {"description": "the order", "content": order}},
+                ["400", "403", "404", "409", "422", "500", "502", "503", "504"],
+            ),
+        },
         ("post", "/orders/{order_id}/cancel"): {
             "operationId": "cancelOrder",
             "summary": "Withdraw an unpaid order (created, pending or unknown) at the provider and cancel it",
             "parameters": [order_id],
-            "requestBody": {
-                "required": False,
-                "content": {
-                    "application/json": {"schema": {"type": "object", "additionalProperties": False}}
-                },
-            },
+            "requestBody": NO_INPUT,
             "responses": _responses(
                 {"200": {"description": "the order, cancelled", "content": order}},
                 ["400", "403", "404", "409", "422", "500", "502", "503", "504"],

@@ -65,6 +65,17 @@ class EmulatedFunction:
     # concurrent requests queue here instead of failing.
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def run(self, event: Mapping[str, Any], timeout: float = 200) -> Any:
+        """Any invocation (a schedule): the handler's result, or the emulator's error, as JSON."""
+        with self.lock:
+            reply = self.session.post(
+                f"http://127.0.0.1:{self.port}{INVOKE_PATH}", data=json.dumps(event), timeout=timeout
+            )
+        try:
+            return reply.json()
+        except ValueError:
+            return {"emulator": f"HTTP {reply.status_code}: {reply.text[:500]}"}
+
     def invoke(self, event: Mapping[str, Any], timeout: float = 30) -> Reply:
         with self.lock:
             reply = self.session.post(

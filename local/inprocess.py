@@ -84,9 +84,13 @@ class LambdaUnderTest:
         return module
 
     def invoke(self, event: dict[str, Any]) -> Reply:
+        """An API Gateway proxy invocation, answered as API Gateway would answer it."""
+        return reply_of(self.run(event))
+
+    def run(self, event: dict[str, Any]) -> Any:
+        """Any invocation (a schedule, a batch of stream records): the handler's own result."""
         with _INVOKE_LOCK, environment(self.env, self.drop):
-            result = self.handler(event, FakeContext(self.spec.logical_id))
-        return reply_of(result)
+            return self.handler(event, FakeContext(self.spec.logical_id))
 
 
 def reply_of(result: Mapping[str, Any]) -> Reply:

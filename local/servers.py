@@ -102,6 +102,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     server: _Server
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as two writes; with Nagle on, a keep-alive client's delayed ACK holds
+    # the second ~40 ms on loopback (measured in make bench: 44 ms vs 1.9 ms per sandbox call).
+    disable_nagle_algorithm = True
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -396,6 +399,9 @@ class Gateway(_Server):
         self.providers: list[str] = []
         self.recent_orders: list[str] = []  # the shop's latest order ids, newest first
         self.recent_lock = threading.Lock()
+        # The shop as a merchant's webhook receiver: the key it checks signatures with, and what came.
+        self.webhook_secret = ""
+        self.webhooks: dict[str, list[dict[str, Any]]] = {}
 
     def serve(self, backend: Backend, providers: list[str]) -> None:
         """Start answering, with the functions behind `backend`; the shop offers `providers`."""
@@ -417,6 +423,8 @@ class Gateway(_Server):
             return self._shop_refund(body)
         if parts.path == "/shop/cancel" and method == "POST":
             return self._shop_cancel(body)
+        if parts.path == "/shop/webhooks" and method == "POST":
+            return self._shop_webhook(headers, body)
         reply = self.call(method, target, headers, body)
         return (
             reply.status,
@@ -546,6 +554,20 @@ class Gateway(_Server):
             return self._html(shop.qr_page(str(action.get("code", "")), back))
         return 303, {"Location": action.get("url") or back}, b""
 
+    def _shop_webhook(self, headers: list[tuple[str, str]], body: bytes) -> Response:
+        """A merchant event, as a merchant's backend receives it: signature checked first."""
+        signature = next((value for name, value in headers if name.lower() == "payments-signature"), "")
+        if not shop.webhook_signature_valid(self.webhook_secret, signature, body, time.time()):
+            self.log("webhook refused: bad or stale signature")
+            return 400, {"Content-Type": "text/plain"}, b"bad signature"
+        event = json.loads(body)
+        with self.recent_lock:
+            received = self.webhooks.setdefault(str(event.get("order_id")), [])
+            if all(seen["id"] != event.get("id") for seen in received):  # dedupe by id, as documented
+                received.append(event)
+            del received[:-50]
+        return 200, {"Content-Type": "text/plain"}, b"ok"
+
     def _shop_return(self, query: Mapping[str, list[str]]) -> Response:
         order_id = (query.get("order_id") or [""])[0]
         events_before = (query.get("events_before") or [""])[0] or None
@@ -554,8 +576,12 @@ class Gateway(_Server):
             return self._html(shop.missing_order_page(order_id), 404)
         left_checkout = (query.get("cancelled") or [""])[0] == "1"
         refund_done = (query.get("refund") or [""])[0] or None
+        with self.recent_lock:
+            webhooks = list(self.webhooks.get(order_id, []))
         return self._html(
-            shop.order_page(order, left_checkout, events_before=events_before, refund_done=refund_done)
+            shop.order_page(
+                order, left_checkout, events_before=events_before, refund_done=refund_done, webhooks=webhooks
+            )
         )
 
     def _shop_refund(self, body: bytes) -> Response:

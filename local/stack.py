@@ -17,6 +17,7 @@ import os
 import secrets
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -32,6 +33,8 @@ from moto.server import ThreadedMotoServer
 from local.checkout import AlipayIntlCheckout, Checkout, MultiSafepayCheckout, UseePayCheckout
 from local.emulator import Emulator, EmulatorError, find_rie
 from local.inprocess import LambdaUnderTest, Reply
+from local.moto_streams import share_stream_records
+from local.pipeline import QueuePoller, StreamPoller, filters_of
 from local.preflight import (
     DEFAULT_PORT,
     HOST,
@@ -136,6 +139,9 @@ class InProcessBackend:
     def invoke(self, spec: FunctionSpec, event: dict[str, Any]) -> Reply:
         return self.functions[spec.logical_id].invoke(event)
 
+    def run(self, spec: FunctionSpec, event: dict[str, Any]) -> Any:
+        return self.functions[spec.logical_id].run(event)
+
 
 class EmulatorBackend:
     def __init__(
@@ -147,6 +153,108 @@ class EmulatorBackend:
 
     def invoke(self, spec: FunctionSpec, event: dict[str, Any]) -> Reply:
         return self.emulator.functions[spec.logical_id].invoke(event)
+
+    def run(self, spec: FunctionSpec, event: dict[str, Any]) -> Any:
+        return self.emulator.functions[spec.logical_id].run(event)
+
+
+class Scheduler:
+    """The template's scheduled functions (the reconciler), every `every_s` seconds, like EventBridge
+    Scheduler would (far more often than the deployed default, so a local run shows its effect)."""
+
+    def __init__(
+        self,
+        backend: InProcessBackend | EmulatorBackend,
+        specs: list[FunctionSpec],
+        every_s: float,
+        log: Callable[[str], None],
+    ) -> None:
+        self.backend = backend
+        self.specs = [spec for spec in specs if spec.scheduled]
+        self.every_s = every_s
+        self.log = log
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
+
+    def start(self) -> None:
+        if self.specs and self.every_s > 0:
+            self.thread.start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def _loop(self) -> None:
+        while not self.stopped.wait(self.every_s):
+            for spec in self.specs:
+                try:
+                    result = self.backend.run(
+                        spec, {"source": "local.scheduler", "detail-type": "Scheduled Event"}
+                    )
+                except Exception as exc:  # a failed run is reported; the next one comes anyway
+                    self.log(f"[{spec.logical_id}] run failed: {type(exc).__name__}")
+                    continue
+                if isinstance(result, dict) and (result.get("checked") or result.get("skipped")):
+                    self.log(f"[{spec.logical_id}] {json.dumps(result)}")
+
+
+class EventSourcePumps:
+    """Lambda's event source mappings, locally: the orders table's stream into the publish function,
+    the webhook queue into the webhook function, polled every half second (local/pipeline.py)."""
+
+    def __init__(
+        self,
+        template: Template,
+        specs: list[FunctionSpec],
+        refs: dict[str, str],
+        backend: InProcessBackend | EmulatorBackend,
+        log: Callable[[str], None],
+    ) -> None:
+        self.log = log
+        self.stopped = threading.Event()
+        self.pollers: list[tuple[str, Any]] = []
+        by_id = {spec.logical_id: spec for spec in specs}
+        for logical_id, spec in by_id.items():
+            for event in template.resources[logical_id]["Properties"].get("Events", {}).values():
+                properties = event.get("Properties", {})
+
+                def invoke(payload: dict[str, Any], spec: FunctionSpec = spec) -> Any:
+                    return backend.run(spec, payload)
+
+                if event["Type"] == "DynamoDB":
+                    table = refs[properties["Stream"]["Fn::GetAtt"][0]]
+                    streams = boto3.client(
+                        "dynamodbstreams", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None
+                    )
+                    poller: Any = StreamPoller(
+                        boto3.client("dynamodb"), streams, table, invoke, filters_of(properties)
+                    )
+                    self.pollers.append((logical_id, poller))
+                elif event["Type"] == "SQS":
+                    queue = properties["Queue"]["Fn::GetAtt"][0]
+                    self.pollers.append(
+                        (
+                            logical_id,
+                            QueuePoller(
+                                boto3.client("sqs"), refs[queue], invoke, properties.get("BatchSize", 5)
+                            ),
+                        )
+                    )
+        self.thread = threading.Thread(target=self._loop, name="event-sources", daemon=True)
+
+    def start(self) -> None:
+        if self.pollers:
+            self.thread.start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def _loop(self) -> None:
+        while not self.stopped.wait(0.5):
+            for logical_id, poller in self.pollers:
+                try:
+                    poller.poll_once()
+                except Exception as exc:  # reported; the next poll comes anyway
+                    self.log(f"[{logical_id}] event source failed: {type(exc).__name__}")
 
 
 class StopRequested(Exception):
@@ -210,6 +318,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=ROOT / ".local-logs",
         help="where each emulated function logs (default .local-logs; tests give each stack its own)",
     )
+    parser.add_argument(
+        "--schedule-every",
+        type=float,
+        default=float(os.environ.get("SCHEDULE_EVERY_S") or 30),
+        help="seconds between runs of the scheduled functions, e.g. the reconciler (default 30; 0: never)",
+    )
     parser.add_argument("--quiet", action="store_true")
     return parser.parse_args(argv)
 
@@ -230,6 +344,7 @@ def start(args: argparse.Namespace, running: ExitStack, log: Callable[[str], Non
     running.callback(gateway.server_close)
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+    share_stream_records()  # a long-running stack must not slow down with every change
     moto = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)  # port 0: the OS picks a free one
     moto.start()
     running.callback(moto.stop)
@@ -252,8 +367,16 @@ def start(args: argparse.Namespace, running: ExitStack, log: Callable[[str], Non
         prefix="local",
         secret_values={"ProviderCredentialsSecret": json.dumps(secret)},
     )
+    # The tests' way to compress reconciliation's schedule (payments/schedule.py); unset for make dev.
+    scale = (
+        {"RECONCILE_SCHEDULE_SCALE": os.environ["RECONCILE_SCHEDULE_SCALE"]}
+        if os.environ.get("RECONCILE_SCHEDULE_SCALE")
+        else {}
+    )
+    # The demo shop is the merchant's webhook receiver (template parameter WebhookUrl).
+    parameters = {"PublicBaseUrl": public, "WebhookUrl": f"{public}/shop/webhooks"}
     envs = {
-        spec.logical_id: {**template.environment(spec, refs, {"PublicBaseUrl": public}), **aws_env}
+        spec.logical_id: {**template.environment(spec, refs, parameters), **aws_env, **scale}
         for spec in specs
     }
 
@@ -269,8 +392,17 @@ def start(args: argparse.Namespace, running: ExitStack, log: Callable[[str], Non
         running.callback(emulator.stop)  # before any function starts: stops those that did
         backend = EmulatorBackend(emulator, specs, envs)
 
+    gateway.webhook_secret = boto3.client("secretsmanager").get_secret_value(
+        SecretId=refs["WebhookSigningSecret"]
+    )["SecretString"]
     gateway.serve(backend, sorted(servers))
     running.callback(gateway.shutdown)
+    scheduler = Scheduler(backend, specs, args.schedule_every, log)
+    scheduler.start()
+    running.callback(scheduler.stop)
+    pumps = EventSourcePumps(template, specs, refs, backend, log)
+    pumps.start()
+    running.callback(pumps.stop)
     return Ready(
         public=public,
         api_key=api_key,

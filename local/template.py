@@ -6,11 +6,14 @@ and secret in whatever DynamoDB / Secrets Manager the given clients talk to (mot
 
 from __future__ import annotations
 
+import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +77,7 @@ class FunctionSpec:
     handler: str
     environment: Mapping[str, Any]  # unresolved values, as written in the template
     routes: tuple[Route, ...] = field(default_factory=tuple)
+    scheduled: bool = False  # invoked on a schedule (a Schedule or ScheduleV2 event)
 
 
 class Template:
@@ -102,7 +106,9 @@ class Template:
                 **props.get("Environment", {}).get("Variables", {}),
             }
             routes = []
+            scheduled = False
             for event in props.get("Events", {}).values():
+                scheduled = scheduled or event["Type"] in ("Schedule", "ScheduleV2")
                 if event["Type"] != "Api":
                     continue
                 ev = event["Properties"]
@@ -110,7 +116,9 @@ class Template:
                 required = ev.get("Auth", {}).get("ApiKeyRequired", api_defaults.get(api, False))
                 routes.append(Route(ev["Method"].upper(), ev["Path"], bool(required)))
             specs.append(
-                FunctionSpec(name, self.path.parent / props["CodeUri"], props["Handler"], env, tuple(routes))
+                FunctionSpec(
+                    name, self.path.parent / props["CodeUri"], props["Handler"], env, tuple(routes), scheduled
+                )
             )
         return specs
 
@@ -187,6 +195,12 @@ class Template:
                 "AttributeDefinitions": props["AttributeDefinitions"],
                 "BillingMode": props.get("BillingMode", "PROVISIONED"),
             }
+            stream = props.get("StreamSpecification")
+            if stream:
+                kwargs["StreamSpecification"] = {
+                    "StreamEnabled": True,
+                    "StreamViewType": stream["StreamViewType"],
+                }
             if "SSESpecification" in props:
                 kwargs["SSESpecification"] = {"Enabled": bool(props["SSESpecification"].get("SSEEnabled"))}
             for index_kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
@@ -207,11 +221,56 @@ class Template:
                 )
             refs[name] = table_name
             refs[f"{name}.Arn"] = description["TableArn"]
+            if "LatestStreamArn" in description:
+                refs[f"{name}.StreamArn"] = description["LatestStreamArn"]
         for name, res in self.of_type("AWS::SecretsManager::Secret").items():
             props = res["Properties"]
-            value = (secret_values or {}).get(name, props.get("SecretString", "{}"))
+            generated = secrets.token_urlsafe(36) if "GenerateSecretString" in props else None
+            value = (secret_values or {}).get(name, generated or props.get("SecretString", "{}"))
             created = secretsmanager.create_secret(
                 Name=props.get("Name", f"{prefix}-{name}"), SecretString=value
             )
             refs[name] = created["ARN"]
+        # Queues and buses on the same endpoint as DynamoDB (moto in-process, or a moto server).
+        endpoint: dict[str, Any] = {"region_name": dynamodb.meta.region_name}
+        if "amazonaws.com" not in dynamodb.meta.endpoint_url:  # a moto server on loopback
+            endpoint["endpoint_url"] = dynamodb.meta.endpoint_url
+        queues = self.of_type("AWS::SQS::Queue")
+        sqs = boto3.client("sqs", **endpoint) if queues else None
+        # Dead-letter queues first: a queue's redrive policy names one.
+        for name, res in sorted(queues.items(), key=lambda item: "RedrivePolicy" in item[1]["Properties"]):
+            props = res["Properties"]
+            fifo = bool(props.get("FifoQueue"))
+            attributes = {
+                key: str(props[key]).lower() if isinstance(props[key], bool) else str(props[key])
+                for key in (
+                    "FifoQueue",
+                    "ContentBasedDeduplication",
+                    "VisibilityTimeout",
+                    "MessageRetentionPeriod",
+                )
+                if key in props
+            }
+            if "RedrivePolicy" in props:
+                policy = props["RedrivePolicy"]
+                attributes["RedrivePolicy"] = json.dumps(
+                    {
+                        "deadLetterTargetArn": self.resolve(policy["deadLetterTargetArn"], refs),
+                        "maxReceiveCount": int(policy["maxReceiveCount"]),
+                    }
+                )
+            queue_name = f"{prefix}-{name}" + (".fifo" if fifo else "")
+            url = sqs.create_queue(QueueName=queue_name, Attributes=attributes)["QueueUrl"]  # type: ignore[union-attr]
+            refs[name] = url
+            refs[f"{name}.QueueName"] = queue_name
+            refs[f"{name}.Arn"] = sqs.get_queue_attributes(  # type: ignore[union-attr]
+                QueueUrl=url, AttributeNames=["QueueArn"]
+            )["Attributes"]["QueueArn"]
+        buses = self.of_type("AWS::Events::EventBus")
+        events = boto3.client("events", **endpoint) if buses else None
+        for name in buses:
+            bus_name = f"{prefix}-{name}"
+            created = events.create_event_bus(Name=bus_name)  # type: ignore[union-attr]
+            refs[name] = bus_name
+            refs[f"{name}.Arn"] = created["EventBusArn"]
         return refs

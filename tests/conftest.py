@@ -37,10 +37,13 @@ import responses  # noqa: E402
 from aws_lambda_powertools.utilities import parameters  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from local.moto_streams import share_stream_records  # noqa: E402
 from local.template import Template  # noqa: E402
 from tests.support.lambdas import Api  # noqa: E402
 from tests.support.link import ProviderLink  # noqa: E402
 from tests.support.secrets import PROVIDER_SECRET  # noqa: E402
+
+share_stream_records()  # the orders table has a stream: see local/moto_streams.py
 
 pytest_plugins = [
     *sorted(f"tests.support.{kit.stem}" for kit in (Path(__file__).parent / "support").glob("*_kit.py")),

@@ -1,6 +1,6 @@
-"""POST /orders/{order_id}/refunds and POST /orders/{order_id}/cancel — what a merchant does to an
-order after creating it. One function: both read and write the order with the provider credentials,
-and neither belongs on the create path's hot, high-concurrency function."""
+"""POST /orders/{order_id}/refunds, /cancel and /sync — what a merchant does to an order after creating
+it. One function: all of them read and write the order with the provider credentials, and none belongs
+on the create path's hot, high-concurrency function."""
 
 from typing import Any
 
@@ -30,6 +30,12 @@ def refund(order_id: str) -> Response[str]:
 def cancel(order_id: str) -> Response[str]:
     parse_empty_body(web.raw_body(app.current_event))
     return web.json_response(200, service.cancel(order_id).to_public())
+
+
+@app.post("/orders/<order_id>/sync")
+def sync(order_id: str) -> Response[str]:
+    parse_empty_body(web.raw_body(app.current_event))
+    return web.json_response(200, service.sync(order_id).to_public())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -5,14 +5,19 @@ tests/unit/test_template_operations.py read the code; this one runs it."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
+import responses
 from aws_lambda_powertools.metrics.provider import cold_start
 
 from local.sandboxes.multisafepay import MultiSafepaySandbox
 from local.template import Template
+from payments.schedule import CHECK_OFFSETS
 from tests.conftest import Stack
+from tests.support.event_pipeline import Receiver, with_webhooks
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
 from tests.support.multisafepay_kit import MSP_BASE_URL
@@ -71,6 +76,7 @@ def test_what_the_alarms_and_the_dashboard_read_is_what_the_handlers_emit(
     stack: Stack,
     template: Template,
     capsys: pytest.CaptureFixture[str],
+    wire: responses.RequestsMock,
 ) -> None:
     def first_invocation() -> None:  # of a fresh process: a cold start
         cold_start.reset_cold_start_flag()
@@ -95,6 +101,34 @@ def test_what_the_alarms_and_the_dashboard_read_is_what_the_handlers_emit(
     first_invocation()
     refund = {"refund_id": "m-1", "amount": {"value": 100, "currency": "EUR"}}
     assert api.request("POST", "/orders/metrics-4/refunds", body=refund).status == 201  # recorded
+    link.inject("connect_timeout")
+    lost = {"refund_id": "m-2", "amount": {"value": 100, "currency": "EUR"}}
+    assert api.request("POST", "/orders/metrics-4/refunds", body=lost).status == 504  # outcome unknown
+    boto3.client("dynamodb").update_item(  # one check before reconciliation gives up on it
+        TableName=stack.table_name,
+        Key={"pk": {"S": "ORDER#metrics-4"}, "sk": {"S": "REFUND#m-2"}},
+        UpdateExpression="SET checks = :spent_but_one",
+        ExpressionAttributeValues={":spent_but_one": {"N": str(len(CHECK_OFFSETS) - 1)}},
+    )
+    reconcile = api.functions["ReconcileFunction"]
+    reconcile.module.service.clock = lambda: datetime.now(UTC) + timedelta(days=8)
+    first_invocation()
+    assert reconcile.run({})["checked"] >= 1
+    receiver = Receiver().start()  # the merchant's webhook: events published and delivered
+    try:
+        wire.add_passthru(receiver.url)
+        pipeline = with_webhooks(api, stack.table_name, stack.refs["WebhookQueue"], receiver)
+        first_invocation()
+        assert pipeline.stream.poll_once()  # the publish function's first invocation
+        first_invocation()
+        assert pipeline.queue.poll_once()  # the webhook function's
+        pipeline.drain()
+        assert receiver.received
+        first_invocation()
+        assert api.request("GET", "/events").status == 200
+    finally:
+        receiver.stop()
+    assert "needs_attention" in api.request("GET", "/orders/metrics-4").json()["flags"]  # a person looks
     stack.put_secret({"multisafepay": {"api_key": "revoked-key", "base_url": MSP_BASE_URL}})
     assert api.request("POST", "/orders", body=order_body("metrics-3")).status == 502  # refused
 

@@ -3,71 +3,13 @@ the sandboxes (written from the providers' notes, not from our adapters)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import responses
 
-from tests.conftest import Stack
-from tests.support.lambdas import Api, Reply
+from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
-from tests.support.orders import order_body
-from tests.support.useepay_kit import mount as mount_useepay
-
-PROVIDERS = ["multisafepay", "useepay", "alipay_intl"]
-
-
-@dataclass
-class Shop:
-    """A merchant's backend, one provider, and that provider's sandbox."""
-
-    provider: str
-    sandbox: Any
-    api: Api
-
-    def create(self, order_id: str, value: int = 1000) -> dict[str, Any]:
-        body = order_body(order_id, provider=self.provider, amount={"value": value, "currency": "EUR"})
-        reply = self.api.request("POST", "/orders", body=body)
-        assert reply.status == 201, reply.body
-        return reply.json()  # type: ignore[no-any-return]
-
-    def deliver(self) -> list[int]:
-        """Deliver what the provider sent on its own (payments, finished refunds, cancels)."""
-        return [
-            self.api.request(n.method, n.url, body=n.body, headers=n.headers, api_key=None).status
-            for n in self.sandbox.take_notifications()
-        ]
-
-    def paid(self, order_id: str, value: int = 1000) -> None:
-        self.create(order_id, value)
-        self.sandbox.pay(order_id)
-        assert self.deliver() == [200]
-        assert self.read(order_id)["status"] == "paid"
-
-    def refund(self, order_id: str, refund_id: str, **body: Any) -> Reply:
-        return self.api.request("POST", f"/orders/{order_id}/refunds", body={"refund_id": refund_id, **body})
-
-    def cancel(self, order_id: str, body: Any = None) -> Reply:
-        return self.api.request("POST", f"/orders/{order_id}/cancel", body=body)
-
-    def read(self, order_id: str) -> dict[str, Any]:
-        return self.api.request("GET", f"/orders/{order_id}").json()  # type: ignore[no-any-return]
-
-    def provider_refunds(self, order_id: str) -> list[Any]:
-        return list(self.sandbox.refunds(order_id))
-
-
-@pytest.fixture(params=PROVIDERS)
-def shop(
-    request: pytest.FixtureRequest, stack: Stack, wire: responses.RequestsMock, link: ProviderLink, api: Api
-) -> Shop:
-    provider: str = request.param
-    if provider == "useepay":
-        sandbox = mount_useepay(stack, wire, link, "MD5")
-    else:
-        sandbox = request.getfixturevalue("msp" if provider == "multisafepay" else "alipay")
-    return Shop(provider, sandbox, api)
+from tests.support.shop_kit import Shop
 
 
 def money(value: int) -> dict[str, Any]:
@@ -242,6 +184,24 @@ def test_cancel_a_pending_order(shop: Shop) -> None:
     assert shop.cancel("c-1", {}).status == 200  # already cancelled: the same answer, unchanged
     if shop.provider != "useepay":  # UseePay has no cancel call: its checkout closes on its own
         assert shop.sandbox.status_of("c-1").lower() in ("cancelled", "void")
+
+
+def test_a_cancel_reads_the_order_once(shop: Shop) -> None:
+    """Read, lease (which answers the order as leased), ask the provider, commit: no second read
+    when the lease finds the version that was read."""
+    shop.create("c-5")
+    client = shop.api.functions["OrderActionsFunction"].module.service.store._client
+    calls: list[str] = []
+
+    def record(**kwargs: Any) -> None:
+        calls.append(kwargs["event_name"].rsplit(".", 1)[-1])
+
+    client.meta.events.register("before-call.dynamodb", record)
+    try:
+        assert shop.cancel("c-5").status == 200
+    finally:
+        client.meta.events.unregister("before-call.dynamodb", record)
+    assert calls == ["Query", "UpdateItem", "TransactWriteItems"]
 
 
 def test_cancel_is_refused_for_a_paid_order(shop: Shop) -> None:

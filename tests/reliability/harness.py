@@ -22,6 +22,7 @@ from payments.errors import PaymentsError
 from payments.orders import Order, OrderStatus
 from payments.providers.base import RawRequest, RawResponse
 from payments.service import PaymentsService
+from payments.store import OrdersStore
 from tests.support.lambdas import Api
 from tests.support.orders import order_body
 
@@ -104,12 +105,23 @@ def use_fresh_table(api: Api, template_properties: dict[str, Any], name: str) ->
         TableName=name,
         KeySchema=template_properties["KeySchema"],
         AttributeDefinitions=template_properties["AttributeDefinitions"],
+        GlobalSecondaryIndexes=template_properties["GlobalSecondaryIndexes"],
         BillingMode="PAY_PER_REQUEST",
     )
     for function in api.functions.values():
-        module = function.module  # the get function holds only a store; the others a service
-        store = module.store if hasattr(module, "store") else module.service.store
-        store.table_name = name
+        for store in stores_of(function.module):
+            store.table_name = name
+
+
+def stores_of(module: Any) -> list[OrdersStore]:
+    """The order stores a handler module built at import: its own, or its service's, publisher's…"""
+    found = []
+    for value in vars(module).values():
+        if isinstance(value, OrdersStore):
+            found.append(value)
+        elif isinstance(getattr(value, "store", None), OrdersStore):
+            found.append(value.store)
+    return found
 
 
 @dataclass

@@ -111,6 +111,31 @@ def _rows() -> list[tuple[str, list[Row]]]:
             ],
         ),
         (
+            "3b. Reconciliation (lost notifications, unclear creates and refunds, provider faults)",
+            [
+                Row("reconcile.orders", "orders in mixed states, 3 providers", ">=100"),
+                Row("reconcile.runs", "scheduled runs", ""),
+                Row("reconcile.items_checked", "items checked", ""),
+                Row("reconcile.provider_errors", "provider faults met (retried at a later run)", ""),
+                Row("reconcile.wrong_state", "orders not in the provider's state at the end", "==0"),
+                Row("reconcile.double_transitions", "transitions applied twice", "==0"),
+                Row("reconcile.table_scans", "table scans", "==0"),
+                Row("reconcile.dynamodb_calls", "DynamoDB calls in all runs", ""),
+            ],
+        ),
+        (
+            "3c. Merchant events (stream -> EventBridge + signed webhooks, flaky receiver)",
+            [
+                Row("merchant_events.changes", "committed changes", ">=1000"),
+                Row("merchant_events.orders", "orders", ">=100"),
+                Row("merchant_events.published", "events published", ""),
+                Row("merchant_events.refused_deliveries", "deliveries the receiver refused", ""),
+                Row("merchant_events.lost", "events never received", "==0"),
+                Row("merchant_events.out_of_order", "orders whose events arrived out of sequence", "==0"),
+                Row("merchant_events.repeats_of_an_id", "repeats (each a retry of the same id)", ""),
+            ],
+        ),
+        (
             "4. Provider faults on create",
             [
                 Row("provider_faults.cases", "provider x fault cases", ""),

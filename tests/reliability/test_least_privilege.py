@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,10 +18,11 @@ from botocore.client import BaseClient
 from moto.dynamodb.exceptions import TransactionCanceledException
 from moto.dynamodb.models import DynamoDBBackend
 
-from local.inprocess import LambdaUnderTest, Reply
+from local.inprocess import LambdaUnderTest
 from local.template import Template
 from tests.reliability.harness import Harness
 from tests.reliability.report import FIGURES
+from tests.support.event_pipeline import Receiver, with_webhooks
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
 from tests.unit.test_template import as_list, statements
@@ -44,14 +46,14 @@ def iam_actions(service: str, operation: str, params: dict[str, Any]) -> set[str
 @pytest.fixture
 def used(monkeypatch: pytest.MonkeyPatch) -> dict[str, set[str]]:
     calls: dict[str, set[str]] = defaultdict(set)
-    invoke = LambdaUnderTest.invoke
+    run = LambdaUnderTest.run
     make_call = BaseClient._make_api_call
 
-    def invoke_as(self: LambdaUnderTest, event: dict[str, Any]) -> Reply:
+    def run_as(self: LambdaUnderTest, event: dict[str, Any]) -> Any:
         parameters.clear_caches()  # each function has its own cache (and process) on Lambda
         token = _function.set(self.spec.logical_id)
         try:
-            return invoke(self, event)
+            return run(self, event)
         finally:
             _function.reset(token)
 
@@ -61,7 +63,7 @@ def used(monkeypatch: pytest.MonkeyPatch) -> dict[str, set[str]]:
             calls[function] |= iam_actions(self.meta.service_model.service_name, operation, params)
         return make_call(self, operation, params)
 
-    monkeypatch.setattr(LambdaUnderTest, "invoke", invoke_as)
+    monkeypatch.setattr(LambdaUnderTest, "run", run_as)
     monkeypatch.setattr(BaseClient, "_make_api_call", recorded)
     return calls
 
@@ -104,6 +106,14 @@ def flows(harness: Harness, link: ProviderLink, monkeypatch: pytest.MonkeyPatch)
     assert refunded.status == 201, refunded.body
     assert api.request("POST", "/orders", body=harness.body(order_id + "-cancel")).status == 201
     assert api.request("POST", f"/orders/{order_id}-cancel/cancel").status == 200
+    assert api.request("POST", "/orders", body=harness.body(order_id + "-silent")).status == 201
+    harness.sandbox.pay_silently(order_id + "-silent")  # only reconciliation will learn of it
+    assert api.request("POST", f"/orders/{order_id}-silent/sync").status == 200
+    reconcile = api.functions["ReconcileFunction"]
+    reconcile.module.service.clock = lambda: datetime.now(UTC) + timedelta(minutes=3)
+    assert api.request("POST", "/orders", body=harness.body(order_id + "-due")).status == 201
+    harness.sandbox.pay_silently(order_id + "-due")
+    assert reconcile.run({})["changed"] >= 1
     link.inject("read_timeout_after_processing")
     assert api.request("POST", "/orders", body=harness.body(order_id + "-lost")).status == 504
     resumed = api.request("POST", "/orders", body=harness.body(order_id + "-lost"))
@@ -136,6 +146,20 @@ def test_every_function_is_granted_exactly_what_it_uses(
                 request.getfixturevalue("stack"), request.getfixturevalue("wire"), link, "MD5"
             )
         flows(Harness(provider, sandbox, harness.service, api), link, monkeypatch)
+
+    # The merchant-event pipeline: the stream into its function, the webhook queue into the sender
+    # (whose first delivery fails, so it postpones), and the catch-up routes.
+    receiver = Receiver(fail_first=1).start()
+    try:
+        request.getfixturevalue("wire").add_passthru(receiver.url)
+        monkeypatch.setattr("payments.webhooks.SCALE", 0)
+        stack = request.getfixturevalue("stack")
+        with_webhooks(api, stack.table_name, stack.refs["WebhookQueue"], receiver).drain()
+        assert receiver.received
+        first = api.request("GET", "/events?limit=1").json()["events"][0]
+        assert api.request("POST", f"/events/{first['id']}/redeliver").status == 202
+    finally:
+        receiver.stop()
 
     template = Template()
     problems = []

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from payments.merchant_events import ORDER_TYPES, merchant_events
 from payments.orders import OrderStatus, Outcome, decide
 from payments.providers.base import RawResponse
 from tests.conftest import Stack
@@ -234,3 +235,11 @@ def test_any_order_any_repeats_end_where_the_table_says(
     # refused (or a repeat) never overwrote them; at most it filled in a field the order lacked.
     applied = [e for e in events if e.from_status and e.to_status]
     assert order.provider_status == applied[-1].provider_status
+    # Merchant events come from these audit events only: one `order.<status>` per applied transition,
+    # none for a repeat or a refused report (they wrote no audit event), ids unique.
+    told = [m for e in events for m in merchant_events({}, e, order_id)]
+    status_events = [m for m in told if m.type.startswith("order.") and m.type != "order.flagged"]
+    expected = [ORDER_TYPES[to] for frm, to in model.transitions if frm != to and to in ORDER_TYPES]
+    assert [m.type for m in status_events] == expected
+    assert len({m.id for m in told}) == len(told)
+    FIGURES.add("repeats.merchant_events", len(told))

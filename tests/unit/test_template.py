@@ -14,8 +14,25 @@ TABLE_ACTIONS = {
     "NotifyFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
     "GetOrderFunction": {"dynamodb:Query"},
     "OrderActionsFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+    "ReconcileFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+    "PublishEventsFunction": {"dynamodb:PutItem"},  # keeps the published events; reads the stream
+    "DeliverWebhooksFunction": set(),
+    "EventsApiFunction": {"dynamodb:Query"},
 }
-READS_SECRET = {"CreateOrderFunction", "NotifyFunction", "OrderActionsFunction"}
+# What each function may do on the merchant-events resources (the bus, the webhook queue and key).
+EVENT_ACTIONS = {
+    "PublishEventsFunction": {"events:PutEvents", "sqs:SendMessage"},
+    "DeliverWebhooksFunction": {"secretsmanager:GetSecretValue", "sqs:ChangeMessageVisibility"},
+    "EventsApiFunction": {"events:PutEvents", "sqs:SendMessage"},
+}
+EVENT_RESOURCES = (
+    {"Fn::GetAtt": ["MerchantEventBus", "Arn"]},
+    {"Fn::GetAtt": ["WebhookQueue", "Arn"]},
+    {"Ref": "WebhookSigningSecret"},
+)
+# What each function may do on the orders table's indexes (the reconciler reads the due work).
+INDEX_ACTIONS = {"ReconcileFunction": {"dynamodb:Query"}}
+READS_SECRET = {"CreateOrderFunction", "NotifyFunction", "OrderActionsFunction", "ReconcileFunction"}
 
 
 def statements(template: Template, function: str) -> list[dict[str, Any]]:
@@ -31,6 +48,8 @@ def as_list(value: Any) -> list[Any]:
 @pytest.mark.parametrize("function", sorted(TABLE_ACTIONS))
 def test_least_privilege(template: Template, function: str) -> None:
     table_actions: set[str] = set()
+    index_actions: set[str] = set()
+    event_actions: set[str] = set()
     secret_actions: set[str] = set()
     for statement in statements(template, function):
         assert statement["Effect"] == "Allow"
@@ -41,11 +60,17 @@ def test_least_privilege(template: Template, function: str) -> None:
         for resource in resources:
             if resource == {"Fn::GetAtt": ["OrdersTable", "Arn"]}:
                 table_actions |= actions
+            elif resource == {"Fn::Sub": "${OrdersTable.Arn}/index/DueIndex"}:
+                index_actions |= actions
+            elif resource in EVENT_RESOURCES:
+                event_actions |= actions
             elif resource == {"Ref": "ProviderCredentialsSecret"}:
                 secret_actions |= actions
             else:
                 pytest.fail(f"{function} reaches {resource}")
     assert table_actions == TABLE_ACTIONS[function]
+    assert index_actions == INDEX_ACTIONS.get(function, set())
+    assert event_actions == EVENT_ACTIONS.get(function, set())
     assert secret_actions == ({"secretsmanager:GetSecretValue"} if function in READS_SECRET else set())
 
 
@@ -60,6 +85,9 @@ def test_routes_and_api_keys(template: Template) -> None:
         ("GET", "/orders/{order_id}"): ("GetOrderFunction", True),
         ("POST", "/orders/{order_id}/refunds"): ("OrderActionsFunction", True),
         ("POST", "/orders/{order_id}/cancel"): ("OrderActionsFunction", True),
+        ("POST", "/orders/{order_id}/sync"): ("OrderActionsFunction", True),
+        ("GET", "/events"): ("EventsApiFunction", True),
+        ("POST", "/events/{event_id}/redeliver"): ("EventsApiFunction", True),
         ("POST", "/notify/{provider}"): ("NotifyFunction", False),
         ("GET", "/notify/{provider}"): ("NotifyFunction", False),
     }
@@ -87,7 +115,13 @@ def test_functions_are_traced_json_logging_python312(template: Template) -> None
 
 
 def test_environment_carries_only_names_and_arns(template: Template) -> None:
-    refs = {"OrdersTable": "orders", "ProviderCredentialsSecret": "arn:secret"}
+    refs = {
+        "OrdersTable": "orders",
+        "ProviderCredentialsSecret": "arn:secret",
+        "MerchantEventBus": "bus",
+        "WebhookQueue": "https://sqs/queue.fifo",
+        "WebhookSigningSecret": "arn:webhook",
+    }
     for spec in template.functions():
         env = template.environment(spec, refs)
         assert env["ORDERS_TABLE_NAME"] == "orders"

@@ -52,7 +52,8 @@ class CancelFlow:
         _check_cancellable(order)
         now = self.clock()
         until = int((now + LEASE).timestamp())
-        if not self.store.acquire_lease(order_id, OPEN, int(now.timestamp()), until):
+        leased = self.store.acquire_lease(order_id, OPEN, int(now.timestamp()), until)
+        if leased is None:
             order, refunds = self._read(order_id)
             if order.status == OrderStatus.CANCELLED:
                 return order
@@ -62,7 +63,10 @@ class CancelFlow:
                 field="order_id",
                 code="request_in_progress",
             )
-        order, refunds = self._read(order_id)
+        if leased.version == order.version:
+            order = leased  # nothing changed since the read (the lease is no change): no second read
+        else:
+            order, refunds = self._read(order_id)
         provider = self.providers.get(order.provider)
         try:
             outcome = provider.cancel(order)

@@ -218,6 +218,8 @@ def _emit_metrics(plan: Plan) -> None:
         metrics.add_metric(name="RefundMismatch", unit=MetricUnit.Count, value=counts["RefundMismatch"])
     if counts["RefundsRecorded"]:
         metrics.add_metric(name="RefundsRecorded", unit=MetricUnit.Count, value=counts["RefundsRecorded"])
+    if counts["NeedsAttention"]:
+        metrics.add_metric(name="NeedsAttention", unit=MetricUnit.Count, value=counts["NeedsAttention"])
 
 
 @dataclass(frozen=True, slots=True)

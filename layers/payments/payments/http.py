@@ -49,8 +49,9 @@ class HttpClient:
     """`requests` is imported, and the pooled session made, on the first call: notifications from
     most providers never call out, so the notify function's cold start does not pay for it."""
 
-    def __init__(self, session: requests.Session | None = None) -> None:
+    def __init__(self, session: requests.Session | None = None, *, provider_calls: bool = True) -> None:
         self._session = session
+        self._provider_calls = provider_calls  # False: not a provider (webhooks): no provider latency
 
     def drop_connections(self) -> None:
         """Close the pooled connections (after a SnapStart restore their sockets are gone); the next
@@ -107,11 +108,13 @@ class HttpClient:
             raise ProviderTimeout("the payment provider did not answer in time") from None
         except requests.RequestException as exc:
             # The exception text can include the URL; keep only its class.
+            # The request may have been sent before the connection failed: the outcome is unknown.
             raise ProviderUnavailable(
-                f"could not reach the payment provider ({type(exc).__name__})"
+                f"the connection to the payment provider failed ({type(exc).__name__}); it may have acted"
             ) from None
         finally:
-            record_provider_call_latency(started)
+            if self._provider_calls:
+                record_provider_call_latency(started)
         return HttpResponse(status=reply.status_code, headers=dict(reply.headers), body=reply.content)
 
 

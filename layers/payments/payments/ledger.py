@@ -46,6 +46,7 @@ class Refund:
     request_hash: str | None = None  # merchant refunds: identity of the request, for idempotent retries
     version: int = 1
     lease_until: int | None = None  # epoch seconds: a request is talking to the provider about it
+    checks: int = 0  # times reconciliation asked the provider about it (payments/schedule.py)
 
     @property
     def in_flight(self) -> bool:

@@ -110,6 +110,7 @@ class Order:
     flags: tuple[str, ...] = ()  # what a person should look at: amount_mismatch, late_payment, …
     event_seq: int = 0  # the sequence number of the order's newest audit event
     ignored_reports: tuple[str, ...] = ()  # "<status>:<provider word>" of refused reports, recorded once
+    checks: int = 0  # times reconciliation asked the provider about it (payments/schedule.py)
     lease_until: int | None = None  # epoch seconds: a request is talking to the provider until then
 
     @property

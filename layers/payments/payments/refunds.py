@@ -23,6 +23,7 @@ from payments.engine import Engine, Plan, event, statement_event
 from payments.errors import (
     Conflict,
     NotFound,
+    PaymentsError,
     ProviderError,
     ProviderRejected,
     ValidationFailed,
@@ -145,6 +146,13 @@ class RefundFlow:
             return self._send(order, refunds, held, provider, ctx, resending=True)
         return self._apply(order, refunds, held, found, "provider_query")
 
+    def send_again(
+        self, order: Order, refunds: list[Refund], refund: Refund, provider: Provider, ctx: RefundContext
+    ) -> Refund:
+        """A refund we hold the lease of, that the provider shows it never received: send it now,
+        under the same id (reconciliation's way to finish a refund whose outcome was unknown)."""
+        return self._send(order, refunds, refund, provider, ctx, resending=True)
+
     # -- talking to the provider -----------------------------------------------------------------
     def _send(
         self,
@@ -167,7 +175,7 @@ class RefundFlow:
             self._failed(order, refunds, refund, rejected)
             raise
         except ProviderError as error:
-            self._unchanged(order, refunds, refund)
+            self._outcome_unknown(order, refunds, refund, error)
             metrics.add_metric(name="ProviderOutcomeUnknown", unit=MetricUnit.Count, value=1)
             logger.warning("refund outcome unknown", extra={"order_id": order.order_id, "reason": error.code})
             raise
@@ -209,6 +217,28 @@ class RefundFlow:
 
         self.engine.run(order, refunds, template, decide)
         metrics.add_metric(name="RefundsRefused", unit=MetricUnit.Count, value=1)
+
+    def _outcome_unknown(
+        self, order: Order, refunds: list[Refund], refund: Refund, error: ProviderError
+    ) -> None:
+        """The provider may have refunded: the refund stays unknown, its amount reserved, and the
+        history says so; the lease is given back in the same write."""
+
+        def decide(plan: Plan) -> None:
+            current = plan.refunds.get(refund.refund_id)
+            if current is not None and current.status == RefundStatus.UNKNOWN:
+                held = replace(current, lease_until=None, updated_at=plan.now)
+                plan.put_refund(held)
+                plan.record("refund_outcome_unknown", reason=error.code, refund=held)
+
+        template = event("refund_outcome_unknown", "provider", self.clock(), reason=error.code)
+        try:
+            committed = self.engine.run(order, refunds, template, decide)
+        except PaymentsError:
+            logger.warning("refund outcome not recorded", extra={"order_id": order.order_id})
+            return
+        if committed.plan.empty:
+            self._unchanged(order, refunds, refund)
 
     def _unchanged(self, order: Order, refunds: list[Refund], refund: Refund) -> None:
         """The outcome stays unknown: the reservation stays, the lease is given back."""

@@ -16,6 +16,7 @@ from payments.engine import Engine
 from payments.notifications import NotificationFlow
 from payments.orders import Order
 from payments.providers.base import RawRequest, RawResponse
+from payments.reconcile import ReconcileFlow
 from payments.refunds import RefundFlow, RefundResult
 from payments.store import OrdersStore
 
@@ -38,6 +39,7 @@ class PaymentsService:
         self.notifications = NotificationFlow(store, providers, self.engine, clock)
         self.refunds = RefundFlow(store, providers, self.engine, clock)
         self.cancellation = CancelFlow(store, providers, self.engine, clock)
+        self.reconciliation = ReconcileFlow(store, providers, self.engine, self.refunds, clock)
         self.clock = clock
 
     @property
@@ -48,7 +50,14 @@ class PaymentsService:
     def clock(self, clock: Callable[[], datetime]) -> None:
         """One clock for every flow (tests move it forward)."""
         self._clock = clock
-        for part in (self.engine, self.creation, self.notifications, self.refunds, self.cancellation):
+        for part in (
+            self.engine,
+            self.creation,
+            self.notifications,
+            self.refunds,
+            self.cancellation,
+            self.reconciliation,
+        ):
             part.clock = clock
 
     def create_order(self, request: CreateOrderRequest, public_base_url: str) -> CreateResult:
@@ -62,3 +71,6 @@ class PaymentsService:
 
     def cancel(self, order_id: str) -> Order:
         return self.cancellation.cancel(order_id)
+
+    def sync(self, order_id: str) -> Order:
+        return self.reconciliation.sync(order_id)

@@ -32,9 +32,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from payments.clock import iso
 from payments.errors import ConcurrentUpdateError, StoreUnavailable
 from payments.facts import RefundStatus
-from payments.ledger import Refund
+from payments.ledger import IN_FLIGHT, Refund
 from payments.money import Money
-from payments.orders import Order, OrderEvent, OrderStatus
+from payments.orders import OPEN, Order, OrderEvent, OrderStatus
+from payments.schedule import DUE_PARTITION, next_check
 
 if TYPE_CHECKING:
     from payments.engine import Plan
@@ -46,6 +47,8 @@ ORDER_SK = "ORDER"
 EVENT_PREFIX = "EVENT#"
 REFUND_PREFIX = "REFUND#"
 REJECTED_PREFIX = "REJECTED#"
+MERCHANT_EVENTS_PK = "MERCHANT_EVENTS"  # published events, sk = their id (sortable by commit time)
+MERCHANT_EVENT_TTL_S = 30 * 24 * 3600  # how long a merchant can catch up on missed events
 MAX_PAYLOAD_CHARS = 16_000
 REJECTED_ATTEMPT_TTL_S = 180 * 24 * 3600  # forged or unmatched deliveries are kept for 180 days
 EVENTS_PAGE = 50  # newest events a read returns; older ones through the cursor
@@ -80,7 +83,9 @@ _CHANGEABLE = (
     "reserved_value",
     "flags",
     "ignored_reports",
+    "checks",
 )
+DUE_INDEX = "DueIndex"
 
 
 def order_pk(order_id: str) -> str:
@@ -108,6 +113,25 @@ def _stored(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value) or None
     return value
+
+
+def order_due_at(order: Order) -> str | None:
+    """When reconciliation next checks the order; None when it is not open work."""
+    if order.status not in OPEN or "needs_attention" in order.flags:
+        return None
+    due = next_check(order.created_at, order.checks)
+    return iso(due) if due else None
+
+
+def refund_due_at(refund: Refund) -> str | None:
+    if refund.status not in IN_FLIGHT:
+        return None
+    due = next_check(refund.created_at, refund.checks)
+    return iso(due) if due else None
+
+
+def _due(due_at: str | None) -> dict[str, Any]:
+    return {"due_pk": DUE_PARTITION if due_at else None, "due_at": due_at}
 
 
 def _order_item(order: Order) -> dict[str, Any]:
@@ -141,6 +165,8 @@ def _order_item(order: Order) -> dict[str, Any]:
             "flags": _stored(order.flags),
             "ignored_reports": _stored(order.ignored_reports),
             "lease_until": order.lease_until,
+            "checks": order.checks,
+            **_due(order_due_at(order)),
         }
     )
 
@@ -173,11 +199,12 @@ def _order_from_item(raw: Mapping[str, Any]) -> Order:
         reserved_value=int(item.get("reserved_value", 0)),
         flags=tuple(item.get("flags") or ()),
         ignored_reports=tuple(item.get("ignored_reports") or ()),
+        checks=int(item.get("checks", 0)),
         lease_until=int(lease) if lease is not None else None,
     )
 
 
-def _refund_item(refund: Refund) -> dict[str, Any]:
+def _refund_item(refund: Refund, provider: str) -> dict[str, Any]:
     return _serialize(
         {
             "pk": order_pk(refund.order_id),
@@ -196,6 +223,9 @@ def _refund_item(refund: Refund) -> dict[str, Any]:
             "request_hash": refund.request_hash,
             "version": refund.version,
             "lease_until": refund.lease_until,
+            "checks": refund.checks,
+            "provider": provider,  # so the due index can group work by provider
+            **_due(refund_due_at(refund)),
         }
     )
 
@@ -216,6 +246,7 @@ def _refund_from_item(raw: Mapping[str, Any]) -> Refund:
         request_hash=item.get("request_hash"),
         version=int(item["version"]),
         lease_until=int(item["lease_until"]) if item.get("lease_until") is not None else None,
+        checks=int(item.get("checks", 0)),
     )
 
 
@@ -239,7 +270,7 @@ def _payload_text(payload: Mapping[str, Any] | None) -> str | None:
     return text
 
 
-def _event_item(order_id: str, event: OrderEvent) -> dict[str, Any]:
+def _event_item(order_id: str, event: OrderEvent, order: Order | None = None) -> dict[str, Any]:
     return _serialize(
         {
             "pk": order_pk(order_id),
@@ -257,6 +288,8 @@ def _event_item(order_id: str, event: OrderEvent) -> dict[str, Any]:
             "reason": event.reason,
             "refund_json": _payload_text(event.refund),
             "payload_json": _payload_text(event.payload),
+            # The order as this change left it: what the merchant event published from it shows.
+            "order_json": _payload_text(order.to_public()) if order is not None else None,
         }
     )
 
@@ -288,6 +321,16 @@ class OrderPage:
     refunds: list[Refund]
     events: list[OrderEvent]  # oldest first within the page
     older_events_cursor: int | None  # pass as `events_before` for the page before this one
+
+
+@dataclass(frozen=True, slots=True)
+class DueItem:
+    """Open work, as the due index lists it."""
+
+    order_id: str
+    refund_id: str | None  # None: the order itself
+    provider: str
+    due_at: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +414,110 @@ class OrdersStore:
         cursor = oldest if oldest is not None and oldest > 1 and len(events) == limit else None
         return OrderPage(order, refunds, events, cursor)
 
+    def due_items(self, now: datetime, limit: int) -> list[DueItem]:
+        """The open work due by `now`, oldest due first: a Query of the sparse index, never a scan."""
+        page = self._call(
+            "query",
+            TableName=self.table_name,
+            IndexName=DUE_INDEX,
+            KeyConditionExpression="due_pk = :due AND due_at <= :now",
+            ExpressionAttributeValues={":due": {"S": DUE_PARTITION}, ":now": {"S": iso(now)}},
+            Limit=limit,
+        )
+        items = []
+        for raw in page.get("Items", []):
+            item = _deserialize(raw)
+            sort_key = item["sk"]
+            items.append(
+                DueItem(
+                    order_id=item["pk"].removeprefix("ORDER#"),
+                    refund_id=sort_key.removeprefix(REFUND_PREFIX)
+                    if sort_key.startswith(REFUND_PREFIX)
+                    else None,
+                    provider=item.get("provider", ""),
+                    due_at=item["due_at"],
+                )
+            )
+        return items
+
+    def record_check(self, order: Order) -> bool:
+        """Reconciliation asked the provider and nothing changed: count the check (so the next one
+        comes later) and give back the lease. Conditional on the version read; False if it moved."""
+        checked = replace(order, checks=order.checks + 1)
+        due = order_due_at(checked)
+        expression = "SET checks = :checks REMOVE lease_until"
+        values: dict[str, Any] = {":checks": {"N": str(checked.checks)}, ":read": {"N": str(order.version)}}
+        if due is None:
+            expression += ", due_pk, due_at"
+        else:
+            expression = "SET checks = :checks, due_at = :due_at REMOVE lease_until"
+            values[":due_at"] = {"S": due}
+        return self._conditional_update(order_key(order.order_id), expression, "#version = :read", values)
+
+    def record_refund_check(self, refund: Refund) -> bool:
+        """The same for a refund: counted, pushed back, lease given back (its version bumped)."""
+        checked = replace(refund, checks=refund.checks + 1)
+        due = refund_due_at(checked)
+        values: dict[str, Any] = {
+            ":checks": {"N": str(checked.checks)},
+            ":read": {"N": str(refund.version)},
+            ":next": {"N": str(refund.version + 1)},
+        }
+        if due is None:
+            expression = "SET checks = :checks, #version = :next REMOVE lease_until, due_pk, due_at"
+        else:
+            expression = "SET checks = :checks, #version = :next, due_at = :due_at REMOVE lease_until"
+            values[":due_at"] = {"S": due}
+        key = {"pk": {"S": order_pk(refund.order_id)}, "sk": {"S": f"{REFUND_PREFIX}{refund.refund_id}"}}
+        return self._conditional_update(key, expression, "#version = :read", values)
+
+    # -- merchant events (payments/merchant_events.py) -------------------------------------------
+    def put_merchant_event(self, event_id: str, order_id: str, type_: str, body: str, at: datetime) -> bool:
+        """Keep a published event for catching up (GET /events); False if it was kept before (a
+        stream batch delivered again)."""
+        return (
+            self._conditional(
+                "put_item",
+                TableName=self.table_name,
+                Item=_serialize(
+                    {
+                        "pk": MERCHANT_EVENTS_PK,
+                        "sk": event_id,
+                        "order_id": order_id,
+                        "type": type_,
+                        "body": body,
+                        "ttl": int(at.timestamp()) + MERCHANT_EVENT_TTL_S,
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(sk)",
+            )
+            is not None
+        )
+
+    def merchant_events_after(self, after: str | None, limit: int) -> list[str]:
+        """Published events' bodies, oldest first, after the event `after` (its id) or from the start."""
+        condition = "pk = :pk AND sk > :after" if after else "pk = :pk AND begins_with(sk, :evt)"
+        values = {":pk": {"S": MERCHANT_EVENTS_PK}}
+        values.update({":after": {"S": after}} if after else {":evt": {"S": "evt_"}})
+        page = self._call(
+            "query",
+            TableName=self.table_name,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            Limit=limit,
+        )
+        return [item["body"]["S"] for item in page.get("Items", [])]
+
+    def merchant_event(self, event_id: str) -> str | None:
+        page = self._call(
+            "query",
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk AND sk = :id",
+            ExpressionAttributeValues={":pk": {"S": MERCHANT_EVENTS_PK}, ":id": {"S": event_id}},
+        )
+        items = page.get("Items") or []
+        return str(items[0]["body"]["S"]) if items else None
+
     def rejected_attempts(self, provider: str, day: str, limit: int = 100) -> list[RejectedAttempt]:
         """Refused notification attempts of one provider on one UTC day (`yyyy-mm-dd`), newest first."""
         page = self._call(
@@ -412,7 +559,7 @@ class OrdersStore:
                             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                         }
                     },
-                    {"Put": self._event_put(order.order_id, first)},
+                    {"Put": self._event_put(order.order_id, first, stored)},
                 ]
             )
         except ConcurrentUpdateError as failed:
@@ -463,6 +610,14 @@ class OrdersStore:
             else:
                 values[f":f{index}"] = value
                 assignments.append(f"#f{index} = :f{index}")
+        due_before, due_after = order_due_at(original), order_due_at(updated)
+        if due_after != due_before:
+            names["#due_pk"], names["#due_at"] = "due_pk", "due_at"
+            if due_after is None:
+                removals.extend(["#due_pk", "#due_at"])
+            else:
+                values[":due_pk"], values[":due_at"] = DUE_PARTITION, due_after
+                assignments.extend(["#due_pk = :due_pk", "#due_at = :due_at"])
         if plan.release_lease:
             names["#lease"] = "lease_until"
             removals.append("#lease")
@@ -482,7 +637,10 @@ class OrdersStore:
         for refund in plan.changed_refunds:
             before = plan.original_refunds.get(refund.refund_id)
             written = replace(refund, version=(before.version + 1) if before else 1)
-            put: dict[str, Any] = {"TableName": self.table_name, "Item": _refund_item(written)}
+            put: dict[str, Any] = {
+                "TableName": self.table_name,
+                "Item": _refund_item(written, order.provider),
+            }
             if before is None:
                 put["ConditionExpression"] = "attribute_not_exists(sk)"
             else:
@@ -490,110 +648,93 @@ class OrdersStore:
                 put["ExpressionAttributeNames"] = {"#version": "version"}
                 put["ExpressionAttributeValues"] = {":read": {"N": str(before.version)}}
             items.append({"Put": put})
-        items.extend({"Put": self._event_put(order.order_id, event)} for event in events)
+        items.extend({"Put": self._event_put(order.order_id, event, updated)} for event in events)
         self._transact(items)
         return updated
 
-    def acquire_lease(self, order_id: str, statuses: frozenset[OrderStatus], now: int, until: int) -> bool:
+    def acquire_lease(
+        self, order_id: str, statuses: frozenset[OrderStatus], now: int, until: int
+    ) -> Order | None:
         """Become the one request talking to the provider about an order in one of `statuses` until
-        `until` (epoch seconds). False when another request holds an unexpired lease, or the order
-        is no longer in those statuses. The lease is not a change of the order: no version, no event."""
+        `until` (epoch seconds): the order as leased. None when another request holds an unexpired
+        lease, or the order is no longer in those statuses. The lease is not a change of the order: no
+        version, no event; a caller whose earlier read has the same version need not read again."""
         status_values = {f":s{index}": {"S": str(status)} for index, status in enumerate(sorted(statuses))}
-        try:
-            self._client.update_item(
-                TableName=self.table_name,
-                Key=order_key(order_id),
-                UpdateExpression="SET lease_until = :until",
-                ConditionExpression=(
-                    f"#status IN ({', '.join(status_values)}) "
-                    "AND (attribute_not_exists(lease_until) OR lease_until < :now)"
-                ),
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":until": {"N": str(until)},
-                    ":now": {"N": str(now)},
-                    **status_values,
-                },
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise StoreUnavailable("the order store is unavailable; retry later") from None
-        except BotoCoreError:
-            raise StoreUnavailable("the order store is unavailable; retry later") from None
-        return True
+        leased = self._conditional(
+            "update_item",
+            TableName=self.table_name,
+            Key=order_key(order_id),
+            UpdateExpression="SET lease_until = :until",
+            ConditionExpression=(
+                f"#status IN ({', '.join(status_values)}) "
+                "AND (attribute_not_exists(lease_until) OR lease_until < :now)"
+            ),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":until": {"N": str(until)},
+                ":now": {"N": str(now)},
+                **status_values,
+            },
+            ReturnValues="ALL_NEW",
+        )
+        return _order_from_item(leased["Attributes"]) if leased is not None else None
 
-    def acquire_refund_lease(self, refund: Refund, now: int, until: int) -> Refund | None:
+    def acquire_refund_lease(
+        self,
+        refund: Refund,
+        now: int,
+        until: int,
+        statuses: frozenset[RefundStatus] = frozenset({RefundStatus.UNKNOWN}),
+    ) -> Refund | None:
         """Become the one request resolving a refund whose outcome is unknown. Unlike the order's
         lease this one bumps the refund's version: a commit made on what was read before cannot
         then overwrite it. None when another request holds it or the refund moved on."""
-        try:
-            self._client.update_item(
-                TableName=self.table_name,
-                Key={
-                    "pk": {"S": order_pk(refund.order_id)},
-                    "sk": {"S": f"{REFUND_PREFIX}{refund.refund_id}"},
-                },
-                UpdateExpression="SET lease_until = :until, #version = :next",
-                ConditionExpression=(
-                    "#version = :read AND #status = :unknown "
-                    "AND (attribute_not_exists(lease_until) OR lease_until < :now)"
-                ),
-                ExpressionAttributeNames={"#version": "version", "#status": "status"},
-                ExpressionAttributeValues={
-                    ":until": {"N": str(until)},
-                    ":now": {"N": str(now)},
-                    ":read": {"N": str(refund.version)},
-                    ":next": {"N": str(refund.version + 1)},
-                    ":unknown": {"S": str(RefundStatus.UNKNOWN)},
-                },
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return None
-            raise StoreUnavailable("the order store is unavailable; retry later") from None
-        except BotoCoreError:
-            raise StoreUnavailable("the order store is unavailable; retry later") from None
-        return replace(refund, version=refund.version + 1, lease_until=until)
+        status_values = {f":s{index}": {"S": str(status)} for index, status in enumerate(sorted(statuses))}
+        leased = self._conditional(
+            "update_item",
+            TableName=self.table_name,
+            Key={"pk": {"S": order_pk(refund.order_id)}, "sk": {"S": f"{REFUND_PREFIX}{refund.refund_id}"}},
+            UpdateExpression="SET lease_until = :until, #version = :next",
+            ConditionExpression=(
+                f"#version = :read AND #status IN ({', '.join(status_values)}) "
+                "AND (attribute_not_exists(lease_until) OR lease_until < :now)"
+            ),
+            ExpressionAttributeNames={"#version": "version", "#status": "status"},
+            ExpressionAttributeValues={
+                ":until": {"N": str(until)},
+                ":now": {"N": str(now)},
+                ":read": {"N": str(refund.version)},
+                ":next": {"N": str(refund.version + 1)},
+                **status_values,
+            },
+        )
+        return replace(refund, version=refund.version + 1, lease_until=until) if leased is not None else None
 
     def release_refund_lease(self, refund: Refund) -> None:
         """Give up a refund's lease we hold, when nothing else was committed that would release it."""
-        try:
-            self._client.update_item(
-                TableName=self.table_name,
-                Key={
-                    "pk": {"S": order_pk(refund.order_id)},
-                    "sk": {"S": f"{REFUND_PREFIX}{refund.refund_id}"},
-                },
-                UpdateExpression="REMOVE lease_until SET #version = :next",
-                ConditionExpression="#version = :read",
-                ExpressionAttributeNames={"#version": "version"},
-                ExpressionAttributeValues={
-                    ":read": {"N": str(refund.version)},
-                    ":next": {"N": str(refund.version + 1)},
-                },
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise StoreUnavailable("the order store is unavailable; retry later") from None
-        except BotoCoreError:
-            raise StoreUnavailable("the order store is unavailable; retry later") from None
+        self._conditional(
+            "update_item",
+            TableName=self.table_name,
+            Key={"pk": {"S": order_pk(refund.order_id)}, "sk": {"S": f"{REFUND_PREFIX}{refund.refund_id}"}},
+            UpdateExpression="REMOVE lease_until SET #version = :next",
+            ConditionExpression="#version = :read",
+            ExpressionAttributeNames={"#version": "version"},
+            ExpressionAttributeValues={
+                ":read": {"N": str(refund.version)},
+                ":next": {"N": str(refund.version + 1)},
+            },
+        )
 
     def release_lease(self, order_id: str, until: int) -> None:
         """Give up a lease we hold (when nothing else was committed that would release it)."""
-        try:
-            self._client.update_item(
-                TableName=self.table_name,
-                Key=order_key(order_id),
-                UpdateExpression="REMOVE lease_until",
-                ConditionExpression="lease_until = :until",
-                ExpressionAttributeValues={":until": {"N": str(until)}},
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise StoreUnavailable("the order store is unavailable; retry later") from None
-        except BotoCoreError:
-            raise StoreUnavailable("the order store is unavailable; retry later") from None
+        self._conditional(
+            "update_item",
+            TableName=self.table_name,
+            Key=order_key(order_id),
+            UpdateExpression="REMOVE lease_until",
+            ConditionExpression="lease_until = :until",
+            ExpressionAttributeValues={":until": {"N": str(until)}},
+        )
 
     def record_rejected(
         self,
@@ -626,10 +767,24 @@ class OrdersStore:
         )
 
     # -- plumbing ------------------------------------------------------------------------------
-    def _event_put(self, order_id: str, event: OrderEvent) -> dict[str, Any]:
+    def _conditional_update(
+        self, key: dict[str, Any], expression: str, condition: str, values: dict[str, Any]
+    ) -> bool:
+        updated = self._conditional(
+            "update_item",
+            TableName=self.table_name,
+            Key=key,
+            UpdateExpression=expression,
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#version": "version"},
+            ExpressionAttributeValues=values,
+        )
+        return updated is not None
+
+    def _event_put(self, order_id: str, event: OrderEvent, order: Order | None = None) -> dict[str, Any]:
         return {
             "TableName": self.table_name,
-            "Item": _event_item(order_id, event),
+            "Item": _event_item(order_id, event, order),
             "ConditionExpression": "attribute_not_exists(sk)",
         }
 
@@ -667,6 +822,18 @@ class OrdersStore:
                 raise StoreUnavailable("the order store is unavailable; retry later") from None
             except BotoCoreError:
                 raise StoreUnavailable("the order store is unavailable; retry later") from None
+
+    def _conditional(self, operation: str, **kwargs: Any) -> dict[str, Any] | None:
+        """A conditional write: its response, or None when its condition did not hold."""
+        try:
+            response: dict[str, Any] = getattr(self._client, operation)(**kwargs)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return None
+            raise StoreUnavailable("the order store is unavailable; retry later") from None
+        except BotoCoreError:
+            raise StoreUnavailable("the order store is unavailable; retry later") from None
+        return response
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         try:

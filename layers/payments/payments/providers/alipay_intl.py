@@ -167,6 +167,9 @@ class AlipayIntl(ProviderBase):
     settings_model: ClassVar[type[ProviderSettings]] = AlipayIntlSettings
     # After a successful payCancel, a payment notified for the order is confirmed with payQuery.
     confirms_payment_after_cancel: ClassVar[bool] = True
+    # A create that timed out or answered U is cancelled with payCancel, never assumed failed.
+    withdraws_unclear_creates: ClassVar[bool] = True
+    expiry_grace_seconds: ClassVar[int] = 600
 
     def __init__(
         self, settings: AlipayIntlSettings, http: HttpClient, clock: Callable[[], datetime] = _utc_now

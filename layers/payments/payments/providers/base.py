@@ -157,6 +157,15 @@ class Provider(Protocol):
     def confirms_payment_after_cancel(self) -> bool:
         """True when a payment notified after our cancel must be confirmed by a query first."""
 
+    @property
+    def expiry_grace_seconds(self) -> int:
+        """How long after an order's expires_at the provider may still report a payment."""
+
+    @property
+    def withdraws_unclear_creates(self) -> bool:
+        """True when a create whose outcome stays unclear is to be withdrawn (cancel) rather than
+        left to expire (Alipay: payCancel)."""
+
 
 class ProviderFactory(Protocol):
     name: ClassVar[str]
@@ -172,6 +181,8 @@ class ProviderBase:
     notification_methods: ClassVar[frozenset[str]] = frozenset({"POST"})
     ok_body: ClassVar[str] = "OK"
     confirms_payment_after_cancel: ClassVar[bool] = False
+    expiry_grace_seconds: ClassVar[int] = 900
+    withdraws_unclear_creates: ClassVar[bool] = False
 
     # -- verification, written once ---------------------------------------------------------------
     def parse_notification(self, request: RawRequest) -> Notification:

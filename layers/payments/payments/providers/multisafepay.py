@@ -115,6 +115,7 @@ class MultiSafepay(ProviderBase):
     settings_model: ClassVar[type[ProviderSettings]] = MultiSafepaySettings
     notification_methods: ClassVar[frozenset[str]] = frozenset({"POST", "GET"})
     ok_body: ClassVar[str] = "OK"  # MultiSafepay looks for "OK" in the first 100 characters
+    expiry_grace_seconds: ClassVar[int] = 900  # it notifies an expiry itself, retrying 15 minutes apart
 
     def __init__(self, settings: MultiSafepaySettings, http: HttpClient) -> None:
         self.settings = settings

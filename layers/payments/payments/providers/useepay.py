@@ -171,6 +171,7 @@ class UseePay(ProviderBase):
     label: ClassVar[str] = "UseePay"
     settings_model: ClassVar[type[ProviderSettings]] = UseePaySettings
     ok_body: ClassVar[str] = "ok"  # any HTTP 200 stops UseePay's retries
+    expiry_grace_seconds: ClassVar[int] = 600  # its checkout closes at most 10 minutes after expiry
 
     def __init__(self, settings: UseePaySettings, http: HttpClient) -> None:
         self.settings = settings
@@ -418,8 +419,9 @@ class UseePay(ProviderBase):
             "originalTransactionId": order.order_id,
             "amount": str(refund.amount.value),
             "currency": refund.amount.currency,
-            "notifyUrl": ctx.notify_url,
         }
+        if ctx.notify_url:  # without it UseePay reports the refund to the payment's notifyUrl
+            fields["notifyUrl"] = ctx.notify_url
         reply = self._call(fields)
         if reply.get("transactionId") not in (None, refund.provider_key):
             raise self.bad_reply("is about another transaction")

@@ -1,0 +1,69 @@
+"""The webhook queue (FIFO, grouped by order) -> signed POSTs to the merchant. A failed delivery is
+hidden for its backoff and reported failed; the later events of the same order wait behind it."""
+
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from payments import snapstart
+from payments.webhooks import DeliveryFailed, WebhookSender, postpone, release_held_back
+
+snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
+logger = Logger()
+metrics = Metrics()
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)  # one order's failure holds that order only
+# A merchant endpoint that is down fails whole batches: that is a retry (reported per message), not a
+# crash of this function (which would also set off its Errors alarm).
+processor.raise_on_entire_batch_failure = False
+QUEUE_URL = os.environ["WEBHOOK_QUEUE_URL"]
+SECRET_ARN = os.environ["WEBHOOK_SECRET_ARN"]
+sender = WebhookSender(
+    os.environ.get("WEBHOOK_URL", ""),
+    lambda: str(parameters.get_secret(SECRET_ARN, max_age=300)),
+)
+_sqs: Any = None
+postponed: set[str] = set()  # of this invocation: messages hidden for their own backoff
+
+
+def sqs() -> Any:
+    global _sqs
+    if _sqs is None:
+        import boto3
+
+        from payments.store import RETRY_CONFIG
+
+        _sqs = boto3.client("sqs", config=RETRY_CONFIG)
+    return _sqs
+
+
+def deliver(record: SQSRecord) -> None:
+    try:
+        sender.deliver(record.body)
+    except DeliveryFailed:
+        tries = int(record.attributes.approximate_receive_count)
+        postpone(sqs(), QUEUE_URL, record.receipt_handle, tries)
+        postponed.add(record.message_id)
+        metrics.add_metric(name="WebhookDeliveryFailed", unit=MetricUnit.Count, value=1)
+        raise
+    metrics.add_metric(name="WebhooksDelivered", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics(capture_cold_start_metric=True)  # the dashboard's cold starts
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    if not sender.url:  # no webhook configured: nothing is queued, but say so if something is
+        logger.warning("webhook queue has messages but WEBHOOK_URL is empty")
+    postponed.clear()
+    response = process_partial_response(
+        event=event, record_handler=deliver, processor=processor, context=context
+    )
+    failed = {str(item["itemIdentifier"]) for item in response.get("batchItemFailures", [])}
+    release_held_back(sqs(), QUEUE_URL, event.get("Records", []), failed, postponed)
+    return response

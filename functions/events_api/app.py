@@ -1,0 +1,37 @@
+"""GET /events (catch up on missed merchant events, oldest first) and POST /events/{event_id}/redeliver
+(send one again to the bus and the webhook)."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from payments import snapstart, web
+from payments.api import parse_empty_body
+from payments.event_queries import events_page, redeliver
+
+snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
+logger = Logger()
+metrics = Metrics()
+app = web.create_app()
+
+
+@app.get("/events")
+def list_events() -> Response[str]:
+    query = app.current_event
+    body = events_page(query.get_query_string_value("after"), query.get_query_string_value("limit"))
+    return web.json_response(200, body)
+
+
+@app.post("/events/<event_id>/redeliver")
+def redeliver_event(event_id: str) -> Response[str]:
+    parse_empty_body(web.raw_body(app.current_event))
+    return web.json_response(202, redeliver(event_id))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics(capture_cold_start_metric=True)  # the dashboard's cold starts
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

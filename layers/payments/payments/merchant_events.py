@@ -1,0 +1,144 @@
+"""Merchant events: what we tell the merchant about every committed change, once per change, in order.
+
+The source of truth is the audit event the engine writes in the same transaction as each change
+(payments/engine.py): the orders table's stream carries it to functions/publish_events, which turns it
+into the merchant events below. So an event exists if and only if its change was committed.
+
+An audit event becomes up to three merchant events: the order's new status (`order.<status>`), the
+refund it settled (`refund.succeeded`, `refund.failed`), and what was flagged (`order.flagged`). Each
+has an id that is unique and stable per change (the same stream record always gives the same ids), so
+a merchant dedupes by `id`; `sequence` orders the events of one order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from payments.orders import OrderEvent, OrderStatus
+
+SOURCE = "alipay-payments"  # EventBridge `source` of every event
+ORDER_TYPES = {
+    OrderStatus.PENDING: "order.pending",
+    OrderStatus.PAID: "order.paid",
+    OrderStatus.FAILED: "order.failed",
+    OrderStatus.CANCELLED: "order.cancelled",
+    OrderStatus.EXPIRED: "order.expired",
+    OrderStatus.UNKNOWN: "order.unknown",
+    OrderStatus.PARTIALLY_REFUNDED: "order.partially_refunded",
+    OrderStatus.REFUNDED: "order.refunded",
+    OrderStatus.CHARGED_BACK: "order.charged_back",
+}
+REFUND_TYPES = {"succeeded": "refund.succeeded", "failed": "refund.failed"}
+EVENT_TYPES = sorted({*ORDER_TYPES.values(), *REFUND_TYPES.values(), "order.flagged"})
+# Flags worth an `order.flagged` event: what a person must look at.
+ATTENTION_FLAGS = frozenset(
+    {
+        "amount_mismatch",
+        "amount_missing",
+        "late_payment",
+        "needs_attention",
+        "refund_before_payment",
+        "chargeback_before_payment",
+        "refund_exceeds_amount",
+        "currency_mismatch",
+        "refund_amount_mismatch",
+        "refund_total_decreased",
+        "refund_conflict",
+    }
+)
+SIGNATURE_HEADER = "Payments-Signature"
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantEvent:
+    id: str
+    type: str
+    created_at: str
+    order_id: str
+    sequence: int  # the audit event's per-order sequence number (several events may share one)
+    data: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "created_at": self.created_at,
+            "order_id": self.order_id,
+            "sequence": self.sequence,
+            "data": self.data,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MerchantEvent:
+        """The event from its body (as kept for catching up and redelivery)."""
+        return cls(
+            id=data["id"],
+            type=data["type"],
+            created_at=data["created_at"],
+            order_id=data["order_id"],
+            sequence=data["sequence"],
+            data=data["data"],
+        )
+
+    def body(self) -> str:
+        """The JSON body POSTed to the merchant's webhook, exactly the bytes that are signed."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+    @property
+    def cursor(self) -> str:
+        """Sorts events oldest first across orders: commit time, then order, then place in the change."""
+        return self.id
+
+
+def event_id(at: str, order_id: str, sequence: int, kind: str) -> str:
+    """`evt_<time>_<digest>`: sortable by commit time, unique per (order, change, kind)."""
+    stamp = at.replace("-", "").replace(":", "").replace(".", "")
+    digest = hashlib.sha256(f"{order_id}\n{sequence}\n{kind}".encode()).hexdigest()[:16]
+    return f"evt_{stamp}_{digest}"
+
+
+def merchant_events(order: dict[str, Any], audit: OrderEvent, order_id: str) -> list[MerchantEvent]:
+    """The merchant events one committed audit event stands for (none for what changed nothing the
+    merchant sees: a recorded refusal, our own bookkeeping)."""
+    data_base: dict[str, Any] = {
+        "order": order,
+        "previous_status": str(audit.from_status) if audit.from_status else None,
+        "flags": list(audit.flags),
+    }
+    found: list[tuple[str, dict[str, Any]]] = []
+    if (
+        audit.to_status is not None
+        and audit.to_status in ORDER_TYPES
+        and audit.to_status != audit.from_status
+    ):
+        found.append((ORDER_TYPES[audit.to_status], {}))
+    if audit.refund is not None and audit.refund.get("status") in REFUND_TYPES:
+        found.append((REFUND_TYPES[audit.refund["status"]], {"refund": audit.refund}))
+    if ATTENTION_FLAGS.intersection(audit.flags):
+        found.append(("order.flagged", {"reason": audit.reason}))
+    events = []
+    for type_, extra in found:
+        data = {**data_base, **extra}
+        if audit.refund is not None:
+            data.setdefault("refund", audit.refund)
+        events.append(
+            MerchantEvent(
+                id=event_id(audit.at, order_id, audit.seq, type_),
+                type=type_,
+                created_at=audit.at,
+                order_id=order_id,
+                sequence=audit.seq,
+                data=data,
+            )
+        )
+    return events
+
+
+def sign(secret: str, timestamp: int, body: str) -> str:
+    """`t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>` (Stripe's scheme)."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"

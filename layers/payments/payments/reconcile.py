@@ -1,0 +1,313 @@
+"""Reconciliation: no order or refund stays stuck when a notification never comes.
+
+A scheduled run (functions/reconcile) asks the providers about the work that is due — open orders and
+refunds in flight, found through the sparse `DueIndex` (payments/schedule.py), never a scan — and
+`POST /orders/{order_id}/sync` asks about one order now. Every answer goes through the same gate and
+engine as a notification, recorded with its source (`reconcile`, `sync`). Each item is claimed with
+its lease (a conditional write), so overlapping runs, or a run racing a notification, never apply
+anything twice. A provider error leaves the item for its next check; a provider that keeps failing is
+skipped for the rest of the run so that it does not hold up the others. After seven days of checks an
+item still open is flagged `needs_attention` and left to a person.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from payments import gate
+from payments.clock import utc_now
+from payments.engine import Engine, Plan, event, statement_event
+from payments.errors import NotFound, PaymentsError, ProviderError, ProviderRejected, StoreUnavailable
+from payments.facts import CancelResult, RefundStatus
+from payments.ledger import IN_FLIGHT, Refund
+from payments.orders import OPEN, ORDER_ID_RE, Order, OrderStatus
+from payments.providers.base import Provider, RefundContext
+from payments.refunds import LEASE as REFUND_LEASE
+from payments.refunds import RefundFlow
+from payments.schedule import schedule_spent
+from payments.store import DueItem, OrdersStore
+
+if TYPE_CHECKING:
+    from payments.config import ProviderDirectory
+
+logger = Logger()
+metrics = Metrics()
+
+LEASE = timedelta(seconds=60)  # see payments/creation.py
+FAILURES_BEFORE_SKIPPING = 2  # provider errors in one run after which its remaining items wait
+
+
+@dataclass
+class RunReport:
+    """What one run did, for its log line and its metrics."""
+
+    checked: int = 0
+    changed: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    provider_errors: Counter[str] = field(default_factory=Counter)
+    stopped_early: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "checked": self.checked,
+            "changed": self.changed,
+            "skipped": dict(self.skipped),
+            "provider_errors": dict(self.provider_errors),
+            "stopped_early": self.stopped_early,
+        }
+
+
+class ReconcileFlow:
+    def __init__(
+        self,
+        store: OrdersStore,
+        providers: ProviderDirectory,
+        engine: Engine,
+        refunds: RefundFlow,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.store = store
+        self.providers = providers
+        self.engine = engine
+        self.refunds = refunds
+        self.clock = clock
+
+    # -- the scheduled run -----------------------------------------------------------------------
+    def run(self, max_items: int, time_left_s: Callable[[], float], reserve_s: float = 10.0) -> RunReport:
+        """Check at most `max_items` due items, stopping while `time_left_s()` still exceeds `reserve_s`."""
+        report = RunReport()
+        failing: Counter[str] = Counter()
+        for item in self.store.due_items(self.clock(), max_items):
+            if time_left_s() < reserve_s:
+                report.stopped_early = True
+                break
+            if failing[item.provider] >= FAILURES_BEFORE_SKIPPING:
+                report.skipped["provider_failing"] += 1
+                continue
+            try:
+                changed = self._check_item(item, "reconcile")
+            except ProviderError as error:
+                failing[item.provider] += 1
+                report.provider_errors[item.provider] += 1
+                logger.warning(
+                    "reconcile: provider error",
+                    extra={
+                        "provider": item.provider,
+                        "order_id": item.order_id,
+                        "reason": error.code,
+                        "detail": error.message,
+                    },
+                )
+                continue
+            except _Skipped as skipped:
+                report.skipped[skipped.reason] += 1
+                continue
+            except StoreUnavailable:
+                report.stopped_early = True
+                break
+            report.checked += 1
+            report.changed += int(changed)
+        metrics.add_metric(name="ReconcileChecked", unit=MetricUnit.Count, value=report.checked)
+        metrics.add_metric(name="ReconcileChanged", unit=MetricUnit.Count, value=report.changed)
+        logger.info("reconcile run", extra=report.as_dict())
+        return report
+
+    def _check_item(self, item: DueItem, source: str) -> bool:
+        found = self.store.get_with_refunds(item.order_id)
+        if found is None:
+            raise _Skipped("gone")
+        order, refunds = found
+        provider = self.providers.get(order.provider)
+        if item.refund_id is None:
+            return self._check_order(order, refunds, provider, source)
+        refund = next((r for r in refunds if r.refund_id == item.refund_id), None)
+        if refund is None or refund.status not in IN_FLIGHT:
+            raise _Skipped("settled")
+        return self._check_refund(order, refunds, refund, provider, source)
+
+    # -- on demand -------------------------------------------------------------------------------
+    def sync(self, order_id: str) -> Order:
+        """POST /orders/{order_id}/sync: ask the provider now; the order as it then stands. A final
+        order without refunds in flight is answered as it is, without a provider call."""
+        found = self.store.get_with_refunds(order_id) if ORDER_ID_RE.match(order_id) else None
+        if found is None:
+            raise NotFound("no such order", field="order_id", code="order_not_found")
+        order, refunds = found
+        provider = self.providers.get(order.provider)
+        try:
+            if order.status in OPEN:
+                self._check_order(order, refunds, provider, "sync", count=False)
+            for refund in refunds:
+                if refund.status in IN_FLIGHT:
+                    fresh = self.store.get_with_refunds(order_id)
+                    if fresh is not None:
+                        current = next(r for r in fresh[1] if r.refund_id == refund.refund_id)
+                        self._check_refund(fresh[0], fresh[1], current, provider, "sync", count=False)
+        except _Skipped:
+            pass  # another request is asking right now: answer with what we hold
+        result = self.store.get(order_id)
+        if result is None:  # pragma: no cover - orders are never deleted
+            raise NotFound("no such order", field="order_id", code="order_not_found")
+        return result
+
+    # -- one order -------------------------------------------------------------------------------
+    def _check_order(
+        self, order: Order, refunds: list[Refund], provider: Provider, source: str, *, count: bool = True
+    ) -> bool:
+        if order.status not in OPEN:
+            raise _Skipped("settled")
+        now = self.clock()
+        until = int((now + LEASE).timestamp())
+        if not self.store.acquire_lease(order.order_id, OPEN, int(now.timestamp()), until):
+            raise _Skipped("busy")
+        fresh = self.store.get_with_refunds(order.order_id)
+        if fresh is None:
+            raise _Skipped("gone")
+        order, refunds = fresh
+        try:
+            statement = provider.query(order)
+            withdrawn = None
+            if (
+                statement is None
+                and order.status == OrderStatus.UNKNOWN
+                and provider.withdraws_unclear_creates
+            ):
+                # The provider's rule for a create whose outcome stayed unclear: withdraw it for good.
+                withdrawn = provider.cancel(order)
+        except ProviderError:
+            self._failed_check(order, count=count)
+            raise
+        template = (
+            statement_event(source, source, statement, now)
+            if statement is not None
+            else event(source, source, now, reason="the provider does not know the order")
+        )
+        past_expiry = now > datetime.fromisoformat(order.expires_at) + timedelta(
+            seconds=provider.expiry_grace_seconds
+        )
+
+        def decide(plan: Plan) -> None:
+            if statement is not None:
+                gate.admit(plan, statement)
+            if plan.order.status in OPEN:
+                if withdrawn in (CancelResult.WITHDRAWN, CancelResult.NOT_AT_PROVIDER):
+                    plan.move(
+                        OrderStatus.CANCELLED,
+                        event_type=f"{source}_withdrawn",
+                        reason="an unclear create, withdrawn at the provider",
+                    )
+                elif past_expiry and (statement is None or statement.status in OPEN):
+                    plan.move(
+                        OrderStatus.EXPIRED,
+                        event_type=f"{source}_expired",
+                        reason="past expires_at and the provider's grace; the provider reports it unpaid"
+                        if statement is not None
+                        else "past expires_at and the provider's grace; the provider does not know it",
+                    )
+            if count:
+                plan.order.checks += 1
+                if plan.order.status in OPEN and schedule_spent(plan.order.checks):
+                    plan.flag(
+                        "needs_attention",
+                        event_type="needs_attention",
+                        reason="still open after seven days of checks with the provider",
+                        metric="NeedsAttention",
+                    )
+            plan.release_lease = True
+
+        committed = self.engine.run(order, refunds, template, decide)
+        if committed.plan.empty:  # nothing learnt: count the check, give the lease back
+            if count:
+                self.store.record_check(order)
+            else:
+                self.store.release_lease(order.order_id, until)
+        return any(line.to_status is not None for line in committed.plan.events)
+
+    def _failed_check(self, order: Order, *, count: bool) -> None:
+        """A provider error: the item waits for its next check (counted, so it backs off)."""
+        try:
+            if count:
+                self.store.record_check(order)
+            elif order.lease_until is not None:
+                self.store.release_lease(order.order_id, order.lease_until)
+        except PaymentsError:
+            logger.warning("reconcile: could not record a failed check", extra={"order_id": order.order_id})
+
+    # -- one refund ------------------------------------------------------------------------------
+    def _check_refund(
+        self,
+        order: Order,
+        refunds: list[Refund],
+        refund: Refund,
+        provider: Provider,
+        source: str,
+        *,
+        count: bool = True,
+    ) -> bool:
+        now = self.clock()
+        held = self.store.acquire_refund_lease(
+            refund, int(now.timestamp()), int((now + REFUND_LEASE).timestamp()), IN_FLIGHT
+        )
+        if held is None:
+            raise _Skipped("busy")
+        refunds = [held if r.refund_id == held.refund_id else r for r in refunds]
+        ctx = RefundContext(notify_url="", now=now)
+        try:
+            statement = provider.resolve_refund(order, held, ctx)
+        except ProviderRejected:
+            statement = None  # a refused resend (Alipay's answer to a refund it never took): unclear
+        except ProviderError:
+            self._failed_refund_check(held, count=count)
+            raise
+        if statement is None:
+            # The provider never got it. A refund whose outcome we did not know may be sent now (under
+            # its same id); one the provider once accepted is left for a person if it stays so.
+            if held.status == RefundStatus.UNKNOWN:
+                self.refunds.send_again(order, refunds, held, provider, ctx)
+                return True
+            self._failed_refund_check(held, count=count)
+            return False
+        template = statement_event(source, source, statement, now)
+
+        def decide(plan: Plan) -> None:
+            gate.admit(plan, statement)
+            current = plan.refunds.get(held.refund_id)
+            if current is not None:
+                checks = current.checks + (1 if count else 0)
+                plan.put_refund(replace(current, lease_until=None, checks=checks))
+                if current.in_flight and count and schedule_spent(checks):
+                    plan.flag(
+                        "needs_attention",
+                        event_type="needs_attention",
+                        reason=f"refund {held.refund_id} still in flight after seven days of checks",
+                        metric="NeedsAttention",
+                    )
+
+        committed = self.engine.run(order, refunds, template, decide)
+        if not committed.plan.events:
+            self._failed_refund_check(held, count=count)
+        return any(line.refund is not None for line in committed.plan.events)
+
+    def _failed_refund_check(self, refund: Refund, *, count: bool) -> None:
+        try:
+            if count:
+                self.store.record_refund_check(refund)
+            else:
+                self.store.release_refund_lease(refund)
+        except PaymentsError:
+            logger.warning("reconcile: could not record a refund check", extra={"order_id": refund.order_id})
+
+
+class _Skipped(Exception):
+    """Not checked this time (another request holds it, or it settled meanwhile)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

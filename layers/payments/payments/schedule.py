@@ -1,0 +1,39 @@
+"""When open work is checked with the provider: soon at first, then spreading out, and an end.
+
+An order that is `created`, `pending` or `unknown`, and a refund that is `pending` or `unknown`, carry
+`due_pk`/`due_at` in the orders table: the sparse index `DueIndex` holds exactly those items, so the
+reconciler (payments/reconcile.py) finds its work with a Query, never a scan. The store sets and clears
+the two attributes in the same writes that change the item (payments/store.py).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+DUE_PARTITION = "due"  # the index's one partition key value: due work, ordered by due_at
+# Offsets from an item's creation of its successive checks: 2 min, 10 min, 30 min, 2 h, 6 h, then daily.
+CHECK_OFFSETS = (
+    timedelta(minutes=2),
+    timedelta(minutes=10),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=6),
+    *(timedelta(days=day) for day in range(1, 8)),
+)
+GIVE_UP_AFTER = timedelta(days=7)  # still unresolved: flagged needs_attention, checks stop
+# Compresses the schedule for the local stack's end-to-end tests (0.01: the first check after 1.2 s).
+# Never set in template.yaml: deployed, the schedule is the one above.
+SCALE = float(os.environ.get("RECONCILE_SCHEDULE_SCALE") or 1)
+
+
+def next_check(created_at: str, checks_done: int) -> datetime | None:
+    """When an item created at `created_at`, checked `checks_done` times, is next due; None once the
+    schedule is spent (then it needs a person)."""
+    if checks_done >= len(CHECK_OFFSETS):
+        return None
+    return datetime.fromisoformat(created_at) + CHECK_OFFSETS[checks_done] * SCALE
+
+
+def schedule_spent(checks_done: int) -> bool:
+    return checks_done >= len(CHECK_OFFSETS)
