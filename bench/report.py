@@ -99,7 +99,7 @@ def render(results: dict[str, Any]) -> str:
         "",
         "2./3. Per request: our CPU (DynamoDB and provider time excluded) and round trips",
         f"   {'case':48}{'p50 ms':>8}{'p99 ms':>8}{'1st ms':>8}{'boto':>6}"
-        f"{'ddb r':>6}{'ddb w':>6}{'prov':>5}  {'calls, in order':18}target",
+        f"{'ddb r':>6}{'ddb w':>6}{'prov':>5}  {'calls, in order':23}target",
         "   (boto = of p50, botocore's CPU on the calls: building, SigV4, parsing; ddb r/w, prov = calls per",
         "   request; calls: Q Query, Tx TransactWriteItems, Upd UpdateItem, Get GetItem, Put PutItem,",
         "   prov the provider; (n%) when not every request made the same calls)",
@@ -108,7 +108,7 @@ def render(results: dict[str, Any]) -> str:
         lines.append(
             f"   {case:48}{row['p50_ms']:8.2f}{row['p99_ms']:8.2f}{row['first_ms']:8.1f}"
             f"{row.get('botocore_p50_ms', 0.0):6.2f}{row['dynamodb_reads']:6.1f}{row['dynamodb_writes']:6.1f}"
-            f"{row['provider_calls']:5.1f}  {_calls(row):18}{_target(case, row)}"
+            f"{row['provider_calls']:5.1f}  {_calls(row):23}{_target(case, row)}"
         )
     rows = results["per_request"]
     first = rows.get("POST /notify (first) [multisafepay]")

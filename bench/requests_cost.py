@@ -256,6 +256,7 @@ def _merge(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "aws_calls": {op.removeprefix("aws:"): statistics.mean(c[op] for c in calls) for op in aws_ops},
         "sequence": sequence,
         "sequence_share": seen / sum(sequences.values()),
+        "other_sequences": {other: count for other, count in sequences.items() if other != sequence},
     }
 
 
@@ -309,8 +310,9 @@ def _batch(provider: str, boxes: dict[str, Any], functions: dict[str, Any], indi
                     raise RuntimeError(f"{case} [{provider}]: unexpected answer {result['body']}")
                 cpu.append(spent * 1000)
                 botocore.append(METER.botocore * 1000)
-                calls.append(METER.calls)
-                sequences.append(METER.sequence)
+                # Copies: the meter's own go on counting until its next reset (the next batch's table)
+                calls.append(Counter(METER.calls))
+                sequences.append(list(METER.sequence))
         if measured:
             out[f"{case} [{provider}]"] = {
                 "cpu": cpu,
