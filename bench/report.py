@@ -21,7 +21,7 @@ def _size(count: int) -> str:
 
 def _calls(row: dict[str, Any]) -> str:
     share = row.get("sequence_share", 1.0)
-    return str(row.get("sequence", "")) + ("" if share >= 1.0 else f" ({share:.0%})")
+    return str(row.get("sequence", "")) + ("" if share >= 1.0 else f" ({share:.1%})")
 
 
 def _counts(row: dict[str, Any], reads: int, writes: int, provider: int) -> str:
@@ -102,7 +102,8 @@ def render(results: dict[str, Any]) -> str:
         f"{'ddb r':>6}{'ddb w':>6}{'prov':>5}  {'calls, in order':23}target",
         "   (boto = of p50, botocore's CPU on the calls: building, SigV4, parsing; ddb r/w, prov = calls per",
         "   request; calls: Q Query, Tx TransactWriteItems, Upd UpdateItem, Get GetItem, Put PutItem,",
-        "   prov the provider; (n%) when not every request made the same calls)",
+        "   prov the provider; (n%): the share of requests that made these calls, the others are in",
+        "   results.json (e.g. one in 1,000 also re-reads the secret: its cache lasts 5 minutes))",
     ]
     for case, row in results["per_request"].items():
         lines.append(
