@@ -119,7 +119,7 @@ def render(results: dict[str, Any]) -> str:
         lines += [
             f"   why MultiSafepay notify misses 2 ms: botocore alone needs {floor['p50_ms']:.2f} ms for its"
             " two round trips (Query +",
-            f"   transaction; bare client, same moto); ours spends {boto:.2f} ms in botocore (larger items)"
+            f"   transaction; bare client, same moto); ours spends {boto:.2f} ms in botocore"
             f" and {first['p50_ms'] - boto:.2f} ms outside it:",
             "   routing, logging and metrics, verifying, parsing, the redacted audit event, the gate and"
             " the engine. Closing",

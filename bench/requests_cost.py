@@ -391,7 +391,7 @@ def _batch(provider: str, boxes: dict[str, Any], functions: dict[str, Any], indi
         lambda r: r["status"] == "cancelled",
     )
     if provider == "multisafepay":
-        # After the refund: the order read with its refund ledger and its six events.
+        # After the refund: the order read with its refund ledger and its five events.
         run(
             "GET /orders/{id}",
             "GetOrderFunction",
