@@ -40,7 +40,7 @@ from moto.core.botocore_stubber import BotocoreStubber
 
 from local.apigw import proxy_event
 from local.inprocess import FakeContext, environment
-from local.template import Template
+from local.template import Template, table_arguments
 
 # How a call is written in a row's sequence of calls.
 SHORT = {
@@ -211,12 +211,7 @@ def _fresh_table(table_name: str) -> None:
     props = Template().resources["OrdersTable"]["Properties"]
     client = boto3.client("dynamodb")
     client.delete_table(TableName=table_name)
-    client.create_table(
-        TableName=table_name,
-        KeySchema=props["KeySchema"],
-        AttributeDefinitions=props["AttributeDefinitions"],
-        BillingMode=props["BillingMode"],
-    )
+    client.create_table(**table_arguments(props, table_name))
 
 
 def _provider_cases(

@@ -189,24 +189,7 @@ class Template:
         for name, res in self.of_type("AWS::DynamoDB::Table").items():
             props = res["Properties"]
             table_name = props.get("TableName", f"{prefix}-{name}")
-            kwargs: dict[str, Any] = {
-                "TableName": table_name,
-                "KeySchema": props["KeySchema"],
-                "AttributeDefinitions": props["AttributeDefinitions"],
-                "BillingMode": props.get("BillingMode", "PROVISIONED"),
-            }
-            stream = props.get("StreamSpecification")
-            if stream:
-                kwargs["StreamSpecification"] = {
-                    "StreamEnabled": True,
-                    "StreamViewType": stream["StreamViewType"],
-                }
-            if "SSESpecification" in props:
-                kwargs["SSESpecification"] = {"Enabled": bool(props["SSESpecification"].get("SSEEnabled"))}
-            for index_kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
-                if index_kind in props:
-                    kwargs[index_kind] = props[index_kind]
-            description = dynamodb.create_table(**kwargs)["TableDescription"]
+            description = dynamodb.create_table(**table_arguments(props, table_name))["TableDescription"]
             ttl = props.get("TimeToLiveSpecification")
             if ttl and ttl.get("Enabled"):
                 dynamodb.update_time_to_live(
@@ -274,3 +257,22 @@ class Template:
             refs[name] = bus_name
             refs[f"{name}.Arn"] = created["EventBusArn"]
         return refs
+
+
+def table_arguments(props: Mapping[str, Any], table_name: str) -> dict[str, Any]:
+    """CreateTable's arguments for a table of the template's shape (keys, indexes, stream)."""
+    kwargs: dict[str, Any] = {
+        "TableName": table_name,
+        "KeySchema": props["KeySchema"],
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "BillingMode": props.get("BillingMode", "PROVISIONED"),
+    }
+    stream = props.get("StreamSpecification")
+    if stream:
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+    if "SSESpecification" in props:
+        kwargs["SSESpecification"] = {"Enabled": bool(props["SSESpecification"].get("SSEEnabled"))}
+    for index_kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        if index_kind in props:
+            kwargs[index_kind] = props[index_kind]
+    return kwargs

@@ -17,6 +17,7 @@ import boto3
 
 from local.inprocess import Reply
 from local.sandboxes.alipay_intl import RESULT_CODES
+from local.template import table_arguments
 from payments.api import parse_create_order
 from payments.errors import PaymentsError
 from payments.orders import Order, OrderStatus
@@ -101,13 +102,7 @@ def use_fresh_table(api: Api, template_properties: dict[str, Any], name: str) ->
 
     moto copies a whole table for every transaction: small tables keep long generated runs fast.
     """
-    boto3.client("dynamodb").create_table(
-        TableName=name,
-        KeySchema=template_properties["KeySchema"],
-        AttributeDefinitions=template_properties["AttributeDefinitions"],
-        GlobalSecondaryIndexes=template_properties["GlobalSecondaryIndexes"],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    boto3.client("dynamodb").create_table(**table_arguments(template_properties, name))
     for function in api.functions.values():
         for store in stores_of(function.module):
             store.table_name = name

@@ -20,6 +20,7 @@ import pytest
 import responses
 
 from local.pipeline import QueuePoller, StreamPoller, filters_of
+from local.template import table_arguments
 from payments.api import RefundRequest, parse_create_order
 from payments.config import ProviderDirectory
 from payments.service import PaymentsService
@@ -51,14 +52,7 @@ def order_table(stack: Stack, index: int) -> str:
     touch: one small table per order keeps the run's cost linear in its changes)."""
     properties = stack.template.resources["OrdersTable"]["Properties"]
     name = f"events-order-{index}"
-    boto3.client("dynamodb").create_table(
-        TableName=name,
-        KeySchema=properties["KeySchema"],
-        AttributeDefinitions=properties["AttributeDefinitions"],
-        GlobalSecondaryIndexes=properties["GlobalSecondaryIndexes"],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-        BillingMode="PAY_PER_REQUEST",
-    )
+    boto3.client("dynamodb").create_table(**table_arguments(properties, name))
     return name
 
 
