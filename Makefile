@@ -151,7 +151,7 @@ PORT ?= 3000
 BOOT_PY := $(or $(PYTHON312),python3)
 dev:
 	@$(BOOT_PY) -m local.preflight --port "$(PORT)"
-	@test -f $(VENV)/.installed || echo "make dev: first run: creating $(VENV) (a few minutes)"
+	@test -f $(VENV)/.installed || echo "make dev: first run: creating $(VENV) (about half a minute)"
 	@$(MAKE) --no-print-directory --silent $(VENV)/.installed
 	@if [ "$(IN_PROCESS)" != "1" ]; then \
 		$(MAKE) --no-print-directory build-quietly QUIET_BUILD_ALSO=$(RUNTIME_VENV)/.installed; fi
@@ -162,7 +162,7 @@ dev:
 # QUIET_BUILD_ALSO: more targets to make along with it, in the same log.
 build-quietly:
 	@mkdir -p .local-logs
-	@echo "sam build (log: .local-logs/sam-build.log; the first run also installs aws-sam-cli: minutes)"
+	@echo "sam build (log: .local-logs/sam-build.log; the first run also installs aws-sam-cli: about half a minute)"
 	@start=$$(date +%s); \
 	if $(MAKE) --no-print-directory build $(QUIET_BUILD_ALSO) >.local-logs/sam-build.log 2>&1; then \
 		echo "built in $$(( $$(date +%s) - start )) s"; \
