@@ -21,7 +21,12 @@ TEMPLATE_PATH = ROOT / "template.yaml"
 NO_VALUE = object()
 
 
-class _CfnLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML has it (its wheels do): the same documents, ~8x faster than the pure-Python
+# one, which took ~0.1 s per parse of template.yaml (every test process and local stack parses it).
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _CfnLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """YAML loader that understands CloudFormation's short-form intrinsic functions."""
 
 

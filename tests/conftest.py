@@ -31,7 +31,6 @@ for _name in (
 ):
     os.environ.pop(_name, None)
 
-import boto3  # noqa: E402
 import pytest  # noqa: E402
 import responses  # noqa: E402
 from aws_lambda_powertools.utilities import parameters  # noqa: E402
@@ -39,11 +38,13 @@ from moto import mock_aws  # noqa: E402
 
 from local.moto_streams import share_stream_records  # noqa: E402
 from local.template import Template  # noqa: E402
+from tests.support.aws import client, empty_stack_services, share_botocore_data_loader  # noqa: E402
 from tests.support.lambdas import Api  # noqa: E402
 from tests.support.link import ProviderLink  # noqa: E402
 from tests.support.secrets import PROVIDER_SECRET  # noqa: E402
 
 share_stream_records()  # the orders table has a stream: see local/moto_streams.py
+share_botocore_data_loader()  # speed only: tests/support/aws.py
 
 pytest_plugins = [
     *sorted(f"tests.support.{kit.stem}" for kit in (Path(__file__).parent / "support").glob("*_kit.py")),
@@ -68,9 +69,7 @@ class Stack:
         return self.refs["ProviderCredentialsSecret"]
 
     def put_secret(self, value: dict[str, object]) -> None:
-        boto3.client("secretsmanager").put_secret_value(
-            SecretId=self.secret_arn, SecretString=json.dumps(value)
-        )
+        client("secretsmanager").put_secret_value(SecretId=self.secret_arn, SecretString=json.dumps(value))
         parameters.clear_caches()
 
 
@@ -79,17 +78,27 @@ def template() -> Template:
     return Template()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def mocked_aws() -> Iterator[None]:
+    """One moto for each pytest process, started before its first test: every test runs with AWS
+    mocked, and each that provisions the stack has DynamoDB, Secrets Manager, SQS and EventBridge to itself (`stack`).
+    Why not a moto per test: tests/support/aws.py."""
+    with mock_aws():
+        yield
+
+
 @pytest.fixture
 def stack(template: Template) -> Iterator[Stack]:
     parameters.clear_caches()
-    with mock_aws():
-        refs = template.provision(
-            boto3.client("dynamodb"),
-            boto3.client("secretsmanager"),
-            prefix="test",
-            secret_values={"ProviderCredentialsSecret": json.dumps(PROVIDER_SECRET)},
-        )
-        yield Stack(template, refs)
+    empty_stack_services()
+    refs = template.provision(
+        client("dynamodb"),
+        client("secretsmanager"),
+        prefix="test",
+        secret_values={"ProviderCredentialsSecret": json.dumps(PROVIDER_SECRET)},
+    )
+    yield Stack(template, refs)
+    empty_stack_services()
     parameters.clear_caches()
 
 

@@ -1,4 +1,4 @@
-"""How pytest-xdist shares the tests between workers (make test: `-n 3`; registered by tests/conftest.py).
+"""How pytest-xdist shares the tests between workers (make test: `-n 2`; registered by tests/conftest.py).
 
 Each end-to-end file goes whole to one worker: its module-scoped fixtures (the emulated functions, a
 browser) and the session's local stack start once there. Every other test goes on its own, so no big

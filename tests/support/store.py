@@ -6,14 +6,15 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 from boto3.dynamodb.types import TypeDeserializer
+
+from tests.support.aws import client
 
 _deserializer = TypeDeserializer()
 
 
 def items(table: str, order_id: str) -> list[dict[str, Any]]:
-    page = boto3.client("dynamodb").query(
+    page = client("dynamodb").query(
         TableName=table,
         KeyConditionExpression="pk = :pk",
         ExpressionAttributeValues={":pk": {"S": f"ORDER#{order_id}"}},
@@ -34,7 +35,7 @@ def rejected_items(table: str, provider: str) -> list[dict[str, Any]]:
     today = datetime.now(UTC)
     found: list[dict[str, Any]] = []
     for day in (today - timedelta(days=1), today):
-        page = boto3.client("dynamodb").query(
+        page = client("dynamodb").query(
             TableName=table,
             KeyConditionExpression="pk = :pk",
             ExpressionAttributeValues={":pk": {"S": f"REJECTED#{provider}#{day:%Y-%m-%d}"}},
