@@ -81,8 +81,8 @@ def template() -> Template:
 @pytest.fixture(scope="session", autouse=True)
 def mocked_aws() -> Iterator[None]:
     """One moto for each pytest process, started before its first test: every test runs with AWS
-    mocked, and each that provisions the stack has DynamoDB, Secrets Manager, SQS and EventBridge to itself (`stack`).
-    Why not a moto per test: tests/support/aws.py."""
+    mocked, and each that provisions the stack has DynamoDB, Secrets Manager, SQS and EventBridge
+    to itself (`stack`). Why not a moto per test: tests/support/aws.py."""
     with mock_aws():
         yield
 

@@ -6,6 +6,9 @@ file (tests/integration/test_useepay.py alone is a quarter of the suite) keeps o
 the others wait. Of xdist's own modes, `load` restarts the end-to-end fixtures on every worker and
 `loadfile` waits on the biggest file; `loadgroup` would do this, but it renames node ids, which pytest 9
 no longer reads.
+
+Tests marked `long_running` (a minute or more alone) are handed out before the other single tests:
+started last, one would keep a worker busy after the others had finished.
 """
 
 from __future__ import annotations
@@ -15,6 +18,17 @@ from typing import Any
 import pytest
 
 WHOLE_FILES_UNDER = "tests/e2e/"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "long_running: a minute or more alone; scheduled first (tests/parallel.py)"
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.get_closest_marker("long_running") is None)  # stable: order kept
 
 
 @pytest.hookimpl(optionalhook=True)

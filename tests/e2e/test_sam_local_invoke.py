@@ -25,6 +25,10 @@ DEPLOYED = {
     "ORDERS_TABLE_NAME": "alipay-payments-OrdersTable-1A2B3C4D5E6F",
     "PROVIDER_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:Credentials-AbCdEf",
     "PUBLIC_BASE_URL": "https://abc123defg.execute-api.eu-west-1.amazonaws.com/v1",
+    "EVENT_BUS_NAME": "alipay-payments-merchant-events",
+    "WEBHOOK_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/alipay-payments-WebhookQueue.fifo",
+    "WEBHOOK_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:WebhookSigning-AbCdEf",
+    "WEBHOOK_URL": "https://merchant.example/payments-events",
 }
 EXPECTED_FUNCTION = {
     "create_order": "CreateOrderFunction",
@@ -61,7 +65,10 @@ def test_each_event_is_sent_to_the_function_of_its_route(event: str, tmp_path: P
 def test_the_committed_sample_is_refused_until_filled_in() -> None:
     result = invoke("events/create_order_useepay.json", "--print")
     assert result.returncode == 2
-    assert "still placeholders: ORDERS_TABLE_NAME, PROVIDER_SECRET_ARN, PUBLIC_BASE_URL" in result.stderr
+    placeholders = (
+        "EVENT_BUS_NAME, ORDERS_TABLE_NAME, PROVIDER_SECRET_ARN, PUBLIC_BASE_URL, WEBHOOK_QUEUE_URL"
+    )
+    assert f"still placeholders: {placeholders}, WEBHOOK_SECRET_ARN, WEBHOOK_URL" in result.stderr
     assert "sam list stack-outputs" in result.stderr
 
 
@@ -121,6 +128,9 @@ def test_sam_gives_each_function_the_deployed_table_and_secret(tmp_path: Path) -
         assert environments[name]["PROVIDER_SECRET_ARN"] == DEPLOYED["PROVIDER_SECRET_ARN"]
     for name in ("CreateOrderFunction", "OrderActionsFunction"):
         assert environments[name]["PUBLIC_BASE_URL"] == DEPLOYED["PUBLIC_BASE_URL"]
+    for name in ("PublishEventsFunction", "DeliverWebhooksFunction", "EventsApiFunction"):
+        assert environments[name]["WEBHOOK_QUEUE_URL"] == DEPLOYED["WEBHOOK_QUEUE_URL"], name
+    assert environments["DeliverWebhooksFunction"]["WEBHOOK_SECRET_ARN"] == DEPLOYED["WEBHOOK_SECRET_ARN"]
     assert "PROVIDER_SECRET_ARN" not in environments["GetOrderFunction"]  # least privilege, as deployed
 
 
