@@ -52,6 +52,8 @@ def _run(flags: list[str]) -> dict[str, Any]:
     try:
         deadline = time.monotonic() + 60
         while not state_file.exists() and time.monotonic() < deadline:
+            if stack.poll() is not None:  # it said why on stderr (e.g. no `make build` yet)
+                raise SystemExit(f"bench: the local stack ({' '.join(flags) or 'emulator'}) exited")
             time.sleep(0.1)
         state = json.loads(state_file.read_text())
         api, key, sandbox = state["api"], state["api_key"], state["sandboxes"]["multisafepay"]

@@ -1,7 +1,7 @@
 """The MultiSafepay sandbox's refunds, cancel, knobs and outbox, driven by hand-built requests.
 
 Nothing here uses our adapter: notifications are checked with hashlib/hmac directly, so these tests
-hold the sandbox to ../shared/providers/multisafepay.md on their own.
+hold the sandbox to MultiSafepay's documentation (docs/providers/multisafepay.md) on their own.
 """
 
 from __future__ import annotations
