@@ -261,7 +261,7 @@ class StopRequested(Exception):
     """SIGINT or SIGTERM: stop whatever has started, whether the stack is ready or still starting."""
 
 
-def _request_stop(signum: int, frame: object) -> None:
+def _request_stop(signum: int, _frame: object) -> None:
     raise StopRequested(signal.Signals(signum).name)
 
 
