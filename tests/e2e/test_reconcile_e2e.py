@@ -71,6 +71,24 @@ def test_what_notifications_never_said_is_found_by_the_scheduled_runs(
     assert stack.order(lost_id)["status"] == "pending"
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_an_order_the_provider_closed_unpaid_becomes_expired_without_a_notification(
+    reconciling_stack: LocalStack, provider: str
+) -> None:
+    """The payer never paid and the provider closed the order at its expiry, saying nothing (Alipay
+    never notifies an expiry; the others' notification is lost here): a run finds it expired."""
+    stack = reconciling_stack
+    order_id = f"e2e-rc-{provider}-3"
+    assert stack.create(order_id, provider).status_code == 201
+    stack.control(provider, order_id, "drop_next_notification")
+    stack.control(provider, order_id, "expire")
+    expired = eventually(lambda: stack.order(order_id)["status"] == "expired")
+    assert expired, stack.order(order_id)
+    assert ("reconcile", "expired") in {
+        (e["source"], e.get("to_status")) for e in stack.order(order_id)["events"]
+    }
+
+
 def test_the_demo_shop_receives_the_merchant_events_signed_in_order(reconciling_stack: LocalStack) -> None:
     """The stream-to-function step against moto's stream records, the webhook queue, and the demo
     shop as the merchant's receiver (it refuses a bad signature): what it received shows on its page."""
