@@ -84,7 +84,8 @@ def test_two_runs_at_once_check_each_due_item_once(
     paid_twice = 0
     for order_id in order_ids:
         order, events = history(services[0].store, order_id)
-        assert order is not None and order.status == OrderStatus.PAID, order_id
+        assert order is not None, order_id
+        assert order.status == OrderStatus.PAID, order_id
         paid_twice += sum(1 for e in events if e.to_status == OrderStatus.PAID) - 1
     FIGURES.add("overlap.runs", RUNS)
     FIGURES.add("overlap.items", ORDERS)
