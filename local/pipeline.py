@@ -12,8 +12,10 @@ function, in order, with partial batch failures honoured.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 Invoke = Callable[[dict[str, Any]], Any]
@@ -41,6 +43,22 @@ def matches(record: dict[str, Any], pattern: dict[str, Any]) -> bool:
     return True
 
 
+def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A stream record as Lambda hands it to a function: JSON (boto3 gives the creation time as a
+    datetime and binary attributes as bytes; Lambda as epoch seconds and base64), with its stream."""
+
+    def as_json(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.timestamp()
+        if isinstance(value, bytes | bytearray):
+            return base64.b64encode(value).decode("ascii")
+        raise TypeError(f"not JSON: {type(value).__name__}")
+
+    converted: dict[str, Any] = json.loads(json.dumps(record, default=as_json))
+    converted["eventSourceARN"] = stream_arn
+    return converted
+
+
 class StreamPoller:
     def __init__(
         self, dynamodb: Any, streams: Any, table_name: str, invoke: Invoke, filters: list[dict[str, Any]]
@@ -64,7 +82,7 @@ class StreamPoller:
             page = self.streams.get_records(ShardIterator=self.iterators[shard_id], Limit=100)
             self.iterators[shard_id] = page.get("NextShardIterator") or self.iterators[shard_id]
             fresh = [
-                {**record, "eventSourceARN": self.stream_arn}
+                lambda_record(record, self.stream_arn)
                 for record in page.get("Records", [])
                 if not self.filters or any(matches(record, pattern) for pattern in self.filters)
             ]
