@@ -7,8 +7,8 @@ fail instead of skip when they are missing.
 from __future__ import annotations
 
 import os
-import time
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
