@@ -62,7 +62,7 @@ def test_every_change_reaches_the_merchant_once_signed_and_in_order(
     assert "refund.succeeded" in kinds
     assert len({e["id"] for e in events}) == len(events)  # once each
     sequences = [e["sequence"] for e in events]
-    assert sequences == sorted(sequences)  # one order's events in sequence
+    assert sequences == sorted(set(sequences))  # one order's events in sequence, each its own number
     secret = webhook_secret(stack)
     assert all(signed_by(secret, r) for r in receiver.received)
     assert events[1]["data"]["order"]["status"] == "paid"  # the order as that change left it
