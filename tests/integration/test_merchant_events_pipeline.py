@@ -96,7 +96,10 @@ def test_a_refused_notification_and_a_duplicate_publish_nothing(
     assert [r.event["type"] for r in receiver.received[before:]] == ["order.paid"]
 
 
-def test_catching_up_and_redelivering(shop: Shop, pipeline: Pipeline, receiver: Receiver, api: Api) -> None:
+def test_catching_up_and_redelivering(
+    shop: Shop, pipeline: Pipeline, receiver: Receiver, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("payments.event_queries.SETTLE_S", 0)  # list what was just stored
     shop.paid("ev-4")
     pipeline.drain()
     page = api.request("GET", "/events?limit=1").json()
@@ -104,12 +107,14 @@ def test_catching_up_and_redelivering(shop: Shop, pipeline: Pipeline, receiver: 
     first = page["events"][0]
     rest = api.request("GET", f"/events?after={page['next_after']}&limit=100").json()["events"]
     listed = [first, *rest]
-    assert [e["id"] for e in listed] == sorted(e["id"] for e in listed)  # oldest first
+    assert [e["sequence"] for e in listed] == sorted(e["sequence"] for e in listed)  # oldest first
     assert {e["id"] for e in listed} == {r.event["id"] for r in receiver.received}
     again = api.request("POST", f"/events/{first['id']}/redeliver")
     assert again.status == 202, again.body
     pipeline.drain()
     assert [r.event["id"] for r in receiver.received].count(first["id"]) == 2  # a retry of the same id
+    unknown = api.request("GET", "/events?after=evt_20260101T000000000000Z_0000000000000000")
+    assert (unknown.status, unknown.json()["error"]["field"]) == (422, "after")
     bad = api.request("GET", "/events?limit=0")
     assert (bad.status, bad.json()["error"]["field"]) == (422, "limit")
     missing = api.request("POST", "/events/evt_20260101T000000000000Z_0000000000000000/redeliver")

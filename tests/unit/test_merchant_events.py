@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import time
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,7 @@ def test_sequence_increases_strictly_per_order_and_is_stable_per_event() -> None
     ]
     sequences = [e.sequence for change in changes for e in merchant_events(ORDER, change, "o-1")]
     assert len(sequences) == 7
-    assert all(a < b for a, b in zip(sequences, sequences[1:], strict=False))
+    assert all(a < b for a, b in pairwise(sequences))
     again = [e.sequence for change in changes for e in merchant_events(ORDER, change, "o-1")]
     assert again == sequences  # a stream retry publishes the same numbers
 

@@ -47,7 +47,10 @@ ORDER_SK = "ORDER"
 EVENT_PREFIX = "EVENT#"
 REFUND_PREFIX = "REFUND#"
 REJECTED_PREFIX = "REJECTED#"
-MERCHANT_EVENTS_PK = "MERCHANT_EVENTS"  # published events, sk = their id (sortable by commit time)
+MERCHANT_EVENTS_PK = "MERCHANT_EVENTS"  # published events: sk = their id, and sk = LISTED#… below
+# The catch-up list's key: when the event was stored, then its id. Not its id alone: ids follow the
+# change's recorded time, and an event stored late would sort before a cursor already handed out.
+LISTED_PREFIX = "LISTED#"
 MERCHANT_EVENT_TTL_S = 30 * 24 * 3600  # how long a merchant can catch up on missed events
 MAX_PAYLOAD_CHARS = 16_000
 REJECTED_ATTEMPT_TTL_S = 180 * 24 * 3600  # forged or unmatched deliveries are kept for 180 days
@@ -472,41 +475,75 @@ class OrdersStore:
         return self._conditional_update(key, expression, "#version = :read", values)
 
     # -- merchant events (payments/merchant_events.py) -------------------------------------------
-    def put_merchant_event(self, event_id: str, order_id: str, type_: str, body: str, at: datetime) -> bool:
+    def put_merchant_event(
+        self, event_id: str, order_id: str, type_: str, body: str, at: datetime, stored_at: datetime
+    ) -> bool:
         """Keep a published event for catching up (GET /events); False if it was kept before (a
-        stream batch delivered again)."""
-        return (
-            self._conditional(
-                "put_item",
-                TableName=self.table_name,
-                Item=_serialize(
+        stream batch delivered again). Two items in one transaction: the event under its id (for
+        redelivery and to dedupe) and its place in the list, by `stored_at` (taken just before)."""
+        listed = f"{LISTED_PREFIX}{iso(stored_at)}#{event_id}"
+        common = {
+            "order_id": order_id,
+            "type": type_,
+            "body": body,
+            "ttl": int(at.timestamp()) + MERCHANT_EVENT_TTL_S,
+        }
+        try:
+            self._transact(
+                [
                     {
-                        "pk": MERCHANT_EVENTS_PK,
-                        "sk": event_id,
-                        "order_id": order_id,
-                        "type": type_,
-                        "body": body,
-                        "ttl": int(at.timestamp()) + MERCHANT_EVENT_TTL_S,
-                    }
-                ),
-                ConditionExpression="attribute_not_exists(sk)",
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": _serialize(
+                                {"pk": MERCHANT_EVENTS_PK, "sk": event_id, "listed": listed, **common}
+                            ),
+                            "ConditionExpression": "attribute_not_exists(sk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": _serialize({"pk": MERCHANT_EVENTS_PK, "sk": listed, **common}),
+                            "ConditionExpression": "attribute_not_exists(sk)",
+                        }
+                    },
+                ]
             )
-            is not None
-        )
+        except ConcurrentUpdateError:
+            return False
+        return True
 
-    def merchant_events_after(self, after: str | None, limit: int) -> list[str]:
-        """Published events' bodies, oldest first, after the event `after` (its id) or from the start."""
-        condition = "pk = :pk AND sk > :after" if after else "pk = :pk AND begins_with(sk, :evt)"
-        values = {":pk": {"S": MERCHANT_EVENTS_PK}}
-        values.update({":after": {"S": after}} if after else {":evt": {"S": "evt_"}})
+    def merchant_events_after(
+        self, after: str | None, limit: int, stored_before: datetime
+    ) -> list[str] | None:
+        """Published events' bodies in the order they were stored, after the event `after` (its id)
+        or from the start, up to those stored before `stored_before`. None: no event `after` is kept."""
+        low = LISTED_PREFIX
+        if after is not None:
+            page = self._call(
+                "query",
+                TableName=self.table_name,
+                KeyConditionExpression="pk = :pk AND sk = :id",
+                ExpressionAttributeValues={":pk": {"S": MERCHANT_EVENTS_PK}, ":id": {"S": after}},
+            )
+            items = page.get("Items") or []
+            if not items or "listed" not in items[0]:
+                return None
+            low = str(items[0]["listed"]["S"])
         page = self._call(
             "query",
             TableName=self.table_name,
-            KeyConditionExpression=condition,
-            ExpressionAttributeValues=values,
-            Limit=limit,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+            ExpressionAttributeValues={
+                ":pk": {"S": MERCHANT_EVENTS_PK},
+                ":low": {"S": low},
+                # A bare time sorts before every key stamped with it (each goes on with "#evt_…").
+                ":high": {"S": f"{LISTED_PREFIX}{iso(stored_before)}"},
+            },
+            Limit=limit + 1,  # BETWEEN includes `after` itself
+            ConsistentRead=True,  # every write stamped before `stored_before` has landed: see it
         )
-        return [item["body"]["S"] for item in page.get("Items", [])]
+        return [item["body"]["S"] for item in page.get("Items", []) if item["sk"]["S"] != low][:limit]
 
     def merchant_event(self, event_id: str) -> str | None:
         page = self._call(
