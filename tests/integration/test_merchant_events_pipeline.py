@@ -9,6 +9,7 @@ import hmac
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -78,6 +79,43 @@ def test_a_receiver_that_fails_at_first_gets_everything_in_order_once_it_recover
     assert receiver.answered[:3] == [500, 500, 500]
     kinds = [r.event["type"] for r in receiver.received]
     assert kinds == ["order.pending", "order.paid"]
+
+
+class Hours:
+    """A clock for the webhook function that moves on `step` hours each time it is read."""
+
+    def __init__(self, step: float) -> None:
+        self.now = datetime.now(UTC)
+        self.step = timedelta(hours=step)
+
+    def __call__(self) -> datetime:
+        self.now += self.step
+        return self.now
+
+
+def dead_lettered(stack: Stack) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    messages = sqs.receive_message(QueueUrl=stack.refs["WebhookDeadLetterQueue"], MaxNumberOfMessages=10).get(
+        "Messages", []
+    )
+    return [json.loads(message["Body"]) for message in messages]
+
+
+def test_events_held_behind_a_failing_one_are_attempted_before_the_dead_letter_queue(
+    shop: Shop, pipeline: Pipeline, receiver: Receiver, stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The endpoint never answers: each event is tried for 24 hours of its own, the earlier one first,
+    then goes to the dead-letter queue, in order; none goes there untried (held back behind another)."""
+    receiver.fail_first = 10_000
+    monkeypatch.setattr("payments.webhooks.utc_now", Hours(2), raising=False)
+    shop.paid("ev-dlq")
+    pipeline.drain(rounds=400)
+    pending, paid = (e["id"] for e in dead_lettered(stack))
+    assert receiver.attempted.count(pending) >= 12  # every 2 h, from 30 s backoff on: 24 h of tries
+    assert receiver.attempted.count(paid) >= 12
+    last_pending = len(receiver.attempted) - 1 - receiver.attempted[::-1].index(pending)
+    assert receiver.attempted.index(paid) > last_pending  # never before the earlier one was settled
+    assert not pipeline.queue_waiting()
 
 
 def test_a_refused_notification_and_a_duplicate_publish_nothing(

@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -52,6 +52,8 @@ MERCHANT_EVENTS_PK = "MERCHANT_EVENTS"  # published events: sk = their id, and s
 # change's recorded time, and an event stored late would sort before a cursor already handed out.
 LISTED_PREFIX = "LISTED#"
 MERCHANT_EVENT_TTL_S = 30 * 24 * 3600  # how long a merchant can catch up on missed events
+WEBHOOK_TRIES_PREFIX = "WEBHOOK_TRIES#"  # pk of a queued webhook's failed attempts (payments/webhooks.py)
+WEBHOOK_TRIES_TTL_S = 15 * 24 * 3600  # past the webhook queue's 14-day retention
 MAX_PAYLOAD_CHARS = 16_000
 REJECTED_ATTEMPT_TTL_S = 180 * 24 * 3600  # forged or unmatched deliveries are kept for 180 days
 EVENTS_PAGE = 50  # newest events a read returns; older ones through the cursor
@@ -544,6 +546,29 @@ class OrdersStore:
             ConsistentRead=True,  # every write stamped before `stored_before` has landed: see it
         )
         return [item["body"]["S"] for item in page.get("Items", []) if item["sk"]["S"] != low][:limit]
+
+    def record_webhook_failure(self, message_id: str, now: datetime) -> tuple[int, datetime]:
+        """Count a failed delivery of one queued webhook message: the failures so far (this one
+        included) and when the first was. Kept here, not read off the queue: a message held behind an
+        earlier one of its order is received with it again and again without being tried."""
+        answer = self._call(
+            "update_item",
+            TableName=self.table_name,
+            Key={"pk": {"S": f"{WEBHOOK_TRIES_PREFIX}{message_id}"}, "sk": {"S": "TRIES"}},
+            UpdateExpression=(
+                "ADD attempts :one SET first_failed_at = if_not_exists(first_failed_at, :now), #ttl = :ttl"
+            ),
+            ExpressionAttributeNames={"#ttl": "ttl"},
+            ExpressionAttributeValues={
+                ":one": {"N": "1"},
+                ":now": {"S": iso(now)},
+                ":ttl": {"N": str(int(now.timestamp()) + WEBHOOK_TRIES_TTL_S)},
+            },
+            ReturnValues="ALL_NEW",
+        )
+        item = answer["Attributes"]
+        first = datetime.strptime(item["first_failed_at"]["S"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        return int(item["attempts"]["N"]), first
 
     def merchant_event(self, event_id: str) -> str | None:
         page = self._call(
