@@ -81,6 +81,70 @@ def test_a_receiver_that_fails_at_first_gets_everything_in_order_once_it_recover
     assert kinds == ["order.pending", "order.paid"]
 
 
+class FailingOnce:
+    """The EventBridge client, but its `fail_at`-th put (counting from 1) is refused."""
+
+    def __init__(self, real: Any, fail_at: int) -> None:
+        self.real, self.fail_at, self.puts = real, fail_at, 0
+
+    def put_events(self, **kwargs: Any) -> dict[str, Any]:
+        self.puts += 1
+        if self.puts == self.fail_at:
+            return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]}
+        return dict(self.real.put_events(**kwargs))
+
+
+def test_a_failed_publish_is_reported_for_its_record_and_retried_from_it(
+    shop: Shop, pipeline: Pipeline, receiver: Receiver, api: Api
+) -> None:
+    publisher = api.functions["PublishEventsFunction"].module.publisher
+    publisher.events_client = FailingOnce(publisher.events_client, fail_at=2)
+    answers: list[dict[str, Any]] = []
+    invoke = pipeline.stream.invoke
+
+    def recorded(event: dict[str, Any]) -> Any:
+        answer = invoke(event)
+        answers.append({"records": [r["dynamodb"]["SequenceNumber"] for r in event["Records"]], **answer})
+        return answer
+
+    pipeline.stream.invoke = recorded
+    shop.paid("ev-retry")  # three stream records: created (no merchant event), pending, paid
+    pipeline.drain()
+    first = answers[0]
+    assert len(first["records"]) == 3  # one batch: its last record failed on the bus
+    assert first["batchItemFailures"] == [{"itemIdentifier": first["records"][2]}]
+    assert answers[1]["records"] == first["records"][2:]  # given again from the failed record on
+    assert answers[1]["batchItemFailures"] == []
+    kinds = [r.event["type"] for r in receiver.received]
+    assert kinds == ["order.pending", "order.paid"]  # each once, in order, despite the retry
+
+
+def test_what_lands_on_the_event_bus(shop: Shop, pipeline: Pipeline, stack: Stack) -> None:
+    """A merchant's rule on the bus (here: to an SQS queue) gets each event: `source` the service,
+    `detail-type` the event type, `detail` the event itself."""
+    events, sqs = boto3.client("events"), boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName="merchant-rule-target")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    bus = stack.refs["MerchantEventBus"]
+    pattern = {"source": ["alipay-payments"], "detail-type": [{"prefix": "order."}]}
+    events.put_rule(Name="to-queue", EventBusName=bus, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="to-queue", EventBusName=bus, Targets=[{"Id": "q", "Arn": queue_arn}])
+    shop.paid("ev-bus")
+    pipeline.drain()
+    landed = [
+        json.loads(m["Body"])
+        for m in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    ]
+    assert [(e["source"], e["detail-type"]) for e in landed] == [
+        ("alipay-payments", "order.pending"),
+        ("alipay-payments", "order.paid"),
+    ]
+    assert [e["detail"]["type"] for e in landed] == ["order.pending", "order.paid"]
+    assert landed[1]["detail"]["data"]["order"]["status"] == "paid"
+
+
 class Hours:
     """A clock for the webhook function that moves on `step` hours each time it is read."""
 
