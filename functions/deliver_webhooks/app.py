@@ -40,7 +40,7 @@ sender = WebhookSender(
 )
 _sqs: Any = None
 _failures: FailedDeliveries | None = None
-postponed: set[str] = set()  # of this invocation: messages hidden for their own backoff
+postponed: set[str] = set()  # of this invocation: messages tried (hidden for their own backoff)
 
 
 def sqs() -> Any:
@@ -65,6 +65,9 @@ def deliver(record: SQSRecord) -> None:
     try:
         sender.deliver(record.body)
     except DeliveryFailed:
+        # Tried: never made visible again at once with the held-back ones, even if what follows fails
+        # (then the queue's visibility timeout spaces the tries).
+        postponed.add(record.message_id)
         metrics.add_metric(name="WebhookDeliveryFailed", unit=MetricUnit.Count, value=1)
         enqueued_at = datetime.fromtimestamp(int(record.attributes.sent_timestamp) / 1000, UTC)
         group = record.attributes.message_group_id or ""
@@ -72,7 +75,6 @@ def deliver(record: SQSRecord) -> None:
         if outcome == DEAD_LETTERED:  # acknowledged here: the next event of its order goes next
             metrics.add_metric(name="WebhookDeadLettered", unit=MetricUnit.Count, value=1)
             return
-        postponed.add(record.message_id)
         raise
     metrics.add_metric(name="WebhooksDelivered", unit=MetricUnit.Count, value=1)
 

@@ -16,6 +16,8 @@ import boto3
 import pytest
 import responses
 
+from local.inprocess import environment
+from payments.errors import StoreUnavailable
 from tests.conftest import Stack
 from tests.support.event_pipeline import Pipeline, Receiver, with_webhooks
 from tests.support.lambdas import Api
@@ -180,6 +182,24 @@ def test_events_held_behind_a_failing_one_are_attempted_before_the_dead_letter_q
     last_pending = len(receiver.attempted) - 1 - receiver.attempted[::-1].index(pending)
     assert receiver.attempted.index(paid) > last_pending  # never before the earlier one was settled
     assert not pipeline.queue_waiting()
+
+
+def test_a_failure_that_cannot_be_counted_waits_out_the_queue_visibility_timeout(
+    shop: Shop, pipeline: Pipeline, receiver: Receiver, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table is down when a delivery fails: the message is not offered again at once (a hot loop
+    against a failing endpoint), but after the queue's visibility timeout, as for any failure."""
+    receiver.fail_first = 10_000
+    function = api.functions["DeliverWebhooksFunction"]
+
+    def down(message_id: str, now: datetime) -> tuple[int, datetime]:
+        raise StoreUnavailable("the order store is unavailable; retry later")
+
+    with environment(function.env, function.drop):
+        monkeypatch.setattr(function.module.failures().store, "record_webhook_failure", down)
+    shop.create("ev-down")
+    pipeline.drain(rounds=5)
+    assert len(receiver.attempted) == 1
 
 
 def test_a_refused_notification_and_a_duplicate_publish_nothing(
