@@ -170,7 +170,10 @@ def _schemas() -> dict[str, Any]:
             "type": {"type": "string", "enum": EVENT_TYPES},
             "created_at": {"type": "string", "format": "date-time"},
             "order_id": {"type": "string"},
-            "sequence": {"type": "integer", "description": "per order, increasing with each change"},
+            "sequence": {
+                "type": "integer",
+                "description": "per order, strictly increasing (not contiguous); the same on every delivery",
+            },
             "data": {
                 "type": "object",
                 "required": ["order", "previous_status", "flags"],
