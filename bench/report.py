@@ -159,4 +159,21 @@ def render(results: dict[str, Any]) -> str:
             f"   {mode:12} {row['per_second']:7.1f} notifications/s ({row['notifications']} in "
             f"{row['seconds']:.1f} s, {row['workers']} workers)"
         )
+    if "merchant_events" in results:  # results.json from before this row have none
+        row = results["merchant_events"]
+        lines += [
+            "",
+            "7. Merchant events, commit to webhook received, local stack (informational)",
+            f"   one change at a time ({row['quiet_orders']} orders): p50 {_ms(row['p50_ms'])}   "
+            f"p99 {_ms(row['p99_ms'])}",
+            f"   burst ({row['orders']} orders created and paid by {row['workers']} clients in "
+            f"{row['burst_seconds']:.1f} s): {row['per_second']:.1f} events/s, p50 "
+            f"{_ms(row['burst_p50_ms'])}   p99 {_ms(row['burst_p99_ms'])}",
+            f"   events received in all: {row['events']} of {row['expected']}",
+            f"   ({row['note']})",
+        ]
     return "\n".join(lines)
+
+
+def _ms(value: float | None) -> str:
+    return f"{value:,.0f} ms" if value is not None else "n/a"

@@ -1,6 +1,6 @@
 """`make bench`: cold start, per-request CPU, round trips, package sizes, SDK comparisons, local-stack
-throughput. Prints a table and writes bench/results.json. Figures, not pass/fail: targets are shown
-beside them. Run on an otherwise idle machine; 2 cores here.
+throughput, merchant events from commit to webhook. Prints a table and writes bench/results.json.
+Figures, not pass/fail: targets are shown beside them. Run on an otherwise idle machine; 2 cores here.
 """
 
 from __future__ import annotations
@@ -339,6 +339,7 @@ def _per_request_quietly() -> dict[str, Any]:
 
 
 def main() -> int:
+    from bench.merchant_events import commit_to_webhook
     from bench.throughput import local_stack_throughput
 
     results: dict[str, Any] = {"machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]}}
@@ -348,6 +349,7 @@ def main() -> int:
         ("per_request", _per_request_quietly),
         ("sdk_comparison", sdk_comparison),
         ("local_stack_throughput", local_stack_throughput),
+        ("merchant_events", commit_to_webhook),
     ]
     # Other work on the machine moves every figure: the 1-minute load average as each step starts,
     # and at the end, goes into the results and the table.

@@ -170,7 +170,10 @@ def _schemas() -> dict[str, Any]:
             "type": {"type": "string", "enum": EVENT_TYPES},
             "created_at": {"type": "string", "format": "date-time"},
             "order_id": {"type": "string"},
-            "sequence": {"type": "integer", "description": "per order, increasing with each change"},
+            "sequence": {
+                "type": "integer",
+                "description": "per order, strictly increasing (not contiguous); the same on every delivery",
+            },
             "data": {
                 "type": "object",
                 "required": ["order", "previous_status", "flags"],
@@ -280,13 +283,21 @@ def document() -> dict[str, Any]:
         ("get", "/events"): {
             "operationId": "listEvents",
             "summary": "Merchant events, oldest first: catch up on what you missed",
+            "description": (
+                "Events in the order they were stored, listed once they are two minutes old (an "
+                "event stored late still comes after the cursor you hold). Paging on with next_after "
+                "gives every event exactly once. Kept for 30 days."
+            ),
             "parameters": [
                 {
                     "name": "after",
                     "in": "query",
                     "required": False,
                     "schema": {"type": "string", "pattern": "^evt_[0-9TZ]{15,30}_[0-9a-f]{16}$"},
-                    "description": "the id of the last event you have (next_after of the last page)",
+                    "description": (
+                        "the id of the last event you have (next_after of the last page); "
+                        "422 if no such event is kept"
+                    ),
                 },
                 {
                     "name": "limit",

@@ -197,6 +197,9 @@ class Scheduler:
                     self.log(f"[{spec.logical_id}] {json.dumps(result)}")
 
 
+MAX_POLLS_IN_A_ROW = 20
+
+
 class EventSourcePumps:
     """Lambda's event source mappings, locally: the orders table's stream into the publish function,
     the webhook queue into the webhook function, polled every half second (local/pipeline.py)."""
@@ -252,7 +255,11 @@ class EventSourcePumps:
         while not self.stopped.wait(0.5):
             for logical_id, poller in self.pollers:
                 try:
-                    poller.poll_once()
+                    # Again at once while it moves something (as Lambda's pollers keep up with a
+                    # backlog), a bounded number of times, so one source never starves the others.
+                    for _ in range(MAX_POLLS_IN_A_ROW):
+                        if not poller.poll_once():
+                            break
                 except Exception as exc:  # reported; the next poll comes anyway
                     self.log(f"[{logical_id}] event source failed: {type(exc).__name__}")
 
@@ -324,6 +331,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=float(os.environ.get("SCHEDULE_EVERY_S") or 30),
         help="seconds between runs of the scheduled functions, e.g. the reconciler (default 30; 0: never)",
     )
+    parser.add_argument(
+        "--webhook-url",
+        default=None,
+        help="where merchant events are POSTed (default: the demo shop; the bench gives its own receiver)",
+    )
     parser.add_argument("--quiet", action="store_true")
     return parser.parse_args(argv)
 
@@ -374,7 +386,7 @@ def start(args: argparse.Namespace, running: ExitStack, log: Callable[[str], Non
         else {}
     )
     # The demo shop is the merchant's webhook receiver (template parameter WebhookUrl).
-    parameters = {"PublicBaseUrl": public, "WebhookUrl": f"{public}/shop/webhooks"}
+    parameters = {"PublicBaseUrl": public, "WebhookUrl": args.webhook_url or f"{public}/shop/webhooks"}
     envs = {
         spec.logical_id: {**template.environment(spec, refs, parameters), **aws_env, **scale}
         for spec in specs

@@ -41,7 +41,7 @@ from local.template import Template  # noqa: E402
 from tests.support.aws import client, empty_stack_services, share_botocore_data_loader  # noqa: E402
 from tests.support.lambdas import Api  # noqa: E402
 from tests.support.link import ProviderLink  # noqa: E402
-from tests.support.secrets import PROVIDER_SECRET  # noqa: E402
+from tests.support.secrets import PROVIDER_SECRET, WEBHOOK_SIGNING_SECRET  # noqa: E402
 
 share_stream_records()  # the orders table has a stream: see local/moto_streams.py
 share_botocore_data_loader()  # speed only: tests/support/aws.py
@@ -95,7 +95,10 @@ def stack(template: Template) -> Iterator[Stack]:
         client("dynamodb"),
         client("secretsmanager"),
         prefix="test",
-        secret_values={"ProviderCredentialsSecret": json.dumps(PROVIDER_SECRET)},
+        secret_values={
+            "ProviderCredentialsSecret": json.dumps(PROVIDER_SECRET),
+            "WebhookSigningSecret": WEBHOOK_SIGNING_SECRET,
+        },
     )
     yield Stack(template, refs)
     empty_stack_services()

@@ -1,7 +1,9 @@
 """The webhook queue (FIFO, grouped by order) -> signed POSTs to the merchant. A failed delivery is
-hidden for its backoff and reported failed; the later events of the same order wait behind it."""
+hidden for its backoff and reported failed; the later events of the same order wait behind it. After
+24 hours of its own tries it is moved to the dead-letter queue and acknowledged: the next goes next."""
 
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -13,7 +15,14 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payments import snapstart
-from payments.webhooks import DeliveryFailed, WebhookSender, postpone, release_held_back
+from payments.store import OrdersStore
+from payments.webhooks import (
+    DEAD_LETTERED,
+    DeliveryFailed,
+    FailedDeliveries,
+    WebhookSender,
+    release_held_back,
+)
 
 snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
 logger = Logger()
@@ -23,13 +32,15 @@ processor = SqsFifoPartialProcessor(skip_group_on_error=True)  # one order's fai
 # crash of this function (which would also set off its Errors alarm).
 processor.raise_on_entire_batch_failure = False
 QUEUE_URL = os.environ["WEBHOOK_QUEUE_URL"]
+DEAD_LETTER_URL = os.environ["WEBHOOK_DEAD_LETTER_QUEUE_URL"]
 SECRET_ARN = os.environ["WEBHOOK_SECRET_ARN"]
 sender = WebhookSender(
     os.environ.get("WEBHOOK_URL", ""),
     lambda: str(parameters.get_secret(SECRET_ARN, max_age=300)),
 )
 _sqs: Any = None
-postponed: set[str] = set()  # of this invocation: messages hidden for their own backoff
+_failures: FailedDeliveries | None = None
+postponed: set[str] = set()  # of this invocation: messages tried (hidden for their own backoff)
 
 
 def sqs() -> Any:
@@ -43,14 +54,27 @@ def sqs() -> Any:
     return _sqs
 
 
+def failures() -> FailedDeliveries:
+    global _failures
+    if _failures is None:
+        _failures = FailedDeliveries(OrdersStore.from_env(), sqs(), QUEUE_URL, DEAD_LETTER_URL)
+    return _failures
+
+
 def deliver(record: SQSRecord) -> None:
     try:
         sender.deliver(record.body)
     except DeliveryFailed:
-        tries = int(record.attributes.approximate_receive_count)
-        postpone(sqs(), QUEUE_URL, record.receipt_handle, tries)
+        # Tried: never made visible again at once with the held-back ones, even if what follows fails
+        # (then the queue's visibility timeout spaces the tries).
         postponed.add(record.message_id)
         metrics.add_metric(name="WebhookDeliveryFailed", unit=MetricUnit.Count, value=1)
+        enqueued_at = datetime.fromtimestamp(int(record.attributes.sent_timestamp) / 1000, UTC)
+        group = record.attributes.message_group_id or ""
+        outcome = failures().settle(record.message_id, record.receipt_handle, record.body, group, enqueued_at)
+        if outcome == DEAD_LETTERED:  # acknowledged here: the next event of its order goes next
+            metrics.add_metric(name="WebhookDeadLettered", unit=MetricUnit.Count, value=1)
+            return
         raise
     metrics.add_metric(name="WebhooksDelivered", unit=MetricUnit.Count, value=1)
 

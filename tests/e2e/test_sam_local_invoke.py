@@ -27,6 +27,9 @@ DEPLOYED = {
     "PUBLIC_BASE_URL": "https://abc123defg.execute-api.eu-west-1.amazonaws.com/v1",
     "EVENT_BUS_NAME": "alipay-payments-merchant-events",
     "WEBHOOK_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/alipay-payments-WebhookQueue.fifo",
+    "WEBHOOK_DEAD_LETTER_QUEUE_URL": (
+        "https://sqs.eu-west-1.amazonaws.com/123456789012/alipay-payments-WebhookDeadLetterQueue.fifo"
+    ),
     "WEBHOOK_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:WebhookSigning-AbCdEf",
     "WEBHOOK_URL": "https://merchant.example/payments-events",
 }
@@ -66,7 +69,8 @@ def test_the_committed_sample_is_refused_until_filled_in() -> None:
     result = invoke("events/create_order_useepay.json", "--print")
     assert result.returncode == 2
     placeholders = (
-        "EVENT_BUS_NAME, ORDERS_TABLE_NAME, PROVIDER_SECRET_ARN, PUBLIC_BASE_URL, WEBHOOK_QUEUE_URL"
+        "EVENT_BUS_NAME, ORDERS_TABLE_NAME, PROVIDER_SECRET_ARN, PUBLIC_BASE_URL, "
+        "WEBHOOK_DEAD_LETTER_QUEUE_URL, WEBHOOK_QUEUE_URL"
     )
     assert f"still placeholders: {placeholders}, WEBHOOK_SECRET_ARN, WEBHOOK_URL" in result.stderr
     assert "sam list stack-outputs" in result.stderr

@@ -9,12 +9,15 @@ import hmac
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 import responses
 
+from local.inprocess import environment
+from payments.errors import StoreUnavailable
 from tests.conftest import Stack
 from tests.support.event_pipeline import Pipeline, Receiver, with_webhooks
 from tests.support.lambdas import Api
@@ -62,7 +65,7 @@ def test_every_change_reaches_the_merchant_once_signed_and_in_order(
     assert "refund.succeeded" in kinds
     assert len({e["id"] for e in events}) == len(events)  # once each
     sequences = [e["sequence"] for e in events]
-    assert sequences == sorted(sequences)  # one order's events in sequence
+    assert sequences == sorted(set(sequences))  # one order's events in sequence, each its own number
     secret = webhook_secret(stack)
     assert all(signed_by(secret, r) for r in receiver.received)
     assert events[1]["data"]["order"]["status"] == "paid"  # the order as that change left it
@@ -78,6 +81,125 @@ def test_a_receiver_that_fails_at_first_gets_everything_in_order_once_it_recover
     assert receiver.answered[:3] == [500, 500, 500]
     kinds = [r.event["type"] for r in receiver.received]
     assert kinds == ["order.pending", "order.paid"]
+
+
+class FailingOnce:
+    """The EventBridge client, but its `fail_at`-th put (counting from 1) is refused."""
+
+    def __init__(self, real: Any, fail_at: int) -> None:
+        self.real, self.fail_at, self.puts = real, fail_at, 0
+
+    def put_events(self, **kwargs: Any) -> dict[str, Any]:
+        self.puts += 1
+        if self.puts == self.fail_at:
+            return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]}
+        return dict(self.real.put_events(**kwargs))
+
+
+def test_a_failed_publish_is_reported_for_its_record_and_retried_from_it(
+    shop: Shop, pipeline: Pipeline, receiver: Receiver, api: Api
+) -> None:
+    publisher = api.functions["PublishEventsFunction"].module.publisher
+    publisher.events_client = FailingOnce(publisher.events_client, fail_at=2)
+    answers: list[dict[str, Any]] = []
+    invoke = pipeline.stream.invoke
+
+    def recorded(event: dict[str, Any]) -> Any:
+        answer = invoke(event)
+        answers.append({"records": [r["dynamodb"]["SequenceNumber"] for r in event["Records"]], **answer})
+        return answer
+
+    pipeline.stream.invoke = recorded
+    shop.paid("ev-retry")  # three stream records: created (no merchant event), pending, paid
+    pipeline.drain()
+    first = answers[0]
+    assert len(first["records"]) == 3  # one batch: its last record failed on the bus
+    assert first["batchItemFailures"] == [{"itemIdentifier": first["records"][2]}]
+    assert answers[1]["records"] == first["records"][2:]  # given again from the failed record on
+    assert answers[1]["batchItemFailures"] == []
+    kinds = [r.event["type"] for r in receiver.received]
+    assert kinds == ["order.pending", "order.paid"]  # each once, in order, despite the retry
+
+
+def test_what_lands_on_the_event_bus(shop: Shop, pipeline: Pipeline, stack: Stack) -> None:
+    """A merchant's rule on the bus (here: to an SQS queue) gets each event: `source` the service,
+    `detail-type` the event type, `detail` the event itself."""
+    events, sqs = boto3.client("events"), boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName="merchant-rule-target")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    bus = stack.refs["MerchantEventBus"]
+    pattern = {"source": ["alipay-payments"], "detail-type": [{"prefix": "order."}]}
+    events.put_rule(Name="to-queue", EventBusName=bus, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="to-queue", EventBusName=bus, Targets=[{"Id": "q", "Arn": queue_arn}])
+    shop.paid("ev-bus")
+    pipeline.drain()
+    landed = [
+        json.loads(m["Body"])
+        for m in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    ]
+    assert [(e["source"], e["detail-type"]) for e in landed] == [
+        ("alipay-payments", "order.pending"),
+        ("alipay-payments", "order.paid"),
+    ]
+    assert [e["detail"]["type"] for e in landed] == ["order.pending", "order.paid"]
+    assert landed[1]["detail"]["data"]["order"]["status"] == "paid"
+
+
+class Hours:
+    """A clock for the webhook function that moves on `step` hours each time it is read."""
+
+    def __init__(self, step: float) -> None:
+        self.now = datetime.now(UTC)
+        self.step = timedelta(hours=step)
+
+    def __call__(self) -> datetime:
+        self.now += self.step
+        return self.now
+
+
+def dead_lettered(stack: Stack) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    messages = sqs.receive_message(QueueUrl=stack.refs["WebhookDeadLetterQueue"], MaxNumberOfMessages=10).get(
+        "Messages", []
+    )
+    return [json.loads(message["Body"]) for message in messages]
+
+
+def test_events_held_behind_a_failing_one_are_attempted_before_the_dead_letter_queue(
+    shop: Shop, pipeline: Pipeline, receiver: Receiver, stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The endpoint never answers: each event is tried for 24 hours of its own, the earlier one first,
+    then goes to the dead-letter queue, in order; none goes there untried (held back behind another)."""
+    receiver.fail_first = 10_000
+    monkeypatch.setattr("payments.webhooks.utc_now", Hours(2), raising=False)
+    shop.paid("ev-dlq")
+    pipeline.drain(rounds=400)
+    pending, paid = (e["id"] for e in dead_lettered(stack))
+    assert receiver.attempted.count(pending) >= 12  # every 2 h, from 30 s backoff on: 24 h of tries
+    assert receiver.attempted.count(paid) >= 12
+    last_pending = len(receiver.attempted) - 1 - receiver.attempted[::-1].index(pending)
+    assert receiver.attempted.index(paid) > last_pending  # never before the earlier one was settled
+    assert not pipeline.queue_waiting()
+
+
+def test_a_failure_that_cannot_be_counted_waits_out_the_queue_visibility_timeout(
+    shop: Shop, pipeline: Pipeline, receiver: Receiver, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table is down when a delivery fails: the message is not offered again at once (a hot loop
+    against a failing endpoint), but after the queue's visibility timeout, as for any failure."""
+    receiver.fail_first = 10_000
+    function = api.functions["DeliverWebhooksFunction"]
+
+    def down(message_id: str, now: datetime) -> tuple[int, datetime]:
+        raise StoreUnavailable("the order store is unavailable; retry later")
+
+    with environment(function.env, function.drop):
+        monkeypatch.setattr(function.module.failures().store, "record_webhook_failure", down)
+    shop.create("ev-down")
+    pipeline.drain(rounds=5)
+    assert len(receiver.attempted) == 1
 
 
 def test_a_refused_notification_and_a_duplicate_publish_nothing(
@@ -96,7 +218,10 @@ def test_a_refused_notification_and_a_duplicate_publish_nothing(
     assert [r.event["type"] for r in receiver.received[before:]] == ["order.paid"]
 
 
-def test_catching_up_and_redelivering(shop: Shop, pipeline: Pipeline, receiver: Receiver, api: Api) -> None:
+def test_catching_up_and_redelivering(
+    shop: Shop, pipeline: Pipeline, receiver: Receiver, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("payments.event_queries.SETTLE_S", 0)  # list what was just stored
     shop.paid("ev-4")
     pipeline.drain()
     page = api.request("GET", "/events?limit=1").json()
@@ -104,12 +229,14 @@ def test_catching_up_and_redelivering(shop: Shop, pipeline: Pipeline, receiver: 
     first = page["events"][0]
     rest = api.request("GET", f"/events?after={page['next_after']}&limit=100").json()["events"]
     listed = [first, *rest]
-    assert [e["id"] for e in listed] == sorted(e["id"] for e in listed)  # oldest first
+    assert [e["sequence"] for e in listed] == sorted(e["sequence"] for e in listed)  # oldest first
     assert {e["id"] for e in listed} == {r.event["id"] for r in receiver.received}
     again = api.request("POST", f"/events/{first['id']}/redeliver")
     assert again.status == 202, again.body
     pipeline.drain()
     assert [r.event["id"] for r in receiver.received].count(first["id"]) == 2  # a retry of the same id
+    unknown = api.request("GET", "/events?after=evt_20260101T000000000000Z_0000000000000000")
+    assert (unknown.status, unknown.json()["error"]["field"]) == (422, "after")
     bad = api.request("GET", "/events?limit=0")
     assert (bad.status, bad.json()["error"]["field"]) == (422, "limit")
     missing = api.request("POST", "/events/evt_20260101T000000000000Z_0000000000000000/redeliver")

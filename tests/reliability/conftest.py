@@ -23,6 +23,7 @@ from tests.support import alipay_intl_kit, multisafepay_kit, useepay_kit
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
 from tests.support.orders import order_body
+from tests.support.secrets import WEBHOOK_SIGNING_SECRET
 
 VARIANTS = ["multisafepay", "useepay-MD5", "useepay-RSA", "alipay_intl"]
 
@@ -80,6 +81,7 @@ SENSITIVE: list[str] = [
     multisafepay_kit.MSP_API_KEY,
     useepay_kit.MD5_KEY,
     "test-merchant-key",  # the merchant API key the test gateway checks
+    WEBHOOK_SIGNING_SECRET,  # what merchant webhooks are signed with (every test stack's)
     "PRIVATE KEY",
     CUSTOMER["email"],
     CUSTOMER["phone"],

@@ -8,6 +8,7 @@ AWS call per function (as IAM actions), and requires granted == used for every f
 from __future__ import annotations
 
 import contextvars
+import itertools
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -148,11 +149,17 @@ def test_every_function_is_granted_exactly_what_it_uses(
         flows(Harness(provider, sandbox, harness.service, api), link, monkeypatch)
 
     # The merchant-event pipeline: the stream into its function, the webhook queue into the sender
-    # (whose first delivery fails, so it postpones), and the catch-up routes.
-    receiver = Receiver(fail_first=1).start()
+    # (whose first deliveries fail, so it postpones, and an event's second failure, a day later by the
+    # clock the sender reads, dead-letters it), and the catch-up routes.
+    receiver = Receiver(fail_first=10).start()
+    days = itertools.count()
     try:
         request.getfixturevalue("wire").add_passthru(receiver.url)
         monkeypatch.setattr("payments.webhooks.SCALE", 0)
+        monkeypatch.setattr(
+            "payments.webhooks.utc_now", lambda: datetime.now(UTC) + timedelta(days=next(days))
+        )
+        monkeypatch.setattr("payments.event_queries.SETTLE_S", 0)  # list what was just stored
         stack = request.getfixturevalue("stack")
         with_webhooks(api, stack.table_name, stack.refs["WebhookQueue"], receiver).drain()
         assert receiver.received

@@ -1,13 +1,15 @@
 """7. Secrets and personal data. Every log line of every test in this suite is read by `log_guard`
 (tests/reliability/conftest.py) for the API keys, UseePay's MD5 key, fragments of every private key,
-and the customer's e-mail, phone and IP. Here, one representative flow per provider through the real
-handlers (create with full customer data, read, genuine, repeated and forged notifications, a provider
-fault and its retry) also has its replies and everything it stored checked.
+the webhook signing secret, and the customer's e-mail, phone and IP. Here, one representative flow per
+provider through the real handlers (create with full customer data, read, genuine, repeated and forged
+notifications, a provider fault and its retry) also has its replies and everything it stored checked.
 """
 
 from __future__ import annotations
 
 import json
+
+import boto3
 
 from tests.conftest import Stack
 from tests.reliability.conftest import LogSink, leaks_in
@@ -43,3 +45,10 @@ def test_a_flow_per_provider_leaks_nothing(
     assert not leaked, f"in replies or stored events: {leaked}"
     assert any("order transition" in line for line in log_guard.lines)  # the logs were captured at all
     assert any("notification rejected" in line for line in log_guard.lines)
+
+
+def test_the_guard_looks_for_the_webhook_signing_secret(stack: Stack) -> None:
+    """The secret every webhook is signed with is never logged: the guard knows the stack's value."""
+    secret = boto3.client("secretsmanager").get_secret_value(SecretId=stack.refs["WebhookSigningSecret"])
+    line = f"webhook refused {{'secret': '{secret['SecretString']}'}}"
+    assert leaks_in([line]) == [secret["SecretString"]]

@@ -30,6 +30,7 @@ class Receiver:
     fail_first: int = 0
     received: list[Received] = field(default_factory=list)
     answered: list[int] = field(default_factory=list)
+    attempted: list[str] = field(default_factory=list)  # the id of every event POSTed, answered or not
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -46,6 +47,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.attempted.append(str(json.loads(body).get("id")))
                 status = 500 if receiver.refuse_next() else 200
                 receiver.answered.append(status)
                 if status == 200:

@@ -16,18 +16,23 @@ TABLE_ACTIONS = {
     "OrderActionsFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
     "ReconcileFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
     "PublishEventsFunction": {"dynamodb:PutItem"},  # keeps the published events; reads the stream
-    "DeliverWebhooksFunction": set(),
+    "DeliverWebhooksFunction": {"dynamodb:UpdateItem"},  # counts its failed tries
     "EventsApiFunction": {"dynamodb:Query"},
 }
 # What each function may do on the merchant-events resources (the bus, the webhook queue and key).
 EVENT_ACTIONS = {
     "PublishEventsFunction": {"events:PutEvents", "sqs:SendMessage"},
-    "DeliverWebhooksFunction": {"secretsmanager:GetSecretValue", "sqs:ChangeMessageVisibility"},
+    "DeliverWebhooksFunction": {
+        "secretsmanager:GetSecretValue",
+        "sqs:ChangeMessageVisibility",
+        "sqs:SendMessage",  # to the dead-letter queue, after 24 hours of tries
+    },
     "EventsApiFunction": {"events:PutEvents", "sqs:SendMessage"},
 }
 EVENT_RESOURCES = (
     {"Fn::GetAtt": ["MerchantEventBus", "Arn"]},
     {"Fn::GetAtt": ["WebhookQueue", "Arn"]},
+    {"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]},
     {"Ref": "WebhookSigningSecret"},
 )
 # What each function may do on the orders table's indexes (the reconciler reads the due work).
@@ -120,6 +125,7 @@ def test_environment_carries_only_names_and_arns(template: Template) -> None:
         "ProviderCredentialsSecret": "arn:secret",
         "MerchantEventBus": "bus",
         "WebhookQueue": "https://sqs/queue.fifo",
+        "WebhookDeadLetterQueue": "https://sqs/dead-letter.fifo",
         "WebhookSigningSecret": "arn:webhook",
     }
     for spec in template.functions():

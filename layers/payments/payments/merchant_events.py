@@ -7,7 +7,9 @@ into the merchant events below. So an event exists if and only if its change was
 An audit event becomes up to three merchant events: the order's new status (`order.<status>`), the
 refund it settled (`refund.succeeded`, `refund.failed`), and what was flagged (`order.flagged`). Each
 has an id that is unique and stable per change (the same stream record always gives the same ids), so
-a merchant dedupes by `id`; `sequence` orders the events of one order.
+a merchant dedupes by `id`; `sequence` orders the events of one order: strictly increasing per order,
+not contiguous (the change's own number times SEQUENCE_STRIDE, plus the event's place in the change),
+so it is the same every time the change is published and needs no counter of its own.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ ATTENTION_FLAGS = frozenset(
     }
 )
 SIGNATURE_HEADER = "Payments-Signature"
+# Room for each change's events in `sequence` (a change gives at most three: status, refund, flag).
+SEQUENCE_STRIDE = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +63,7 @@ class MerchantEvent:
     type: str
     created_at: str
     order_id: str
-    sequence: int  # the audit event's per-order sequence number (several events may share one)
+    sequence: int  # strictly increasing per order, stable per event (see SEQUENCE_STRIDE)
     data: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
@@ -121,7 +125,7 @@ def merchant_events(order: dict[str, Any], audit: OrderEvent, order_id: str) -> 
     if ATTENTION_FLAGS.intersection(audit.flags):
         found.append(("order.flagged", {"reason": audit.reason}))
     events = []
-    for type_, extra in found:
+    for place, (type_, extra) in enumerate(found):
         data = {**data_base, **extra}
         if audit.refund is not None:
             data.setdefault("refund", audit.refund)
@@ -131,7 +135,7 @@ def merchant_events(order: dict[str, Any], audit: OrderEvent, order_id: str) -> 
                 type=type_,
                 created_at=audit.at,
                 order_id=order_id,
-                sequence=audit.seq,
+                sequence=audit.seq * SEQUENCE_STRIDE + place,
                 data=data,
             )
         )

@@ -88,7 +88,11 @@ class EventPublisher:
         body = event.body()
         if not again:
             try:
-                self.store.put_merchant_event(event.id, event.order_id, event.type, body, now)
+                # Stamped just before the write: GET /events lists only what was stamped before its
+                # settle window, by when every such write has landed (payments/event_queries.py).
+                self.store.put_merchant_event(
+                    event.id, event.order_id, event.type, body, now, stored_at=utc_now()
+                )
             except StoreUnavailable as down:
                 raise PublishFailed("the event could not be kept") from down
         answer = self.events_client.put_events(

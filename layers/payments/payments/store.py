@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -47,8 +47,13 @@ ORDER_SK = "ORDER"
 EVENT_PREFIX = "EVENT#"
 REFUND_PREFIX = "REFUND#"
 REJECTED_PREFIX = "REJECTED#"
-MERCHANT_EVENTS_PK = "MERCHANT_EVENTS"  # published events, sk = their id (sortable by commit time)
+MERCHANT_EVENTS_PK = "MERCHANT_EVENTS"  # published events: sk = their id, and sk = LISTED#… below
+# The catch-up list's key: when the event was stored, then its id. Not its id alone: ids follow the
+# change's recorded time, and an event stored late would sort before a cursor already handed out.
+LISTED_PREFIX = "LISTED#"
 MERCHANT_EVENT_TTL_S = 30 * 24 * 3600  # how long a merchant can catch up on missed events
+WEBHOOK_TRIES_PREFIX = "WEBHOOK_TRIES#"  # pk of a queued webhook's failed attempts (payments/webhooks.py)
+WEBHOOK_TRIES_TTL_S = 15 * 24 * 3600  # past the webhook queue's 14-day retention
 MAX_PAYLOAD_CHARS = 16_000
 REJECTED_ATTEMPT_TTL_S = 180 * 24 * 3600  # forged or unmatched deliveries are kept for 180 days
 EVENTS_PAGE = 50  # newest events a read returns; older ones through the cursor
@@ -472,41 +477,98 @@ class OrdersStore:
         return self._conditional_update(key, expression, "#version = :read", values)
 
     # -- merchant events (payments/merchant_events.py) -------------------------------------------
-    def put_merchant_event(self, event_id: str, order_id: str, type_: str, body: str, at: datetime) -> bool:
+    def put_merchant_event(
+        self, event_id: str, order_id: str, type_: str, body: str, at: datetime, stored_at: datetime
+    ) -> bool:
         """Keep a published event for catching up (GET /events); False if it was kept before (a
-        stream batch delivered again)."""
-        return (
-            self._conditional(
-                "put_item",
-                TableName=self.table_name,
-                Item=_serialize(
+        stream batch delivered again). Two items in one transaction: the event under its id (for
+        redelivery and to dedupe) and its place in the list, by `stored_at` (taken just before)."""
+        listed = f"{LISTED_PREFIX}{iso(stored_at)}#{event_id}"
+        common = {
+            "order_id": order_id,
+            "type": type_,
+            "body": body,
+            "ttl": int(at.timestamp()) + MERCHANT_EVENT_TTL_S,
+        }
+        try:
+            self._transact(
+                [
                     {
-                        "pk": MERCHANT_EVENTS_PK,
-                        "sk": event_id,
-                        "order_id": order_id,
-                        "type": type_,
-                        "body": body,
-                        "ttl": int(at.timestamp()) + MERCHANT_EVENT_TTL_S,
-                    }
-                ),
-                ConditionExpression="attribute_not_exists(sk)",
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": _serialize(
+                                {"pk": MERCHANT_EVENTS_PK, "sk": event_id, "listed": listed, **common}
+                            ),
+                            "ConditionExpression": "attribute_not_exists(sk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": _serialize({"pk": MERCHANT_EVENTS_PK, "sk": listed, **common}),
+                            "ConditionExpression": "attribute_not_exists(sk)",
+                        }
+                    },
+                ]
             )
-            is not None
-        )
+        except ConcurrentUpdateError:
+            return False
+        return True
 
-    def merchant_events_after(self, after: str | None, limit: int) -> list[str]:
-        """Published events' bodies, oldest first, after the event `after` (its id) or from the start."""
-        condition = "pk = :pk AND sk > :after" if after else "pk = :pk AND begins_with(sk, :evt)"
-        values = {":pk": {"S": MERCHANT_EVENTS_PK}}
-        values.update({":after": {"S": after}} if after else {":evt": {"S": "evt_"}})
+    def merchant_events_after(
+        self, after: str | None, limit: int, stored_before: datetime
+    ) -> list[str] | None:
+        """Published events' bodies in the order they were stored, after the event `after` (its id)
+        or from the start, up to those stored before `stored_before`. None: no event `after` is kept."""
+        low = LISTED_PREFIX
+        if after is not None:
+            page = self._call(
+                "query",
+                TableName=self.table_name,
+                KeyConditionExpression="pk = :pk AND sk = :id",
+                ExpressionAttributeValues={":pk": {"S": MERCHANT_EVENTS_PK}, ":id": {"S": after}},
+            )
+            items = page.get("Items") or []
+            if not items or "listed" not in items[0]:
+                return None
+            low = str(items[0]["listed"]["S"])
         page = self._call(
             "query",
             TableName=self.table_name,
-            KeyConditionExpression=condition,
-            ExpressionAttributeValues=values,
-            Limit=limit,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+            ExpressionAttributeValues={
+                ":pk": {"S": MERCHANT_EVENTS_PK},
+                ":low": {"S": low},
+                # A bare time sorts before every key stamped with it (each goes on with "#evt_…").
+                ":high": {"S": f"{LISTED_PREFIX}{iso(stored_before)}"},
+            },
+            Limit=limit + 1,  # BETWEEN includes `after` itself
+            ConsistentRead=True,  # every write stamped before `stored_before` has landed: see it
         )
-        return [item["body"]["S"] for item in page.get("Items", [])]
+        return [item["body"]["S"] for item in page.get("Items", []) if item["sk"]["S"] != low][:limit]
+
+    def record_webhook_failure(self, message_id: str, now: datetime) -> tuple[int, datetime]:
+        """Count a failed delivery of one queued webhook message: the failures so far (this one
+        included) and when the first was. Kept here, not read off the queue: a message held behind an
+        earlier one of its order is received with it again and again without being tried."""
+        answer = self._call(
+            "update_item",
+            TableName=self.table_name,
+            Key={"pk": {"S": f"{WEBHOOK_TRIES_PREFIX}{message_id}"}, "sk": {"S": "TRIES"}},
+            UpdateExpression=(
+                "ADD attempts :one SET first_failed_at = if_not_exists(first_failed_at, :now), #ttl = :ttl"
+            ),
+            ExpressionAttributeNames={"#ttl": "ttl"},
+            ExpressionAttributeValues={
+                ":one": {"N": "1"},
+                ":now": {"S": iso(now)},
+                ":ttl": {"N": str(int(now.timestamp()) + WEBHOOK_TRIES_TTL_S)},
+            },
+            ReturnValues="ALL_NEW",
+        )
+        item = answer["Attributes"]
+        first = datetime.strptime(item["first_failed_at"]["S"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        return int(item["attempts"]["N"]), first
 
     def merchant_event(self, event_id: str) -> str | None:
         page = self._call(

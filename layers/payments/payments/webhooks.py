@@ -2,9 +2,17 @@
 
 Each event is POSTed as JSON with `Payments-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret,
 "<t>.<raw body>")>`. A 2xx acknowledges; anything else, or no answer within 10 s, leaves the message
-on the queue, hidden for a backoff that doubles from 30 s up to 12 h, for at least 24 hours in all;
-then the queue's redrive policy moves it to the dead-letter queue (an alarm). The queue is FIFO and
-grouped by order, so while one event of an order waits, the later ones of that order wait behind it.
+on the queue, hidden for a backoff that doubles from 30 s, for 24 hours from its own first attempt;
+a failure after that moves it to the dead-letter queue (an alarm) and acknowledges it. The queue is
+FIFO and grouped by order, so while one event of an order waits, the later ones wait behind it, and
+once it is settled (delivered or dead-lettered) the next is attempted, with a 24 hours of its own.
+
+Why the events behind are attempted rather than dead-lettered with it: the endpoint may be back by
+then, and an event in the dead-letter queue needs a person. Its own 24 hours are counted in the table
+(store.record_webhook_failure), not by the queue's receive count, which also grows while a message
+is only held back. The queue's maxReceiveCount is a safety net for a failing function, never reached
+by retries. An event that has waited 13 days (the queue keeps a message 14) is dead-lettered at its
+next failure, so a long backlog is never dropped by the queue unseen.
 """
 
 from __future__ import annotations
@@ -21,14 +29,16 @@ from payments.clock import utc_now
 from payments.errors import ProviderError
 from payments.http import HttpClient
 from payments.merchant_events import SIGNATURE_HEADER, sign
+from payments.store import OrdersStore
 
 logger = Logger()
 
 WEBHOOK_TIMEOUT_S = 10.0
-# Hidden this long after the n-th failed delivery (n = 1, 2, …): 30 s doubling to 12 h. With the
-# queue's maxReceiveCount (template.yaml: 14) that is 30.5 hours of retries before the dead-letter queue.
-BACKOFF_S = (30, 60, 120, 240, 480, 960, 1920, 3840, 7680, 15360, 30720, 43200, 43200, 43200)
-MAX_DELIVERIES = len(BACKOFF_S)
+# Hidden this long after the n-th failed delivery (n = 1, 2, …): 30 s doubling, capped so the last try
+# comes 24 h after the first (next_try_in): 13 tries, at 0 s, 30 s, 1.5 min, … 8.5 h, 17 h and 24 h.
+BACKOFF_S = (30, 60, 120, 240, 480, 960, 1920, 3840, 7680, 15360, 30720, 43200)
+RETRY_FOR_S = 24 * 3600
+QUEUE_AGE_LIMIT_S = 13 * 24 * 3600  # the queue (template.yaml) keeps a message 14 days
 # Compresses the backoff for the local stack's tests (0: retry at once). Never set in template.yaml.
 SCALE = float(os.environ.get("WEBHOOK_BACKOFF_SCALE") or 1)
 
@@ -75,13 +85,47 @@ class WebhookSender:
             raise DeliveryFailed(f"HTTP {reply.status}")
 
 
-def postpone(sqs_client: Any, queue_url: str, receipt_handle: str, deliveries_so_far: int) -> int:
-    """Hide a message that failed for its backoff; the delay chosen."""
-    delay = backoff_s(deliveries_so_far)
-    sqs_client.change_message_visibility(
-        QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=delay
-    )
-    return delay
+def next_try_in(attempts: int, first_failed_at: datetime, enqueued_at: datetime, now: datetime) -> int | None:
+    """Seconds until the next try of a message that failed `attempts` times; None: dead-letter it."""
+    tried_for = (now - first_failed_at).total_seconds()
+    if tried_for >= RETRY_FOR_S or (now - enqueued_at).total_seconds() >= QUEUE_AGE_LIMIT_S:
+        return None
+    return min(backoff_s(attempts), int(max(RETRY_FOR_S - tried_for, 1) * SCALE))
+
+
+POSTPONED, DEAD_LETTERED = "postponed", "dead_lettered"
+
+
+class FailedDeliveries:
+    """What becomes of a message whose delivery failed: hidden for its backoff, or, after 24 hours of
+    tries, moved to the dead-letter queue and acknowledged (so the next of its order goes next)."""
+
+    def __init__(self, store: OrdersStore, sqs_client: Any, queue_url: str, dead_letter_url: str) -> None:
+        self.store = store
+        self.sqs = sqs_client
+        self.queue_url = queue_url
+        self.dead_letter_url = dead_letter_url
+
+    def settle(
+        self, message_id: str, receipt_handle: str, body: str, group_id: str, enqueued_at: datetime
+    ) -> str:
+        now = utc_now()
+        attempts, first_failed_at = self.store.record_webhook_failure(message_id, now)
+        delay = next_try_in(attempts, first_failed_at, enqueued_at, now)
+        if delay is None:
+            self.sqs.send_message(
+                QueueUrl=self.dead_letter_url,
+                MessageBody=body,
+                MessageGroupId=group_id,
+                MessageDeduplicationId=message_id,  # moved once, even if acknowledging it fails
+            )
+            event_id = json.loads(body).get("id", "")
+            logger.error("webhook dead-lettered", extra={"event_id": event_id, "attempts": attempts})
+            return DEAD_LETTERED
+        self.sqs.change_message_visibility(
+            QueueUrl=self.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=delay
+        )
+        return POSTPONED
 
 
 def release_held_back(
