@@ -129,6 +129,15 @@ def test_what_the_alarms_and_the_dashboard_read_is_what_the_handlers_emit(
     finally:
         receiver.stop()
     assert "needs_attention" in api.request("GET", "/orders/metrics-4").json()["flags"]  # a person looks
+    assert api.request("POST", "/orders", body=order_body("metrics-5")).status == 201
+    msp.set_status("metrics-5", "completed")
+    url, headers, body = msp.notification("metrics-5")
+    assert api.request("POST", url, body=body, headers=headers, api_key=None).status == 200  # paid
+    msp.orders["metrics-5"]["amount_refunded"] = msp.orders["metrics-5"]["amount"] + 1  # more than paid
+    msp.set_status("metrics-5", "refunded")
+    url, headers, body = msp.notification("metrics-5")
+    assert api.request("POST", url, body=body, headers=headers, api_key=None).status == 200  # flagged
+    assert "refund_exceeds_amount" in api.request("GET", "/orders/metrics-5").json()["flags"]
     stack.put_secret({"multisafepay": {"api_key": "revoked-key", "base_url": MSP_BASE_URL}})
     assert api.request("POST", "/orders", body=order_body("metrics-3")).status == 502  # refused
 
