@@ -82,7 +82,10 @@ def apply(store: FakeStore, note: Notification) -> Committed:
     assert order is not None
     template = event("notification", "notification", NOW)
     return Engine(store, clock=lambda: NOW).run(
-        order, refunds, template, lambda plan: gate.admit(plan, note, record_ignored=True)
+        order,
+        refunds,
+        template,
+        lambda plan: gate.admit(plan, note, provider="multisafepay", record_ignored=True),
     )
 
 
@@ -274,7 +277,10 @@ def test_the_engine_decides_again_on_what_is_really_there_after_a_lost_race() ->
     apply(store, statement(PaymentFact(S.FAILED, money(1000))))  # someone else got there first
     template = event("notification", "notification", NOW)
     committed = Engine(store, clock=lambda: NOW).run(
-        stale, [], template, lambda plan: gate.admit(plan, statement(PaymentFact(S.PAID, money(1000))))
+        stale,
+        [],
+        template,
+        lambda plan: gate.admit(plan, statement(PaymentFact(S.PAID, money(1000))), provider="multisafepay"),
     )
     assert committed.order.status == S.PAID
     assert committed.plan.events[0].from_status == S.FAILED
@@ -296,3 +302,33 @@ def test_a_statement_about_an_order_of_another_provider_is_refused() -> None:
     assert refused.value.status == 404
     with pytest.raises(NotificationRejected):
         gate.check_owner(None, "multisafepay", statement(PaymentFact(S.PAID, money(1000))))
+
+
+# -- ownership: every statement, whatever route brought it (create reply, query, refund reply) -------
+def test_a_statement_naming_another_order_is_refused_by_the_gate() -> None:
+    store = FakeStore(order_in(S.PENDING))
+    note = Notification(
+        order_id="g-2",
+        facts=(PaymentFact(S.PAID, money(1000)),),
+        provider_status="completed",
+        verified_by="t",
+    )
+    apply(store, note)
+    assert store.order.status == S.PENDING
+    assert store.order.flags == ("foreign_statement",)
+    assert store.events == [(1, "statement_refused")]
+
+
+def test_a_statement_from_another_provider_is_refused_by_the_gate() -> None:
+    store = FakeStore(order_in(S.PENDING))  # a MultiSafepay order
+    order, refunds = store.get_with_refunds("g-1") or (None, [])
+    assert order is not None
+    note = statement(PaymentFact(S.PAID, money(1000)))
+    Engine(store, clock=lambda: NOW).run(
+        order,
+        refunds,
+        event("provider_query", "provider_query", NOW),
+        lambda plan: gate.admit(plan, note, provider="useepay"),
+    )
+    assert (store.order.status, store.order.flags) == (S.PENDING, ("foreign_statement",))
+    assert store.events == [(1, "statement_refused")]

@@ -1,7 +1,8 @@
 """The one gate for provider facts. Notifications, create replies, status queries and refund replies all
 come through `admit` before anything changes:
 
-- the order exists and belongs to the provider that speaks (`check_owner`);
+- the order exists and belongs to the provider that speaks (`check_owner` before the order is read for
+  a notification; `admit` again for every statement, whatever route brought it);
 - a payment fact's amount and currency equal the order's — otherwise it is never applied: the order is
   flagged `amount_mismatch` and stays as it was;
 - refund, refunded-total and chargeback facts go to the refund ledger; a refund or chargeback proves a
@@ -47,8 +48,11 @@ def check_owner(order: Order | None, provider_name: str, statement: Notification
     return order
 
 
-def admit(plan: Plan, statement: Notification, *, record_ignored: bool = False) -> None:
-    """Decide what `statement` does to the order in `plan`, fact by fact."""
+def admit(plan: Plan, statement: Notification, *, provider: str, record_ignored: bool = False) -> None:
+    """Decide what `statement` does to the order in `plan`, fact by fact. `provider` is the adapter
+    that produced the statement (the one we called, or that verified the notification)."""
+    if not _owned(plan, statement, provider):
+        return
     plan.status_word = statement.provider_status
     changes = {
         "provider_reference": statement.provider_reference,
@@ -65,6 +69,22 @@ def admit(plan: Plan, statement: Notification, *, record_ignored: bool = False) 
             _refunded_total(plan, fact)
         elif isinstance(fact, ChargebackFact):
             _chargeback(plan, fact)
+
+
+def _owned(plan: Plan, statement: Notification, provider: str) -> bool:
+    """A statement naming another order, or from a provider other than the order's, is never applied:
+    whatever route brought it, an adapter's slip must not move money on the wrong order."""
+    order = plan.order
+    if statement.order_id == order.order_id and provider == order.provider:
+        return True
+    plan.flag(
+        "foreign_statement",
+        event_type="statement_refused",
+        reason=f"a statement from {provider[:40]} naming order {statement.order_id[:64]!r}: not applied",
+        metric="NeedsAttention",
+    )
+    logger.error("provider statement about another order", extra={"order_id": order.order_id})
+    return False
 
 
 # -- payments ------------------------------------------------------------------------------------
