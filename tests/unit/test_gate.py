@@ -332,3 +332,44 @@ def test_a_statement_from_another_provider_is_refused_by_the_gate() -> None:
     )
     assert (store.order.status, store.order.flags) == (S.PENDING, ("foreign_statement",))
     assert store.events == [(1, "statement_refused")]
+
+
+# -- a refund status we do not map: acknowledged only once its report is recorded ---------------------
+def test_a_refund_reported_with_an_unmapped_status_is_recorded_flagged_once() -> None:
+    order = order_in(S.PAID)
+    order.reserved_value = 400
+    key = provider_refund_key("g-1", "r-1")
+    held = Refund(
+        refund_id="r-1",
+        order_id="g-1",
+        amount=money(400),
+        status=RefundStatus.PENDING,
+        origin=MERCHANT,
+        provider_key=key,
+        created_at="2026-11-26T11:00:00Z",
+        updated_at="2026-11-26T11:00:00Z",
+    )
+    store = FakeStore(order, [held])
+    odd = statement(refund(key, 400, RefundStatus.UNKNOWN), word="refund:pending_review")
+    apply(store, odd)
+    assert store.events == [(1, "refund_status_unknown")]
+    assert store.order.flags == ("refund_status_unknown",)
+    # Nothing applied: the refund stays in flight (reconciliation asks again), its amount reserved.
+    assert (store.order.status, store.order.reserved_value, store.order.refunded_value) == (S.PAID, 400, 0)
+    assert store.refunds["r-1"].status == RefundStatus.PENDING
+    apply(store, odd)  # the provider's retry: recorded once
+    assert len(store.events) == 1
+    apply(store, statement(refund(key, 400, RefundStatus.SUCCEEDED), word="refund:succeed"))
+    assert (store.order.status, store.order.refunded_value, store.order.reserved_value) == (
+        S.PARTIALLY_REFUNDED,
+        400,
+        0,
+    )
+
+
+def test_a_provider_refund_with_an_unmapped_status_is_recorded_for_a_person() -> None:
+    store = FakeStore(order_in(S.PAID))
+    apply(store, statement(refund("useepay-tx-9", 300, RefundStatus.UNKNOWN), word="refund:mystery"))
+    assert store.events == [(1, "refund_status_unknown")]
+    assert store.order.flags == ("refund_status_unknown",)
+    assert (store.order.status, store.refunds) == (S.PAID, {})

@@ -7,7 +7,8 @@ come through `admit` before anything changes:
   flagged `amount_mismatch` and stays as it was;
 - refund, refunded-total and chargeback facts go to the refund ledger; a refund or chargeback proves a
   payment we had not heard of, so it is applied (flagged) rather than lost; a refund in another
-  currency, or a total beyond what was paid, is flagged and not applied.
+  currency, or a total beyond what was paid, is flagged and not applied; a refund in a status we do not
+  map is recorded, flagged, and changes nothing (never acknowledged unrecorded).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from payments.engine import Plan
+from payments.engine import MAX_IGNORED_REPORTS, Plan
 from payments.errors import NotificationRejected
 from payments.facts import (
     ChargebackFact,
@@ -183,7 +184,10 @@ def _refund(plan: Plan, fact: RefundFact) -> None:
             metric="RefundMismatch",
         )
         return
-    if fact.status == RefundStatus.UNKNOWN or (existing is not None and existing.status == fact.status):
+    if fact.status == RefundStatus.UNKNOWN:
+        _unmapped_refund(plan, fact, existing)
+        return
+    if existing is not None and existing.status == fact.status:
         return
     now = plan.now
     if existing is None:
@@ -210,6 +214,32 @@ def _refund(plan: Plan, fact: RefundFact) -> None:
         return
     # One we knew of (a merchant refund, or a provider refund reported pending before).
     _settle(plan, existing, fact.status, fact.provider_reference)
+
+
+def _unmapped_refund(plan: Plan, fact: RefundFact, existing: Refund | None) -> None:
+    """A refund reported in a status we do not map is a money event we cannot apply: never guess it
+    into succeeded or failed, but never acknowledge it unrecorded either. It is recorded, flagged for a
+    person, once per refund and provider word (the provider's retries add nothing); a refund of ours
+    stays in flight, its amount reserved, for reconciliation to ask about again."""
+    order = plan.order
+    seen = f"refund:{fact.key}:{plan.status_word or ''}"
+    if seen in order.ignored_reports:
+        return
+    if len(order.ignored_reports) < MAX_IGNORED_REPORTS:
+        order.ignored_reports = (*order.ignored_reports, seen)
+    held = (
+        f"refund {existing.refund_id} stays {existing.status}"
+        if existing is not None
+        else "not a refund we hold: not recorded in the ledger"
+    )
+    plan.flag(
+        "refund_status_unknown",
+        event_type="refund_status_unknown",
+        reason=f"a refund of {fact.amount} reported as {(plan.status_word or '')[:60]!r}, a status we do not"
+        f" map; {held}",
+        metric="NeedsAttention",
+    )
+    logger.warning("refund reported in an unmapped status", extra={"order_id": order.order_id})
 
 
 def _settle(plan: Plan, refund: Refund, status: RefundStatus, reference: str | None = None) -> None:
