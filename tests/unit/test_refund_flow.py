@@ -11,9 +11,10 @@ from typing import Any, cast
 
 import pytest
 
+from payments import gate
 from payments.api import RefundRequest
 from payments.config import ProviderDirectory
-from payments.engine import Engine, Plan
+from payments.engine import Engine, Plan, event
 from payments.errors import Conflict, ProviderRejected, ProviderUnavailable, ValidationFailed
 from payments.facts import Notification, RefundFact, RefundStatus
 from payments.ledger import Refund
@@ -205,3 +206,29 @@ def test_a_refund_id_used_for_another_refund_is_a_conflict() -> None:
         flow(store, provider).refund("g-1", request("r-1", 200), BASE)
     assert clash.value.code == "refund_id_conflict"
     assert store.order.reserved_value == 300
+
+
+def test_a_refund_settled_meanwhile_is_answered_as_it_stands_not_as_unknown() -> None:
+    """The provider's result notification can be applied between its reply and our write of the reply
+    (UseePay, MultiSafepay): the request answers the refund as stored, never a stale `unknown`."""
+    store = paid_store()
+    provider = ScriptedProvider(RefundStatus.PENDING)
+    answer_pending = provider.refund
+
+    def notified_meanwhile(order: Order, refund: Refund, ctx: RefundContext) -> Notification:
+        reply = answer_pending(order, refund, ctx)
+        fact = RefundFact(refund.provider_key, refund.amount, RefundStatus.SUCCEEDED)
+        note = Notification(order_id="g-1", facts=(fact,), provider_status="refund:succeed", verified_by="t")
+        current, refunds = store.get_with_refunds("g-1") or (order, [])
+        Engine(store, clock=lambda: NOW).run(
+            current,
+            refunds,
+            event("notification", "notification", NOW),
+            lambda plan: gate.admit(plan, note, provider="multisafepay", record_ignored=True),
+        )
+        return reply
+
+    provider.refund = notified_meanwhile  # type: ignore[method-assign]
+    result = flow(store, provider).refund("g-1", request(), BASE)
+    assert result.refund.status == RefundStatus.SUCCEEDED
+    assert (store.order.refunded_value, store.order.reserved_value) == (300, 0)

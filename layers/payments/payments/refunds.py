@@ -198,8 +198,13 @@ class RefundFlow:
             _release(plan, refund.refund_id)
 
         committed = self.engine.run(order, refunds, template, decide)
-        if committed.plan.empty:  # nothing learnt (still unknown): give the lease back on its own
-            self._release_alone(refund)
+        if committed.plan.empty:
+            current = next((r for r in committed.refunds if r.refund_id == refund.refund_id), refund)
+            if current.status != RefundStatus.UNKNOWN:
+                # Settled meanwhile (its result notification came between the reply and our write):
+                # answer it as it stands, not as the unknown we held.
+                return current
+            self._release_alone(refund)  # nothing learnt (still unknown): give the lease back alone
             return replace(refund, lease_until=None)
         return next(r for r in committed.refunds if r.refund_id == refund.refund_id)
 
