@@ -1,6 +1,7 @@
-"""RefundFlow (payments/refunds.py) below DynamoDB: the engine over the fake store of test_gate.py,
-with refund leases, and a scripted provider. Reservation, release on refusal, and the paths of a
-request that comes again (identical, concurrent, after an unknown outcome)."""
+"""RefundFlow (payments/refunds.py) and CancelFlow (payments/cancellation.py) below DynamoDB: the engine
+over the fake store of test_gate.py, with leases, and a scripted provider. Reservation, release on
+refusal, the paths of a request that comes again (identical, concurrent, after an unknown outcome),
+and a cancel that the provider refuses because the order was paid meanwhile."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ import pytest
 
 from payments import gate
 from payments.api import RefundRequest
+from payments.cancellation import CancelFlow
 from payments.config import ProviderDirectory
 from payments.engine import Engine, Plan, event
 from payments.errors import Conflict, ProviderRejected, ProviderUnavailable, ValidationFailed
-from payments.facts import Notification, RefundFact, RefundStatus
+from payments.facts import CancelResult, Notification, PaymentFact, RefundFact, RefundStatus
 from payments.ledger import Refund
+from payments.money import Money
 from payments.orders import Order, OrderStatus
 from payments.providers.base import Provider, RefundContext
 from payments.refunds import RefundFlow
@@ -39,7 +42,11 @@ class LeasingStore(FakeStore):
         hook, self.before_commit = self.before_commit, None
         if hook is not None:
             hook()
-        return super().commit(plan)
+        committed = super().commit(plan)
+        if plan.release_lease:  # as OrdersStore.commit: the lease goes in the same write
+            self.order = replace(self.order, lease_until=None)
+            committed = replace(self.order)
+        return committed
 
     def acquire_refund_lease(
         self,
@@ -59,6 +66,19 @@ class LeasingStore(FakeStore):
         leased = replace(stored, version=stored.version + 1, lease_until=until)
         self.refunds[refund.refund_id] = leased
         return replace(leased)
+
+    def acquire_lease(
+        self, order_id: str, statuses: frozenset[OrderStatus], now: int, until: int
+    ) -> Order | None:
+        held = self.order.lease_until is not None and self.order.lease_until >= now
+        if self.order.status not in statuses or held:
+            return None
+        self.order = replace(self.order, lease_until=until)  # not a change: no version
+        return replace(self.order)
+
+    def release_lease(self, order_id: str, until: int) -> None:
+        if self.order.lease_until == until:
+            self.order = replace(self.order, lease_until=None)
 
     def release_refund_lease(self, refund: Refund) -> None:
         stored = self.refunds.get(refund.refund_id)
@@ -93,6 +113,19 @@ class ScriptedProvider:
     def resolve_refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Notification | None:
         self.resolve_calls.append(refund.refund_id)
         return None if self.resolved is None else self._statement(refund, self.resolved)
+
+    # -- cancel ------------------------------------------------------------------------------------
+    cancel_answer: CancelResult | Exception = CancelResult.WITHDRAWN
+    query_answer: Notification | None = None
+
+    def cancel(self, order: Order) -> CancelResult:
+        self.cancel_calls = getattr(self, "cancel_calls", 0) + 1
+        if isinstance(self.cancel_answer, Exception):
+            raise self.cancel_answer
+        return self.cancel_answer
+
+    def query(self, order: Order) -> Notification | None:
+        return self.query_answer
 
 
 class OneProvider(ProviderDirectory):
@@ -232,3 +265,58 @@ def test_a_refund_settled_meanwhile_is_answered_as_it_stands_not_as_unknown() ->
     result = flow(store, provider).refund("g-1", request(), BASE)
     assert result.refund.status == RefundStatus.SUCCEEDED
     assert (store.order.refunded_value, store.order.reserved_value) == (300, 0)
+
+
+# -- cancel ----------------------------------------------------------------------------------------
+def canceller(store: LeasingStore, provider: ScriptedProvider) -> CancelFlow:
+    return CancelFlow(store, OneProvider(provider), Engine(store, clock=lambda: NOW), clock=lambda: NOW)  # type: ignore[arg-type]
+
+
+def test_a_pending_order_is_withdrawn_and_cancelled_once() -> None:
+    store, provider = LeasingStore(order_in(OrderStatus.PENDING)), ScriptedProvider()
+    assert canceller(store, provider).cancel("g-1").status == OrderStatus.CANCELLED
+    assert store.order.lease_until is None
+    assert canceller(store, provider).cancel("g-1").status == OrderStatus.CANCELLED  # answered as it is
+    assert provider.cancel_calls == 1
+    assert [kind for _, kind in store.events] == ["merchant_cancelled"]
+
+
+def test_a_paid_order_is_not_cancellable_and_the_provider_is_not_asked() -> None:
+    store, provider = paid_store(), ScriptedProvider()
+    with pytest.raises(Conflict) as refused:
+        canceller(store, provider).cancel("g-1")
+    assert refused.value.code == "order_not_cancellable"
+    assert getattr(provider, "cancel_calls", 0) == 0
+
+
+def test_a_cancel_refused_because_the_order_was_paid_meanwhile_applies_the_payment() -> None:
+    store, provider = LeasingStore(order_in(OrderStatus.PENDING)), ScriptedProvider()
+    provider.cancel_answer = ProviderRejected("paid", provider_code="1024", provider_message="completed")
+    provider.query_answer = Notification(
+        order_id="g-1",
+        facts=(PaymentFact(OrderStatus.PAID, Money(1000, "EUR")),),
+        provider_status="completed",
+        verified_by="provider-query",
+    )
+    with pytest.raises(Conflict) as refused:
+        canceller(store, provider).cancel("g-1")
+    assert refused.value.code == "order_not_cancellable"
+    assert (store.order.status, store.order.lease_until) == (OrderStatus.PAID, None)
+
+
+def test_a_cancel_while_another_request_holds_the_lease_is_told_to_retry() -> None:
+    order = order_in(OrderStatus.PENDING)
+    order.lease_until = int(NOW.timestamp()) + 30
+    store, provider = LeasingStore(order), ScriptedProvider()
+    with pytest.raises(Conflict) as busy:
+        canceller(store, provider).cancel("g-1")
+    assert busy.value.code == "request_in_progress"
+    assert getattr(provider, "cancel_calls", 0) == 0
+
+
+def test_a_provider_error_leaves_the_order_open_and_gives_the_lease_back() -> None:
+    store, provider = LeasingStore(order_in(OrderStatus.PENDING)), ScriptedProvider()
+    provider.cancel_answer = ProviderUnavailable("timeout")
+    with pytest.raises(ProviderUnavailable):
+        canceller(store, provider).cancel("g-1")
+    assert (store.order.status, store.order.lease_until, store.events) == (OrderStatus.PENDING, None, [])
