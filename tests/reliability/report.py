@@ -101,8 +101,8 @@ def _rows() -> list[tuple[str, list[Row]]]:
                 Row("retries.crashed", "retries that crashed", "==0"),
                 Row(
                     "refund_races.requests",
-                    "concurrent refund requests on one paid order (x2 providers)",
-                    ">=100",
+                    "concurrent refund requests on one paid order, over HTTP (x3 providers)",
+                    ">=150",
                 ),
                 Row("refund_races.over_reserved", "orders with more reserved + refunded than paid", "==0"),
                 Row("refund_races.provider_over", "orders refunded beyond the amount at the provider", "==0"),

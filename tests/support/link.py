@@ -40,6 +40,9 @@ class ProviderLink:
             return 500, {"Content-Type": "text/html"}, b"<html>Internal Server Error</html>"
         if fault == "garbage":
             return 200, {"Content-Type": "application/json"}, b'{"success": tr'
+        if fault and fault.startswith("reply:"):  # "reply:<status>:<body>", instead of the provider's
+            _, status, text = fault.split(":", 2)
+            return int(status), {"Content-Type": "application/json"}, text.encode()
         body = request.body.encode() if isinstance(request.body, str) else request.body
         try:
             reply = sandbox.handle(request.method or "GET", request.url or "", dict(request.headers), body)

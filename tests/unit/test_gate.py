@@ -82,7 +82,10 @@ def apply(store: FakeStore, note: Notification) -> Committed:
     assert order is not None
     template = event("notification", "notification", NOW)
     return Engine(store, clock=lambda: NOW).run(
-        order, refunds, template, lambda plan: gate.admit(plan, note, record_ignored=True)
+        order,
+        refunds,
+        template,
+        lambda plan: gate.admit(plan, note, provider="multisafepay", record_ignored=True),
     )
 
 
@@ -274,7 +277,10 @@ def test_the_engine_decides_again_on_what_is_really_there_after_a_lost_race() ->
     apply(store, statement(PaymentFact(S.FAILED, money(1000))))  # someone else got there first
     template = event("notification", "notification", NOW)
     committed = Engine(store, clock=lambda: NOW).run(
-        stale, [], template, lambda plan: gate.admit(plan, statement(PaymentFact(S.PAID, money(1000))))
+        stale,
+        [],
+        template,
+        lambda plan: gate.admit(plan, statement(PaymentFact(S.PAID, money(1000))), provider="multisafepay"),
     )
     assert committed.order.status == S.PAID
     assert committed.plan.events[0].from_status == S.FAILED
@@ -296,3 +302,74 @@ def test_a_statement_about_an_order_of_another_provider_is_refused() -> None:
     assert refused.value.status == 404
     with pytest.raises(NotificationRejected):
         gate.check_owner(None, "multisafepay", statement(PaymentFact(S.PAID, money(1000))))
+
+
+# -- ownership: every statement, whatever route brought it (create reply, query, refund reply) -------
+def test_a_statement_naming_another_order_is_refused_by_the_gate() -> None:
+    store = FakeStore(order_in(S.PENDING))
+    note = Notification(
+        order_id="g-2",
+        facts=(PaymentFact(S.PAID, money(1000)),),
+        provider_status="completed",
+        verified_by="t",
+    )
+    apply(store, note)
+    assert store.order.status == S.PENDING
+    assert store.order.flags == ("foreign_statement",)
+    assert store.events == [(1, "statement_refused")]
+
+
+def test_a_statement_from_another_provider_is_refused_by_the_gate() -> None:
+    store = FakeStore(order_in(S.PENDING))  # a MultiSafepay order
+    order, refunds = store.get_with_refunds("g-1") or (None, [])
+    assert order is not None
+    note = statement(PaymentFact(S.PAID, money(1000)))
+    Engine(store, clock=lambda: NOW).run(
+        order,
+        refunds,
+        event("provider_query", "provider_query", NOW),
+        lambda plan: gate.admit(plan, note, provider="useepay"),
+    )
+    assert (store.order.status, store.order.flags) == (S.PENDING, ("foreign_statement",))
+    assert store.events == [(1, "statement_refused")]
+
+
+# -- a refund status we do not map: acknowledged only once its report is recorded ---------------------
+def test_a_refund_reported_with_an_unmapped_status_is_recorded_flagged_once() -> None:
+    order = order_in(S.PAID)
+    order.reserved_value = 400
+    key = provider_refund_key("g-1", "r-1")
+    held = Refund(
+        refund_id="r-1",
+        order_id="g-1",
+        amount=money(400),
+        status=RefundStatus.PENDING,
+        origin=MERCHANT,
+        provider_key=key,
+        created_at="2026-11-26T11:00:00Z",
+        updated_at="2026-11-26T11:00:00Z",
+    )
+    store = FakeStore(order, [held])
+    odd = statement(refund(key, 400, RefundStatus.UNKNOWN), word="refund:pending_review")
+    apply(store, odd)
+    assert store.events == [(1, "refund_status_unknown")]
+    assert store.order.flags == ("refund_status_unknown",)
+    # Nothing applied: the refund stays in flight (reconciliation asks again), its amount reserved.
+    assert (store.order.status, store.order.reserved_value, store.order.refunded_value) == (S.PAID, 400, 0)
+    assert store.refunds["r-1"].status == RefundStatus.PENDING
+    apply(store, odd)  # the provider's retry: recorded once
+    assert len(store.events) == 1
+    apply(store, statement(refund(key, 400, RefundStatus.SUCCEEDED), word="refund:succeed"))
+    assert (store.order.status, store.order.refunded_value, store.order.reserved_value) == (
+        S.PARTIALLY_REFUNDED,
+        400,
+        0,
+    )
+
+
+def test_a_provider_refund_with_an_unmapped_status_is_recorded_for_a_person() -> None:
+    store = FakeStore(order_in(S.PAID))
+    apply(store, statement(refund("useepay-tx-9", 300, RefundStatus.UNKNOWN), word="refund:mystery"))
+    assert store.events == [(1, "refund_status_unknown")]
+    assert store.order.flags == ("refund_status_unknown",)
+    assert (store.order.status, store.refunds) == (S.PAID, {})

@@ -151,6 +151,12 @@ def query_reply(sandbox: UseePaySandbox, **fields: str) -> dict[str, Any]:
         {"resultCode": "failed", "errorCode": "1001", "errorMsg": "Invalid signature"},
         {"resultCode": "succeed", "errorCode": "0000", "errorMsg": ""},
         {"resultCode": "pending", "errorCode": "3200", "errorMsg": "processing"},
+        # "not found" about something other than the transaction is not "no such transaction"
+        {"resultCode": "failed", "errorCode": "1001", "errorMsg": "Merchant not found"},
+        {"resultCode": "failed", "errorCode": "1001", "errorMsg": "App not exist"},
+        {"resultCode": "failed", "errorCode": "1001", "errorMsg": "Route not found"},
+        {"resultCode": "failed", "errorCode": "1001", "errorMsg": "Original transaction not exist"},
+        {"resultCode": "failed", "errorCode": "1001", "errorMsg": "Transaction not exist for merchant"},
     ],
 )
 def test_a_signed_query_reply_without_the_transaction_is_not_a_not_found(reply: dict[str, str]) -> None:
@@ -162,9 +168,10 @@ def test_a_signed_query_reply_without_the_transaction_is_not_a_not_found(reply: 
     assert unclear.value.code == "provider_query_failed"
 
 
-def test_useepays_no_such_transaction_is_not_found() -> None:
+@pytest.mark.parametrize("text", ["Transaction not exist", "Transaction does not exist."])
+def test_useepays_no_such_transaction_is_not_found(text: str) -> None:
     sandbox = sandbox_for("MD5")
-    reply = query_reply(sandbox, resultCode="failed", errorCode="1001", errorMsg="Transaction not exist")
+    reply = query_reply(sandbox, resultCode="failed", errorCode="1001", errorMsg=text)
     with responses.RequestsMock() as wire:
         wire.add(responses.POST, f"{MD5_SETTINGS['base_url']}/api", json=reply)
         assert adapter("MD5").query(stored_order("o-1")) is None

@@ -114,7 +114,7 @@ class CancelFlow:
         template = statement_event("provider_query", "provider_query", found, self.clock())
 
         def decide(plan: Plan) -> None:
-            gate.admit(plan, found)
+            gate.admit(plan, found, provider=provider.name)
             plan.release_lease = True
 
         committed = self.engine.run(order, refunds, template, decide)

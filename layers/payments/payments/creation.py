@@ -131,7 +131,7 @@ class CreateFlow:
         statement = self._ask(order, refunds, provider)
         if statement is None:
             return self._create_at_provider(order, refunds, provider, ctx, resumed=True)
-        return self._apply_found(order, refunds, statement)
+        return self._apply_found(order, refunds, statement, provider)
 
     def _ask(self, order: Order, refunds: list[Refund], provider: Provider) -> Notification | None:
         """The provider's account of the order; None when it does not know it. On no clear answer
@@ -142,11 +142,13 @@ class CreateFlow:
             self._outcome_unknown(order, refunds, error.code)
             raise
 
-    def _apply_found(self, order: Order, refunds: list[Refund], statement: Notification) -> Order:
+    def _apply_found(
+        self, order: Order, refunds: list[Refund], statement: Notification, provider: Provider
+    ) -> Order:
         template = statement_event("provider_query", "provider_query", statement, self.clock())
 
         def decide(plan: Plan) -> None:
-            gate.admit(plan, statement)
+            gate.admit(plan, statement, provider=provider.name)
             if plan.order.status == OrderStatus.CREATED:
                 plan.move(OrderStatus.UNKNOWN, event_type="provider_outcome_unknown")
             plan.release_lease = True
@@ -181,13 +183,13 @@ class CreateFlow:
                     "the provider reports this order id as taken but does not return the order",
                     code="provider_duplicate_order",
                 ) from None
-            return self._apply_found(order, refunds, found)
+            return self._apply_found(order, refunds, found, provider)
         except ProviderRejected as rejected:
             if resumed:
                 # A refusal of a repeated create may be of the id our first attempt used: ask first.
                 found = self._ask(order, refunds, provider)
                 if found is not None:
-                    return self._apply_found(order, refunds, found)
+                    return self._apply_found(order, refunds, found, provider)
             self._commit(
                 order,
                 refunds,
@@ -211,7 +213,7 @@ class CreateFlow:
         template = statement_event("provider_accepted", "provider", statement, self.clock())
 
         def decide(plan: Plan) -> None:
-            gate.admit(plan, statement)
+            gate.admit(plan, statement, provider=provider.name)
             plan.release_lease = True
 
         committed = self._commit(order, refunds, template, decide)

@@ -1,12 +1,14 @@
 """The one gate for provider facts. Notifications, create replies, status queries and refund replies all
 come through `admit` before anything changes:
 
-- the order exists and belongs to the provider that speaks (`check_owner`);
+- the order exists and belongs to the provider that speaks (`check_owner` before the order is read for
+  a notification; `admit` again for every statement, whatever route brought it);
 - a payment fact's amount and currency equal the order's — otherwise it is never applied: the order is
   flagged `amount_mismatch` and stays as it was;
 - refund, refunded-total and chargeback facts go to the refund ledger; a refund or chargeback proves a
   payment we had not heard of, so it is applied (flagged) rather than lost; a refund in another
-  currency, or a total beyond what was paid, is flagged and not applied.
+  currency, or a total beyond what was paid, is flagged and not applied; a refund in a status we do not
+  map is recorded, flagged, and changes nothing (never acknowledged unrecorded).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from payments.engine import Plan
+from payments.engine import MAX_IGNORED_REPORTS, Plan
 from payments.errors import NotificationRejected
 from payments.facts import (
     ChargebackFact,
@@ -47,8 +49,11 @@ def check_owner(order: Order | None, provider_name: str, statement: Notification
     return order
 
 
-def admit(plan: Plan, statement: Notification, *, record_ignored: bool = False) -> None:
-    """Decide what `statement` does to the order in `plan`, fact by fact."""
+def admit(plan: Plan, statement: Notification, *, provider: str, record_ignored: bool = False) -> None:
+    """Decide what `statement` does to the order in `plan`, fact by fact. `provider` is the adapter
+    that produced the statement (the one we called, or that verified the notification)."""
+    if not _owned(plan, statement, provider):
+        return
     plan.status_word = statement.provider_status
     changes = {
         "provider_reference": statement.provider_reference,
@@ -65,6 +70,22 @@ def admit(plan: Plan, statement: Notification, *, record_ignored: bool = False) 
             _refunded_total(plan, fact)
         elif isinstance(fact, ChargebackFact):
             _chargeback(plan, fact)
+
+
+def _owned(plan: Plan, statement: Notification, provider: str) -> bool:
+    """A statement naming another order, or from a provider other than the order's, is never applied:
+    whatever route brought it, an adapter's slip must not move money on the wrong order."""
+    order = plan.order
+    if statement.order_id == order.order_id and provider == order.provider:
+        return True
+    plan.flag(
+        "foreign_statement",
+        event_type="statement_refused",
+        reason=f"a statement from {provider[:40]} naming order {statement.order_id[:64]!r}: not applied",
+        metric="NeedsAttention",
+    )
+    logger.error("provider statement about another order", extra={"order_id": order.order_id})
+    return False
 
 
 # -- payments ------------------------------------------------------------------------------------
@@ -163,7 +184,10 @@ def _refund(plan: Plan, fact: RefundFact) -> None:
             metric="RefundMismatch",
         )
         return
-    if fact.status == RefundStatus.UNKNOWN or (existing is not None and existing.status == fact.status):
+    if fact.status == RefundStatus.UNKNOWN:
+        _unmapped_refund(plan, fact, existing)
+        return
+    if existing is not None and existing.status == fact.status:
         return
     now = plan.now
     if existing is None:
@@ -190,6 +214,32 @@ def _refund(plan: Plan, fact: RefundFact) -> None:
         return
     # One we knew of (a merchant refund, or a provider refund reported pending before).
     _settle(plan, existing, fact.status, fact.provider_reference)
+
+
+def _unmapped_refund(plan: Plan, fact: RefundFact, existing: Refund | None) -> None:
+    """A refund reported in a status we do not map is a money event we cannot apply: never guess it
+    into succeeded or failed, but never acknowledge it unrecorded either. It is recorded, flagged for a
+    person, once per refund and provider word (the provider's retries add nothing); a refund of ours
+    stays in flight, its amount reserved, for reconciliation to ask about again."""
+    order = plan.order
+    seen = f"refund:{fact.key}:{plan.status_word or ''}"
+    if seen in order.ignored_reports:
+        return
+    if len(order.ignored_reports) < MAX_IGNORED_REPORTS:
+        order.ignored_reports = (*order.ignored_reports, seen)
+    held = (
+        f"refund {existing.refund_id} stays {existing.status}"
+        if existing is not None
+        else "not a refund we hold: not recorded in the ledger"
+    )
+    plan.flag(
+        "refund_status_unknown",
+        event_type="refund_status_unknown",
+        reason=f"a refund of {fact.amount} reported as {(plan.status_word or '')[:60]!r}, a status we do not"
+        f" map; {held}",
+        metric="NeedsAttention",
+    )
+    logger.warning("refund reported in an unmapped status", extra={"order_id": order.order_id})
 
 
 def _settle(plan: Plan, refund: Refund, status: RefundStatus, reference: str | None = None) -> None:

@@ -101,7 +101,7 @@ class NotificationFlow:
         template = statement_event(source, source, statement, self.clock())
 
         def decide(plan: Plan) -> None:
-            gate.admit(plan, statement, record_ignored=True)
+            gate.admit(plan, statement, provider=provider.name, record_ignored=True)
 
         committed = self.engine.run(order, refunds, template, decide)
         if committed.plan.empty:

@@ -195,7 +195,7 @@ class ReconcileFlow:
 
         def decide(plan: Plan) -> None:
             if statement is not None:
-                gate.admit(plan, statement)
+                gate.admit(plan, statement, provider=provider.name)
             if plan.order.status in OPEN:
                 if withdrawn in (CancelResult.WITHDRAWN, CancelResult.NOT_AT_PROVIDER):
                     plan.move(
@@ -277,7 +277,7 @@ class ReconcileFlow:
         template = statement_event(source, source, statement, now)
 
         def decide(plan: Plan) -> None:
-            gate.admit(plan, statement)
+            gate.admit(plan, statement, provider=provider.name)
             current = plan.refunds.get(held.refund_id)
             if current is not None:
                 checks = current.checks + (1 if count else 0)

@@ -144,7 +144,7 @@ class RefundFlow:
             raise
         if found is None:  # the provider never got it: sending it (under the same id) is safe
             return self._send(order, refunds, held, provider, ctx, resending=True)
-        return self._apply(order, refunds, held, found, "provider_query")
+        return self._apply(order, refunds, held, found, provider, "provider_query")
 
     def send_again(
         self, order: Order, refunds: list[Refund], refund: Refund, provider: Provider, ctx: RefundContext
@@ -171,7 +171,7 @@ class RefundFlow:
                 # Refused on a resend: perhaps because the first one did arrive. Ask, never fail it.
                 found = provider.resolve_refund(order, refund, ctx)
                 if found is not None:
-                    return self._apply(order, refunds, refund, found, "provider_query")
+                    return self._apply(order, refunds, refund, found, provider, "provider_query")
             self._failed(order, refunds, refund, rejected)
             raise
         except ProviderError as error:
@@ -179,21 +179,32 @@ class RefundFlow:
             metrics.add_metric(name="ProviderOutcomeUnknown", unit=MetricUnit.Count, value=1)
             logger.warning("refund outcome unknown", extra={"order_id": order.order_id, "reason": error.code})
             raise
-        return self._apply(order, refunds, refund, statement, "provider")
+        return self._apply(order, refunds, refund, statement, provider, "provider")
 
     def _apply(
-        self, order: Order, refunds: list[Refund], refund: Refund, statement: Notification, source: str
+        self,
+        order: Order,
+        refunds: list[Refund],
+        refund: Refund,
+        statement: Notification,
+        provider: Provider,
+        source: str,
     ) -> Refund:
         kind = "refund_reply" if source == "provider" else source
         template = statement_event(kind, source, statement, self.clock())
 
         def decide(plan: Plan) -> None:
-            gate.admit(plan, statement)
+            gate.admit(plan, statement, provider=provider.name)
             _release(plan, refund.refund_id)
 
         committed = self.engine.run(order, refunds, template, decide)
-        if committed.plan.empty:  # nothing learnt (still unknown): give the lease back on its own
-            self._release_alone(refund)
+        if committed.plan.empty:
+            current = next((r for r in committed.refunds if r.refund_id == refund.refund_id), refund)
+            if current.status != RefundStatus.UNKNOWN:
+                # Settled meanwhile (its result notification came between the reply and our write):
+                # answer it as it stands, not as the unknown we held.
+                return current
+            self._release_alone(refund)  # nothing learnt (still unknown): give the lease back alone
             return replace(refund, lease_until=None)
         return next(r for r in committed.refunds if r.refund_id == refund.refund_id)
 

@@ -71,6 +71,11 @@ STATUS_TABLE: dict[str, OrderStatus] = {
 SIGNATURE_MAX_AGE_S = 600  # what MultiSafepay's own SDKs accept
 SIGNATURE_MAX_SKEW_S = 60  # a timestamp further in the future than clock skew explains is refused
 ORDER_NOT_FOUND_CODE = 1006  # "invalid order id": unknown on GET, already used on POST
+# Error codes that prove a refund request was refused, not made: 1034 "cannot refund", and requests
+# MultiSafepay could not take (invalid amount or currency, missing data, invalid API key, a 422 that
+# names the invalid attributes). Anything else (9999 "unknown", a bare 4xx, an undocumented code)
+# leaves the refund unknown: calling it refused would free its amount for a second refund.
+REFUND_REFUSALS = frozenset({"1001", "1002", "1016", "1032", "1034", "validation"})
 MAX_AMOUNT = 2**31 - 1  # MultiSafepay's `amount` is a 32-bit integer
 GATEWAY_EXPIRY_S = {"ALIPAY": 5 * 3600, "ALIPAYPLUS": 3600}  # after which MultiSafepay expires the order
 _CUSTOMER_FIELDS = (
@@ -334,6 +339,11 @@ class MultiSafepay(ProviderBase):
         data = self._data(reply)
         if data is None:
             error_code, message = self._error(reply)
+            if error_code not in REFUND_REFUSALS:
+                raise ProviderUnavailable(
+                    f"MultiSafepay's refund reply does not say whether it was refused ({error_code[:20]})",
+                    code="provider_result_unknown",
+                )
             raise ProviderRejected(
                 "MultiSafepay refused the refund", provider_code=error_code, provider_message=message
             )

@@ -99,9 +99,11 @@ _FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 _CUT_POINT = re.compile(r"&[A-Za-z][A-Za-z0-9_]*=")  # where a value could be cut into another field
 _AMOUNT = re.compile(r"[0-9]{1,12}")  # ASCII digits only: str.isdigit() also takes "²" and "١٢٣"
 # UseePay's own answer to a query for a transaction it does not hold. Its result-code table is not
-# public: this wording (resultCode `failed`, no transactionInfo) is the only reply we read as "not
-# found"; any other signed reply without the transaction leaves the order unknown.
-_NOT_FOUND = re.compile(r"(not\s*exist|does\s*not\s*exist|not\s*found)", re.IGNORECASE)
+# public and names no "not found" code (1001 is "invalid parameter"), so only this whole message,
+# about the transaction itself, with resultCode `failed` and no transactionInfo, means "not found".
+# "Merchant not found", "Original transaction not exist" and the like leave the order unknown: read
+# as "no such transaction" they would lead to a second pay request, an expiry or a resend.
+_NOT_FOUND = re.compile(r"\s*transaction (?:does not|not) exists?\.?\s*", re.IGNORECASE)
 
 
 class UseePaySettings(ProviderSettings, frozen=True, extra="forbid"):
@@ -385,7 +387,7 @@ class UseePay(ProviderBase):
         reply = self._call(fields)
         info_text = reply.get("transactionInfo", "")
         if not info_text:
-            if reply.get("resultCode") == "failed" and _NOT_FOUND.search(reply.get("errorMsg", "")):
+            if reply.get("resultCode") == "failed" and _NOT_FOUND.fullmatch(reply.get("errorMsg", "")):
                 return None  # UseePay's own "no such transaction"
             # "system busy" and the like: nothing learnt, the order stays as it is.
             raise ProviderUnavailable(
