@@ -159,4 +159,8 @@ def render(results: dict[str, Any]) -> str:
             f"   {mode:12} {row['per_second']:7.1f} notifications/s ({row['notifications']} in "
             f"{row['seconds']:.1f} s, {row['workers']} workers)"
         )
+    if "reconciliation" in results:
+        from bench.reconcile_cost import render as reconciliation
+
+        lines += reconciliation(results["reconciliation"])
     return "\n".join(lines)

@@ -235,12 +235,18 @@ def test_a_backlog_of_a_provider_that_is_down_does_not_starve_the_others(
     assert all(order is not None and order.checks == 1 for order in failed)
 
 
-def test_the_item_limit_counts_checks_and_provider_errors(store: OrdersStore) -> None:
+def test_the_item_limit_counts_checks_and_provider_errors(
+    store: OrdersStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for index in range(6):
         open_order(store, f"lim-{index}", "multisafepay")
+    pages: list[int] = []
+    read = store.due_items
+    monkeypatch.setattr(store, "due_items", lambda *args: pages.append(1) or read(*args))
     provider = ScriptedProvider("multisafepay")
     report = flow(store, Directory(provider), CREATED + timedelta(minutes=5)).run(4, lambda: 100.0, 1.0)
     assert (report.checked, len(provider.calls), report.stopped_early) == (4, 4, False)
+    assert len(pages) == 1  # the limit reached: no page read beyond it
 
 
 # -- time -----------------------------------------------------------------------------------------

@@ -102,7 +102,11 @@ class ReconcileFlow:
         failing: Counter[str] = Counter()
         seen: set[tuple[str, str | None]] = set()
         taken = 0
-        for item in self._due(self.clock(), max_items):
+
+        def room() -> bool:
+            return taken < max_items
+
+        for item in self._due(self.clock(), max_items, room):
             if taken >= max_items:
                 break
             key = (item.order_id, item.refund_id)
@@ -144,13 +148,14 @@ class ReconcileFlow:
         logger.info("reconcile run", extra=report.as_dict())
         return report
 
-    def _due(self, now: datetime, page_size: int) -> Iterator[DueItem]:
-        """Due items page by page, at most INDEX_READ_FACTOR pages."""
+    def _due(self, now: datetime, page_size: int, more: Callable[[], bool]) -> Iterator[DueItem]:
+        """Due items page by page, at most INDEX_READ_FACTOR pages; the next page only while `more()`
+        (the run can still take items up)."""
         after = None
         for _ in range(INDEX_READ_FACTOR):
             page = self.store.due_items(now, page_size, after)
             yield from page
-            if len(page) < page_size:
+            if len(page) < page_size or not more():
                 return
             after = page[-1]
 
