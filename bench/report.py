@@ -159,11 +159,15 @@ def render(results: dict[str, Any]) -> str:
             f"   {mode:12} {row['per_second']:7.1f} notifications/s ({row['notifications']} in "
             f"{row['seconds']:.1f} s, {row['workers']} workers)"
         )
+    if "reconciliation" in results:
+        from bench.reconcile_cost import render as reconciliation
+
+        lines += reconciliation(results["reconciliation"])
     if "merchant_events" in results:  # results.json from before this row have none
         row = results["merchant_events"]
         lines += [
             "",
-            "7. Merchant events, commit to webhook received, local stack (informational)",
+            "8. Merchant events, commit to webhook received, local stack (informational)",
             f"   one change at a time ({row['quiet_orders']} orders): p50 {_ms(row['p50_ms'])}   "
             f"p99 {_ms(row['p99_ms'])}",
             f"   burst ({row['orders']} orders created and paid by {row['workers']} clients in "

@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 os.environ.update(
@@ -151,16 +152,25 @@ def _notification(provider: str, boxes: dict[str, Any], order_id: str) -> tuple[
     return delivery.url, delivery.headers, delivery.body
 
 
-def per_request_cost() -> dict[str, Any]:
+@dataclass
+class Harness:
+    """The real handlers in this process against moto and the provider sandboxes, metered."""
+
+    boxes: dict[str, Any]  # the sandboxes by provider (and "_current": UseePay's signing in use)
+    functions: dict[str, Any]  # LambdaUnderTest by logical id
+    envs: dict[str, dict[str, str]]
+    refs: dict[str, str]
+
+
+@contextmanager
+def harness() -> Iterator[Harness]:
     import tests.support.alipay_intl_kit
-    import tests.support.multisafepay_kit  # noqa: F401 - each kit adds its entry to PROVIDER_SECRET
+    import tests.support.multisafepay_kit
+    import tests.support.useepay_kit  # noqa: F401 - each kit adds its entry to PROVIDER_SECRET
     from local.inprocess import LambdaUnderTest
     from tests.support.secrets import PROVIDER_SECRET
-    from tests.support.useepay_kit import RSA_SETTINGS
 
-    requests_per_case = int(os.environ.get("BENCH_REQUESTS", "1000"))
     template = Template()
-    results: dict[str, Any] = {}
     BotocoreStubber.__call__ = _metered_stub  # type: ignore[method-assign]
     try:
         with mock_aws(), responses.RequestsMock(assert_all_requests_are_fired=False) as wire:
@@ -187,20 +197,31 @@ def per_request_cost() -> dict[str, Any]:
             functions = {
                 spec.logical_id: LambdaUnderTest(spec, envs[spec.logical_id], keys) for spec in specs
             }
-            for provider in ("multisafepay", "useepay-MD5", "useepay-RSA", "alipay_intl"):
-                if provider == "useepay-RSA":
-                    boto3.client("secretsmanager").put_secret_value(
-                        SecretId=refs["ProviderCredentialsSecret"],
-                        SecretString=json.dumps({**PROVIDER_SECRET, "useepay": RSA_SETTINGS}),
-                    )
-                    parameters.clear_caches()  # type: ignore[no-untyped-call]
-                boxes["_current"]["useepay"] = boxes.get(provider, boxes["useepay-MD5"])
-                results.update(_provider_cases(provider, boxes, functions, envs, requests_per_case))
-                print(f"  {provider}: done", file=sys.stderr, flush=True)
-            table = envs["NotifyFunction"]["ORDERS_TABLE_NAME"]
-            results["botocore floor: notify's round trips"] = _round_trip_floor(table, requests_per_case)
+            yield Harness(boxes, functions, envs, refs)
     finally:
         BotocoreStubber.__call__ = _original_stub  # type: ignore[method-assign]
+
+
+def per_request_cost() -> dict[str, Any]:
+    from tests.support.secrets import PROVIDER_SECRET
+    from tests.support.useepay_kit import RSA_SETTINGS
+
+    requests_per_case = int(os.environ.get("BENCH_REQUESTS", "1000"))
+    results: dict[str, Any] = {}
+    with harness() as bench:
+        boxes, functions, envs, refs = bench.boxes, bench.functions, bench.envs, bench.refs
+        for provider in ("multisafepay", "useepay-MD5", "useepay-RSA", "alipay_intl"):
+            if provider == "useepay-RSA":
+                boto3.client("secretsmanager").put_secret_value(
+                    SecretId=refs["ProviderCredentialsSecret"],
+                    SecretString=json.dumps({**PROVIDER_SECRET, "useepay": RSA_SETTINGS}),
+                )
+                parameters.clear_caches()  # type: ignore[no-untyped-call]
+            boxes["_current"]["useepay"] = boxes.get(provider, boxes["useepay-MD5"])
+            results.update(_provider_cases(provider, boxes, functions, envs, requests_per_case))
+            print(f"  {provider}: done", file=sys.stderr, flush=True)
+        table = envs["NotifyFunction"]["ORDERS_TABLE_NAME"]
+        results["botocore floor: notify's round trips"] = _round_trip_floor(table, requests_per_case)
     return results
 
 

@@ -1,5 +1,6 @@
 """`make bench`: cold start, per-request CPU, round trips, package sizes, SDK comparisons, local-stack
-throughput, merchant events from commit to webhook. Prints a table and writes bench/results.json.
+throughput, reconciliation's cost per item and per run, merchant events from commit to webhook. Prints
+a table and writes bench/results.json.
 Figures, not pass/fail: targets are shown beside them. Run on an otherwise idle machine; 2 cores here.
 """
 
@@ -338,6 +339,13 @@ def _per_request_quietly() -> dict[str, Any]:
         return per_request_cost()
 
 
+def _reconciliation_quietly() -> dict[str, Any]:
+    from bench.reconcile_cost import reconcile_cost
+
+    with handlers_output_to(HANDLER_LOG):
+        return reconcile_cost()
+
+
 def main() -> int:
     from bench.merchant_events import commit_to_webhook
     from bench.throughput import local_stack_throughput
@@ -347,6 +355,7 @@ def main() -> int:
         ("cold_start", cold_start),
         ("package_sizes", package_sizes),
         ("per_request", _per_request_quietly),
+        ("reconciliation", _reconciliation_quietly),
         ("sdk_comparison", sdk_comparison),
         ("local_stack_throughput", local_stack_throughput),
         ("merchant_events", commit_to_webhook),
@@ -359,7 +368,7 @@ def main() -> int:
         loads[name] = round(os.getloadavg()[0], 2)
         started = time.perf_counter()
         print(f"… {name}", file=sys.stderr, flush=True)
-        if name == "per_request":
+        if name in ("per_request", "reconciliation"):
             print(
                 f"  (the handlers' log and metrics lines: {HANDLER_LOG.relative_to(ROOT)})", file=sys.stderr
             )

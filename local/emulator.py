@@ -65,11 +65,12 @@ class EmulatedFunction:
     # concurrent requests queue here instead of failing.
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def run(self, event: Mapping[str, Any], timeout: float = 200) -> Any:
+    def run(self, event: Mapping[str, Any], timeout: float | None = None) -> Any:
         """Any invocation (a schedule): the handler's result, or the emulator's error, as JSON."""
+        wait = timeout if timeout is not None else self.spec.timeout_s + 20  # its own timeout first
         with self.lock:
             reply = self.session.post(
-                f"http://127.0.0.1:{self.port}{INVOKE_PATH}", data=json.dumps(event), timeout=timeout
+                f"http://127.0.0.1:{self.port}{INVOKE_PATH}", data=json.dumps(event), timeout=wait
             )
         try:
             return reply.json()
@@ -120,7 +121,7 @@ class Emulator:
             "LAMBDA_TASK_ROOT": str(task_root),
             "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
-            "AWS_LAMBDA_FUNCTION_TIMEOUT": "25",
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(spec.timeout_s),  # the context counts down from it
             "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
             **env,
         }

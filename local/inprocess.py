@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -29,13 +30,15 @@ class FakeContext:
     memory_limit_in_mb: int = 512
     aws_request_id: str = ""
     invoked_function_arn: str = ""
+    timeout_s: float = 25.0  # the function's Timeout: the time left counts down from it, as in Lambda
 
     def __post_init__(self) -> None:
         self.aws_request_id = self.aws_request_id or str(uuid.uuid4())
         self.invoked_function_arn = f"arn:aws:lambda:eu-west-1:123456789012:function:{self.function_name}"
+        self._deadline = time.monotonic() + self.timeout_s
 
     def get_remaining_time_in_millis(self) -> int:
-        return 25_000
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 @contextmanager
@@ -90,7 +93,7 @@ class LambdaUnderTest:
     def run(self, event: dict[str, Any]) -> Any:
         """Any invocation (a schedule, a batch of stream records): the handler's own result."""
         with _INVOKE_LOCK, environment(self.env, self.drop):
-            return self.handler(event, FakeContext(self.spec.logical_id))
+            return self.handler(event, FakeContext(self.spec.logical_id, timeout_s=self.spec.timeout_s))
 
 
 def reply_of(result: Mapping[str, Any]) -> Reply:

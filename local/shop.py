@@ -95,6 +95,17 @@ EVENT_NAMES = {
     "refund_conflict": "Refund reported differently",
     "refund_exceeds_amount": "Refunds beyond the amount",
     "refund_total_mismatch": "Refunded total went down",
+    "refund_outcome_unknown": "Refund not confirmed",
+    # Reconciliation (payments/reconcile.py): what asking the provider found, and when it gave up.
+    "reconcile": "Found by reconciliation (asked the provider)",
+    "reconcile_ignored": "Reconciliation: the provider's answer was not applied",
+    "reconcile_expired": "Expired: reconciliation found it never paid",
+    "reconcile_withdrawn": "Withdrawn at the provider by reconciliation",
+    "sync": "Found by asking the provider now (sync)",
+    "sync_ignored": "Sync: the provider's answer was not applied",
+    "sync_expired": "Expired: the sync found it never paid",
+    "sync_withdrawn": "Withdrawn at the provider by the sync",
+    "needs_attention": "Needs a person: reconciliation gave up",
 }
 
 REFUND_STATUS_TEXT = {
@@ -124,6 +135,7 @@ FLAG_TEXT = {
     "refund_conflict": "The provider reported a finished refund differently",
     "refund_amount_mismatch": "The provider reported a refund with another amount",
     "refund_total_decreased": "The provider's refunded total went down",
+    "needs_attention": "Still unresolved after seven days of checks with the provider: look it up there",
 }
 
 # Refund ids the shop makes: `shop-refund-<n>`, unique within an order (the API's idempotency key is

@@ -83,6 +83,7 @@ class FunctionSpec:
     environment: Mapping[str, Any]  # unresolved values, as written in the template
     routes: tuple[Route, ...] = field(default_factory=tuple)
     scheduled: bool = False  # invoked on a schedule (a Schedule or ScheduleV2 event)
+    timeout_s: int = 3  # its Timeout (Lambda's default 3 s): what its context counts down from
 
 
 class Template:
@@ -122,7 +123,13 @@ class Template:
                 routes.append(Route(ev["Method"].upper(), ev["Path"], bool(required)))
             specs.append(
                 FunctionSpec(
-                    name, self.path.parent / props["CodeUri"], props["Handler"], env, tuple(routes), scheduled
+                    name,
+                    self.path.parent / props["CodeUri"],
+                    props["Handler"],
+                    env,
+                    tuple(routes),
+                    scheduled,
+                    int(props.get("Timeout", glob.get("Timeout", 3))),
                 )
             )
         return specs

@@ -6,6 +6,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from payments import reconcile as reconciliation
 from payments import snapstart, web
 
 snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
@@ -13,7 +14,7 @@ logger = Logger()
 metrics = Metrics()
 service = web.build_service()
 MAX_ITEMS = int(os.environ.get("RECONCILE_MAX_ITEMS", "100"))
-RESERVE_S = 15.0  # stop this long before the function's timeout: one provider call and its write
+RESERVE_S = reconciliation.ITEM_WORST_CASE_S  # start an item only while its worst case fits
 
 
 @logger.inject_lambda_context

@@ -451,3 +451,19 @@ def test_why_a_refund_or_cancel_was_refused_shows_whatever_the_order_became() ->
     body = order_page(paid_order(), left_checkout=False, cancel_errors=not_cancelled).body
     assert "It is paid now: refund it instead." in body
     assert 'id="cancel-order"' not in body
+
+
+def test_what_reconciliation_found_is_said_in_words() -> None:
+    at = "2026-11-22T10:00:00.000000Z"
+    events = [
+        {"type": "reconcile", "at": at, "source": "reconcile", "from_status": "pending", "to_status": "paid"},
+        {"type": "reconcile_expired", "at": at, "source": "reconcile", "to_status": "expired"},
+        {"type": "sync", "at": at, "source": "sync", "from_status": "pending", "to_status": "paid"},
+        {"type": "needs_attention", "at": at, "source": "reconcile", "flags": ["needs_attention"]},
+    ]
+    body = order_page(paid_order(events=events, flags=["needs_attention"]), left_checkout=False).body
+    assert "Found by reconciliation (asked the provider)" in body
+    assert "Expired: reconciliation found it never paid" in body
+    assert "Found by asking the provider now (sync)" in body
+    assert "Needs a person: reconciliation gave up" in body
+    assert "Still unresolved after seven days of checks with the provider" in body

@@ -23,6 +23,13 @@ if TYPE_CHECKING:
 
 CONNECT_TIMEOUT_S = 3.05
 READ_TIMEOUT_S = 10.0
+# urllib3's retries (see `_new_session`): at most RETRY_TOTAL retries, a pause growing from
+# RETRY_BACKOFF_S between them.
+RETRY_TOTAL = 3
+RETRY_CONNECT = 2
+RETRY_READ = 1
+RETRY_STATUS = 2
+RETRY_BACKOFF_S = 0.2
 USER_AGENT = "alipay-payments-bundle/0.1"
 
 metrics = Metrics()
@@ -72,13 +79,13 @@ class HttpClient:
         from urllib3.util.retry import Retry
 
         retry = Retry(
-            total=3,
-            connect=2,
-            read=1,
-            status=2,
+            total=RETRY_TOTAL,
+            connect=RETRY_CONNECT,
+            read=RETRY_READ,
+            status=RETRY_STATUS,
             allowed_methods=frozenset({"GET", "HEAD"}),
             status_forcelist=frozenset({502, 503, 504}),
-            backoff_factor=0.2,
+            backoff_factor=RETRY_BACKOFF_S,
             raise_on_status=False,
             respect_retry_after_header=True,
         )
@@ -116,6 +123,14 @@ class HttpClient:
             if self._provider_calls:
                 record_provider_call_latency(started)
         return HttpResponse(status=reply.status_code, headers=dict(reply.headers), body=reply.content)
+
+
+def worst_call_s() -> float:
+    """The longest one provider call can take with the default timeouts: every attempt spends its
+    connect and read timeouts, with urllib3's pauses between them (a reserve the reconciler keeps)."""
+    attempts = RETRY_TOTAL + 1
+    pauses = sum(RETRY_BACKOFF_S * 2.0 ** (n - 1) for n in range(2, attempts))  # none before the first retry
+    return attempts * (CONNECT_TIMEOUT_S + READ_TIMEOUT_S) + pauses
 
 
 @lru_cache(maxsize=1)

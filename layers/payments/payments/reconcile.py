@@ -5,15 +5,18 @@ refunds in flight, found through the sparse `DueIndex` (payments/schedule.py), n
 `POST /orders/{order_id}/sync` asks about one order now. Every answer goes through the same gate and
 engine as a notification, recorded with its source (`reconcile`, `sync`). Each item is claimed with
 its lease (a conditional write), so overlapping runs, or a run racing a notification, never apply
-anything twice. A provider error leaves the item for its next check; a provider that keeps failing is
-skipped for the rest of the run so that it does not hold up the others. After seven days of checks an
-item still open is flagged `needs_attention` and left to a person.
+anything twice. A provider error counts as a check (the item moves along its backoff); a provider that
+keeps failing is skipped for the rest of the run, and its skipped items do not count against the run's
+limit, so that it does not hold up the others. A run starts an item only while its time left covers the
+worst case of one item. The check that spends the seven-day schedule without a final answer (whatever
+that answer was, an error included) flags the item `needs_attention` and leaves it to a person: nothing
+leaves the due index unflagged.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -26,6 +29,7 @@ from payments.clock import utc_now
 from payments.engine import Engine, Plan, event, statement_event
 from payments.errors import NotFound, PaymentsError, ProviderError, ProviderRejected, StoreUnavailable
 from payments.facts import CancelResult, RefundStatus
+from payments.http import worst_call_s
 from payments.ledger import IN_FLIGHT, Refund
 from payments.orders import OPEN, ORDER_ID_RE, Order, OrderStatus
 from payments.providers.base import Provider, RefundContext
@@ -42,6 +46,15 @@ metrics = Metrics()
 
 LEASE = timedelta(seconds=60)  # see payments/creation.py
 FAILURES_BEFORE_SKIPPING = 2  # provider errors in one run after which its remaining items wait
+# One item can make two provider calls (Alipay: query then payCancel, or resolve then resend), each up
+# to its timeouts and retries (payments/http.py), plus its reads and writes: a run starts an item only
+# while this much time is left.
+PROVIDER_CALLS_PER_ITEM = 2
+STORE_ALLOWANCE_S = 5.0
+ITEM_WORST_CASE_S = PROVIDER_CALLS_PER_ITEM * worst_call_s() + STORE_ALLOWANCE_S
+# A run reads at most this many index entries per item it may check: a long backlog of a provider that
+# is down is walked past, boundedly, to reach the others' due items.
+INDEX_READ_FACTOR = 10
 
 
 @dataclass
@@ -80,17 +93,33 @@ class ReconcileFlow:
         self.clock = clock
 
     # -- the scheduled run -----------------------------------------------------------------------
-    def run(self, max_items: int, time_left_s: Callable[[], float], reserve_s: float = 10.0) -> RunReport:
-        """Check at most `max_items` due items, stopping while `time_left_s()` still exceeds `reserve_s`."""
+    def run(
+        self, max_items: int, time_left_s: Callable[[], float], reserve_s: float = ITEM_WORST_CASE_S
+    ) -> RunReport:
+        """Take up at most `max_items` due items, starting each only while `time_left_s()` is at least
+        `reserve_s`. The items of a provider skipped as failing are not taken up: they do not count."""
         report = RunReport()
         failing: Counter[str] = Counter()
-        for item in self.store.due_items(self.clock(), max_items):
-            if time_left_s() < reserve_s:
-                report.stopped_early = True
+        seen: set[tuple[str, str | None]] = set()
+        taken = 0
+
+        def room() -> bool:
+            return taken < max_items
+
+        for item in self._due(self.clock(), max_items, room):
+            if taken >= max_items:
                 break
+            key = (item.order_id, item.refund_id)
+            if key in seen:  # checked this run, still due (an old item's backoff): once is enough
+                continue
+            seen.add(key)
             if failing[item.provider] >= FAILURES_BEFORE_SKIPPING:
                 report.skipped["provider_failing"] += 1
                 continue
+            if time_left_s() < reserve_s:
+                report.stopped_early = True
+                break
+            taken += 1
             try:
                 changed = self._check_item(item, "reconcile")
             except ProviderError as error:
@@ -118,6 +147,17 @@ class ReconcileFlow:
         metrics.add_metric(name="ReconcileChanged", unit=MetricUnit.Count, value=report.changed)
         logger.info("reconcile run", extra=report.as_dict())
         return report
+
+    def _due(self, now: datetime, page_size: int, more: Callable[[], bool]) -> Iterator[DueItem]:
+        """Due items page by page, at most INDEX_READ_FACTOR pages; the next page only while `more()`
+        (the run can still take items up)."""
+        after = None
+        for _ in range(INDEX_READ_FACTOR):
+            page = self.store.due_items(now, page_size, after)
+            yield from page
+            if len(page) < page_size or not more():
+                return
+            after = page[-1]
 
     def _check_item(self, item: DueItem, source: str) -> bool:
         found = self.store.get_with_refunds(item.order_id)
@@ -182,7 +222,7 @@ class ReconcileFlow:
                 # The provider's rule for a create whose outcome stayed unclear: withdraw it for good.
                 withdrawn = provider.cancel(order)
         except ProviderError:
-            self._failed_check(order, count=count)
+            self._failed_check(order, refunds, source, count=count)
             raise
         template = (
             statement_event(source, source, statement, now)
@@ -230,10 +270,13 @@ class ReconcileFlow:
                 self.store.release_lease(order.order_id, until)
         return any(line.to_status is not None for line in committed.plan.events)
 
-    def _failed_check(self, order: Order, *, count: bool) -> None:
-        """A provider error: the item waits for its next check (counted, so it backs off)."""
+    def _failed_check(self, order: Order, refunds: list[Refund], source: str, *, count: bool) -> None:
+        """A provider error: the item waits for its next check (counted, so it backs off); after the
+        last one, a person does."""
         try:
-            if count:
+            if count and schedule_spent(order.checks + 1):
+                self._give_up(order, refunds, None, source, "the last check ended in a provider error")
+            elif count:
                 self.store.record_check(order)
             elif order.lease_until is not None:
                 self.store.release_lease(order.order_id, order.lease_until)
@@ -264,15 +307,21 @@ class ReconcileFlow:
         except ProviderRejected:
             statement = None  # a refused resend (Alipay's answer to a refund it never took): unclear
         except ProviderError:
-            self._failed_refund_check(held, count=count)
+            self._failed_refund_check(order, refunds, held, source, "a provider error", count=count)
             raise
         if statement is None:
             # The provider never got it. A refund whose outcome we did not know may be sent now (under
             # its same id); one the provider once accepted is left for a person if it stays so.
             if held.status == RefundStatus.UNKNOWN:
-                self.refunds.send_again(order, refunds, held, provider, ctx)
+                try:
+                    self.refunds.send_again(order, refunds, held, provider, ctx)
+                except ProviderError:
+                    self._count_failed_resend(order.order_id, held.refund_id, source, count=count)
+                    raise
                 return True
-            self._failed_refund_check(held, count=count)
+            self._failed_refund_check(
+                order, refunds, held, source, "the provider does not know it", count=count
+            )
             return False
         template = statement_event(source, source, statement, now)
 
@@ -292,17 +341,59 @@ class ReconcileFlow:
 
         committed = self.engine.run(order, refunds, template, decide)
         if not committed.plan.events:
-            self._failed_refund_check(held, count=count)
+            self._failed_refund_check(order, refunds, held, source, "still in flight", count=count)
         return any(line.refund is not None for line in committed.plan.events)
 
-    def _failed_refund_check(self, refund: Refund, *, count: bool) -> None:
+    def _failed_refund_check(
+        self, order: Order, refunds: list[Refund], refund: Refund, source: str, why: str, *, count: bool
+    ) -> None:
         try:
-            if count:
+            if count and schedule_spent(refund.checks + 1):
+                refunds = [refund if r.refund_id == refund.refund_id else r for r in refunds]
+                self._give_up(order, refunds, refund.refund_id, source, f"at its last check, {why}")
+            elif count:
                 self.store.record_refund_check(refund)
             else:
                 self.store.release_refund_lease(refund)
         except PaymentsError:
             logger.warning("reconcile: could not record a refund check", extra={"order_id": refund.order_id})
+
+    def _count_failed_resend(self, order_id: str, refund_id: str, source: str, *, count: bool) -> None:
+        """A resend that failed left the refund unknown (its lease given back): count the check, so it
+        moves along its backoff and, at the last one, is flagged."""
+        fresh = self.store.get_with_refunds(order_id)
+        current = next((r for r in fresh[1] if r.refund_id == refund_id), None) if fresh else None
+        if fresh is not None and current is not None and current.in_flight and count:
+            self._failed_refund_check(fresh[0], fresh[1], current, source, "a resend failed", count=count)
+
+    def _give_up(
+        self, order: Order, refunds: list[Refund], refund_id: str | None, source: str, why: str
+    ) -> None:
+        """The check that spends the schedule learnt nothing: count it and flag the order for a person
+        in one write (the flag, its event and the NeedsAttention metric, as when an answer came)."""
+        now = self.clock()
+
+        def decide(plan: Plan) -> None:
+            if refund_id is None:
+                if plan.order.status not in OPEN:
+                    return  # settled meanwhile
+                plan.order.checks += 1
+                plan.release_lease = True
+                what = "still open after seven days of checks with the provider"
+            else:
+                current = plan.refunds.get(refund_id)
+                if current is None or not current.in_flight:
+                    return
+                plan.put_refund(replace(current, lease_until=None, checks=current.checks + 1))
+                what = f"refund {refund_id} still in flight after seven days of checks"
+            plan.flag(
+                "needs_attention",
+                event_type="needs_attention",
+                reason=f"{what}; {why}",
+                metric="NeedsAttention",
+            )
+
+        self.engine.run(order, refunds, event(source, source, now, reason=why), decide)
 
 
 class _Skipped(Exception):

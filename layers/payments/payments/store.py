@@ -35,7 +35,7 @@ from payments.facts import RefundStatus
 from payments.ledger import IN_FLIGHT, Refund
 from payments.money import Money
 from payments.orders import OPEN, Order, OrderEvent, OrderStatus
-from payments.schedule import DUE_PARTITION, next_check
+from payments.schedule import DUE_PARTITION, next_check, schedule_spent
 
 if TYPE_CHECKING:
     from payments.engine import Plan
@@ -133,6 +133,13 @@ def refund_due_at(refund: Refund) -> str | None:
         return None
     due = next_check(refund.created_at, refund.checks)
     return iso(due) if due else None
+
+
+def _not_the_last(checks: int) -> None:
+    """A bare check count never takes an item off the due index: the check that spends the schedule
+    goes through the engine, which flags the order `needs_attention` with its event and metric."""
+    if schedule_spent(checks):
+        raise ValueError("the last scheduled check is recorded with its needs_attention flag, not here")
 
 
 def _due(due_at: str | None) -> dict[str, Any]:
@@ -419,8 +426,18 @@ class OrdersStore:
         cursor = oldest if oldest is not None and oldest > 1 and len(events) == limit else None
         return OrderPage(order, refunds, events, cursor)
 
-    def due_items(self, now: datetime, limit: int) -> list[DueItem]:
-        """The open work due by `now`, oldest due first: a Query of the sparse index, never a scan."""
+    def due_items(self, now: datetime, limit: int, after: DueItem | None = None) -> list[DueItem]:
+        """The open work due by `now`, oldest due first: a Query of the sparse index, never a scan.
+        `after`: the last item of the page before (the next page starts behind it)."""
+        request: dict[str, Any] = {}
+        if after is not None:
+            sort_key = f"{REFUND_PREFIX}{after.refund_id}" if after.refund_id is not None else ORDER_SK
+            request["ExclusiveStartKey"] = {
+                **order_key(after.order_id),
+                "sk": {"S": sort_key},
+                "due_pk": {"S": DUE_PARTITION},
+                "due_at": {"S": after.due_at},
+            }
         page = self._call(
             "query",
             TableName=self.table_name,
@@ -428,6 +445,7 @@ class OrdersStore:
             KeyConditionExpression="due_pk = :due AND due_at <= :now",
             ExpressionAttributeValues={":due": {"S": DUE_PARTITION}, ":now": {"S": iso(now)}},
             Limit=limit,
+            **request,
         )
         items = []
         for raw in page.get("Items", []):
@@ -449,6 +467,7 @@ class OrdersStore:
         """Reconciliation asked the provider and nothing changed: count the check (so the next one
         comes later) and give back the lease. Conditional on the version read; False if it moved."""
         checked = replace(order, checks=order.checks + 1)
+        _not_the_last(checked.checks)
         due = order_due_at(checked)
         expression = "SET checks = :checks REMOVE lease_until"
         values: dict[str, Any] = {":checks": {"N": str(checked.checks)}, ":read": {"N": str(order.version)}}
@@ -462,6 +481,7 @@ class OrdersStore:
     def record_refund_check(self, refund: Refund) -> bool:
         """The same for a refund: counted, pushed back, lease given back (its version bumped)."""
         checked = replace(refund, checks=refund.checks + 1)
+        _not_the_last(checked.checks)
         due = refund_due_at(checked)
         values: dict[str, Any] = {
             ":checks": {"N": str(checked.checks)},
