@@ -157,3 +157,23 @@ def shop_body(shop: Shop, order_id: str) -> dict[str, Any]:
     from tests.support.orders import order_body
 
     return order_body(order_id, provider=shop.provider)
+
+
+def test_a_check_reads_the_order_once(shop: Shop) -> None:
+    """The due index, the order with its refunds, the lease (which answers the order as leased), the
+    provider, the commit: no second read of the order when the lease finds the version that was read."""
+    shop.create("rc-once")
+    shop.sandbox.pay_silently("rc-once")
+    client = shop.api.functions["ReconcileFunction"].module.service.store._client
+    calls: list[str] = []
+
+    def record(**kwargs: Any) -> None:
+        calls.append(kwargs["event_name"].rsplit(".", 1)[-1])
+
+    client.meta.events.register("before-call.dynamodb", record)
+    try:
+        report = shop.reconcile(LATER)
+    finally:
+        client.meta.events.unregister("before-call.dynamodb", record)
+    assert (report["checked"], report["changed"]) == (1, 1)
+    assert calls == ["Query", "Query", "UpdateItem", "TransactWriteItems"]

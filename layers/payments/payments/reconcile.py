@@ -205,12 +205,16 @@ class ReconcileFlow:
             raise _Skipped("settled")
         now = self.clock()
         until = int((now + LEASE).timestamp())
-        if not self.store.acquire_lease(order.order_id, OPEN, int(now.timestamp()), until):
+        leased = self.store.acquire_lease(order.order_id, OPEN, int(now.timestamp()), until)
+        if leased is None:
             raise _Skipped("busy")
-        fresh = self.store.get_with_refunds(order.order_id)
-        if fresh is None:
-            raise _Skipped("gone")
-        order, refunds = fresh
+        if leased.version == order.version:
+            order = leased  # nothing changed since the read (the lease is no change): no second read
+        else:
+            fresh = self.store.get_with_refunds(order.order_id)
+            if fresh is None:
+                raise _Skipped("gone")
+            order, refunds = fresh
         try:
             statement = provider.query(order)
             withdrawn = None
