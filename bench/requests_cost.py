@@ -11,6 +11,7 @@ transaction), so a row says what it measures rather than only how many.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -164,9 +165,8 @@ class Harness:
 
 @contextmanager
 def harness() -> Iterator[Harness]:
-    import tests.support.alipay_intl_kit
-    import tests.support.multisafepay_kit
-    import tests.support.useepay_kit  # noqa: F401 - each kit adds its entry to PROVIDER_SECRET
+    for kit in ("alipay_intl_kit", "multisafepay_kit", "useepay_kit"):  # each adds to PROVIDER_SECRET
+        importlib.import_module(f"tests.support.{kit}")
     from local.inprocess import LambdaUnderTest
     from tests.support.secrets import PROVIDER_SECRET
 

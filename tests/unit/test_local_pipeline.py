@@ -14,18 +14,18 @@ STREAM_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-1
 class OneRecordStream:
     """A DynamoDB Streams client with one shard holding one record, as boto3 returns it."""
 
-    def describe_table(self, TableName: str) -> dict[str, Any]:  # noqa: N803 - boto3's names
+    def describe_table(self, **_: Any) -> dict[str, Any]:
         return {"Table": {"LatestStreamArn": STREAM_ARN}}
 
-    def describe_stream(self, StreamArn: str) -> dict[str, Any]:  # noqa: N803
+    def describe_stream(self, **_: Any) -> dict[str, Any]:
         return {"StreamDescription": {"Shards": [{"ShardId": "shard-1"}]}}
 
     def get_shard_iterator(self, **_: Any) -> dict[str, Any]:
         return {"ShardIterator": "it-1"}
 
-    def get_records(self, ShardIterator: str, Limit: int) -> dict[str, Any]:  # noqa: N803
-        if ShardIterator != "it-1":
-            return {"Records": [], "NextShardIterator": ShardIterator}
+    def get_records(self, **request: Any) -> dict[str, Any]:
+        if request["ShardIterator"] != "it-1":
+            return {"Records": [], "NextShardIterator": request["ShardIterator"]}
         record = {
             "eventID": "1",
             "eventName": "INSERT",
