@@ -365,6 +365,11 @@ def document() -> dict[str, Any]:
         ("post", "/orders/{order_id}/sync"): {
             "operationId": "syncOrder",
             "summary": "Ask the provider about the order now; the order as it then stands",
+            "description": (
+                "What the scheduled reconciliation does for due work, at once: the provider's answer "
+                "goes through the same checks as a notification and is recorded with source sync. A "
+                "final order without refunds in flight is answered as it is, without a provider call."
+            ),
             "parameters": [order_id],
             "requestBody": NO_INPUT,
             "responses": _responses(
@@ -447,9 +452,42 @@ def document() -> dict[str, Any]:
         },
         "servers": [{"url": "https://{api_id}.execute-api.{region}.amazonaws.com/v1"}],
         "paths": paths,
+        "webhooks": {"merchantEvent": {"post": _webhook()}},
         "components": {
             "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
             "schemas": _schemas(),
+        },
+    }
+
+
+def _webhook() -> dict[str, Any]:
+    """What we POST to the merchant's WebhookUrl (template parameter) for every event."""
+    return {
+        "operationId": "receiveMerchantEvent",
+        "summary": "Every committed change of an order, signed (your endpoint; parameter WebhookUrl)",
+        "description": (
+            "At least once, one order's events in sequence: dedupe by id. Check the signature over the "
+            "raw body before parsing it: v1 = hex HMAC-SHA256(secret, '<t>.<raw body>'), the secret "
+            "being output WebhookSigningSecretArn's value; refuse a t more than 300 s from now. Answer "
+            "2xx within 10 s; anything else is retried with a backoff doubling from 30 s for 24 hours, "
+            "then dead-lettered, and the order's next event follows."
+        ),
+        "parameters": [
+            {
+                "name": "Payments-Signature",
+                "in": "header",
+                "required": True,
+                "schema": {"type": "string", "pattern": "^t=[0-9]+,v1=[0-9a-f]{64}$"},
+                "description": "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, '<t>.<raw body>')>",
+            }
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": REF.format(model="MerchantEvent")}}},
+        },
+        "responses": {
+            "2XX": {"description": "received: not sent again"},
+            "default": {"description": "not received: sent again later, the order's later events held back"},
         },
     }
 
