@@ -24,6 +24,8 @@ class Script(BaseHTTPRequestHandler):
         status, delay = Script.replies[min(len(Script.hits), len(Script.replies)) - 1]
         time.sleep(delay)
         self.send_response(status)
+        if status == 503:
+            self.send_header("Retry-After", "120")  # a provider asking for more than a Lambda has
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", "2")
         self.end_headers()
@@ -51,6 +53,16 @@ def test_get_is_retried_on_503(server: str) -> None:
     reply = HttpClient().request("GET", server + "/orders/x")
     assert reply.status == 200
     assert Script.hits == ["GET", "GET"]
+
+
+def test_a_retry_after_header_does_not_outlast_the_call_budget(server: str) -> None:
+    """A 503 asking to come back in two minutes is retried on our own backoff: a call stays within
+    worst_call_s(), the reserve reconciliation keeps (payments/http.py)."""
+    Script.replies = [(503, 0), (200, 0)]
+    started = time.monotonic()
+    reply = HttpClient().request("GET", server + "/orders/x")
+    assert (reply.status, Script.hits) == (200, ["GET", "GET"])
+    assert time.monotonic() - started < 5
 
 
 def test_post_is_never_retried_on_5xx(server: str) -> None:

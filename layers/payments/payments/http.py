@@ -87,7 +87,9 @@ class HttpClient:
             status_forcelist=frozenset({502, 503, 504}),
             backoff_factor=RETRY_BACKOFF_S,
             raise_on_status=False,
-            respect_retry_after_header=True,
+            # Our own backoff only: a Retry-After of minutes would outlast the function (and the
+            # reserve reconciliation keeps, worst_call_s below); the next run or request comes anyway.
+            respect_retry_after_header=False,
         )
         session = requests.Session()
         adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=8)
