@@ -122,7 +122,7 @@ def _rows() -> list[tuple[str, list[Row]]]:
                 Row("reconcile.table_scans", "table scans", "==0"),
                 Row("reconcile.dynamodb_calls", "DynamoDB calls in all runs", ""),
                 Row("overlap.runs", "runs started at once (x3 providers)", ""),
-                Row("overlap.items", "due items they found, per provider", ""),
+                Row("overlap.items", "due items they found (x3 providers)", ""),
                 Row("overlap.items_checked_twice", "items asked about twice", "==0"),
                 Row("overlap.transitions_applied_twice", "transitions applied twice by them", "==0"),
             ],
