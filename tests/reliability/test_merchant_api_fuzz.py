@@ -342,6 +342,7 @@ def tables(api: Api, stack: Stack, all_providers: dict[str, Any]) -> Tables:
         HealthCheck.data_too_large,
     ],
 )
+@pytest.mark.long_running
 @given(request=REQUESTS)
 def test_fuzzed_merchant_requests_get_documented_answers(api: Api, tables: Tables, request: Request) -> None:
     check(api, tables, request)
@@ -485,6 +486,7 @@ def orders(api: Api, all_providers: dict[str, Any]) -> Orders:
         HealthCheck.data_too_large,
     ],
 )
+@pytest.mark.long_running
 @given(action=ACTIONS)
 def test_fuzzed_refund_and_cancel_requests_get_documented_answers(orders: Orders, action: Action) -> None:
     order_id = orders.resolve(action.order)
