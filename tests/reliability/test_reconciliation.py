@@ -103,6 +103,7 @@ def prepare(
     deliver(api, sandbox)
 
 
+@pytest.mark.long_running
 def test_after_enough_runs_every_order_is_in_the_providers_state(
     api: Api, all_providers: dict[str, Any], link: ProviderLink, calls: Counter[str], stack: Any
 ) -> None:
