@@ -113,10 +113,10 @@ WRITES = {"aws:PutItem", "aws:UpdateItem", "aws:TransactWriteItems", "aws:Delete
 
 
 def _sandboxes(wire: responses.RequestsMock) -> dict[str, Any]:
-    from local.sandboxes.multisafepay import MultiSafepaySandbox
-    from tests.support.alipay_intl_kit import ALIPAY_BASE_URL, new_sandbox
-    from tests.support.multisafepay_kit import MSP_API_KEY, MSP_BASE_URL
-    from tests.support.useepay_kit import USEEPAY_BASE_URL, sandbox_for
+    from local.providers.multisafepay.sandbox import MultiSafepaySandbox
+    from tests.providers.alipay_intl.fixtures import ALIPAY_BASE_URL, new_sandbox
+    from tests.providers.multisafepay.fixtures import MSP_API_KEY, MSP_BASE_URL
+    from tests.providers.useepay.fixtures import USEEPAY_BASE_URL, sandbox_for
 
     boxes: dict[str, Any] = {
         "multisafepay": MultiSafepaySandbox(api_key=MSP_API_KEY),
@@ -203,8 +203,8 @@ def harness() -> Iterator[Harness]:
 
 
 def per_request_cost() -> dict[str, Any]:
+    from tests.providers.useepay.fixtures import RSA_SETTINGS
     from tests.support.secrets import PROVIDER_SECRET
-    from tests.support.useepay_kit import RSA_SETTINGS
 
     requests_per_case = int(os.environ.get("BENCH_REQUESTS", "1000"))
     results: dict[str, Any] = {}

@@ -213,7 +213,7 @@ def sdk_comparison(n: int = 2000) -> dict[str, Any]:
 
     from payments.http import HttpClient
     from payments.providers.base import RawRequest
-    from payments.providers.multisafepay import MultiSafepay, MultiSafepaySettings
+    from payments.providers.multisafepay.adapter import MultiSafepay, MultiSafepaySettings
     from payments.signing import load_public_key, rsa_verify
 
     results: dict[str, Any] = {}

@@ -12,12 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import parse_qs, urlsplit
 
-from local.sandboxes.alipay_intl import AlipayIntlSandbox
-from local.sandboxes.controls import RefundView
-from local.sandboxes.multisafepay import MultiSafepaySandbox
-from local.sandboxes.useepay import UseePaySandbox
+from local.providers.controls import RefundView
 
 OUTCOMES = ("pay", "cancel", "fail", "expire")  # the buttons; their ids are what the browser test clicks
 
@@ -124,113 +120,3 @@ class Checkout(Protocol):
     def finish(self, order_id: str, outcome: str) -> str:
         """Run the payer's `outcome` at the sandbox; the URL the provider then sends the browser to.
         Raises the sandbox's OrderClosed when the order can no longer take it."""
-
-
-class MultiSafepayCheckout:
-    provider = "multisafepay"
-    display_name = "MultiSafepay"
-    title = "MultiSafepay — Alipay"
-
-    def __init__(self, sandbox: MultiSafepaySandbox) -> None:
-        self.sandbox = sandbox
-
-    def order_of(self, path: str, query: str) -> str | None:
-        return next(
-            (oid for oid, o in self.sandbox.orders.items() if urlsplit(o["_payment_url"]).path == path), None
-        )
-
-    def view(self, order_id: str) -> OrderView:
-        order = self.sandbox.orders[order_id]
-        return OrderView(
-            order_id,
-            order["amount"],
-            order["currency"],
-            order["description"],
-            order["status"],
-            self.sandbox.is_open(order_id),
-            self.sandbox.refunds(order_id),
-        )
-
-    def language(self, order_id: str, query: str) -> str:
-        """The payment link's `lang` (the customer's locale at create), as MultiSafepay's pages do."""
-        found = parse_qs(query).get("lang")
-        locale = found[0] if found else self.sandbox.orders[order_id]["customer"].get("locale")
-        return language_of(str(locale or ""))
-
-    def finish(self, order_id: str, outcome: str) -> str:
-        self.sandbox.control(order_id, outcome)
-        options = self.sandbox.orders[order_id]["_options"]
-        browser = options.get("cancel_url") if outcome == "cancel" else options.get("redirect_url")
-        return str(browser or "")
-
-
-class UseePayCheckout:
-    provider = "useepay"
-    display_name = "UseePay"
-    title = "UseePay — Alipay"
-
-    def __init__(self, sandbox: UseePaySandbox) -> None:
-        self.sandbox = sandbox
-
-    def order_of(self, path: str, query: str) -> str | None:
-        return next(
-            (
-                tid
-                for tid, t in self.sandbox.transactions.items()
-                if "checkout" in t and urlsplit(t["checkout"]).path == path
-            ),
-            None,
-        )
-
-    def view(self, order_id: str) -> OrderView:
-        txn = self.sandbox.transactions[order_id]
-        return OrderView(
-            order_id,
-            int(txn["amount"]),
-            txn["currency"],
-            txn.get("subject", ""),  # orderInfo.subject: what the merchant called the order
-            txn["resultCode"],
-            self.sandbox.is_open(order_id),
-            self.sandbox.refunds(order_id),
-        )
-
-    def language(self, order_id: str, query: str) -> str:
-        return "en"
-
-    def finish(self, order_id: str, outcome: str) -> str:
-        self.sandbox.control(order_id, outcome)
-        # UseePay knows one merchant URL (redirectUrl): every outcome goes back there.
-        return self.sandbox.transactions[order_id]["redirectUrl"]
-
-
-class AlipayIntlCheckout:
-    provider = "alipay_intl"
-    display_name = "Alipay"
-    title = "Alipay — international cashier"
-
-    def __init__(self, sandbox: AlipayIntlSandbox) -> None:
-        self.sandbox = sandbox
-
-    def order_of(self, path: str, query: str) -> str | None:
-        found = parse_qs(query).get("merchant_trans_id")
-        return found[0] if found and found[0] in self.sandbox.orders else None
-
-    def view(self, order_id: str) -> OrderView:
-        order = self.sandbox.orders[order_id]
-        amount = order["orderAmount"]
-        return OrderView(
-            order_id,
-            int(amount["value"]),
-            amount["currency"],
-            order["request"]["order"]["orderTitle"],
-            order["payStatus"],
-            self.sandbox.is_open(order_id),
-            self.sandbox.refunds(order_id),
-        )
-
-    def language(self, order_id: str, query: str) -> str:
-        return "en"
-
-    def finish(self, order_id: str, outcome: str) -> str:
-        self.sandbox.control(order_id, outcome)
-        return str(self.sandbox.orders[order_id]["request"].get("merchantRedirectUrl", ""))

@@ -22,7 +22,7 @@ from local import shop
 from local.apigw import match_route, proxy_event
 from local.checkout import LABELS, OUTCOMES, Checkout, major_units
 from local.inprocess import Reply
-from local.sandboxes.controls import (
+from local.providers.controls import (
     NothingToRedeliver,
     Notification,
     OrderClosed,

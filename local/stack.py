@@ -1,7 +1,7 @@
 """`make dev`: the whole product on this machine — no Docker, no AWS account.
 
   moto server (DynamoDB + Secrets Manager, provisioned from template.yaml)
-  provider sandboxes (MultiSafepay, UseePay, Alipay), each with a checkout page
+  a sandbox per provider (local/providers/<name>/), each with a checkout page
   the API gateway on 127.0.0.1:3000 (template routes, API keys) and the demo shop at /
 
 Functions run under the Lambda Runtime Interface Emulator against `sam build` output (default), or
@@ -26,11 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.server import ThreadedMotoServer
 
-from local.checkout import AlipayIntlCheckout, Checkout, MultiSafepayCheckout, UseePayCheckout
 from local.emulator import Emulator, EmulatorError, find_rie
 from local.inprocess import LambdaUnderTest, Reply
 from local.moto_streams import share_stream_records
@@ -44,84 +41,33 @@ from local.preflight import (
     parse_port,
     port_error,
 )
-from local.sandboxes.alipay_intl import AlipayIntlSandbox
-from local.sandboxes.multisafepay import MultiSafepaySandbox
-from local.sandboxes.useepay import UseePaySandbox
+from local.providers import kits
 from local.servers import Gateway, SandboxServer
 from local.template import ROOT, FunctionSpec, Template
 
 REGION = "eu-west-1"
 
 
-def _pem(key: rsa.RSAPrivateKey, public: bool = False) -> str:
-    if public:
-        return (
-            key.public_key()
-            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-            .decode()
-        )
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+def _prefixed(log: Callable[[str], None], prefix: str) -> Callable[[str], None]:
+    return lambda line: log(prefix + line)
 
 
 def start_sandboxes(
     log: Callable[[str], None], running: ExitStack
 ) -> tuple[dict[str, SandboxServer], dict[str, dict[str, Any]]]:
     """Each provider's sandbox on its own port, and the secret entries that point our adapters at them.
-    Fresh keys every run: nothing here is a real credential. Each server is stopped by `running`."""
+    Fresh credentials every run: nothing here is a real credential. Each server is stopped by `running`."""
     servers: dict[str, SandboxServer] = {}
     secret: dict[str, dict[str, Any]] = {}
-
-    def serve(name: str, sandbox: Any, checkout: Checkout) -> SandboxServer:
+    for name, kit in kits().items():
+        credentials = kit.new_credentials()
+        sandbox = kit.new_sandbox(credentials)
         # Port 0: the OS picks a free port as the socket binds, so no other process can take it first.
-        server = SandboxServer(sandbox, checkout, 0, lambda line: log(f"[{name}] {line}"))
+        server = SandboxServer(sandbox, kit.checkout(sandbox), 0, _prefixed(log, f"[{name}] "))
         running.callback(server.server_close)
+        kit.serve_pages_at(sandbox, server.base_url)
+        secret[name] = kit.secret_entry(credentials, server.base_url)
         servers[name] = server
-        return server
-
-    msp_key = secrets.token_hex(20)
-    msp = MultiSafepaySandbox(api_key=msp_key)
-    server = serve("multisafepay", msp, MultiSafepayCheckout(msp))
-    msp.checkout_base = f"{server.base_url}/connect/"
-    secret["multisafepay"] = {
-        "api_key": msp_key,
-        "base_url": f"{server.base_url}/v1/json/",
-        "gateway": "ALIPAY",
-    }
-
-    md5_key = secrets.token_hex(16)
-    usee = UseePaySandbox(merchant_no="500000000007264", sign_type="MD5", md5_key=md5_key)
-    server = serve("useepay", usee, UseePayCheckout(usee))
-    usee.checkout_base = f"{server.base_url}/checkout/"
-    secret["useepay"] = {
-        "merchant_no": "500000000007264",
-        "app_id": "shop.localhost",
-        "sign_type": "MD5",
-        "md5_key": md5_key,
-        "base_url": server.base_url,
-    }
-
-    merchant_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    alipay_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    alipay = AlipayIntlSandbox(
-        client_id="LOCAL_CLIENT_ID",
-        merchant_id="LOCAL_MERCHANT",
-        merchant_public_key=merchant_key.public_key(),
-        alipay_private_key=alipay_key,
-    )
-    server = serve("alipay_intl", alipay, AlipayIntlCheckout(alipay))
-    alipay.cashier_url = f"{server.base_url}/cashier"
-    secret["alipay_intl"] = {
-        "client_id": "LOCAL_CLIENT_ID",
-        "merchant_id": "LOCAL_MERCHANT",
-        "product_code": "CASHIER_PAYMENT",
-        "payment_site": "ALIPAY_CN",
-        "sign_hash": "SHA256",
-        "private_key": _pem(merchant_key),
-        "alipay_public_key": _pem(alipay_key, public=True),
-        "base_url": server.base_url,
-    }
     for server in servers.values():
         server.start()
         # Registered only once serving: shutdown() waits forever for a serve_forever that never ran.
@@ -430,7 +376,7 @@ def banner(ready: Ready, key_is_fixed: bool) -> str:
     example = json.dumps(
         {
             "order_id": order_id,
-            "provider": "multisafepay",
+            "provider": next(iter(ready.sandboxes)),  # any provider: the first folder
             "amount": {"value": 1000, "currency": "EUR"},
             "description": "Tea set",
             "return_url": back,

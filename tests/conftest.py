@@ -1,6 +1,6 @@
 """Shared fixtures: a moto AWS provisioned from template.yaml, the provider sandboxes, the API.
 
-Provider-specific fixtures live in tests/support/<provider>_kit.py and are loaded automatically.
+Provider-specific fixtures live in tests/providers/<name>/fixtures.py and are loaded automatically.
 """
 
 from __future__ import annotations
@@ -47,7 +47,12 @@ share_stream_records()  # the orders table has a stream: see local/moto_streams.
 share_botocore_data_loader()  # speed only: tests/support/aws.py
 
 pytest_plugins = [
-    *sorted(f"tests.support.{kit.stem}" for kit in (Path(__file__).parent / "support").glob("*_kit.py")),
+    # each provider's test fixtures (its sandbox on the wire, its secret entry): tests/providers/<name>/
+    *sorted(
+        f"tests.providers.{path.parent.name}.fixtures"
+        for path in (Path(__file__).parent / "providers").glob("*/fixtures.py")
+    ),
+    "tests.support.shop_kit",  # the `shop` fixture: a test once per provider
     "tests.reliability.figures_plugin",  # the figures table, across pytest-xdist workers
     "tests.parallel",  # how pytest-xdist shares the tests
 ]

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from local.sandboxes.alipay_intl import AlipayIntlSandbox
+from local.providers.alipay_intl.sandbox import AlipayIntlSandbox
 from tests.conftest import Stack
-from tests.support.alipay_intl_kit import MERCHANT_KEY, private_text, settings_entry, use_sha1
+from tests.providers.alipay_intl.fixtures import MERCHANT_KEY, private_text, settings_entry, use_sha1
 from tests.support.lambdas import Api, Reply
 from tests.support.link import ProviderLink
 from tests.support.orders import order_body

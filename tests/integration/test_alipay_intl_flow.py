@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from local.sandboxes.alipay_intl import AlipayIntlSandbox
+from local.providers.alipay_intl.sandbox import AlipayIntlSandbox
 from tests.support.lambdas import Api
 from tests.support.orders import order_body
 

@@ -9,15 +9,15 @@ from typing import Any
 import pytest
 
 from local.apigw import proxy_event
-from local.sandboxes.multisafepay import MultiSafepaySandbox
+from local.providers.multisafepay.sandbox import MultiSafepaySandbox
 from payments.api import parse_create_order
 from payments.creation import LEASE
 from payments.orders import OrderEvent
 from payments.store import OrdersStore, iso
 from tests.conftest import Stack
+from tests.providers.multisafepay.fixtures import MSP_API_KEY, MSP_BASE_URL
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
-from tests.support.multisafepay_kit import MSP_API_KEY, MSP_BASE_URL
 from tests.support.orders import order_body, stored_order
 from tests.support.store import event_items, order_item
 

@@ -13,14 +13,14 @@ import pytest
 import responses
 from aws_lambda_powertools.metrics.provider import cold_start
 
-from local.sandboxes.multisafepay import MultiSafepaySandbox
+from local.providers.multisafepay.sandbox import MultiSafepaySandbox
 from local.template import Template
 from payments.schedule import CHECK_OFFSETS
 from tests.conftest import Stack
+from tests.providers.multisafepay.fixtures import MSP_BASE_URL
 from tests.support.event_pipeline import Receiver, with_webhooks
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
-from tests.support.multisafepay_kit import MSP_BASE_URL
 from tests.support.orders import order_body
 from tests.unit.test_template_operations import (
     AWAITED_FROM_SERVICE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 
-from local.sandboxes.multisafepay import MultiSafepaySandbox
+from local.providers.multisafepay.sandbox import MultiSafepaySandbox
 from tests.conftest import Stack
 from tests.support.lambdas import Api
 from tests.support.orders import order_body

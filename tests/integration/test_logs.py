@@ -7,11 +7,11 @@ import logging
 
 import pytest
 
-from local.sandboxes.multisafepay import MultiSafepaySandbox
+from local.providers.multisafepay.sandbox import MultiSafepaySandbox
 from tests.conftest import Stack
+from tests.providers.multisafepay.fixtures import MSP_API_KEY, MSP_BASE_URL
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
-from tests.support.multisafepay_kit import MSP_API_KEY, MSP_BASE_URL
 from tests.support.orders import order_body
 from tests.support.store import event_items
 

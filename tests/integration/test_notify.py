@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from local.sandboxes.multisafepay import MultiSafepaySandbox
+from local.providers.multisafepay.sandbox import MultiSafepaySandbox
 from tests.conftest import Stack
 from tests.support.lambdas import Api, Reply
 from tests.support.link import ProviderLink

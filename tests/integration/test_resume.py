@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from local.sandboxes.multisafepay import MultiSafepaySandbox
+from local.providers.multisafepay.sandbox import MultiSafepaySandbox
 from payments.creation import RESUMABLE
 from payments.store import OrdersStore
 from tests.conftest import Stack

@@ -26,22 +26,22 @@ from events.generate import (
     SAMPLE_USEEPAY_MERCHANT_NO,
     build,
 )
-from local.sandboxes.alipay_intl import AlipayIntlSandbox
-from local.sandboxes.multisafepay import MultiSafepaySandbox
-from local.sandboxes.useepay import UseePaySandbox
+from local.providers.alipay_intl.sandbox import AlipayIntlSandbox
+from local.providers.multisafepay.sandbox import MultiSafepaySandbox
+from local.providers.useepay.sandbox import UseePaySandbox
 from payments.web import raw_request
 from tests.conftest import Stack
-from tests.support.alipay_intl_kit import (
+from tests.providers.alipay_intl.fixtures import (
     ALIPAY_BASE_URL,
     ALIPAY_KEY,
     MERCHANT_ID,
     MERCHANT_KEY,
     settings_entry,
 )
+from tests.providers.multisafepay.fixtures import MSP_BASE_URL
+from tests.providers.useepay.fixtures import USEEPAY_BASE_URL
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
-from tests.support.multisafepay_kit import MSP_BASE_URL
-from tests.support.useepay_kit import USEEPAY_BASE_URL
 
 EVENTS = Path(__file__).resolve().parent.parent.parent / "events"
 # Every event file, and the test below that drives it.
@@ -241,7 +241,7 @@ def test_signed_sample_verifies_with_the_documented_key() -> None:
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
     from payments.http import HttpClient
-    from payments.providers.multisafepay import MultiSafepay, MultiSafepaySettings
+    from payments.providers.multisafepay.adapter import MultiSafepay, MultiSafepaySettings
 
     event = APIGatewayProxyEvent(load("notify_multisafepay_post.json"))
     stamp = int(event.query_string_parameters["timestamp"])

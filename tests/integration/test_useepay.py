@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
-from local.sandboxes.useepay import UseePaySandbox
+from local.providers.useepay.sandbox import UseePaySandbox
 from tests.conftest import Stack
 from tests.support.lambdas import Api, Reply
 from tests.support.link import ProviderLink
@@ -134,7 +134,7 @@ def test_reply_without_a_valid_signature_leaves_the_order_unknown(
     elif useepay.sign_type == "MD5":
         useepay.md5_key = "not-the-merchants-key"
     else:
-        from tests.support.useepay_kit import MERCHANT_KEY
+        from tests.providers.useepay.fixtures import MERCHANT_KEY
 
         useepay.useepay_private_key = MERCHANT_KEY  # signed, but not by UseePay
     reply = create(api)
@@ -243,7 +243,7 @@ def _forgery(useepay: UseePaySandbox, how: str) -> tuple[str, dict[str, str], by
         if useepay.sign_type == "MD5":
             useepay.md5_key = "guessed"
         else:
-            from tests.support.useepay_kit import MERCHANT_KEY
+            from tests.providers.useepay.fixtures import MERCHANT_KEY
 
             useepay.useepay_private_key = MERCHANT_KEY
         url, headers, body = useepay.notification("u-1")

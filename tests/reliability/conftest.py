@@ -12,14 +12,16 @@ from typing import Any
 import pytest
 import responses
 
-from local.sandboxes.useepay import UseePaySandbox
+from local.providers.useepay.sandbox import UseePaySandbox
 from payments.config import ProviderDirectory
 from payments.service import PaymentsService
 from payments.store import OrdersStore
 from tests.conftest import Stack
+from tests.providers.alipay_intl import fixtures as alipay_intl_kit
+from tests.providers.multisafepay import fixtures as multisafepay_kit
+from tests.providers.useepay import fixtures as useepay_kit
 from tests.reliability.harness import Harness
 from tests.reliability.report import FIGURES
-from tests.support import alipay_intl_kit, multisafepay_kit, useepay_kit
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
 from tests.support.orders import order_body

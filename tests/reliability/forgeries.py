@@ -24,8 +24,8 @@ from urllib.parse import parse_qsl, urlencode
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from local.sandboxes.alipay_intl import raw_members
-from local.sandboxes.useepay import useepay_base_string
+from local.providers.alipay_intl.sandbox import raw_members
+from local.providers.useepay.sandbox import useepay_base_string
 from tests.reliability.harness import Delivery, Harness
 
 Case = tuple[str, Delivery]  # (kind, what is sent)
@@ -372,13 +372,13 @@ def useepay_cases(harness: Harness, order_id: str, genuine: Delivery, rng: rando
 
 
 def useepay_private_key() -> rsa.RSAPrivateKey:
-    from tests.support.useepay_kit import USEEPAY_KEY
+    from tests.providers.useepay.fixtures import USEEPAY_KEY
 
     return USEEPAY_KEY
 
 
 def sandbox_merchant_key() -> rsa.RSAPrivateKey:
-    from tests.support.useepay_kit import MERCHANT_KEY
+    from tests.providers.useepay.fixtures import MERCHANT_KEY
 
     return MERCHANT_KEY
 
@@ -418,7 +418,7 @@ def alipay_cases(harness: Harness, order_id: str, genuine: Delivery, rng: random
     for _ in range(40):
         forged = flip_char(signature[:-4], rng, alphabet) + signature[-4:]
         add("flipped signature", body=envelope(request_text, json.dumps(forged)))
-    from tests.support.alipay_intl_kit import MERCHANT_KEY
+    from tests.providers.alipay_intl.fixtures import MERCHANT_KEY
 
     for index in range(15):
         value = json.loads(request_text)

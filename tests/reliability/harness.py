@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 
 from local.inprocess import Reply
-from local.sandboxes.alipay_intl import RESULT_CODES
+from local.providers.alipay_intl.sandbox import RESULT_CODES
 from local.template import table_arguments
 from payments.api import parse_create_order
 from payments.errors import PaymentsError

@@ -17,14 +17,14 @@ import boto3
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
-from local.sandboxes.alipay_intl import raw_members, verify
+from local.providers.alipay_intl.sandbox import raw_members, verify
 from payments.orders import OrderStatus
 from payments.store import iso, order_key
 from tests.conftest import Stack
+from tests.providers.alipay_intl.fixtures import MERCHANT_KEY as ALIPAY_MERCHANT_KEY
 from tests.reliability.forgeries import FORGERS
 from tests.reliability.harness import Delivery, Harness
 from tests.reliability.report import FIGURES
-from tests.support.alipay_intl_kit import MERCHANT_KEY as ALIPAY_MERCHANT_KEY
 from tests.support.store import event_items
 
 HANDLER_EVERY = 10

@@ -11,11 +11,11 @@ import pytest
 
 from payments.orders import OrderStatus
 from tests.conftest import Stack
+from tests.providers.useepay.fixtures import MERCHANT_KEY as USEEPAY_MERCHANT_KEY
 from tests.reliability.harness import Harness, restate_amount
 from tests.reliability.report import FIGURES
 from tests.support.link import ProviderLink
 from tests.support.store import event_items
-from tests.support.useepay_kit import MERCHANT_KEY as USEEPAY_MERCHANT_KEY
 
 S = OrderStatus
 # fault -> (HTTP status, error code, order status after the failed create)
@@ -62,7 +62,7 @@ def break_provider(harness: Harness, link: ProviderLink, fault: str, order_id: s
 
 
 def repair(harness: Harness, fault: str) -> None:
-    from tests.support import useepay_kit
+    from tests.providers.useepay import fixtures as useepay_kit
 
     sandbox = harness.sandbox
     if harness.provider == "useepay":
@@ -70,7 +70,7 @@ def repair(harness: Harness, fault: str) -> None:
         sandbox.md5_key = useepay_kit.MD5_KEY if sandbox.sign_type == "MD5" else ""
         sandbox.useepay_private_key = useepay_kit.USEEPAY_KEY if sandbox.sign_type == "RSA" else None
     elif harness.provider == "multisafepay":
-        from tests.support.multisafepay_kit import MSP_API_KEY
+        from tests.providers.multisafepay.fixtures import MSP_API_KEY
 
         sandbox.api_key = MSP_API_KEY
 

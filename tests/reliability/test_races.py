@@ -36,7 +36,7 @@ from requests import PreparedRequest
 
 from local.emulator import free_port
 from local.inprocess import FakeContext, LambdaUnderTest, Reply, reply_of
-from local.sandboxes.multisafepay import MultiSafepaySandbox
+from local.providers.multisafepay.sandbox import MultiSafepaySandbox
 from local.servers import Gateway
 from local.template import FunctionSpec, Template
 from payments.api import parse_create_order
@@ -46,9 +46,11 @@ from payments.errors import PaymentsError
 from payments.orders import ALLOWED_PREDECESSORS, UNPAID_FINAL, OrderStatus
 from payments.service import PaymentsService
 from payments.store import RETRY_CONFIG, OrdersStore
+from tests.providers.alipay_intl import fixtures as alipay_intl_kit
+from tests.providers.multisafepay import fixtures as multisafepay_kit
+from tests.providers.useepay import fixtures as useepay_kit
 from tests.reliability.harness import BASE_URL, Delivery, Harness
 from tests.reliability.report import FIGURES
-from tests.support import alipay_intl_kit, multisafepay_kit, useepay_kit
 from tests.support.link import ProviderLink
 from tests.support.secrets import PROVIDER_SECRET
 from tests.support.store import history

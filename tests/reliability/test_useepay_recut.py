@@ -14,12 +14,12 @@ from urllib.parse import urlencode
 
 import pytest
 
-from local.sandboxes.useepay import useepay_base_string
+from local.providers.useepay.sandbox import useepay_base_string
 from payments.orders import OrderStatus
+from tests.providers.useepay.fixtures import MERCHANT_NO
 from tests.reliability.harness import BASE_URL, Delivery, Harness
 from tests.reliability.report import FIGURES
 from tests.support.store import event_items, order_item
-from tests.support.useepay_kit import MERCHANT_NO
 
 OTHER_MERCHANT = "500000000009999"
 WANTED = 200

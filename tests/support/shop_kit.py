@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import responses
 
+from tests.providers.useepay.fixtures import mount as mount_useepay
 from tests.support.lambdas import Api, Reply
 from tests.support.link import ProviderLink
 from tests.support.orders import order_body
-from tests.support.useepay_kit import mount as mount_useepay
 
 PROVIDERS = ["multisafepay", "useepay", "alipay_intl"]
 

@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from payments.errors import ProviderRejected, ProviderTimeout, ProviderUnavailable, ValidationFailed
 from payments.orders import OrderStatus
-from payments.providers.alipay_intl import AlipayIntl
-from tests.support.alipay_intl_kit import (
+from payments.providers.alipay_intl.adapter import AlipayIntl
+from tests.providers.alipay_intl.fixtures import (
     CLIENT_ID,
     MERCHANT_ID,
     MERCHANT_KEY,

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from payments.providers.alipay_intl import expire_time, function_url, rfc3339
+from payments.providers.alipay_intl.adapter import expire_time, function_url, rfc3339
 from payments.providers.json_scan import members as envelope_members
-from tests.support.alipay_intl_kit import NOW
+from tests.providers.alipay_intl.fixtures import NOW
 
 TRICKY = [
     '茶具 {"set"} \\"x\\"',

@@ -13,13 +13,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from local.sandboxes.alipay_intl import AlipayIntlSandbox, Delivery, raw_members
+from local.providers.alipay_intl.sandbox import AlipayIntlSandbox, Delivery, raw_members
 from payments.errors import NotificationRejected, ProviderUnavailable, StoreUnavailable
 from payments.money import Money
 from payments.orders import OrderStatus
-from payments.providers.alipay_intl import AlipayIntl
+from payments.providers.alipay_intl.adapter import AlipayIntl
 from payments.providers.base import RawRequest, RawResponse
-from tests.support.alipay_intl_kit import (
+from tests.providers.alipay_intl.fixtures import (
     ALIPAY_KEY,
     CLIENT_ID,
     MERCHANT_KEY,

@@ -9,8 +9,14 @@ import pytest
 from payments.errors import ProviderUnavailable
 from payments.money import Money
 from payments.orders import OrderStatus
-from payments.providers.alipay_intl import PAY_STATUS_TABLE, AlipayIntl
-from tests.support.alipay_intl_kit import SandboxHttp, context_for, create_request, make_adapter, order_for
+from payments.providers.alipay_intl.adapter import PAY_STATUS_TABLE, AlipayIntl
+from tests.providers.alipay_intl.fixtures import (
+    SandboxHttp,
+    context_for,
+    create_request,
+    make_adapter,
+    order_for,
+)
 
 
 def created(order_id: str = "q-1") -> tuple[AlipayIntl, SandboxHttp]:

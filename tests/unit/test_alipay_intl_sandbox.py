@@ -14,9 +14,9 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from local.sandboxes.alipay_intl import AlipayIntlSandbox, raw_members
-from local.sandboxes.controls import OrderClosed, ReplyLost
-from tests.support.alipay_intl_kit import ALIPAY_KEY, CLIENT_ID, MERCHANT_ID, MERCHANT_KEY, new_sandbox
+from local.providers.alipay_intl.sandbox import AlipayIntlSandbox, raw_members
+from local.providers.controls import OrderClosed, ReplyLost
+from tests.providers.alipay_intl.fixtures import ALIPAY_KEY, CLIENT_ID, MERCHANT_ID, MERCHANT_KEY, new_sandbox
 
 URL = "https://open-sea.alipay.com/api/alipay/intl/acquiring/cashier/prepareForRedirect.htm"
 HEADERS = {"Content-Type": "application/json; charset=UTF-8"}

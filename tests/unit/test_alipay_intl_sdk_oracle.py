@@ -16,7 +16,7 @@ import pytest
 from payments.errors import NotificationRejected
 from payments.orders import OrderStatus
 from payments.providers.base import RawRequest
-from tests.support.alipay_intl_kit import (
+from tests.providers.alipay_intl.fixtures import (
     ALIPAY_KEY,
     CLIENT_ID,
     MERCHANT_KEY,

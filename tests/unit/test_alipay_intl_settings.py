@@ -13,8 +13,8 @@ from pydantic import ValidationError
 from payments.config import describe_validation_error
 from payments.orders import OrderStatus
 from payments.providers import provider_class
-from payments.providers.alipay_intl import AlipayIntl, AlipayIntlSettings
-from tests.support.alipay_intl_kit import (
+from payments.providers.alipay_intl.adapter import AlipayIntl, AlipayIntlSettings
+from tests.providers.alipay_intl.fixtures import (
     ALIPAY_KEY,
     MERCHANT_KEY,
     context_for,

@@ -17,7 +17,7 @@ from payments.errors import NotificationRejected
 from payments.http import HttpClient
 from payments.orders import OrderStatus
 from payments.providers.base import RawRequest
-from payments.providers.multisafepay import STATUS_TABLE, MultiSafepay, MultiSafepaySettings
+from payments.providers.multisafepay.adapter import STATUS_TABLE, MultiSafepay, MultiSafepaySettings
 
 ORACLES = Path(__file__).resolve().parent.parent / "oracles"
 PUBLISHED = json.loads((ORACLES / "msp_published_example.json").read_text())

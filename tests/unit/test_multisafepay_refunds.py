@@ -15,7 +15,7 @@ from payments.http import HttpClient
 from payments.ledger import MERCHANT, Refund, provider_refund_key
 from payments.money import Money
 from payments.providers.base import RefundContext
-from payments.providers.multisafepay import MultiSafepay, MultiSafepaySettings
+from payments.providers.multisafepay.adapter import MultiSafepay, MultiSafepaySettings
 from tests.support.orders import stored_order
 
 SETTINGS = MultiSafepaySettings.model_validate({"api_key": "k" * 40})

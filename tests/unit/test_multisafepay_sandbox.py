@@ -15,8 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from local.sandboxes.controls import NothingToRedeliver, Notification, OrderClosed, ReplyLost, UnknownAction
-from local.sandboxes.multisafepay import MultiSafepaySandbox
+from local.providers.controls import NothingToRedeliver, Notification, OrderClosed, ReplyLost, UnknownAction
+from local.providers.multisafepay.sandbox import MultiSafepaySandbox
 
 KEY = "msp-unit-key"
 BASE = "https://testapi.multisafepay.com/v1/json/"

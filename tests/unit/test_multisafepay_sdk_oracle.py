@@ -17,7 +17,7 @@ from typing import Any
 from payments.errors import NotificationRejected
 from payments.http import HttpClient
 from payments.providers.base import RawRequest
-from payments.providers.multisafepay import MultiSafepay, MultiSafepaySettings
+from payments.providers.multisafepay.adapter import MultiSafepay, MultiSafepaySettings
 from payments.signing import hmac_sha512_hex
 from tests.support.oracles import oracle_python, run_oracle
 

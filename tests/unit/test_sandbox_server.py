@@ -16,13 +16,16 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from local.checkout import AlipayIntlCheckout, MultiSafepayCheckout, UseePayCheckout, major_units
+from local.checkout import major_units
 from local.emulator import free_port
-from local.sandboxes.alipay_intl import AlipayIntlSandbox
-from local.sandboxes.multisafepay import MultiSafepaySandbox
-from local.sandboxes.useepay import UseePaySandbox
+from local.providers.alipay_intl.checkout import AlipayIntlCheckout
+from local.providers.alipay_intl.sandbox import AlipayIntlSandbox
+from local.providers.multisafepay.checkout import MultiSafepayCheckout
+from local.providers.multisafepay.sandbox import MultiSafepaySandbox
+from local.providers.useepay.checkout import UseePayCheckout
+from local.providers.useepay.sandbox import UseePaySandbox
 from local.servers import SandboxServer
-from tests.support.alipay_intl_kit import new_sandbox as new_alipay
+from tests.providers.alipay_intl.fixtures import new_sandbox as new_alipay
 
 KEY = "msp-server-key"
 

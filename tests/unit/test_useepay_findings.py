@@ -10,15 +10,15 @@ from urllib.parse import urlencode
 import pytest
 import responses
 
-from local.sandboxes.useepay import UseePaySandbox, useepay_base_string
+from local.providers.useepay.sandbox import UseePaySandbox, useepay_base_string
 from payments.errors import NotificationRejected, ProviderUnavailable
 from payments.facts import RefundFact
 from payments.http import HttpClient
 from payments.money import Money
 from payments.providers.base import RawRequest
-from payments.providers.useepay import UseePay, UseePaySettings, unambiguous
+from payments.providers.useepay.adapter import UseePay, UseePaySettings, unambiguous
+from tests.providers.useepay.fixtures import MD5_SETTINGS, RSA_SETTINGS, sandbox_for
 from tests.support.orders import stored_order
-from tests.support.useepay_kit import MD5_SETTINGS, RSA_SETTINGS, sandbox_for
 
 OURS = "500000000007264"
 OTHER = "500000000009999"

@@ -18,9 +18,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from local.sandboxes.controls import Notification, OrderClosed, ReplyLost
-from local.sandboxes.useepay import UseePaySandbox
-from tests.support.useepay_kit import MD5_KEY, MERCHANT_KEY, MERCHANT_NO, USEEPAY_KEY, sandbox_for
+from local.providers.controls import Notification, OrderClosed, ReplyLost
+from local.providers.useepay.sandbox import UseePaySandbox
+from tests.providers.useepay.fixtures import MD5_KEY, MERCHANT_KEY, MERCHANT_NO, USEEPAY_KEY, sandbox_for
 
 URL = "https://pay-gateway1.uat.useepay.com/api"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

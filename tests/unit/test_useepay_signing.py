@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from payments.http import HttpClient
-from payments.providers.useepay import UseePay, UseePaySettings, string_to_sign
-from tests.support.useepay_kit import MD5_SETTINGS, MERCHANT_KEY, RSA_SETTINGS, USEEPAY_KEY
+from payments.providers.useepay.adapter import UseePay, UseePaySettings, string_to_sign
+from tests.providers.useepay.fixtures import MD5_SETTINGS, MERCHANT_KEY, RSA_SETTINGS, USEEPAY_KEY
 
 # Seed 001's request, as a merchant would send it.
 SEED_FIELDS = {

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from payments.errors import ConfigurationError, ProviderNotConfigured
 from payments.http import HttpClient, default_http
-from payments.providers import REGISTRY, provider_class
+from payments.providers import provider_class, provider_names
 from payments.providers.base import Provider
 
 SECRET_ENV = "PROVIDER_SECRET_ARN"  # noqa: S105 - the name of a variable, not a secret
@@ -49,9 +49,9 @@ class ProviderDirectory:
 
     def get(self, name: str) -> Provider:
         """The configured adapter for `name`; ProviderNotConfigured if unknown or absent."""
-        if name not in REGISTRY:
+        if name not in provider_names():
             raise ProviderNotConfigured(
-                f"unknown provider; expected one of {sorted(REGISTRY)}",
+                f"unknown provider; expected one of {provider_names()}",
                 field="provider",
                 code="unknown_provider",
             )

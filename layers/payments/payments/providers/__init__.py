@@ -1,25 +1,25 @@
-"""Registry of provider adapters. Modules are imported on first use, so a function only pays
-the import cost (e.g. `cryptography`) of the providers it actually serves."""
+"""Registry of provider adapters, discovered: every package here with an `adapter` module is a
+provider, named after its folder (docs/adding-a-provider.md). Adapters are imported on first use,
+so a function only pays the import cost (e.g. `cryptography`) of the providers it actually serves."""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
+from functools import cache
 from typing import cast
 
 from payments.providers.base import ProviderFactory
 
-# provider name -> "module:class". The one list of providers in the code base.
-REGISTRY: dict[str, str] = {
-    "multisafepay": "payments.providers.multisafepay:MultiSafepay",
-    "useepay": "payments.providers.useepay:UseePay",
-    "alipay_intl": "payments.providers.alipay_intl:AlipayIntl",
-}
 
-
+@cache
 def provider_names() -> list[str]:
-    return sorted(REGISTRY)
+    """Every provider folder's name, sorted: the one list of providers in the code base."""
+    return sorted(info.name for info in pkgutil.iter_modules(__path__) if info.ispkg)
 
 
 def provider_class(name: str) -> ProviderFactory:
-    module_name, class_name = REGISTRY[name].split(":")
-    return cast(ProviderFactory, getattr(importlib.import_module(module_name), class_name))
+    if name not in provider_names():
+        raise KeyError(name)
+    module = importlib.import_module(f"{__name__}.{name}.adapter")
+    return cast(ProviderFactory, module.Adapter)

@@ -516,3 +516,6 @@ def _money_of(data: dict[str, Any]) -> Money | None:
         return Money(value, currency)
     except MoneyError:
         return None
+
+
+Adapter = MultiSafepay  # what the registry (payments.providers) loads

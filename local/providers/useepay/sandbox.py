@@ -49,7 +49,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from local.sandboxes.controls import Notification, OrderClosed, RefundView, Reply, SandboxControls
+from local.providers.controls import Notification, OrderClosed, RefundView, Reply, SandboxControls
 
 JSON_HEADERS = {"Content-Type": "application/json;charset=UTF-8"}
 PAY_REQUIRED = (

@@ -8,13 +8,15 @@ import pytest
 import responses
 from requests import PreparedRequest
 
-from local.sandboxes.multisafepay import MultiSafepaySandbox
+from local.providers import kit_of
+from local.providers.multisafepay.sandbox import MultiSafepaySandbox
 from tests.support.link import ProviderLink
 from tests.support.secrets import PROVIDER_SECRET
 
-MSP_API_KEY = "msp-sandbox-key-0123456789"
-MSP_BASE_URL = "https://testapi.multisafepay.com/v1/json/"
-PROVIDER_SECRET["multisafepay"] = {"api_key": MSP_API_KEY, "base_url": MSP_BASE_URL, "gateway": "ALIPAY"}
+KIT = kit_of("multisafepay")
+MSP_API_KEY = KIT.test_credentials().api_key
+MSP_BASE_URL = KIT.test_secret_entry()["base_url"]
+PROVIDER_SECRET["multisafepay"] = KIT.test_secret_entry()
 
 
 @pytest.fixture

@@ -13,27 +13,30 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from requests import PreparedRequest
 
-from local.sandboxes.alipay_intl import AlipayIntlSandbox
-from local.sandboxes.controls import ReplyLost
+from local.providers import kit_of
+from local.providers.alipay_intl.sandbox import AlipayIntlSandbox
+from local.providers.controls import ReplyLost
 from payments.api import CreateOrderRequest, parse_create_order
 from payments.creation import new_order
 from payments.errors import ProviderTimeout
 from payments.http import HttpClient, HttpResponse
 from payments.orders import Order
-from payments.providers.alipay_intl import AlipayIntl, AlipayIntlSettings
+from payments.providers.alipay_intl.adapter import AlipayIntl, AlipayIntlSettings
 from payments.providers.base import CallContext
 from tests.support.link import ProviderLink
 from tests.support.orders import order_body
 from tests.support.secrets import PROVIDER_SECRET
 
-ALIPAY_BASE_URL = "https://open-sea.alipay.com"
-CLIENT_ID = "211020000000000000044"
-MERCHANT_ID = "218820000000000000023"
-PRODUCT_CODE = "CASHIER_PAYMENT"  # issued at onboarding; any value the sandbox is told
+KIT = kit_of("alipay_intl")
+_CREDENTIALS = KIT.test_credentials()
+ALIPAY_BASE_URL = KIT.test_base_url
+CLIENT_ID = _CREDENTIALS.client_id
+MERCHANT_ID = _CREDENTIALS.merchant_id
+PRODUCT_CODE = _CREDENTIALS.product_code
 # Fresh per test run: the merchant's pair (signs requests and our replies) and Alipay's (signs
 # responses and notifications).
-MERCHANT_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-ALIPAY_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+MERCHANT_KEY = _CREDENTIALS.merchant_key
+ALIPAY_KEY = _CREDENTIALS.alipay_key
 
 
 def private_text(key: rsa.RSAPrivateKey, fmt: str) -> str:

@@ -574,3 +574,6 @@ def _lenient_pairs(body: bytes) -> list[tuple[str, str]]:
 def _claimed_order_id(fields: Mapping[str, str]) -> str | None:
     """Which order a delivery says it is about: unverified, used only to file a rejected attempt."""
     return fields.get("echoParam") or fields.get("originalTransactionId") or fields.get("transactionId")
+
+
+Adapter = UseePay  # what the registry (payments.providers) loads

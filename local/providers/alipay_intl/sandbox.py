@@ -66,7 +66,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from local.sandboxes.controls import Notification, OrderClosed, RefundView, Reply, SandboxControls
+from local.providers.controls import Notification, OrderClosed, RefundView, Reply, SandboxControls
 
 VERSION = "2.0.0"
 PREPARE = "alipay.intl.acquiring.cashier.prepareForRedirect"

@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from local.sandboxes.controls import (
+from local.providers.controls import (
     Notification,
     OrderClosed,
     RefundView,

@@ -612,3 +612,6 @@ def _risk_info(order: Order, request: CreateOrderRequest) -> dict[str, Any]:
             for item in request.items
         ]
     return info
+
+
+Adapter = AlipayIntl  # what the registry (payments.providers) loads

@@ -7,63 +7,38 @@ from typing import Any
 
 import pytest
 import responses
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from requests import PreparedRequest
 
-from local.sandboxes.useepay import UseePaySandbox
+from local.providers import kit_of
+from local.providers.kit import private_pem, public_pem
+from local.providers.useepay.sandbox import UseePaySandbox
 from tests.support.link import ProviderLink
 from tests.support.secrets import PROVIDER_SECRET
 
-USEEPAY_BASE_URL = "https://pay-gateway1.uat.useepay.com"
-MERCHANT_NO = "500000000007264"
-MD5_KEY = "useepay-md5-key-0123456789abcdef"
+KIT = kit_of("useepay")
+USEEPAY_BASE_URL = KIT.test_base_url
+_MD5 = KIT.test_credentials("MD5")
+_RSA = KIT.test_credentials("RSA")
+MERCHANT_NO = _MD5.merchant_no
+MD5_KEY = _MD5.md5_key
 # Fresh key pairs per test run: the merchant's (signs requests) and UseePay's (signs replies).
-MERCHANT_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-USEEPAY_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+MERCHANT_KEY: rsa.RSAPrivateKey = _RSA.merchant_key
+USEEPAY_KEY: rsa.RSAPrivateKey = _RSA.useepay_key
+MD5_SETTINGS = KIT.test_secret_entry("MD5")
+RSA_SETTINGS = KIT.test_secret_entry("RSA")
 
 
 def pem_private(key: rsa.RSAPrivateKey) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+    return private_pem(key)
 
 
 def pem_public(key: rsa.RSAPrivateKey) -> str:
-    return (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-
-
-MD5_SETTINGS = {
-    "merchant_no": MERCHANT_NO,
-    "app_id": "shop.example.com",
-    "sign_type": "MD5",
-    "md5_key": MD5_KEY,
-    "base_url": USEEPAY_BASE_URL,
-}
-RSA_SETTINGS = {
-    "merchant_no": MERCHANT_NO,
-    "app_id": "shop.example.com",
-    "sign_type": "RSA",
-    "private_key": pem_private(MERCHANT_KEY),
-    "useepay_public_key": pem_public(USEEPAY_KEY),
-    "base_url": USEEPAY_BASE_URL,
-}
-PROVIDER_SECRET["useepay"] = MD5_SETTINGS
+    return public_pem(key)
 
 
 def sandbox_for(sign_type: str) -> UseePaySandbox:
-    if sign_type == "MD5":
-        return UseePaySandbox(merchant_no=MERCHANT_NO, sign_type="MD5", md5_key=MD5_KEY)
-    return UseePaySandbox(
-        merchant_no=MERCHANT_NO,
-        sign_type="RSA",
-        merchant_public_key=MERCHANT_KEY.public_key(),
-        useepay_private_key=USEEPAY_KEY,
-    )
+    return KIT.new_sandbox(KIT.test_credentials(sign_type))
 
 
 @pytest.fixture(params=["MD5", "RSA"])

@@ -1,0 +1,1 @@
+"""Alipay's international gateway: its adapter (docs/providers/alipay-intl.md)."""

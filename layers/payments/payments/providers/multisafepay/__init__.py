@@ -1,0 +1,1 @@
+"""MultiSafepay: its adapter (docs/providers/multisafepay.md)."""

@@ -1,0 +1,1 @@
+"""UseePay: its adapter (docs/providers/useepay.md)."""

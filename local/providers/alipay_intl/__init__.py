@@ -1,0 +1,1 @@
+"""Alipay international gateway: its sandbox, checkout page and kit (local/providers/kit.py)."""

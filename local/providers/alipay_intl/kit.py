@@ -1,0 +1,109 @@
+"""Alipay international gateway's kit: fresh key pairs (the merchant's and Alipay's), its secret
+entry, its sandbox and cashier page, its result codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from local.providers.alipay_intl.checkout import AlipayIntlCheckout
+from local.providers.alipay_intl.sandbox import RESULT_CODES, AlipayIntlSandbox
+from local.providers.kit import (
+    ProviderKit,
+    Statement,
+    key_fragments,
+    new_rsa_key,
+    pem_body,
+    private_pem,
+    public_pem,
+)
+from payments.orders import OrderStatus as S
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    client_id: str
+    merchant_id: str
+    merchant_key: rsa.RSAPrivateKey  # signs our requests and our replies to notifications
+    alipay_key: rsa.RSAPrivateKey  # signs Alipay's responses and notifications
+    product_code: str = "CASHIER_PAYMENT"  # issued at onboarding; any value the sandbox is told
+    sign_hash: str = "SHA256"
+
+
+class AlipayIntlKit(ProviderKit[Credentials, AlipayIntlSandbox]):
+    name = "alipay_intl"
+    display_name = "Alipay"
+    test_base_url = "https://open-sea.alipay.com"
+    api_path_pattern = "/api/alipay/intl/.*"
+    outcomes = {
+        "paid": ("SUCCESS", S.PAID),
+        "failed": ("PROCESS_FAIL", S.FAILED),
+        "unmapped": ("UNKNOWN_EXCEPTION", S.UNKNOWN),
+    }
+
+    def new_credentials(self, variant: str = "") -> Credentials:
+        return Credentials(
+            client_id="211020000000000000044",
+            merchant_id="218820000000000000023",
+            merchant_key=new_rsa_key(),
+            alipay_key=new_rsa_key(),
+        )
+
+    def new_sandbox(self, credentials: Credentials) -> AlipayIntlSandbox:
+        return AlipayIntlSandbox(
+            client_id=credentials.client_id,
+            merchant_id=credentials.merchant_id,
+            merchant_public_key=credentials.merchant_key.public_key(),
+            alipay_private_key=credentials.alipay_key,
+            sign_hash=credentials.sign_hash,
+        )
+
+    def secret_entry(self, credentials: Credentials, base_url: str) -> dict[str, Any]:
+        return {
+            "client_id": credentials.client_id,
+            "merchant_id": credentials.merchant_id,
+            "product_code": credentials.product_code,
+            "payment_site": "ALIPAY_CN",
+            "sign_hash": credentials.sign_hash,
+            "private_key": private_pem(credentials.merchant_key),
+            "alipay_public_key": pem_body(public_pem(credentials.alipay_key)),  # as Alipay hands it out
+            "base_url": base_url,
+        }
+
+    def secret_texts(self, credentials: Credentials) -> list[str]:
+        return [
+            *key_fragments(private_pem(credentials.merchant_key)),
+            *key_fragments(private_pem(credentials.merchant_key, "pkcs1")),
+            *key_fragments(private_pem(credentials.alipay_key)),
+        ]
+
+    def checkout(self, sandbox: AlipayIntlSandbox) -> AlipayIntlCheckout:
+        return AlipayIntlCheckout(sandbox)
+
+    def serve_pages_at(self, sandbox: AlipayIntlSandbox, base_url: str) -> None:
+        sandbox.cashier_url = f"{base_url}/cashier"
+
+    def statement(self, sandbox: AlipayIntlSandbox, order_id: str, outcome: str) -> Statement:
+        word, target = self.outcomes[outcome]
+        sent = sandbox.notification(order_id, word)
+        recorded = f"{RESULT_CODES[word][1]}:{word}"  # Alipay's resultStatus:resultCode
+        return Statement("POST", sent.url, dict(sent.headers), sent.body, recorded, target)
+
+    def create_calls(self, sandbox: AlipayIntlSandbox, order_id: str) -> int:
+        return sum(
+            1
+            for call in sandbox.calls
+            if call.function.endswith("prepareForRedirect") and call.body.get("merchantTransId") == order_id
+        )
+
+    def holds_order(self, sandbox: AlipayIntlSandbox, order_id: str) -> bool:
+        return order_id in sandbox.orders
+
+    def restate_amount(self, sandbox: AlipayIntlSandbox, order_id: str, value: int) -> None:
+        sandbox.orders[order_id]["orderAmount"]["value"] = str(value)
+        sandbox.pay_silently(order_id)
+
+
+KIT = AlipayIntlKit()

@@ -1,0 +1,1 @@
+"""MultiSafepay: its sandbox, checkout page and kit (local/providers/kit.py)."""

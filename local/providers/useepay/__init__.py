@@ -1,0 +1,1 @@
+"""UseePay: its sandbox, checkout page and kit (local/providers/kit.py)."""

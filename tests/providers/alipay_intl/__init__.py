@@ -1,0 +1,1 @@
+"""Tests of one provider, and its test fixtures (fixtures.py)."""
