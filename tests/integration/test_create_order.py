@@ -35,7 +35,9 @@ def error_of(reply: Any) -> dict[str, Any]:
 
 def test_created_order_reply(api: Api, msp: MultiSafepaySandbox, stack: Stack) -> None:
     reply = api.request(
-        "POST", "/orders", body=order_body("c-1", expires_in_seconds=900, metadata={"cart": "42"})
+        "POST",
+        "/orders",
+        body=order_body("c-1", expires_in_seconds=900, metadata={"cart": "42"}, provider="multisafepay"),
     )
     assert reply.status == 201
     assert reply.headers["content-type"] == "application/json"
@@ -73,7 +75,9 @@ def test_created_order_reply(api: Api, msp: MultiSafepaySandbox, stack: Stack) -
 
 
 def test_direct_flow_reads_payment_url_from_payment_details(api: Api, msp: MultiSafepaySandbox) -> None:
-    reply = api.request("POST", "/orders", body=order_body("c-direct", flow="direct"))
+    reply = api.request(
+        "POST", "/orders", body=order_body("c-direct", flow="direct", provider="multisafepay")
+    )
     assert reply.status == 201, reply.body
     order = reply.json()
     assert order["payment_url"].startswith("https://payv2.multisafepay.com/")
@@ -85,7 +89,7 @@ def test_alipay_plus_gateway_comes_from_settings(api: Api, msp: MultiSafepaySand
     stack.put_secret(
         {"multisafepay": {"api_key": MSP_API_KEY, "base_url": MSP_BASE_URL, "gateway": "ALIPAYPLUS"}}
     )
-    assert api.request("POST", "/orders", body=order_body("c-plus")).status == 201
+    assert api.request("POST", "/orders", body=order_body("c-plus", provider="multisafepay")).status == 201
     assert msp.calls[-1].body["gateway"] == "ALIPAYPLUS"
     assert msp.calls[-1].body["seconds_active"] == 3600
 
@@ -93,16 +97,20 @@ def test_alipay_plus_gateway_comes_from_settings(api: Api, msp: MultiSafepaySand
 def test_same_body_again_returns_the_same_order_without_calling_the_provider(
     api: Api, msp: MultiSafepaySandbox
 ) -> None:
-    first = api.request("POST", "/orders", body=order_body("c-idem"))
-    again = api.request("POST", "/orders", body=order_body("c-idem"))
+    first = api.request("POST", "/orders", body=order_body("c-idem", provider="multisafepay"))
+    again = api.request("POST", "/orders", body=order_body("c-idem", provider="multisafepay"))
     assert (first.status, again.status) == (201, 200)
     assert again.json() == first.json()
     assert creates(msp) == 1
 
 
 def test_same_order_id_different_body_is_a_conflict(api: Api, msp: MultiSafepaySandbox, stack: Stack) -> None:
-    api.request("POST", "/orders", body=order_body("c-409"))
-    reply = api.request("POST", "/orders", body=order_body("c-409", amount={"value": 999, "currency": "EUR"}))
+    api.request("POST", "/orders", body=order_body("c-409", provider="multisafepay"))
+    reply = api.request(
+        "POST",
+        "/orders",
+        body=order_body("c-409", amount={"value": 999, "currency": "EUR"}, provider="multisafepay"),
+    )
     assert reply.status == 409
     assert error_of(reply) | {} == {
         "code": "order_id_conflict",
@@ -116,8 +124,13 @@ def test_same_order_id_different_body_is_a_conflict(api: Api, msp: MultiSafepayS
 
 
 def test_api_key_is_required(api: Api) -> None:
-    assert api.request("POST", "/orders", body=order_body(), api_key=None).status == 403
-    assert api.request("POST", "/orders", body=order_body(), api_key="wrong").status == 403
+    assert (
+        api.request("POST", "/orders", body=order_body(provider="multisafepay"), api_key=None).status == 403
+    )
+    assert (
+        api.request("POST", "/orders", body=order_body(provider="multisafepay"), api_key="wrong").status
+        == 403
+    )
 
 
 @pytest.mark.parametrize(
@@ -126,38 +139,46 @@ def test_api_key_is_required(api: Api) -> None:
         (b"{not json", 400, "malformed_json", None),
         (b"", 400, "malformed_json", None),
         (
-            json.dumps(order_body(amount={"value": 10.5, "currency": "EUR"})).encode(),
+            json.dumps(
+                order_body(amount={"value": 10.5, "currency": "EUR"}, provider="multisafepay")
+            ).encode(),
             422,
             "invalid_amount",
             "amount.value",
         ),
         (
-            json.dumps(order_body(amount={"value": 1000, "currency": "XXX"})).encode(),
+            json.dumps(
+                order_body(amount={"value": 1000, "currency": "XXX"}, provider="multisafepay")
+            ).encode(),
             422,
             "unknown_currency",
             "amount.currency",
         ),
         (
-            json.dumps(order_body(amount={"value": 1000, "currency": "JPY"})).encode(),
+            json.dumps(
+                order_body(amount={"value": 1000, "currency": "JPY"}, provider="multisafepay")
+            ).encode(),
             422,
             "currency_not_supported",
             "amount.currency",
         ),
         (
-            json.dumps(order_body(amount={"value": 2**31, "currency": "EUR"})).encode(),
+            json.dumps(
+                order_body(amount={"value": 2**31, "currency": "EUR"}, provider="multisafepay")
+            ).encode(),
             422,
             "amount_over_limit",
             "amount.value",
         ),
         (json.dumps(order_body(provider="paypal")).encode(), 422, "unknown_provider", "provider"),
         (
-            json.dumps(order_body(expires_in_seconds=6 * 3600)).encode(),
+            json.dumps(order_body(expires_in_seconds=6 * 3600, provider="multisafepay")).encode(),
             422,
             "invalid_field",
             "expires_in_seconds",
         ),
         (
-            json.dumps(order_body(customer={"first_name": "M"})).encode(),
+            json.dumps(order_body(customer={"first_name": "M"}, provider="multisafepay")).encode(),
             422,
             "invalid_field",
             "customer.first_name",
@@ -180,7 +201,7 @@ def test_provider_not_in_the_secret_is_not_configured(
     api: Api, msp: MultiSafepaySandbox, stack: Stack
 ) -> None:
     stack.put_secret({})
-    reply = api.request("POST", "/orders", body=order_body())
+    reply = api.request("POST", "/orders", body=order_body(provider="multisafepay"))
     assert reply.status == 422
     assert error_of(reply)["code"] == "provider_not_configured"
     assert error_of(reply)["field"] == "provider"
@@ -190,7 +211,7 @@ def test_invalid_secret_names_the_field_not_the_value(
     api: Api, msp: MultiSafepaySandbox, stack: Stack
 ) -> None:
     stack.put_secret({"multisafepay": {"api_key": MSP_API_KEY, "gateway": "PAYPAL"}})
-    reply = api.request("POST", "/orders", body=order_body())
+    reply = api.request("POST", "/orders", body=order_body(provider="multisafepay"))
     assert reply.status == 500
     error = error_of(reply)
     assert error["code"] == "configuration_error"
@@ -203,7 +224,7 @@ def test_provider_rejection_is_502_with_its_code_and_the_order_failed(
     api: Api, msp: MultiSafepaySandbox, stack: Stack
 ) -> None:
     stack.put_secret({"multisafepay": {"api_key": "revoked-key", "base_url": MSP_BASE_URL}})
-    reply = api.request("POST", "/orders", body=order_body("c-rejected"))
+    reply = api.request("POST", "/orders", body=order_body("c-rejected", provider="multisafepay"))
     assert reply.status == 502
     error = error_of(reply)
     assert (error["code"], error["provider_code"], error["provider_message"]) == (
@@ -232,7 +253,7 @@ def test_provider_fault_keeps_the_order_as_unknown(
     api: Api, msp: MultiSafepaySandbox, link: ProviderLink, fault: str, status: int, code: str
 ) -> None:
     link.inject(fault)
-    reply = api.request("POST", "/orders", body=order_body("c-fault"))
+    reply = api.request("POST", "/orders", body=order_body("c-fault", provider="multisafepay"))
     assert reply.status == status
     assert error_of(reply)["code"] == code
     read = api.request("GET", "/orders/c-fault").json()
@@ -244,10 +265,10 @@ def test_retry_after_a_lost_reply_finds_the_order_instead_of_creating_it_again(
     api: Api, msp: MultiSafepaySandbox, link: ProviderLink
 ) -> None:
     link.inject("read_timeout_after_processing")
-    assert api.request("POST", "/orders", body=order_body("c-lost")).status == 504
+    assert api.request("POST", "/orders", body=order_body("c-lost", provider="multisafepay")).status == 504
     assert "c-lost" in msp.orders  # it did go through
 
-    retry = api.request("POST", "/orders", body=order_body("c-lost"))
+    retry = api.request("POST", "/orders", body=order_body("c-lost", provider="multisafepay"))
     assert retry.status == 200, retry.body
     order = retry.json()
     assert order["status"] == "pending"
@@ -261,9 +282,9 @@ def test_retry_after_a_failed_connection_creates_the_order(
     api: Api, msp: MultiSafepaySandbox, link: ProviderLink
 ) -> None:
     link.inject("reset")
-    assert api.request("POST", "/orders", body=order_body("c-never")).status == 502
+    assert api.request("POST", "/orders", body=order_body("c-never", provider="multisafepay")).status == 502
     assert "c-never" not in msp.orders
-    retry = api.request("POST", "/orders", body=order_body("c-never"))
+    retry = api.request("POST", "/orders", body=order_body("c-never", provider="multisafepay"))
     assert retry.status == 200
     assert retry.json()["status"] == "pending"
     assert creates(msp) == 1
@@ -288,7 +309,7 @@ def test_order_id_already_used_at_the_provider_is_resumed_not_failed(
             }
         ).encode(),
     )
-    reply = api.request("POST", "/orders", body=order_body("c-1006"))
+    reply = api.request("POST", "/orders", body=order_body("c-1006", provider="multisafepay"))
     assert reply.status == 201
     assert reply.json()["status"] == "pending"
     assert reply.json()["payment_url"] == msp.orders["c-1006"]["_payment_url"]
@@ -310,8 +331,10 @@ def test_unknown_route_is_404_in_our_error_shape(api: Api) -> None:
 def _abandoned(stack: Stack, order_id: str, age_seconds: int) -> None:
     """An order whose creating request died after its first write (e.g. Lambda timed out)."""
     started = datetime.now(UTC) - timedelta(seconds=age_seconds)
-    order = stored_order(order_id, at=started)
-    order.request_hash = parse_create_order(json.dumps(order_body(order_id))).fingerprint()
+    order = stored_order(order_id, at=started, provider="multisafepay")
+    order.request_hash = parse_create_order(
+        json.dumps(order_body(order_id, provider="multisafepay"))
+    ).fingerprint()
     order.lease_until = int((started + LEASE).timestamp())  # as the creating request took it
     OrdersStore(stack.table_name).create(
         order, OrderEvent(type="order_created", at=iso(datetime.now(UTC)), source="merchant")
@@ -322,7 +345,7 @@ def test_identical_request_while_the_first_is_in_flight_is_409(
     api: Api, msp: MultiSafepaySandbox, stack: Stack
 ) -> None:
     _abandoned(stack, "c-inflight", age_seconds=5)
-    reply = api.request("POST", "/orders", body=order_body("c-inflight"))
+    reply = api.request("POST", "/orders", body=order_body("c-inflight", provider="multisafepay"))
     assert reply.status == 409
     assert error_of(reply)["code"] == "request_in_progress"
     assert creates(msp) == 0
@@ -330,7 +353,7 @@ def test_identical_request_while_the_first_is_in_flight_is_409(
 
 def test_abandoned_creation_is_resumed_by_a_retry(api: Api, msp: MultiSafepaySandbox, stack: Stack) -> None:
     _abandoned(stack, "c-abandoned", age_seconds=120)
-    reply = api.request("POST", "/orders", body=order_body("c-abandoned"))
+    reply = api.request("POST", "/orders", body=order_body("c-abandoned", provider="multisafepay"))
     assert reply.status == 200
     assert reply.json()["status"] == "pending"
     assert creates(msp) == 1  # asked MultiSafepay first (unknown there), then created it

@@ -82,7 +82,7 @@ def test_what_the_alarms_and_the_dashboard_read_is_what_the_handlers_emit(
         cold_start.reset_cold_start_flag()
 
     first_invocation()
-    assert api.request("POST", "/orders", body=order_body("metrics-1")).status == 201
+    assert api.request("POST", "/orders", body=order_body("metrics-1", provider="multisafepay")).status == 201
     msp.orders["metrics-1"]["amount"] = 1  # the provider reports another amount
     msp.set_status("metrics-1", "completed")
     url, headers, body = msp.notification("metrics-1")
@@ -91,10 +91,10 @@ def test_what_the_alarms_and_the_dashboard_read_is_what_the_handlers_emit(
     url, headers, body = msp.notification("metrics-1", key="attacker-guess")
     assert api.request("POST", url, body=body, headers=headers, api_key=None).status == 401
     link.inject("read_timeout_after_processing")
-    assert api.request("POST", "/orders", body=order_body("metrics-2")).status == 504
+    assert api.request("POST", "/orders", body=order_body("metrics-2", provider="multisafepay")).status == 504
     first_invocation()
     assert api.request("GET", "/orders/metrics-1").status == 200
-    assert api.request("POST", "/orders", body=order_body("metrics-4")).status == 201
+    assert api.request("POST", "/orders", body=order_body("metrics-4", provider="multisafepay")).status == 201
     msp.set_status("metrics-4", "completed")
     url, headers, body = msp.notification("metrics-4")
     assert api.request("POST", url, body=body, headers=headers, api_key=None).status == 200  # paid
@@ -129,7 +129,7 @@ def test_what_the_alarms_and_the_dashboard_read_is_what_the_handlers_emit(
     finally:
         receiver.stop()
     assert "needs_attention" in api.request("GET", "/orders/metrics-4").json()["flags"]  # a person looks
-    assert api.request("POST", "/orders", body=order_body("metrics-5")).status == 201
+    assert api.request("POST", "/orders", body=order_body("metrics-5", provider="multisafepay")).status == 201
     msp.set_status("metrics-5", "completed")
     url, headers, body = msp.notification("metrics-5")
     assert api.request("POST", url, body=body, headers=headers, api_key=None).status == 200  # paid
@@ -139,7 +139,9 @@ def test_what_the_alarms_and_the_dashboard_read_is_what_the_handlers_emit(
     assert api.request("POST", url, body=body, headers=headers, api_key=None).status == 200  # flagged
     assert "refund_exceeds_amount" in api.request("GET", "/orders/metrics-5").json()["flags"]
     stack.put_secret({"multisafepay": {"api_key": "revoked-key", "base_url": MSP_BASE_URL}})
-    assert api.request("POST", "/orders", body=order_body("metrics-3")).status == 502  # refused
+    assert (
+        api.request("POST", "/orders", body=order_body("metrics-3", provider="multisafepay")).status == 502
+    )  # refused
 
     emitted = emf_metrics(capsys.readouterr().out)
     # In-process, a function's name (the ColdStart dimension function_name) is its logical id.
@@ -157,7 +159,7 @@ def test_what_the_alarms_and_the_dashboard_read_is_what_the_handlers_emit(
 def test_provider_call_latency_is_in_milliseconds(
     api: Api, msp: MultiSafepaySandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert api.request("POST", "/orders", body=order_body("metrics-4")).status == 201
+    assert api.request("POST", "/orders", body=order_body("metrics-4", provider="multisafepay")).status == 201
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     [record] = [r for r in records if "ProviderCallLatency" in r]
     [unit] = [

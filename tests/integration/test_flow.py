@@ -18,7 +18,7 @@ def notify(api: Api, msp: MultiSafepaySandbox, order_id: str, status: str) -> tu
 
 
 def test_create_pay_and_read_back(api: Api, msp: MultiSafepaySandbox, stack: Stack) -> None:
-    created = api.request("POST", "/orders", body=order_body("flow-1"))
+    created = api.request("POST", "/orders", body=order_body("flow-1", provider="multisafepay"))
     assert created.status == 201, created.body
     order = created.json()
     assert order["status"] == "pending"

@@ -15,7 +15,7 @@ from tests.support.link import ProviderLink
 from tests.support.orders import order_body
 from tests.support.store import event_items
 
-CUSTOMER = order_body()["customer"]
+CUSTOMER = order_body(provider="multisafepay")["customer"]
 SENSITIVE = [
     MSP_API_KEY,
     "test-merchant-key",
@@ -39,7 +39,7 @@ def test_nothing_sensitive_is_logged_or_stored(
     caplog.set_level(logging.INFO)
     for ours in ("alipay-payments", "alipay-payments-test", "payments"):
         caplog.set_level(logging.DEBUG, logger=ours)
-    replies = [api.request("POST", "/orders", body=order_body("log-1"))]
+    replies = [api.request("POST", "/orders", body=order_body("log-1", provider="multisafepay"))]
     msp.orders["log-1"]["customer"].update({"email": CUSTOMER["email"], "last_name": "Wang"})
     msp.set_status("log-1", "completed")
     url, headers, body = msp.notification("log-1")
@@ -47,9 +47,9 @@ def test_nothing_sensitive_is_logged_or_stored(
     url, headers, forged = msp.notification("log-1", key="guess")
     replies.append(api.request("POST", url, body=forged, headers=headers, api_key=None))
     link.inject("http_500")
-    replies.append(api.request("POST", "/orders", body=order_body("log-2")))
+    replies.append(api.request("POST", "/orders", body=order_body("log-2", provider="multisafepay")))
     stack.put_secret({"multisafepay": {"api_key": MSP_API_KEY, "base_url": MSP_BASE_URL, "gateway": "BAD"}})
-    replies.append(api.request("POST", "/orders", body=order_body("log-3")))
+    replies.append(api.request("POST", "/orders", body=order_body("log-3", provider="multisafepay")))
     replies.append(api.request("GET", "/orders/log-1"))
 
     captured = capsys.readouterr()

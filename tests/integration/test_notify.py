@@ -18,7 +18,7 @@ from tests.support.store import event_items, last_rejected, order_item, rejected
 
 @pytest.fixture
 def order(api: Api, msp: MultiSafepaySandbox) -> str:
-    assert api.request("POST", "/orders", body=order_body("n-1")).status == 201
+    assert api.request("POST", "/orders", body=order_body("n-1", provider="multisafepay")).status == 201
     return "n-1"
 
 
@@ -313,7 +313,7 @@ def test_notification_before_the_create_reply_is_stored(
 ) -> None:
     """MultiSafepay may call back before our create request has recorded `pending`."""
     link.inject("read_timeout_after_processing")
-    api.request("POST", "/orders", body=order_body("n-race"))
+    api.request("POST", "/orders", body=order_body("n-race", provider="multisafepay"))
     assert deliver(api, msp, "n-race", "completed").status == 200
     assert status_of(api, "n-race") == "paid"
     assert ("unknown", "paid") in transitions(api, "n-race")

@@ -98,7 +98,7 @@ def flow(store: OrdersStore, directory: Directory, now: datetime) -> ReconcileFl
 
 
 def open_order(store: OrdersStore, order_id: str, provider: str, checks: int = 0) -> None:
-    order = stored_order(order_id, CREATED)
+    order = stored_order(order_id, CREATED, provider="multisafepay")
     order.provider = provider
     order.status = OrderStatus.PENDING
     order.expires_at = iso(CREATED + timedelta(days=30))  # still payable: only the schedule ends it
@@ -109,7 +109,7 @@ def open_order(store: OrdersStore, order_id: str, provider: str, checks: int = 0
 def pending_refund(
     store: OrdersStore, order_id: str, checks: int, status: RefundStatus = RefundStatus.PENDING
 ) -> None:
-    order = stored_order(order_id, CREATED)
+    order = stored_order(order_id, CREATED, provider="multisafepay")
     order.status = OrderStatus.PAID
     order.reserved_value = 300
     assert store.create(order, event("order_created", "merchant", CREATED)) is None
@@ -220,7 +220,7 @@ def test_a_backlog_of_a_provider_that_is_down_does_not_starve_the_others(
     for index in range(8):  # due first: made earlier
         open_order(store, f"down-{index}", "useepay")
     for index in range(3):
-        order = stored_order(f"up-{index}", CREATED + timedelta(minutes=1))
+        order = stored_order(f"up-{index}", CREATED + timedelta(minutes=1), provider="multisafepay")
         order.status, order.expires_at = OrderStatus.PENDING, iso(CREATED + timedelta(days=30))
         assert store.create(order, event("order_created", "merchant", CREATED)) is None
     down, up = ScriptedProvider("useepay", down=True), ScriptedProvider("multisafepay")

@@ -28,10 +28,10 @@ def test_a_resumed_order_held_at_another_amount_is_flagged_never_paid(
 ) -> None:
     """Finding 5: the provider holds our id at 0.01 EUR, completed; our order is 10.00 EUR."""
     link.inject("read_timeout_after_processing")
-    assert api.request("POST", "/orders", body=order_body("r-5")).status == 504
+    assert api.request("POST", "/orders", body=order_body("r-5", provider="multisafepay")).status == 504
     msp.orders["r-5"]["amount"] = 1
     msp.set_status("r-5", "completed")
-    retry = api.request("POST", "/orders", body=order_body("r-5"))
+    retry = api.request("POST", "/orders", body=order_body("r-5", provider="multisafepay"))
     assert retry.status == 502
     assert retry.json()["error"]["code"] == "provider_amount_mismatch"
     order = read(api, "r-5")
@@ -45,7 +45,7 @@ def test_an_id_taken_at_multisafepay_is_asked_about_through_the_gate(
     """Findings 5 and 11: error 1006 (the id is taken) is a question for MultiSafepay, whose answer
     passes the gate: here completed at our amount, so `paid` — not `pending` with `completed`."""
     held_at_provider(api, msp, "r-1006", amount=1000)
-    reply = api.request("POST", "/orders", body=order_body("r-1006"))
+    reply = api.request("POST", "/orders", body=order_body("r-1006", provider="multisafepay"))
     assert reply.status == 201, reply.body
     assert reply.json()["status"] == "paid"
     assert creates(msp) == 2  # the seed's, then ours (refused: 1006); then a query, never another create
@@ -53,7 +53,7 @@ def test_an_id_taken_at_multisafepay_is_asked_about_through_the_gate(
 
 def test_an_id_taken_at_another_amount_is_not_paid(api: Api, msp: MultiSafepaySandbox) -> None:
     held_at_provider(api, msp, "r-1006b", amount=1)
-    reply = api.request("POST", "/orders", body=order_body("r-1006b"))
+    reply = api.request("POST", "/orders", body=order_body("r-1006b", provider="multisafepay"))
     assert (reply.status, reply.json()["error"]["code"]) == (502, "provider_amount_mismatch")
     assert read(api, "r-1006b")["status"] == "unknown"
 
@@ -63,11 +63,11 @@ def test_a_second_retry_while_the_first_talks_to_the_provider_waits(
 ) -> None:
     """Finding 8: one request at a time talks to the provider about an order."""
     link.inject("connect_timeout")  # MultiSafepay never saw it
-    assert api.request("POST", "/orders", body=order_body("r-8")).status == 504
+    assert api.request("POST", "/orders", body=order_body("r-8", provider="multisafepay")).status == 504
     now = int(time.time())
     assert OrdersStore(stack.table_name).acquire_lease("r-8", RESUMABLE, now, now + 60)  # another retry
     calls = len(msp.calls)
-    reply = api.request("POST", "/orders", body=order_body("r-8"))
+    reply = api.request("POST", "/orders", body=order_body("r-8", provider="multisafepay"))
     assert (reply.status, reply.json()["error"]["code"]) == (409, "request_in_progress")
     assert len(msp.calls) == calls  # neither a query nor a create
     assert read(api, "r-8")["status"] == "unknown"
@@ -79,7 +79,7 @@ def test_a_refused_repeat_create_asks_before_failing_the_order(
     """Finding 8: a retry that finds nothing, creates, and is refused because another attempt's order
     now holds the id, asks again: the live order is resumed, never `failed`."""
     link.inject("read_timeout_after_processing")
-    assert api.request("POST", "/orders", body=order_body("r-8b")).status == 504
+    assert api.request("POST", "/orders", body=order_body("r-8b", provider="multisafepay")).status == 504
     held = msp.orders.pop("r-8b")  # the first query will not find it (replicated late, say)
     original = msp.handle
 
@@ -90,7 +90,7 @@ def test_a_refused_repeat_create_asks_before_failing_the_order(
         return reply
 
     msp.handle = query_then_reappear  # type: ignore[method-assign]
-    retry = api.request("POST", "/orders", body=order_body("r-8b"))
+    retry = api.request("POST", "/orders", body=order_body("r-8b", provider="multisafepay"))
     assert retry.status == 200, retry.body
     assert retry.json()["status"] == "pending"
     assert retry.json()["payment_url"]
@@ -99,6 +99,9 @@ def test_a_refused_repeat_create_asks_before_failing_the_order(
 def held_at_provider(api: Api, msp: MultiSafepaySandbox, order_id: str, amount: int) -> None:
     """MultiSafepay holds `order_id`, completed at `amount`, though we never stored it: an order made
     by an attempt whose first write here was lost."""
-    assert api.request("POST", "/orders", body=order_body(f"{order_id}-seed")).status == 201
+    assert (
+        api.request("POST", "/orders", body=order_body(f"{order_id}-seed", provider="multisafepay")).status
+        == 201
+    )
     msp.orders[order_id] = {**msp.orders[f"{order_id}-seed"], "order_id": order_id, "amount": amount}
     msp.set_status(order_id, "completed")

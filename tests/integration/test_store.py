@@ -38,8 +38,8 @@ def store(stack: Stack) -> OrdersStore:
 
 
 def test_create_is_conditional_and_returns_the_existing_order(store: OrdersStore, stack: Stack) -> None:
-    assert store.create(stored_order(), event("order_created")) is None
-    other = stored_order()
+    assert store.create(stored_order(provider="multisafepay"), event("order_created")) is None
+    other = stored_order(provider="multisafepay")
     other.request_hash = "hash-2"
     existing = store.create(other, event("order_created"))
     assert existing is not None
@@ -48,7 +48,7 @@ def test_create_is_conditional_and_returns_the_existing_order(store: OrdersStore
 
 
 def test_stale_version_is_refused_and_writes_nothing(store: OrdersStore, stack: Stack) -> None:
-    store.create(stored_order(), event())
+    store.create(stored_order(provider="multisafepay"), event())
     order = store.get("s-1")
     assert order is not None
     first = Plan(order, iso(NOW), event())
@@ -65,7 +65,7 @@ def test_stale_version_is_refused_and_writes_nothing(store: OrdersStore, stack: 
 
 
 def test_engine_rereads_after_a_lost_race(store: OrdersStore, stack: Stack) -> None:
-    store.create(stored_order(), event())
+    store.create(stored_order(provider="multisafepay"), event())
     stale = store.get("s-1")
     assert stale is not None
     someone = Plan(stale, iso(NOW), event())
@@ -79,7 +79,7 @@ def test_engine_rereads_after_a_lost_race(store: OrdersStore, stack: Stack) -> N
 
 
 def test_engine_ignores_a_move_that_became_backwards(store: OrdersStore, stack: Stack) -> None:
-    store.create(stored_order(), event())
+    store.create(stored_order(provider="multisafepay"), event())
     stale = store.get("s-1")
     assert stale is not None
     paid = Plan(stale, iso(NOW), event())
@@ -95,7 +95,7 @@ def test_engine_ignores_a_move_that_became_backwards(store: OrdersStore, stack: 
 
 
 def test_a_refund_and_its_effect_on_the_order_are_one_transaction(store: OrdersStore, stack: Stack) -> None:
-    store.create(stored_order(), event())
+    store.create(stored_order(provider="multisafepay"), event())
     order = store.get("s-1")
     assert order is not None
     refund = Refund(
@@ -120,7 +120,7 @@ def test_a_refund_and_its_effect_on_the_order_are_one_transaction(store: OrdersS
 
 
 def test_reads_are_bounded_newest_events_first_with_a_cursor(store: OrdersStore) -> None:
-    store.create(stored_order(), event("first"))
+    store.create(stored_order(provider="multisafepay"), event("first"))
     engine = Engine(store)
     for index in range(60):
         order = store.get("s-1")
@@ -142,7 +142,7 @@ def test_reads_are_bounded_newest_events_first_with_a_cursor(store: OrdersStore)
 
 
 def test_only_one_request_holds_the_lease_until_it_expires(store: OrdersStore) -> None:
-    order = stored_order()
+    order = stored_order(provider="multisafepay")
     order.status = OrderStatus.UNKNOWN
     store.create(order, event())
     resumable = frozenset({OrderStatus.CREATED, OrderStatus.UNKNOWN})
@@ -155,7 +155,7 @@ def test_only_one_request_holds_the_lease_until_it_expires(store: OrdersStore) -
 
 
 def test_rejected_attempts_live_in_their_own_partition(store: OrdersStore, stack: Stack) -> None:
-    store.create(stored_order(), event())
+    store.create(stored_order(provider="multisafepay"), event())
     store.record_rejected(
         "multisafepay", NOW, reason="bad_signature", claimed_order_id="s-1", verified=False, payload={}
     )

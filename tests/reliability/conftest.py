@@ -78,7 +78,7 @@ def _key_fragments(pem: str) -> list[str]:
     return [body[start : start + 24] for start in range(64, len(body) - 24, 200)]
 
 
-CUSTOMER = order_body()["customer"]
+CUSTOMER = order_body(provider="multisafepay")["customer"]
 SENSITIVE: list[str] = [
     multisafepay_kit.MSP_API_KEY,
     useepay_kit.MD5_KEY,

@@ -10,10 +10,11 @@ from payments.orders import Order, OrderStatus
 from payments.store import iso
 
 
-def order_body(order_id: str = "order-1", **overrides: Any) -> dict[str, Any]:
+def order_body(order_id: str = "order-1", *, provider: str, **overrides: Any) -> dict[str, Any]:
+    """A valid create-order body for `provider` (any registered one: every test says which)."""
     body: dict[str, Any] = {
         "order_id": order_id,
-        "provider": "multisafepay",
+        "provider": provider,
         "amount": {"value": 1000, "currency": "EUR"},
         "description": "Tea set",
         "return_url": "https://shop.example.com/return",
@@ -32,12 +33,12 @@ def order_body(order_id: str = "order-1", **overrides: Any) -> dict[str, Any]:
     return body
 
 
-def stored_order(order_id: str = "s-1", at: datetime | None = None) -> Order:
+def stored_order(order_id: str = "s-1", at: datetime | None = None, *, provider: str) -> Order:
     """An Order as the store holds it, for tests below the handlers."""
     moment = iso(at or datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
     return Order(
         order_id,
-        "multisafepay",
+        provider,
         OrderStatus.CREATED,
         Money(1000, "EUR"),
         "Tea",

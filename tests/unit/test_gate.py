@@ -67,7 +67,7 @@ class FakeStore:
 
 
 def order_in(status: OrderStatus, amount: int = 1000, currency: str = EUR) -> Order:
-    order = stored_order("g-1")
+    order = stored_order("g-1", provider="multisafepay")
     order.status = status
     order.amount = Money(amount, currency)
     return order

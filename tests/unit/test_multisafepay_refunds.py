@@ -42,7 +42,9 @@ def send(status: int, body: Any) -> None:
             wire.add(responses.POST, URL, status=status, body=body)
         else:
             wire.add(responses.POST, URL, status=status, json=body)
-        MultiSafepay(SETTINGS, HttpClient()).refund(stored_order("o-1"), a_refund(), CTX)
+        MultiSafepay(SETTINGS, HttpClient()).refund(
+            stored_order("o-1", provider="multisafepay"), a_refund(), CTX
+        )
 
 
 def error(code: int) -> dict[str, Any]:

@@ -21,7 +21,7 @@ EVENT = OrderEvent(type="order_created", at="2026-01-01T00:00:00.000000Z", sourc
 
 
 def pending_plan() -> Plan:
-    plan = Plan(stored_order(), "2026-01-01T00:00:01.000000Z", EVENT)
+    plan = Plan(stored_order(provider="multisafepay"), "2026-01-01T00:00:01.000000Z", EVENT)
     plan.move(OrderStatus.PENDING)
     return plan
 
@@ -53,7 +53,7 @@ def client_error(code: str, **extra: Any) -> ClientError:
 def test_exhausted_retries_become_store_unavailable(error: Exception) -> None:
     store = OrdersStore("orders", client=FailingClient(error))
     with pytest.raises(StoreUnavailable) as caught:
-        store.create(stored_order(), EVENT)
+        store.create(stored_order(provider="multisafepay"), EVENT)
     assert caught.value.status == 503
     with pytest.raises(StoreUnavailable):
         store.get("o-1")
