@@ -13,13 +13,15 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 import requests
 
+from local.providers import kit_of
 from local.template import ROOT
 from tests.e2e.conftest import LocalStack
+from tests.e2e.provider_facts import example_provider, facts_of, providers, providers_where
 
 SCREENSHOTS = ROOT / "tests" / "e2e" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -34,11 +36,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-DISPLAY_NAMES = {
-    "multisafepay": "MultiSafepay",
-    "useepay": "UseePay",
-    "alipay_intl": "Alipay (international gateway)",
-}
 
 
 @pytest.fixture(scope="module")
@@ -72,13 +69,21 @@ def order_id_of(tab: Any) -> str:
     return str(parse_qs(urlsplit(tab.url).query)["order_id"][0])
 
 
-@pytest.mark.parametrize("provider", ["multisafepay", "useepay", "alipay_intl"])
+def checkout_order_id(tab: Any) -> str:
+    """The order a sandbox checkout page is for: its Pay button posts to /_checkout/{order_id}/pay."""
+    action = str(tab.locator("form", has=tab.locator("#pay")).get_attribute("action"))
+    return unquote(action.split("/")[2])
+
+
+@pytest.mark.parametrize("provider", providers())
 def test_pay_refund_partly_refund_the_rest_and_cancel_another_order(
     local_stack: LocalStack, page: Any, provider: str
 ) -> None:
+    kit, facts = kit_of(provider), facts_of(provider)
+    shown_once = provider == example_provider()  # pages that look alike for every provider
     page.goto(f"{local_stack.api}/")
-    assert DISPLAY_NAMES[provider] in page.inner_text("#provider")
-    if provider == "multisafepay":
+    assert facts.shop_choice in page.inner_text("#provider")
+    if shown_once:
         screenshot(page, "1-shop")
     page.select_option("#provider", provider)
     page.fill("#amount", "12.50")
@@ -87,6 +92,7 @@ def test_pay_refund_partly_refund_the_rest_and_cancel_another_order(
     page.click("#pay")
     page.wait_for_selector("#pay")  # the sandbox checkout page's Pay button
     assert local_stack.sandboxes[provider] in page.url
+    assert page.inner_text("h1") == kit.checkout(kit.new_sandbox(kit.test_credentials())).title
     screenshot(page, f"2-checkout-{provider}")
     page.click("#pay")
     page.wait_for_url(f"{local_stack.api}/shop/return*")
@@ -95,7 +101,7 @@ def test_pay_refund_partly_refund_the_rest_and_cancel_another_order(
     assert page.inner_text("#status") == "Paid"
     text = page.inner_text("main")
     assert "12.50 EUR" in text
-    assert DISPLAY_NAMES[provider].split(" (")[0] in text
+    assert kit.display_name in text
     assert "minor units" not in text
     assert "Notification" in page.inner_text("#history")
     order_id = order_id_of(page)
@@ -124,7 +130,7 @@ def test_pay_refund_partly_refund_the_rest_and_cancel_another_order(
     assert "Amount: more than is refundable (8.00 EUR" in page.inner_text("#errors")
     assert page.input_value("#refund-amount") == "9.00"
     assert page.get_attribute("#refund-amount", "aria-invalid") == "true"
-    if provider == "multisafepay":
+    if shown_once:
         screenshot(page, "8-refund-error")
 
     # The rest, with the button that names it.
@@ -158,25 +164,33 @@ def test_pay_refund_partly_refund_the_rest_and_cancel_another_order(
     screenshot(page, f"10-cancelled-{provider}")
     view = requests.get(f"{local_stack.sandboxes[provider]}/_control/{unpaid_id}", timeout=30).json()
     calls = [call["operation"] for call in view["calls"]]
-    assert calls == (
-        ["create"] if provider == "useepay" else ["create", "cancel"]
-    )  # UseePay has no cancel call
+    has_cancel_call = facts.cancelled_word is not None
+    assert calls == (["create", "cancel"] if has_cancel_call else ["create"])
 
 
-def test_a_failed_form_comes_back_as_typed_with_readable_errors(local_stack: LocalStack, page: Any) -> None:
+@pytest.mark.parametrize("refusing", providers_where(lambda facts: facts.currency_refusal is not None))
+def test_a_failed_form_comes_back_as_typed_with_readable_errors(
+    local_stack: LocalStack, page: Any, refusing: str
+) -> None:
+    """`refusing`: a provider that does not take some currency. The form is first sent for another
+    provider (any: the shop's own checks are the same for all), then for `refusing`."""
+    refusal = facts_of(refusing).currency_refusal
+    assert refusal is not None
+    first = next((name for name in providers() if name != refusing), refusing)
     page.goto(f"{local_stack.api}/")
     # Ours: JPY has no decimals.
-    page.select_option("#provider", "useepay")
+    page.select_option("#provider", first)
     page.fill("#amount", "12.50")
     page.select_option("#currency", "JPY")
     page.click("#pay")
     assert "JPY has no smaller unit" in page.inner_text("#errors")
     assert page.input_value("#amount") == "12.50"
     assert page.input_value("#currency") == "JPY"
-    assert page.input_value("#provider") == "useepay"
+    assert page.input_value("#provider") == first
     assert page.get_attribute("#amount", "aria-invalid") == "true"
-    # The API's: MultiSafepay takes EUR and USD only; and HTML in the description, at the same time.
-    page.select_option("#provider", "multisafepay")
+    # The API's: a currency the provider does not take; and HTML in the description, at the same time.
+    page.select_option("#provider", refusing)
+    page.select_option("#currency", refusal.currency)
     page.fill("#amount", "1000")
     page.fill("#description", "Tea <b>set</b>")
     page.click("#pay")
@@ -184,43 +198,50 @@ def test_a_failed_form_comes_back_as_typed_with_readable_errors(local_stack: Loc
     screenshot(page, "4-shop-error")
     assert "Description: must be plain text" in errors
     assert page.input_value("#description") == "Tea <b>set</b>"
-    assert page.input_value("#currency") == "JPY"
+    assert page.input_value("#currency") == refusal.currency
     assert '{"error"' not in page.content()  # sentences, not the API's JSON
     page.fill("#description", "Tea set")
     page.click("#pay")
-    assert "Currency: MultiSafepay takes Alipay payments in EUR, USD." in page.inner_text("#errors")
+    assert refusal.sentence in page.inner_text("#errors")
     assert page.get_attribute("#currency", "aria-invalid") == "true"
 
 
-def test_a_payer_who_cancels_at_multisafepay_comes_back_to_the_cancel_page(
-    local_stack: LocalStack, page: Any
+@pytest.mark.parametrize("provider", providers_where(lambda facts: facts.cancel_link))
+def test_a_payer_who_cancels_at_the_checkout_comes_back_to_the_cancel_page(
+    local_stack: LocalStack, page: Any, provider: str
 ) -> None:
+    """At a provider whose checkout's Cancel sends the payer to the merchant's cancel_url."""
     page.goto(f"{local_stack.api}/")
-    page.select_option("#provider", "multisafepay")
+    page.select_option("#provider", provider)
     page.fill("#amount", "1000")
     page.select_option("#currency", "USD")
     page.click("#pay")
     page.wait_for_selector("#cancel")
     page.click("#cancel")
     page.wait_for_url(f"{local_stack.api}/shop/return*cancelled=1*")
-    screenshot(page, "5-order-cancelled-multisafepay")
+    screenshot(page, f"5-order-cancelled-{provider}")
     assert page.get_attribute("#status", "data-status") == "cancelled"
     assert "1000.00 USD" in page.inner_text("main")
 
 
-def test_an_unpaid_order_offers_the_way_back_to_the_payment_page(local_stack: LocalStack, page: Any) -> None:
-    """What a payer sees who leaves a checkout that reports nothing (Alipay's Cancel): the order is
-    still payable, and the page says until when and links back to it."""
+@pytest.mark.parametrize(
+    "provider", providers_where(lambda facts: not facts.checkout_outcomes["cancel"].notified)
+)
+def test_an_unpaid_order_offers_the_way_back_to_the_payment_page(
+    local_stack: LocalStack, page: Any, provider: str
+) -> None:
+    """What a payer sees who leaves a checkout that reports nothing (a provider whose Cancel is not
+    notified): the order is still payable, and the page says until when and links back to it."""
     page.goto(f"{local_stack.api}/")
-    page.select_option("#provider", "alipay_intl")
+    page.select_option("#provider", provider)
     page.fill("#amount", "1000")
     page.select_option("#currency", "JPY")
     page.click("#pay")
     page.wait_for_selector("#pay")
     checkout = page.url
-    order_id = checkout.split("merchant_trans_id=")[1].split("&")[0]
+    order_id = checkout_order_id(page)
     page.goto(f"{local_stack.api}/shop/return?order_id={order_id}")
-    screenshot(page, "6-order-pending-alipay_intl")
+    screenshot(page, f"6-order-pending-{provider}")
     assert page.get_attribute("#status", "data-status") == "pending"
     assert "1000 JPY" in page.inner_text("main")
     assert page.get_attribute("#resume", "href") == checkout

@@ -16,6 +16,7 @@ import pytest
 
 from local.template import ROOT
 from tests.e2e.conftest import LocalStack, start_stack
+from tests.e2e.provider_facts import example_provider, providers
 
 BUILD = ROOT / ".aws-sam" / "build"
 NEEDED = [
@@ -43,10 +44,12 @@ def emulated() -> Iterator[LocalStack]:
 def test_built_functions_reconcile_and_send_webhooks(emulated: LocalStack) -> None:
     """What `make dev` runs by default: the scheduled reconciler and the event pipeline (the table's
     stream into the publish function, the webhook queue into the delivery function, the demo shop as
-    the receiver), each a built function under the emulator, its batches sent as JSON."""
+    the receiver), each a built function under the emulator, its batches sent as JSON. One provider
+    stands for them all (test_reconcile_e2e.py runs every provider's reconciliation in process)."""
+    provider = example_provider()
     order_id = "emu-reconciled"
-    assert emulated.create(order_id, "multisafepay").status_code == 201
-    emulated.control("multisafepay", order_id, "pay_silently")  # paid, never notified
+    assert emulated.create(order_id, provider).status_code == 201
+    emulated.control(provider, order_id, "pay_silently")  # paid, never notified
     deadline = time.monotonic() + 60
     page = ""
     while time.monotonic() < deadline:
@@ -60,7 +63,7 @@ def test_built_functions_reconcile_and_send_webhooks(emulated: LocalStack) -> No
     assert page.index("order.pending") < page.index("order.paid"), page  # signed, checked, in sequence
 
 
-@pytest.mark.parametrize("provider", ["multisafepay", "useepay", "alipay_intl"])
+@pytest.mark.parametrize("provider", providers())
 def test_built_functions_take_a_payment_refund_it_and_cancel(emulated: LocalStack, provider: str) -> None:
     assert emulated.mode == "emulator"
     order_id = f"emu-{provider}"
@@ -94,7 +97,7 @@ def test_a_broken_build_fails_like_lambda(tmp_path: Path) -> None:
     stack = start_stack(["--quiet", "--build-dir", str(broken)])
     running = next(stack)
     try:
-        reply = running.create("emu-broken", "multisafepay")
+        reply = running.create("emu-broken", example_provider())  # fails before any provider is asked
         assert reply.status_code == 502
         assert reply.json()["message"] == "Internal server error"
     finally:
@@ -105,7 +108,7 @@ def test_concurrent_requests_queue_instead_of_failing(emulated: LocalStack) -> N
     """One RIE is one Lambda instance: overlapping invocations must queue, not crash it."""
     from concurrent.futures import ThreadPoolExecutor
 
-    created = emulated.create("emu-concurrent", "multisafepay")
+    created = emulated.create("emu-concurrent", example_provider())
     assert created.status_code == 201
 
     def read(_: int) -> int:

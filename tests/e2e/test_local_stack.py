@@ -10,34 +10,10 @@ from typing import Any
 import pytest
 import requests
 
+from local.checkout import OUTCOMES
 from tests.e2e.conftest import LocalStack
+from tests.e2e.provider_facts import example_provider, facts_of, provider_facts, providers
 
-PROVIDERS = ["multisafepay", "useepay", "alipay_intl"]
-# For each checkout outcome: our unified status afterwards, whether the provider notifies it, and the
-# provider's own word for the order (the sandbox's GET /_control/{order_id}).
-# Alipay's notify.pay reports payment results only (S paid, F failed): a payer who cancels on the
-# cashier is sent back unnotified and the order stays payable (INIT); an expired order is closed
-# (CLOSED) unnotified. Our order stays pending until it is asked (payQuery) or expires on our side.
-EXPECTED = {
-    "multisafepay": {
-        "pay": ("paid", True, "completed"),
-        "cancel": ("cancelled", True, "void"),
-        "fail": ("failed", True, "declined"),
-        "expire": ("expired", True, "expired"),
-    },
-    "useepay": {
-        "pay": ("paid", True, "succeed"),
-        "cancel": ("cancelled", True, "cancelled"),
-        "fail": ("failed", True, "failed"),
-        "expire": ("expired", True, "closed"),
-    },
-    "alipay_intl": {
-        "pay": ("paid", True, "SUCCESS"),
-        "cancel": ("pending", False, "INIT"),
-        "fail": ("failed", True, "FAIL"),
-        "expire": ("pending", False, "CLOSED"),
-    },
-}
 _ids = itertools.count()
 
 
@@ -56,10 +32,11 @@ def new_order(stack: LocalStack, provider: str) -> str:
     return order_id
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
-@pytest.mark.parametrize("outcome", ["pay", "cancel", "fail", "expire"])
+@pytest.mark.parametrize("provider", providers())
+@pytest.mark.parametrize("outcome", OUTCOMES)
 def test_checkout_outcome_reaches_the_order(local_stack: LocalStack, provider: str, outcome: str) -> None:
-    status, notified, provider_word = EXPECTED[provider][outcome]
+    expected = facts_of(provider).checkout_outcomes[outcome]
+    status, notified, provider_word = expected.status, expected.notified, expected.provider_word
     order_id = new_order(local_stack, provider)
     delivered = local_stack.control(provider, order_id, outcome)["delivered"]
     assert [d["status"] for d in delivered] == ([200] if notified else []), delivered
@@ -70,7 +47,7 @@ def test_checkout_outcome_reaches_the_order(local_stack: LocalStack, provider: s
     assert sandbox_view(local_stack, provider, order_id)["status"] == provider_word
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("provider", providers())
 def test_duplicated_notification_applies_once(local_stack: LocalStack, provider: str) -> None:
     order_id = new_order(local_stack, provider)
     local_stack.control(provider, order_id, "pay")
@@ -82,7 +59,7 @@ def test_duplicated_notification_applies_once(local_stack: LocalStack, provider:
     assert len(applied) == 1
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("provider", providers())
 def test_checkout_page_buttons_notify_then_send_the_browser_back(
     local_stack: LocalStack, provider: str
 ) -> None:
@@ -90,7 +67,7 @@ def test_checkout_page_buttons_notify_then_send_the_browser_back(
     payment_url = local_stack.order(order_id)["payment_url"]
     page = requests.get(payment_url, timeout=30)
     assert page.status_code == 200
-    for button in ("pay", "cancel", "fail", "expire"):
+    for button in OUTCOMES:
         assert f'id="{button}"' in page.text
     base = local_stack.sandboxes[provider]
     clicked = requests.post(f"{base}/_checkout/{order_id}/pay", allow_redirects=False, timeout=30)
@@ -105,22 +82,28 @@ def test_api_key_is_enforced_and_notify_is_public(local_stack: LocalStack) -> No
         requests.get(f"{local_stack.api}/orders/x", headers={"x-api-key": "wrong"}, timeout=30).status_code
         == 403
     )
-    forged = requests.post(
-        f"{local_stack.api}/notify/multisafepay?transactionid=x&timestamp=1",
-        data=b"{}",
-        headers={"Auth": "Zm9yZ2Vk"},
-        timeout=30,
-    )
-    assert forged.status_code == 401
+    # Public, but only signed notifications count: every provider's forgery we know of is refused.
+    forgeries = {name: facts.forged_notification for name, facts in provider_facts().items()}
+    assert any(forgeries.values()), "no provider's facts hold a forged notification"
+    for provider, forgery in forgeries.items():
+        if forgery is not None:
+            forged = requests.post(
+                f"{local_stack.api}/notify/{provider}?{forgery.query}",
+                data=forgery.body,
+                headers=forgery.headers,
+                timeout=30,
+            )
+            assert forged.status_code == 401, (provider, forged.text)
 
 
 def test_bad_input_gets_the_error_shape_over_http(local_stack: LocalStack) -> None:
-    reply = local_stack.create("e2e-bad", "multisafepay", amount={"value": 10.5, "currency": "EUR"})
+    # Refused before any provider is asked: one provider stands for them all.
+    reply = local_stack.create("e2e-bad", example_provider(), amount={"value": 10.5, "currency": "EUR"})
     assert reply.status_code == 422
     assert reply.json()["error"]["field"] == "amount.value"
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("provider", providers())
 def test_a_dropped_notification_arrives_when_redelivered(local_stack: LocalStack, provider: str) -> None:
     order_id = new_order(local_stack, provider)
     local_stack.control(provider, order_id, "drop_next_notification")
@@ -131,15 +114,16 @@ def test_a_dropped_notification_arrives_when_redelivered(local_stack: LocalStack
     assert local_stack.order(order_id)["status"] == "paid"
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("provider", providers())
 def test_a_silent_payment_is_known_to_the_provider_only(local_stack: LocalStack, provider: str) -> None:
     order_id = new_order(local_stack, provider)
     assert local_stack.control(provider, order_id, "pay_silently") == {"delivered": [], "dropped": 0}
     assert local_stack.order(order_id)["status"] == "pending"
-    assert sandbox_view(local_stack, provider, order_id)["status"] == EXPECTED[provider]["pay"][2]
+    paid_word = facts_of(provider).checkout_outcomes["pay"].provider_word
+    assert sandbox_view(local_stack, provider, order_id)["status"] == paid_word
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("provider", providers())
 def test_a_create_whose_reply_is_lost_is_resolved_by_the_retry(
     local_stack: LocalStack, provider: str
 ) -> None:
@@ -149,10 +133,10 @@ def test_a_create_whose_reply_is_lost_is_resolved_by_the_retry(
     assert lost.status_code in (502, 504), lost.text
     assert local_stack.order(order_id)["status"] == "unknown"
     retry = local_stack.create(order_id, provider)
-    if provider == "multisafepay":  # its order query gives the payment link back
+    if facts_of(provider).query_returns_payment_link:
         assert retry.status_code in (200, 201), retry.text
         assert retry.json()["status"] == "pending"
-    else:  # UseePay's and Alipay's do not: the merchant is told, not left with nothing to pay with
+    else:  # the provider's query does not: the merchant is told, not left with nothing to pay with
         assert (retry.status_code, retry.json()["error"]["code"]) == (409, "payment_action_unavailable")
         assert local_stack.order(order_id)["status"] == "pending"
     calls = sandbox_view(local_stack, provider, order_id)["calls"]

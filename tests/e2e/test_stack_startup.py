@@ -6,6 +6,7 @@ what had already started (the Lambda emulators are separate processes: those are
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -23,6 +24,7 @@ from local.emulator import free_port
 from local.preflight import PreflightError, check_api_key, check_providers_file, parse_port
 from local.template import ROOT
 from tests.e2e.conftest import start_stack
+from tests.e2e.provider_facts import example_provider
 from tests.e2e.test_emulator import BUILD, _require_build
 
 FAIL_FAST_S = 15  # seconds, not minutes: generous for a loaded 2-core CI machine (typically < 1 s)
@@ -144,7 +146,7 @@ def test_a_killed_stack_takes_its_emulators_with_it(tmp_path: Path) -> None:
     stack = start_stack(["--quiet", "--build-dir", str(build)])
     running = next(stack)
     try:
-        assert running.create("killed-1", "multisafepay").status_code == 201  # a runtime is up too
+        assert running.create("killed-1", example_provider()).status_code == 201  # a runtime is up too
         assert _processes_using(build)
         os.kill(running.pid, signal.SIGKILL)
         deadline = time.monotonic() + 10
@@ -202,10 +204,12 @@ def test_api_key_rules() -> None:
 
 
 def test_providers_file_must_be_an_object_of_entries(tmp_path: Path) -> None:
+    provider = example_provider()
     good = tmp_path / "good.json"
-    good.write_text('{"multisafepay": {"api_key": "k"}}')
-    assert check_providers_file(good) == {"multisafepay": {"api_key": "k"}}
-    for text, message in (("[1]", "JSON object"), ('{"msp": 1}', "JSON object"), ("{", "not valid JSON")):
+    good.write_text(json.dumps({provider: {"api_key": "k"}}))
+    assert check_providers_file(good) == {provider: {"api_key": "k"}}
+    not_an_entry = json.dumps({provider: 1})
+    for text, message in (("[1]", "JSON object"), (not_an_entry, "JSON object"), ("{", "not valid JSON")):
         bad = tmp_path / "bad.json"
         bad.write_text(text)
         with pytest.raises(PreflightError, match=message):

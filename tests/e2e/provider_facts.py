@@ -1,0 +1,101 @@
+"""What the end-to-end tests expect of each provider, discovered: every provider's folder under
+tests/providers holds an `e2e` module with its `FACTS` (docs/adding-a-provider.md).
+
+The end-to-end tests name no provider: they run over `kits()` and ask these facts (and the kit's own
+attributes, such as its display name) wherever the providers differ. A fact here is what the
+provider's documentation says and its sandbox does, written down independently of the adapter.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+
+from local.providers import kits
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutOutcome:
+    """What a payer's button on the provider's checkout page leads to."""
+
+    status: str  # our unified status for the order afterwards
+    notified: bool  # whether the provider sends a notification about it
+    provider_word: str  # the provider's own word for the order then (the sandbox's GET /_control)
+
+
+@dataclass(frozen=True, slots=True)
+class ForgedNotification:
+    """A notification nobody signed with the provider's credentials, as it would reach POST /notify."""
+
+    query: str  # the query string after /notify/{provider}?
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencyRefusal:
+    """A currency the provider does not take, and the sentence the demo shop shows for it."""
+
+    currency: str
+    sentence: str
+
+
+@dataclass(frozen=True, slots=True)
+class EndToEndFacts:
+    shop_choice: str  # how the demo shop's "Pay with" list names the provider
+    # For each checkout button (local/checkout.py's OUTCOMES: pay, cancel, fail, expire):
+    checkout_outcomes: Mapping[str, CheckoutOutcome]
+    cancel_link: bool  # its checkout's Cancel sends the payer to the merchant's cancel_url
+    # Its word for an order its cancel call withdrew; None: it has no cancel call (the order is
+    # cancelled on our side only and its checkout closes on its own).
+    cancelled_word: str | None
+    notifies_refunds: bool  # it reports a refund's result by notification (else in the refund's reply)
+    # The call that settles a refund whose reply was lost (the sandbox's CallRecord.operation).
+    lost_refund_resolved_by: str
+    # A create retried after its reply was lost gets the payment link back (the provider's order query
+    # gives it); otherwise the merchant is told there is nothing to pay with (409).
+    query_returns_payment_link: bool
+    currency_refusal: CurrencyRefusal | None = None
+    forged_notification: ForgedNotification | None = None
+
+
+@cache
+def provider_facts() -> dict[str, EndToEndFacts]:
+    """name -> facts, for every provider that has a kit, in the kits' order."""
+    found: dict[str, EndToEndFacts] = {}
+    for name in kits():
+        module = f"tests.providers.{name}.e2e"
+        try:
+            facts = importlib.import_module(module).FACTS
+        except ModuleNotFoundError as missing:
+            if missing.name != module:
+                raise
+            raise ModuleNotFoundError(
+                f"provider {name!r} has a kit but no tests/providers/{name}/e2e.py (its FACTS)", name=module
+            ) from None
+        if not isinstance(facts, EndToEndFacts):
+            raise TypeError(f"tests/providers/{name}/e2e.py: FACTS is not an EndToEndFacts")
+        found[name] = facts
+    return found
+
+
+def facts_of(name: str) -> EndToEndFacts:
+    return provider_facts()[name]
+
+
+def providers() -> list[str]:
+    """Every provider, for tests run once per provider."""
+    return list(kits())
+
+
+def example_provider() -> str:
+    """The provider a test of behaviour common to all of them runs with, where running it for each
+    would only multiply a slow test: the first kit."""
+    return providers()[0]
+
+
+def providers_where(holds: Callable[[EndToEndFacts], object]) -> list[str]:
+    """The providers whose facts `holds` is true of, in the kits' order."""
+    return [name for name, facts in provider_facts().items() if holds(facts)]

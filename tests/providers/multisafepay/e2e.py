@@ -1,0 +1,25 @@
+"""What the end-to-end tests (tests/e2e) expect of MultiSafepay over the local stack's HTTP."""
+
+from __future__ import annotations
+
+from tests.e2e.provider_facts import CheckoutOutcome, CurrencyRefusal, EndToEndFacts, ForgedNotification
+
+FACTS = EndToEndFacts(
+    shop_choice="MultiSafepay",
+    # MultiSafepay notifies every outcome, with its own word for each.
+    checkout_outcomes={
+        "pay": CheckoutOutcome("paid", True, "completed"),
+        "cancel": CheckoutOutcome("cancelled", True, "void"),
+        "fail": CheckoutOutcome("failed", True, "declined"),
+        "expire": CheckoutOutcome("expired", True, "expired"),
+    },
+    cancel_link=True,  # the order's payment_options.cancel_url
+    cancelled_word="cancelled",  # PATCH /orders/{id} status=cancelled
+    notifies_refunds=True,
+    lost_refund_resolved_by="get",  # it reads the order's refunded total
+    query_returns_payment_link=True,  # its order query gives the payment link back
+    currency_refusal=CurrencyRefusal("JPY", "Currency: MultiSafepay takes Alipay payments in EUR, USD."),
+    forged_notification=ForgedNotification(
+        query="transactionid=x&timestamp=1", body=b"{}", headers={"Auth": "Zm9yZ2Vk"}
+    ),
+)

@@ -1,0 +1,20 @@
+"""What the end-to-end tests (tests/e2e) expect of UseePay over the local stack's HTTP."""
+
+from __future__ import annotations
+
+from tests.e2e.provider_facts import CheckoutOutcome, EndToEndFacts
+
+FACTS = EndToEndFacts(
+    shop_choice="UseePay",
+    checkout_outcomes={
+        "pay": CheckoutOutcome("paid", True, "succeed"),
+        "cancel": CheckoutOutcome("cancelled", True, "cancelled"),
+        "fail": CheckoutOutcome("failed", True, "failed"),
+        "expire": CheckoutOutcome("expired", True, "closed"),
+    },
+    cancel_link=False,  # it knows one merchant URL (redirectUrl): every outcome goes back there
+    cancelled_word=None,  # UseePay has no cancel call
+    notifies_refunds=True,
+    lost_refund_resolved_by="query",  # it queries the refund's transactionId
+    query_returns_payment_link=False,
+)
