@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.metrics import MetricUnit
 
+from local.providers import kits
 from payments import engine as engine_module
 from payments import reconcile
 from payments.engine import Engine, Plan, event
@@ -24,11 +25,14 @@ from payments.refunds import RefundFlow
 from payments.schedule import CHECK_OFFSETS
 from payments.store import OrdersStore, iso
 from tests.conftest import Stack
+from tests.support.any_provider import ANY_PROVIDER
 from tests.support.orders import stored_order
 from tests.support.store import history
 
 CREATED = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 LAST_CHECK = len(CHECK_OFFSETS) - 1  # checks done before the one that spends the schedule
+# A second provider, for a run in which one provider is down and the other answers.
+OTHER_PROVIDER = next(name for name in kits() if name != ANY_PROVIDER)
 
 
 @dataclass
@@ -98,7 +102,7 @@ def flow(store: OrdersStore, directory: Directory, now: datetime) -> ReconcileFl
 
 
 def open_order(store: OrdersStore, order_id: str, provider: str, checks: int = 0) -> None:
-    order = stored_order(order_id, CREATED, provider="multisafepay")
+    order = stored_order(order_id, CREATED, provider=ANY_PROVIDER)
     order.provider = provider
     order.status = OrderStatus.PENDING
     order.expires_at = iso(CREATED + timedelta(days=30))  # still payable: only the schedule ends it
@@ -109,7 +113,7 @@ def open_order(store: OrdersStore, order_id: str, provider: str, checks: int = 0
 def pending_refund(
     store: OrdersStore, order_id: str, checks: int, status: RefundStatus = RefundStatus.PENDING
 ) -> None:
-    order = stored_order(order_id, CREATED, provider="multisafepay")
+    order = stored_order(order_id, CREATED, provider=ANY_PROVIDER)
     order.status = OrderStatus.PAID
     order.reserved_value = 300
     assert store.create(order, event("order_created", "merchant", CREATED)) is None
@@ -136,7 +140,7 @@ def due(stack: Stack, store: OrdersStore) -> list[str]:
 def test_the_store_will_not_count_the_last_check_of_an_order_without_its_flag(
     store: OrdersStore, stack: Stack
 ) -> None:
-    open_order(store, "o-1", "multisafepay", checks=LAST_CHECK)
+    open_order(store, "o-1", ANY_PROVIDER, checks=LAST_CHECK)
     order = store.get("o-1")
     assert order is not None
     with pytest.raises(ValueError, match="needs_attention"):
@@ -159,10 +163,10 @@ def test_the_store_will_not_count_the_last_check_of_a_refund_without_its_flag(
 def test_a_provider_error_on_an_orders_last_check_flags_it(
     store: OrdersStore, stack: Stack, needs_attention_metrics: list[int]
 ) -> None:
-    open_order(store, "o-3", "multisafepay", checks=LAST_CHECK)
-    provider = ScriptedProvider("multisafepay", down=True)
+    open_order(store, "o-3", ANY_PROVIDER, checks=LAST_CHECK)
+    provider = ScriptedProvider(ANY_PROVIDER, down=True)
     report = flow(store, Directory(provider), CREATED + timedelta(days=8)).run(10, lambda: 100.0, 1.0)
-    assert report.provider_errors == {"multisafepay": 1}
+    assert report.provider_errors == {ANY_PROVIDER: 1}
     order, events = history(store, "o-3")
     assert order.status == OrderStatus.PENDING
     assert "needs_attention" in order.flags
@@ -177,7 +181,7 @@ def test_a_pending_refund_still_unresolved_at_its_last_check_is_flagged(
     store: OrdersStore, stack: Stack, needs_attention_metrics: list[int], down: bool
 ) -> None:
     pending_refund(store, "o-4", checks=LAST_CHECK)
-    provider = ScriptedProvider("multisafepay", down=down)
+    provider = ScriptedProvider(ANY_PROVIDER, down=down)
     flow(store, Directory(provider), CREATED + timedelta(days=8)).run(10, lambda: 100.0, 1.0)
     order, events = history(store, "o-4")
     found = store.get_with_refunds("o-4")
@@ -197,10 +201,10 @@ def test_a_failed_resend_of_an_unknown_refund_counts_as_a_check(
     store: OrdersStore, stack: Stack, checks: int
 ) -> None:
     pending_refund(store, "o-5", checks=checks, status=RefundStatus.UNKNOWN)
-    provider = ScriptedProvider("multisafepay", refunds_fail=True)
+    provider = ScriptedProvider(ANY_PROVIDER, refunds_fail=True)
     report = flow(store, Directory(provider), CREATED + timedelta(days=8)).run(10, lambda: 100.0, 1.0)
     assert provider.calls == ["resolve r-1", "refund r-1"]
-    assert report.provider_errors == {"multisafepay": 1}
+    assert report.provider_errors == {ANY_PROVIDER: 1}
     order, _ = history(store, "o-5")
     found = store.get_with_refunds("o-5")
     assert found is not None
@@ -218,15 +222,15 @@ def test_a_backlog_of_a_provider_that_is_down_does_not_starve_the_others(
     store: OrdersStore, stack: Stack
 ) -> None:
     for index in range(8):  # due first: made earlier
-        open_order(store, f"down-{index}", "useepay")
+        open_order(store, f"down-{index}", OTHER_PROVIDER)
     for index in range(3):
-        order = stored_order(f"up-{index}", CREATED + timedelta(minutes=1), provider="multisafepay")
+        order = stored_order(f"up-{index}", CREATED + timedelta(minutes=1), provider=ANY_PROVIDER)
         order.status, order.expires_at = OrderStatus.PENDING, iso(CREATED + timedelta(days=30))
         assert store.create(order, event("order_created", "merchant", CREATED)) is None
-    down, up = ScriptedProvider("useepay", down=True), ScriptedProvider("multisafepay")
+    down, up = ScriptedProvider(OTHER_PROVIDER, down=True), ScriptedProvider(ANY_PROVIDER)
     run = flow(store, Directory(down, up), CREATED + timedelta(minutes=5))
     report = run.run(5, lambda: 100.0, 1.0)
-    assert report.provider_errors == {"useepay": reconcile.FAILURES_BEFORE_SKIPPING}
+    assert report.provider_errors == {OTHER_PROVIDER: reconcile.FAILURES_BEFORE_SKIPPING}
     assert len(down.calls) == reconcile.FAILURES_BEFORE_SKIPPING
     assert sorted(up.calls) == ["query up-0", "query up-1", "query up-2"]  # all in the same run
     assert report.checked == 3
@@ -239,11 +243,11 @@ def test_the_item_limit_counts_checks_and_provider_errors(
     store: OrdersStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for index in range(6):
-        open_order(store, f"lim-{index}", "multisafepay")
+        open_order(store, f"lim-{index}", ANY_PROVIDER)
     pages: list[int] = []
     read = store.due_items
     monkeypatch.setattr(store, "due_items", lambda *args: pages.append(1) or read(*args))
-    provider = ScriptedProvider("multisafepay")
+    provider = ScriptedProvider(ANY_PROVIDER)
     report = flow(store, Directory(provider), CREATED + timedelta(minutes=5)).run(4, lambda: 100.0, 1.0)
     assert (report.checked, len(provider.calls), report.stopped_early) == (4, 4, False)
     assert len(pages) == 1  # the limit reached: no page read beyond it
@@ -252,8 +256,8 @@ def test_the_item_limit_counts_checks_and_provider_errors(
 # -- time -----------------------------------------------------------------------------------------
 def test_a_run_stops_early_while_one_more_item_could_overrun_it(store: OrdersStore) -> None:
     for index in range(5):
-        open_order(store, f"t-{index}", "multisafepay")
-    provider = ScriptedProvider("multisafepay")
+        open_order(store, f"t-{index}", ANY_PROVIDER)
+    provider = ScriptedProvider(ANY_PROVIDER)
     left = iter([200.0, 150.0, 100.0, 50.0, 10.0])  # the context's time left before each item
     report = flow(store, Directory(provider), CREATED + timedelta(minutes=5)).run(
         10, lambda: next(left), reconcile.ITEM_WORST_CASE_S

@@ -6,14 +6,32 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import responses
 
+from local.providers import kit_of, kits
+from tests.conftest import Stack
+from tests.support.any_provider import ANY_PROVIDER, mount_sandbox
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
+from tests.support.provider_traits import traits_of
 from tests.support.shop_kit import Shop
+
+# Refunds that stay in flight until the provider reports them: one that does not answer them at once.
+REPORTS_REFUNDS_LATER = next(name for name in kits() if not traits_of(name).answers_refunds_at_once)
 
 
 def money(value: int) -> dict[str, Any]:
     return {"value": value, "currency": "EUR"}
+
+
+def shop_of(provider: str, stack: Stack, wire: responses.RequestsMock, link: ProviderLink, api: Api) -> Shop:
+    """The merchant's backend with `provider` alone: for what does not depend on the provider."""
+    return Shop(provider, mount_sandbox(kit_of(provider), stack, wire, link), api)
+
+
+@pytest.fixture
+def any_shop(stack: Stack, wire: responses.RequestsMock, link: ProviderLink, api: Api) -> Shop:
+    return shop_of(ANY_PROVIDER, stack, wire, link, api)
 
 
 # -- refunds ---------------------------------------------------------------------------------------
@@ -104,9 +122,9 @@ def test_a_refund_that_never_reached_the_provider_is_sent_by_the_same_request(
     assert shop.refund("rf-5", "r-1", amount=money(300)).status == 504
     assert shop.provider_refunds("rf-5") == []
     again = shop.refund("rf-5", "r-1", amount=money(300))
-    if shop.provider == "multisafepay":
-        # MultiSafepay has no lookup by refund: until its order shows it, the refund stays unknown
-        # rather than risk a second one.
+    if not traits_of(shop.provider).looks_up_a_refund:
+        # No lookup by refund: until the provider's order shows it, the refund stays unknown rather
+        # than risk a second one.
         assert (again.status, again.json()["status"]) == (200, "unknown")
         assert shop.provider_refunds("rf-5") == []
     else:
@@ -131,9 +149,9 @@ def test_a_refund_that_never_reached_the_provider_is_sent_by_the_same_request(
     ],
 )
 def test_bad_refund_requests_are_refused_and_change_nothing(
-    api: Api, msp: Any, body: dict[str, Any], status: int, code: str, field: str
+    any_shop: Shop, body: dict[str, Any], status: int, code: str, field: str
 ) -> None:
-    shop = Shop("multisafepay", msp, api)
+    shop = any_shop
     shop.paid("rf-bad")
     before = shop.read("rf-bad")
     reply = shop.refund("rf-bad", "r-1", **body)
@@ -144,8 +162,8 @@ def test_bad_refund_requests_are_refused_and_change_nothing(
     assert shop.provider_refunds("rf-bad") == []
 
 
-def test_refund_ids_and_orders_are_checked(api: Api, msp: Any) -> None:
-    shop = Shop("multisafepay", msp, api)
+def test_refund_ids_and_orders_are_checked(api: Api, any_shop: Shop) -> None:
+    shop = any_shop
     missing = shop.refund("no-such-order", "r-1")
     assert (missing.status, missing.json()["error"]["code"]) == (404, "order_not_found")
     shop.create("rf-unpaid")
@@ -158,15 +176,17 @@ def test_refund_ids_and_orders_are_checked(api: Api, msp: Any) -> None:
     assert api.request("POST", "/orders/rf-ids/refunds", body={"refund_id": "r"}, api_key=None).status == 403
 
 
-def test_a_refund_beyond_what_remains_after_refunds_in_flight_is_refused(api: Api, msp: Any) -> None:
-    shop = Shop("multisafepay", msp, api)
+def test_a_refund_beyond_what_remains_after_refunds_in_flight_is_refused(
+    stack: Stack, wire: responses.RequestsMock, link: ProviderLink, api: Api
+) -> None:
+    shop = shop_of(REPORTS_REFUNDS_LATER, stack, wire, link, api)
     shop.paid("rf-6")
-    msp.hold_refunds("rf-6")
+    shop.sandbox.hold_refunds("rf-6")
     assert shop.refund("rf-6", "r-1", amount=money(700)).json()["status"] == "pending"
     over = shop.refund("rf-6", "r-2", amount=money(301))
     assert (over.status, over.json()["error"]["code"]) == (422, "refund_exceeds_refundable")
     assert shop.refund("rf-6", "r-3", amount=money(300)).status == 201
-    msp.release_refunds("rf-6")
+    shop.sandbox.release_refunds("rf-6")
     shop.deliver()
     order = shop.read("rf-6")
     assert (order["status"], order["refunded_amount"]) == ("refunded", money(1000))
@@ -182,7 +202,7 @@ def test_cancel_a_pending_order(shop: Shop) -> None:
     shop.deliver()  # a provider may notify the cancel too: nothing changes
     assert shop.read("c-1")["status"] == "cancelled"
     assert shop.cancel("c-1", {}).status == 200  # already cancelled: the same answer, unchanged
-    if shop.provider != "useepay":  # UseePay has no cancel call: its checkout closes on its own
+    if traits_of(shop.provider).cancels_at_the_provider:  # else its checkout closes on its own
         assert shop.sandbox.status_of("c-1").lower() in ("cancelled", "void")
 
 
@@ -217,11 +237,11 @@ def test_cancel_racing_a_payment_ends_paid(shop: Shop) -> None:
     shop.sandbox.pay_silently("c-3")
     reply = shop.cancel("c-3")
     order = shop.read("c-3")
-    if shop.provider == "useepay":
-        # No cancel call to refuse it: cancelled here; the payment, when UseePay reports it, is
+    if not traits_of(shop.provider).cancels_at_the_provider:
+        # No cancel call to refuse it: cancelled here; the payment, when the provider reports it, is
         # applied and flagged late (the money is real).
         assert reply.status == 200
-        url, headers, body = shop.sandbox.notification("c-3")  # UseePay reports the payment
+        url, headers, body = shop.sandbox.notification("c-3")  # the provider reports the payment
         assert shop.api.request("POST", url, body=body, headers=headers, api_key=None).status == 200
         order = shop.read("c-3")
         assert order["status"] == "paid"
@@ -231,55 +251,11 @@ def test_cancel_racing_a_payment_ends_paid(shop: Shop) -> None:
         assert order["status"] == "paid"
 
 
-def test_a_cancel_takes_no_input(api: Api, msp: Any) -> None:
-    shop = Shop("multisafepay", msp, api)
+def test_a_cancel_takes_no_input(any_shop: Shop) -> None:
+    shop = any_shop
     shop.create("c-4")
     reply = shop.cancel("c-4", {"reason": "x"})
     assert (reply.status, reply.json()["error"]["code"]) == (422, "unknown_field")
     assert shop.read("c-4")["status"] == "pending"
     missing = shop.cancel("no-such-order")
     assert (missing.status, missing.json()["error"]["code"]) == (404, "order_not_found")
-
-
-def test_alipay_confirms_a_payment_notified_after_a_cancel(api: Api, alipay: Any) -> None:
-    shop = Shop("alipay_intl", alipay, api)
-    shop.create("c-5")
-    assert shop.cancel("c-5").status == 200
-    genuine_but_stale = alipay.notification("c-5", "SUCCESS")  # e.g. a retry of an old delivery
-    alipay.orders["c-5"]["payStatus"] = "CANCELLED"  # what Alipay holds: closed by payCancel
-    reply = api.request(
-        "POST",
-        genuine_but_stale.url,
-        body=genuine_but_stale.body,
-        headers=genuine_but_stale.headers,
-        api_key=None,
-    )
-    assert reply.status == 200
-    assert shop.read("c-5")["status"] == "cancelled"  # payQuery said cancelled: not applied
-
-
-# -- MultiSafepay: only a documented refusal proves that no refund was made ------------------------
-@pytest.mark.parametrize(
-    "reply",
-    [
-        'reply:400:{"success":false,"data":{},"error_code":9999,"error_info":"unknown"}',
-        'reply:409:{"success":false,"data":{},"error_code":1006,"error_info":"Invalid transaction ID"}',
-        "reply:403:<html>Forbidden</html>",
-        'reply:429:{"success":false,"error_code":"http_429","error_info":"Too many requests"}',
-    ],
-)
-def test_a_multisafepay_refund_error_that_proves_no_refusal_leaves_it_unknown(
-    api: Api, msp: Any, link: ProviderLink, reply: str
-) -> None:
-    shop = Shop("multisafepay", msp, api)
-    shop.paid("rf-msp")
-    link.inject(reply)
-    unclear = shop.refund("rf-msp", "r-1", amount=money(300))
-    assert unclear.status == 502, unclear.body
-    assert unclear.json()["error"]["code"] != "provider_rejected"
-    order = shop.read("rf-msp")
-    assert [(r["refund_id"], r["status"]) for r in order["refunds"]] == [("r-1", "unknown")]
-    assert order["refundable_amount"] == money(700)  # still reserved: it may have been made
-    again = shop.refund("rf-msp", "r-1", amount=money(300))
-    assert (again.status, again.json()["status"]) == (200, "unknown")  # never a second refund
-    assert shop.provider_refunds("rf-msp") == []

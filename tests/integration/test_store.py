@@ -15,6 +15,7 @@ from payments.money import Money
 from payments.orders import OrderEvent, OrderStatus
 from payments.store import ConcurrentUpdateError, OrdersStore, iso
 from tests.conftest import Stack
+from tests.support.any_provider import ANY_PROVIDER
 from tests.support.orders import stored_order
 from tests.support.store import event_items, items, order_item
 
@@ -38,8 +39,8 @@ def store(stack: Stack) -> OrdersStore:
 
 
 def test_create_is_conditional_and_returns_the_existing_order(store: OrdersStore, stack: Stack) -> None:
-    assert store.create(stored_order(provider="multisafepay"), event("order_created")) is None
-    other = stored_order(provider="multisafepay")
+    assert store.create(stored_order(provider=ANY_PROVIDER), event("order_created")) is None
+    other = stored_order(provider=ANY_PROVIDER)
     other.request_hash = "hash-2"
     existing = store.create(other, event("order_created"))
     assert existing is not None
@@ -48,7 +49,7 @@ def test_create_is_conditional_and_returns_the_existing_order(store: OrdersStore
 
 
 def test_stale_version_is_refused_and_writes_nothing(store: OrdersStore, stack: Stack) -> None:
-    store.create(stored_order(provider="multisafepay"), event())
+    store.create(stored_order(provider=ANY_PROVIDER), event())
     order = store.get("s-1")
     assert order is not None
     first = Plan(order, iso(NOW), event())
@@ -65,7 +66,7 @@ def test_stale_version_is_refused_and_writes_nothing(store: OrdersStore, stack: 
 
 
 def test_engine_rereads_after_a_lost_race(store: OrdersStore, stack: Stack) -> None:
-    store.create(stored_order(provider="multisafepay"), event())
+    store.create(stored_order(provider=ANY_PROVIDER), event())
     stale = store.get("s-1")
     assert stale is not None
     someone = Plan(stale, iso(NOW), event())
@@ -79,7 +80,7 @@ def test_engine_rereads_after_a_lost_race(store: OrdersStore, stack: Stack) -> N
 
 
 def test_engine_ignores_a_move_that_became_backwards(store: OrdersStore, stack: Stack) -> None:
-    store.create(stored_order(provider="multisafepay"), event())
+    store.create(stored_order(provider=ANY_PROVIDER), event())
     stale = store.get("s-1")
     assert stale is not None
     paid = Plan(stale, iso(NOW), event())
@@ -95,7 +96,7 @@ def test_engine_ignores_a_move_that_became_backwards(store: OrdersStore, stack: 
 
 
 def test_a_refund_and_its_effect_on_the_order_are_one_transaction(store: OrdersStore, stack: Stack) -> None:
-    store.create(stored_order(provider="multisafepay"), event())
+    store.create(stored_order(provider=ANY_PROVIDER), event())
     order = store.get("s-1")
     assert order is not None
     refund = Refund(
@@ -120,7 +121,7 @@ def test_a_refund_and_its_effect_on_the_order_are_one_transaction(store: OrdersS
 
 
 def test_reads_are_bounded_newest_events_first_with_a_cursor(store: OrdersStore) -> None:
-    store.create(stored_order(provider="multisafepay"), event("first"))
+    store.create(stored_order(provider=ANY_PROVIDER), event("first"))
     engine = Engine(store)
     for index in range(60):
         order = store.get("s-1")
@@ -142,7 +143,7 @@ def test_reads_are_bounded_newest_events_first_with_a_cursor(store: OrdersStore)
 
 
 def test_only_one_request_holds_the_lease_until_it_expires(store: OrdersStore) -> None:
-    order = stored_order(provider="multisafepay")
+    order = stored_order(provider=ANY_PROVIDER)
     order.status = OrderStatus.UNKNOWN
     store.create(order, event())
     resumable = frozenset({OrderStatus.CREATED, OrderStatus.UNKNOWN})
@@ -155,10 +156,10 @@ def test_only_one_request_holds_the_lease_until_it_expires(store: OrdersStore) -
 
 
 def test_rejected_attempts_live_in_their_own_partition(store: OrdersStore, stack: Stack) -> None:
-    store.create(stored_order(provider="multisafepay"), event())
+    store.create(stored_order(provider=ANY_PROVIDER), event())
     store.record_rejected(
-        "multisafepay", NOW, reason="bad_signature", claimed_order_id="s-1", verified=False, payload={}
+        ANY_PROVIDER, NOW, reason="bad_signature", claimed_order_id="s-1", verified=False, payload={}
     )
     assert [e["type"] for e in event_items(stack.table_name, "s-1")] == ["test"]
-    [attempt] = store.rejected_attempts("multisafepay", "2026-11-22")
+    [attempt] = store.rejected_attempts(ANY_PROVIDER, "2026-11-22")
     assert (attempt.reason, attempt.claimed_order_id, attempt.verified) == ("bad_signature", "s-1", False)
