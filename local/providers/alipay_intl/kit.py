@@ -43,6 +43,14 @@ class AlipayIntlKit(ProviderKit[Credentials, AlipayIntlSandbox]):
         "unmapped": ("UNKNOWN_EXCEPTION", S.UNKNOWN),
     }
 
+    @property
+    def shop_label(self) -> str:
+        return "Alipay (international gateway)"
+
+    @property
+    def payment_method(self) -> str:
+        return "Alipay, international gateway"  # Alipay itself: no provider in between
+
     def new_credentials(self, variant: str = "") -> Credentials:
         return Credentials(
             client_id="211020000000000000044",
