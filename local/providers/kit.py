@@ -122,6 +122,14 @@ class ProviderKit[Credentials, Sandbox](ABC):
     def restate_amount(self, sandbox: Sandbox, order_id: str, value: int) -> None:
         """The provider now holds `order_id` paid (silently), at `value` minor units."""
 
+    @abstractmethod
+    def open_order(
+        self, sandbox: Sandbox, order_id: str, *, notify_url: str, return_url: str, description: str
+    ) -> str:
+        """An unpaid order of 12.50 EUR at the provider, as the provider's create leaves it, without
+        a create call (none is recorded); its payment page URL. Notifications go to `notify_url`, the
+        payer back to `return_url`."""
+
 
 @cache
 def _test_credentials(kit: ProviderKit[Any, Any], variant: str) -> Any:

@@ -4,6 +4,7 @@ HTTP is tested in its folder, tests/providers/<name>/."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,14 +12,35 @@ import pytest
 import requests
 
 from local.testing import ProviderKit, SandboxServer, kits, major_units
-from tests.support.sandbox_http import control, serving
+from tests.support.sandbox_http import Receiver, control, receiving, serving
+
+RETURN_URL = "http://shop.example/back"
+Kit = ProviderKit[Any, Any]
 
 
 @pytest.fixture(params=sorted(kits()))
-def server(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
-    kit: ProviderKit[Any, Any] = kits()[request.param]
+def kit(request: pytest.FixtureRequest) -> Kit:
+    return kits()[request.param]
+
+
+@pytest.fixture
+def server(kit: Kit) -> Iterator[SandboxServer]:
     with serving(kit) as server:
         yield server
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with receiving() as server:
+        yield server
+
+
+def open_order(kit: Kit, server: SandboxServer, receiver: Receiver, order_id: str = "o-1") -> str:
+    """An unpaid order at the served sandbox; its payment page URL."""
+    with server.lock:
+        return kit.open_order(
+            server.sandbox, order_id, notify_url=receiver.url, return_url=RETURN_URL, description="Tea set"
+        )
 
 
 def test_the_control_api_answers_for_an_order_the_sandbox_does_not_know(server: SandboxServer) -> None:
@@ -35,7 +57,65 @@ def test_checkout_buttons_answer_for_unknown_orders_and_actions(server: SandboxS
     assert (odd.status_code, odd.json()) == (400, {"error": "unknown checkout action teleport"})
 
 
-# -- checkout pages ------------------------------------------------------------------------------------------
+# -- the outbox, over HTTP ----------------------------------------------------------------------------------
+def test_drop_redeliver_and_deliver_twice(kit: Kit, server: SandboxServer, receiver: Receiver) -> None:
+    open_order(kit, server, receiver)
+    assert control(server, "o-1", "redeliver").status_code == 409  # nothing sent yet
+    assert control(server, "o-1", "drop_next_notification").json() == {"delivered": [], "dropped": 0}
+    assert control(server, "o-1", "pay").json() == {"delivered": [], "dropped": 1}
+    assert receiver.received == []
+    again = control(server, "o-1", "redeliver").json()
+    assert [d["status"] for d in again["delivered"]] == [200]
+    twice = control(server, "o-1", "deliver_twice").json()
+    assert [d["status"] for d in twice["delivered"]] == [200, 200]
+    assert len(receiver.wait_for(3)) == 3
+
+
+def test_a_payer_action_on_a_closed_order_is_refused(
+    kit: Kit, server: SandboxServer, receiver: Receiver
+) -> None:
+    open_order(kit, server, receiver)
+    assert control(server, "o-1", "pay").status_code == 200
+    refused = control(server, "o-1", "expire")
+    assert refused.status_code == 409
+    assert set(refused.json()) == {"error"}
+    assert control(server, "o-1", "timeout_once", "?hang_seconds=soon").status_code == 400
+    assert control(server, "o-1", "timeout_once", "?hang_seconds=-1").status_code == 400
+
+
+def test_the_sandbox_view(kit: Kit, server: SandboxServer, receiver: Receiver) -> None:
+    open_order(kit, server, receiver)
+    control(server, "o-1", "pay_silently")
+    view = requests.get(f"{server.base_url}/_control/o-1", timeout=5).json()
+    assert view["status"] == kit.outcomes["paid"][0]
+    assert view["calls"] == []  # the order was opened without a create call
+    assert view["notifications"] == {"made": 0, "dropped": 0, "waiting": 0}
+    time.sleep(0.2)
+    assert receiver.received == []  # silently
+
+
+# -- checkout pages -----------------------------------------------------------------------------------------
+def test_the_checkout_page_shows_the_order_and_closes_once_paid(
+    kit: Kit, server: SandboxServer, receiver: Receiver
+) -> None:
+    url = open_order(kit, server, receiver)
+    page = requests.get(url, timeout=5)
+    assert page.status_code == 200
+    assert kit.display_name in page.text
+    assert "12.50 EUR" in page.text
+    assert 'id="description">Tea set<' in page.text
+    for button in ("pay", "cancel", "fail", "expire"):
+        assert f'id="{button}" type="submit">' in page.text
+    clicked = requests.post(f"{server.base_url}/_checkout/o-1/pay", allow_redirects=False, timeout=5)
+    assert (clicked.status_code, clicked.headers["Location"]) == (303, RETURN_URL)
+    assert len(receiver.wait_for(1)) == 1  # the payment's notification
+    assert 'id="pay" type="submit" disabled' in requests.get(url, timeout=5).text
+    again = requests.post(f"{server.base_url}/_checkout/o-1/pay", allow_redirects=False, timeout=5)
+    assert again.status_code == 409
+    assert 'id="pay" type="submit" disabled' in again.text
+
+
+# -- amounts -------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("minor", "currency", "shown"),
     [

@@ -113,5 +113,27 @@ class AlipayIntlKit(ProviderKit[Credentials, AlipayIntlSandbox]):
         sandbox.orders[order_id]["orderAmount"]["value"] = str(value)
         sandbox.pay_silently(order_id)
 
+    def open_order(
+        self,
+        sandbox: AlipayIntlSandbox,
+        order_id: str,
+        *,
+        notify_url: str,
+        return_url: str,
+        description: str,
+    ) -> str:
+        body = {
+            "merchantId": sandbox.merchant_id,
+            "productCode": "CASHIER_PAYMENT",
+            "merchantTransId": order_id,
+            "order": {"orderAmount": {"currency": "EUR", "value": "1250"}, "orderTitle": description},
+            "paymentSite": "ALIPAY_CN",
+            "terminalType": "WEB",
+            "merchantRedirectUrl": return_url,
+            "notifyUrl": notify_url,
+        }
+        answer = sandbox._prepare(body)  # what a prepareForRedirect call runs, unrecorded
+        return str(answer["paymentSiteUrl"])
+
 
 KIT = AlipayIntlKit()
