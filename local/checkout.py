@@ -10,9 +10,12 @@ browser afterwards.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import quote
 
+from local.http_server import page
 from local.providers.controls import RefundView
 
 OUTCOMES = ("pay", "cancel", "fail", "expire")  # the buttons; their ids are what the browser test clicks
@@ -88,11 +91,6 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
-def language_of(locale: str) -> str:
-    """MultiSafepay's locales: zh_CN, and its own cn_CN, read as Chinese; everything else English."""
-    return "zh" if locale.lower().startswith(("zh", "cn")) else "en"
-
-
 @dataclass(frozen=True)
 class OrderView:
     order_id: str
@@ -120,3 +118,43 @@ class Checkout(Protocol):
     def finish(self, order_id: str, outcome: str) -> str:
         """Run the payer's `outcome` at the sandbox; the URL the provider then sends the browser to.
         Raises the sandbox's OrderClosed when the order can no longer take it."""
+
+
+def checkout_page(checkout: Checkout, order_id: str, language: str, message: str = "") -> bytes:
+    """The checkout page of `order_id`: the order, a button per outcome (disabled once the order is
+    closed), its refunds; `message` (HTML) above the buttons."""
+    view = checkout.view(order_id)
+    words = LABELS[language]
+    disabled = "" if view.payable else " disabled"
+    buttons = "".join(
+        f'<form method="post" action="/_checkout/{quote(order_id, safe="")}/{outcome}" '
+        f'style="display:inline"><button id="{outcome}" type="submit"{disabled}>'
+        f"{html.escape(words[outcome])}</button></form>"
+        for outcome in OUTCOMES
+    )
+    refund_rows = "".join(
+        f"<tr><td>{html.escape(r.merchant_refund_id or r.refund_id)}</td>"
+        f"<td>{html.escape(major_units(r.amount, r.currency))}</td>"
+        f"<td>{html.escape(r.status)}</td></tr>"
+        for r in view.refunds
+    )
+    refunds = (
+        f'<table id="refunds"><tr><th>{words["refund"]}</th><th>{words["amount"]}</th>'
+        f"<th>{words['status']}</th></tr>{refund_rows}</table>"
+        if view.refunds
+        else f'<p id="refunds">{words["no_refunds"]}</p>'
+    )
+    closed = "" if view.payable else f"<p>{words['closed']}</p>"
+    name = html.escape(checkout.display_name)
+    return page(
+        f"{checkout.display_name} — {words['order']} {order_id}",
+        (
+            f"<h1>{html.escape(checkout.title)}</h1><p>{name} · {words['notice']}</p>"
+            f'<p id="description">{html.escape(view.description or "—")}</p>'
+            f'<p>{words["amount"]}: <span id="amount" class="status">'
+            f"{html.escape(major_units(view.amount, view.currency))}</span></p>"
+            f"<p>{words['order']} <b>{html.escape(order_id)}</b> · {words['status']}: "
+            f'<span id="provider-status">{html.escape(view.status)}</span></p>'
+            f"{message}{closed}{buttons}<h2>{words['refunds']}</h2>{refunds}"
+        ),
+    )

@@ -105,3 +105,19 @@ def reply_of(result: Mapping[str, Any]) -> Reply:
     for name, values in (result.get("multiValueHeaders") or {}).items():
         headers[name.lower()] = values[-1]
     return Reply(int(result["statusCode"]), headers, body)
+
+
+class InProcessBackend:
+    """Every function of the template in this process, each with its own environment (`envs`)."""
+
+    def __init__(self, specs: list[FunctionSpec], envs: dict[str, dict[str, str]]) -> None:
+        keys = {key for env in envs.values() for key in env}
+        self.functions = {
+            spec.logical_id: LambdaUnderTest(spec, envs[spec.logical_id], keys) for spec in specs
+        }
+
+    def invoke(self, spec: FunctionSpec, event: dict[str, Any]) -> Reply:
+        return self.functions[spec.logical_id].invoke(event)
+
+    def run(self, spec: FunctionSpec, event: dict[str, Any]) -> Any:
+        return self.functions[spec.logical_id].run(event)

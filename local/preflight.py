@@ -103,7 +103,7 @@ def check_providers_file(path: Path | None) -> dict[str, dict[str, Any]] | None:
         raise PreflightError(f"PROVIDERS_FILE={path} is not valid JSON ({exc})") from None
     if not isinstance(value, dict) or not all(isinstance(entry, dict) for entry in value.values()):
         raise PreflightError(
-            f'PROVIDERS_FILE={path} must be a JSON object of provider entries, like {{"multisafepay": {{…}}}}'
+            f'PROVIDERS_FILE={path} must be a JSON object of provider entries, like {{"<provider>": {{…}}}}'
         )
     return value
 

@@ -5,7 +5,7 @@ the ISO 4217 exponent from the layer's money module, in integers only. A form th
 API's validation) comes back as typed, with the API's errors as sentences next to the fields.
 The order page also refunds (in full, or part of it) and cancels; each refund form carries the refund
 id it will use, so sending the same form twice asks for one refund, not two.
-The gateway (local/servers.py) routes to these and wraps them with the shared page() styling.
+local/shop_server.py answers the shop's requests with these, in the shared page() styling.
 """
 
 from __future__ import annotations
@@ -20,13 +20,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
+from local.providers import kits
 from payments.money import Money, MoneyError, currency_exponent
 
-PROVIDER_NAMES = {
-    "multisafepay": "MultiSafepay",
-    "useepay": "UseePay",
-    "alipay_intl": "Alipay (international gateway)",
-}
 CURRENCIES = ("EUR", "USD", "GBP", "HKD", "CNY", "JPY")
 PRODUCT = "Longjing green tea, 100 g"
 DEFAULT_AMOUNT = "12.50"
@@ -379,7 +375,7 @@ def _recent_orders(orders: Sequence[Mapping[str, Any]]) -> str:
         f'<td class="num">{_escape(_money_field(order.get("amount")))}</td>'
         f'<td><span class="pill {_escape(order.get("status", ""))}">'
         f"{_escape(STATUS_TEXT.get(str(order.get('status')), (order.get('status', ''), ''))[0])}</span></td>"
-        f"<td>{_escape(PROVIDER_NAMES.get(str(order.get('provider')), order.get('provider', '')))}</td></tr>"
+        f"<td>{_escape(provider_label(str(order.get('provider', ''))))}</td></tr>"
         for order in orders
     )
     return (
@@ -409,7 +405,7 @@ def shop_page(
             '<div class="error" id="errors" role="alert"><b>The payment could not start.</b>'
             f"<ul>{items}</ul></div>"
         )
-    provider_choices = [(name, PROVIDER_NAMES.get(name, name)) for name in providers]
+    provider_choices = [(name, provider_label(name)) for name in providers]
     body = (
         f"{_header()}<h1>{_escape(PRODUCT)}</h1>"
         '<p class="muted">Hand-picked spring leaves from Hangzhou. Pay with Alipay through the provider '
@@ -679,10 +675,10 @@ def order_page(
     webhooks: Sequence[Mapping[str, Any]] = (),
 ) -> Page:
     """The order as stored, in the customer's words; `left_checkout`: the payer came back by the
-    provider's cancel link (MultiSafepay's cancel_url). A refund or cancel that failed comes back with
-    its errors (and the refund form as typed); such a page does not reload itself. `events_before`: the
-    page of history shown is an older one; `refund_done`: the refund just asked for, whose outcome the
-    page reports."""
+    provider's cancel link (the order's cancel_url, where a provider has one). A refund or cancel that
+    failed comes back with its errors (and the refund form as typed); such a page does not reload
+    itself. `events_before`: the page of history shown is an older one; `refund_done`: the refund just
+    asked for, whose outcome the page reports."""
     status = str(order.get("status", "unknown"))
     label, sentence = STATUS_TEXT.get(status, (status.replace("_", " ").title(), ""))
     amount = order.get("amount") or {}
@@ -786,10 +782,16 @@ def webhook_signature_valid(
     return hmac.compare_digest(expected, received)
 
 
+def provider_label(provider: str) -> str:
+    """How the storefront names a provider (its kit's `shop_label`); a name it has no kit for, as is."""
+    kit = kits().get(provider)
+    return kit.shop_label if kit else provider
+
+
 def payment_method(provider: str) -> str:
-    if provider == "alipay_intl":
-        return "Alipay, international gateway"
-    return f"Alipay via {PROVIDER_NAMES.get(provider, provider)}"
+    """How the order page names the payment (its kit's `payment_method`)."""
+    kit = kits().get(provider)
+    return kit.payment_method if kit else f"Alipay via {provider}"
 
 
 def _transition(event: Mapping[str, Any]) -> str:

@@ -29,7 +29,8 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from local.emulator import Emulator, EmulatorError, find_rie
-from local.inprocess import LambdaUnderTest, Reply
+from local.gateway import Gateway
+from local.inprocess import InProcessBackend, Reply
 from local.moto_streams import share_stream_records
 from local.pipeline import QueuePoller, StreamPoller, filters_of
 from local.preflight import (
@@ -42,7 +43,7 @@ from local.preflight import (
     port_error,
 )
 from local.providers import kits
-from local.servers import Gateway, SandboxServer
+from local.sandbox_server import SandboxServer
 from local.template import ROOT, FunctionSpec, Template
 
 REGION = "eu-west-1"
@@ -73,20 +74,6 @@ def start_sandboxes(
         # Registered only once serving: shutdown() waits forever for a serve_forever that never ran.
         running.callback(server.shutdown)
     return servers, secret
-
-
-class InProcessBackend:
-    def __init__(self, specs: list[FunctionSpec], envs: dict[str, dict[str, str]]) -> None:
-        keys = {key for env in envs.values() for key in env}
-        self.functions = {
-            spec.logical_id: LambdaUnderTest(spec, envs[spec.logical_id], keys) for spec in specs
-        }
-
-    def invoke(self, spec: FunctionSpec, event: dict[str, Any]) -> Reply:
-        return self.functions[spec.logical_id].invoke(event)
-
-    def run(self, spec: FunctionSpec, event: dict[str, Any]) -> Any:
-        return self.functions[spec.logical_id].run(event)
 
 
 class EmulatorBackend:
@@ -350,7 +337,7 @@ def start(args: argparse.Namespace, running: ExitStack, log: Callable[[str], Non
         running.callback(emulator.stop)  # before any function starts: stops those that did
         backend = EmulatorBackend(emulator, specs, envs)
 
-    gateway.webhook_secret = boto3.client("secretsmanager").get_secret_value(
+    gateway.shop.webhook_secret = boto3.client("secretsmanager").get_secret_value(
         SecretId=refs["WebhookSigningSecret"]
     )["SecretString"]
     gateway.serve(backend, sorted(servers))

@@ -65,7 +65,7 @@ class RefundView:
     """A refund as the provider holds it, in words common to every sandbox."""
 
     refund_id: str  # the provider's id for it
-    merchant_refund_id: str  # the merchant's id for it (MultiSafepay: refund_order_id, may be "")
+    merchant_refund_id: str  # the merchant's id for it ("" where the provider keeps none)
     amount: int  # minor units
     currency: str
     status: str  # "pending" | "succeeded" | "failed"
@@ -77,8 +77,8 @@ class CallRecord:
     """An API call the sandbox received about an order, and how it answered."""
 
     order_id: str
-    # Every sandbox names its calls alike: "create", "get" (MultiSafepay), "query" (UseePay, Alipay),
-    # "refund", "cancel" (MultiSafepay's PATCH, Alipay's payCancel).
+    # Every sandbox names its calls alike, whatever the provider calls them: "create", "get" or
+    # "query" (reading the order), "refund", "cancel".
     operation: str
     outcome: str  # "ok", or the provider's error/result code
     reply_lost: bool = False
@@ -88,11 +88,11 @@ class CallRecord:
 class OrderKnobs:
     drop_notifications: int = 0
     refuse_next_refund: bool = False
-    fail_next_refund: bool = False  # UseePay: accepted, then its result is `failed`
+    fail_next_refund: bool = False  # accepted, then its result is `failed` (where a sandbox offers it)
     refunds_held: bool = False
     timeout_once: bool = False
     hang_seconds: float = 0.0  # over HTTP: how long to keep a lost reply's connection open
-    busy_next_query: bool = False  # UseePay: the next query answers "system busy"
+    busy_next_query: bool = False  # the next query answers "system busy" (where a sandbox offers it)
 
 
 @dataclass(kw_only=True)

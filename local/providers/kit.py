@@ -42,7 +42,7 @@ class ProviderKit[Credentials, Sandbox](ABC):
     """One provider's kit. Subclasses set the class attributes and fill in the methods."""
 
     name: ClassVar[str]  # the provider's name in our API and its folders' name
-    display_name: ClassVar[str]  # for people: "MultiSafepay"
+    display_name: ClassVar[str]  # for people, as the provider calls itself: "Example Pay"
     variants: ClassVar[tuple[str, ...]] = ("",)  # configurations tested separately (a sign type)
     # Where the adapter calls in tests (requests are answered by the sandbox, never the internet):
     test_base_url: ClassVar[str]
@@ -51,6 +51,17 @@ class ProviderKit[Credentials, Sandbox](ABC):
     # Independent of the adapter's tables: what each of the provider's words means, from its notes.
     # outcome name -> (the provider's word, the unified status).
     outcomes: ClassVar[Mapping[str, tuple[str, OrderStatus]]]
+
+    # -- how the demo shop names it to a customer (local/shop.py) ---------------------------------
+    @property
+    def shop_label(self) -> str:
+        """The provider among the storefront's "Pay with" choices and in its list of orders."""
+        return self.display_name
+
+    @property
+    def payment_method(self) -> str:
+        """The payment, on an order's page."""
+        return f"Alipay via {self.display_name}"
 
     # -- credentials, sandbox, secret --------------------------------------------------------------
     @abstractmethod
@@ -110,6 +121,14 @@ class ProviderKit[Credentials, Sandbox](ABC):
     @abstractmethod
     def restate_amount(self, sandbox: Sandbox, order_id: str, value: int) -> None:
         """The provider now holds `order_id` paid (silently), at `value` minor units."""
+
+    @abstractmethod
+    def open_order(
+        self, sandbox: Sandbox, order_id: str, *, notify_url: str, return_url: str, description: str
+    ) -> str:
+        """An unpaid order of 12.50 EUR at the provider, as the provider's create leaves it, without
+        a create call (none is recorded); its payment page URL. Notifications go to `notify_url`, the
+        payer back to `return_url`."""
 
 
 @cache

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
-from local.apigw import match_route, proxy_event
-from local.inprocess import LambdaUnderTest, Reply
+from local.inprocess import InProcessBackend, Reply
+from local.router import Router
 from local.template import Template
 
 
@@ -18,10 +19,10 @@ class Api:
         self.api_key = api_key
         specs = template.functions()
         envs = {spec.logical_id: template.environment(spec, refs) for spec in specs}
-        keys = {key for env in envs.values() for key in env}
-        self.functions = {
-            spec.logical_id: LambdaUnderTest(spec, envs[spec.logical_id], keys) for spec in specs
-        }
+        backend = InProcessBackend(specs, envs)
+        self.functions = backend.functions
+        # The events carry a deployed API's domain and a client's address (proxy_event's defaults).
+        self.router = Router(specs, api_key, backend, api_key_id="testkeyid")
 
     def request(
         self,
@@ -33,8 +34,6 @@ class Api:
         query: Sequence[tuple[str, str]] = (),
         api_key: str | None = "default",
     ) -> Reply:
-        from urllib.parse import parse_qsl, urlsplit
-
         parts = urlsplit(url)
         path = parts.path.removeprefix("/v1") if parts.netloc else parts.path  # full URLs carry the stage
         query = [*parse_qsl(parts.query, keep_blank_values=True), *query]
@@ -46,22 +45,4 @@ class Api:
         key = self.api_key if api_key == "default" else api_key
         if key is not None:
             header_items.append(("x-api-key", key))
-        for function in self.functions.values():
-            found = match_route(function.spec.routes, method, path)
-            if found:
-                route, params = found
-                if route.api_key_required and key != self.api_key:
-                    return Reply(403, {}, json.dumps({"message": "Forbidden"}))
-                event = proxy_event(
-                    method=method,
-                    path=path,
-                    resource=route.path,
-                    path_parameters=params,
-                    query=query,
-                    headers=header_items,
-                    body=raw,
-                    api_key_id="testkeyid" if route.api_key_required else None,
-                    api_key=key if route.api_key_required else None,
-                )
-                return function.invoke(event)
-        return Reply(404, {}, json.dumps({"message": "Missing Authentication Token"}))
+        return self.router.answer(method, path, query, header_items, raw)

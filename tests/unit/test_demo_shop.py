@@ -1,20 +1,24 @@
-"""The demo shop's money and error wording (local/shop.py): exact, integer, readable."""
+"""The demo shop's money and error wording (local/shop.py): exact, integer, readable. Where a provider
+is named, for every provider (its kit); how the shop names each one is tested in its folder."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any
 
 import pytest
 
-from local.shop import (
+from local.testing import (
     AmountError,
     FormErrors,
+    ProviderKit,
     RefundForm,
     api_errors,
     cancel_errors,
     form_after_error,
+    kits,
     minor_units,
     money_text,
     next_refund_id,
@@ -22,6 +26,14 @@ from local.shop import (
     refund_errors,
     shop_page,
 )
+
+PROVIDERS = sorted(kits())
+ANY_PROVIDER = PROVIDERS[0]  # where the provider plays no part in what is tested
+
+
+@pytest.fixture(params=PROVIDERS)
+def kit(request: pytest.FixtureRequest) -> ProviderKit[Any, Any]:
+    return kits()[request.param]
 
 
 @pytest.mark.parametrize(
@@ -114,21 +126,21 @@ def test_provider_refusals_and_gateway_errors_are_readable() -> None:
     assert "HTTP 500" in api_errors(500, "<html>").messages[0]
 
 
-def test_what_was_typed_is_escaped_when_shown_again() -> None:
-    from local.shop import OrderForm
+def test_what_was_typed_is_escaped_when_shown_again(kit: ProviderKit[Any, Any]) -> None:
+    from local.testing import OrderForm
 
-    form = OrderForm(provider="useepay", amount='"><script>', currency="JPY", description="<b>tea</b>")
-    body = shop_page(["multisafepay", "useepay"], form, FormErrors(["x"], {"amount"})).body
+    form = OrderForm(provider=kit.name, amount='"><script>', currency="JPY", description="<b>tea</b>")
+    body = shop_page(PROVIDERS, form, FormErrors(["x"], {"amount"})).body
     assert "<script>" not in body
     assert 'value="&quot;&gt;&lt;script&gt;"' in body
-    assert '<option value="useepay" selected>UseePay</option>' in body
+    assert f'<option value="{kit.name}" selected>{html.escape(kit.shop_label)}</option>' in body
     assert '<option value="JPY" selected>JPY</option>' in body
 
 
-def test_order_page_shows_money_names_and_a_way_back_while_unpaid() -> None:
+def test_order_page_shows_money_names_and_a_way_back_while_unpaid(kit: ProviderKit[Any, Any]) -> None:
     order = {
         "order_id": "o-1",
-        "provider": "useepay",
+        "provider": kit.name,
         "status": "pending",
         "amount": {"value": 1250, "currency": "EUR"},
         "description": "Tea",
@@ -139,7 +151,7 @@ def test_order_page_shows_money_names_and_a_way_back_while_unpaid() -> None:
     }
     page = order_page(order, left_checkout=True)
     assert "12.50 EUR" in page.body
-    assert "Alipay via UseePay" in page.body
+    assert html.escape(kit.payment_method) in page.body
     assert "You left the payment page without paying." in page.body
     assert "until 2026-11-22 10:10 UTC" in page.body
     assert 'href="http://127.0.0.1:1/checkout/x"' in page.body
@@ -151,7 +163,7 @@ def test_order_page_shows_money_names_and_a_way_back_while_unpaid() -> None:
 def paid_order(**overrides: Any) -> dict[str, Any]:
     order: dict[str, Any] = {
         "order_id": "o-2",
-        "provider": "multisafepay",
+        "provider": ANY_PROVIDER,
         "status": "paid",
         "amount": {"value": 1000, "currency": "EUR"},
         "refunded_amount": {"value": 0, "currency": "EUR"},
@@ -351,7 +363,7 @@ def test_older_events_are_a_link_away() -> None:
     assert 'id="newer-events"' in older
 
 
-def test_refund_errors_say_what_to_do_next() -> None:
+def test_refund_errors_say_what_to_do_next(kit: ProviderKit[Any, Any]) -> None:
     lost = json.dumps({"error": {"code": "provider_unavailable", "message": "could not reach"}})
     errors = refund_errors(502, lost, "shop-refund-1")
     assert errors.title == "The refund is not confirmed yet."
@@ -373,14 +385,14 @@ def test_refund_errors_say_what_to_do_next() -> None:
         {
             "error": {
                 "code": "provider_rejected",
-                "message": "MultiSafepay refused the refund",
+                "message": f"{kit.display_name} refused the refund",
                 "provider_code": "1034",
                 "provider_message": "Cannot refund",
             }
         }
     )
     assert refund_errors(502, refused, "shop-refund-2").messages == [
-        "MultiSafepay refused the refund (the provider said 1034 “Cannot refund”)"
+        f"{kit.display_name} refused the refund (the provider said 1034 “Cannot refund”)"
     ]
     conflict = json.dumps({"error": {"code": "refund_id_conflict", "message": "x", "field": "refund_id"}})
     assert "already made with another amount" in refund_errors(409, conflict, "shop-refund-2").messages[0]
@@ -434,7 +446,7 @@ def test_a_refused_form_comes_back_as_typed_and_escaped_without_reloading() -> N
 
 
 def test_the_storefront_lists_recent_orders_with_links() -> None:
-    body = shop_page(["multisafepay"], recent=[paid_order(status="pending", order_id="o/3")]).body
+    body = shop_page([ANY_PROVIDER], recent=[paid_order(status="pending", order_id="o/3")]).body
     assert 'href="/shop/return?order_id=o%2F3"' in body
     assert "Awaiting payment" in body
     assert "10.00 EUR" in body

@@ -1,211 +1,121 @@
-"""The sandboxes over real HTTP (`SandboxServer`): the control API, the outbox delivered after replies,
-a lost reply closing the connection, and the checkout pages. A small receiver stands in for the
-merchant; nothing of our adapters or Lambda functions runs here."""
+"""Every provider's sandbox over real HTTP (`SandboxServer`), as the local stack serves it from its kit:
+the control API and the checkout buttons answer alike for all. What one provider's sandbox does over
+HTTP is tested in its folder, tests/providers/<name>/."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 import requests
 
-from local.checkout import major_units
-from local.emulator import free_port
-from local.providers.alipay_intl.checkout import AlipayIntlCheckout
-from local.providers.alipay_intl.sandbox import AlipayIntlSandbox
-from local.providers.multisafepay.checkout import MultiSafepayCheckout
-from local.providers.multisafepay.sandbox import MultiSafepaySandbox
-from local.providers.useepay.checkout import UseePayCheckout
-from local.providers.useepay.sandbox import UseePaySandbox
-from local.servers import SandboxServer
-from tests.providers.alipay_intl.fixtures import new_sandbox as new_alipay
+from local.testing import ProviderKit, SandboxServer, kits, major_units
+from tests.support.sandbox_http import Receiver, control, receiving, serving
 
-KEY = "msp-server-key"
+RETURN_URL = "http://shop.example/back"
+Kit = ProviderKit[Any, Any]
 
 
-class Receiver(ThreadingHTTPServer):
-    """The merchant's notify endpoint: records what arrives, answers OK."""
+@pytest.fixture(params=sorted(kits()))
+def kit(request: pytest.FixtureRequest) -> Kit:
+    return kits()[request.param]
 
-    daemon_threads = True
 
-    def __init__(self) -> None:
-        self.received: list[tuple[str, bytes]] = []
-        self.arrived = threading.Condition()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(handler) -> None:  # noqa: N805 - the server is `self` here
-                body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
-                with self.arrived:
-                    self.received.append((handler.path, body))
-                    self.arrived.notify_all()
-                handler.send_response(200)
-                handler.send_header("Content-Length", "2")
-                handler.end_headers()
-                handler.wfile.write(b"OK")
-
-            def log_message(handler, format: str, *args: Any) -> None:  # noqa: N805
-                pass
-
-        super().__init__(("127.0.0.1", free_port()), Handler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/notify"
-
-    def wait_for(self, count: int, timeout: float = 5.0) -> list[tuple[str, bytes]]:
-        with self.arrived:
-            self.arrived.wait_for(lambda: len(self.received) >= count, timeout)
-            return list(self.received)
+@pytest.fixture
+def server(kit: Kit) -> Iterator[SandboxServer]:
+    with serving(kit) as server:
+        yield server
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with receiving() as server:
+        yield server
 
 
-def serve(sandbox: Any, checkout: Any) -> SandboxServer:
-    server = SandboxServer(sandbox, checkout, free_port(), lambda line: None, notification_delay=0.05)
-    server.start()
-    return server
+def open_order(kit: Kit, server: SandboxServer, receiver: Receiver, order_id: str = "o-1") -> str:
+    """An unpaid order at the served sandbox; its payment page URL."""
+    with server.lock:
+        return kit.open_order(
+            server.sandbox, order_id, notify_url=receiver.url, return_url=RETURN_URL, description="Tea set"
+        )
 
 
-@pytest.fixture
-def msp_server() -> Iterator[SandboxServer]:
-    sandbox = MultiSafepaySandbox(api_key=KEY)
-    server = serve(sandbox, MultiSafepayCheckout(sandbox))
-    sandbox.checkout_base = f"{server.base_url}/connect/"
-    yield server
-    server.shutdown()
-    server.server_close()
+def test_the_control_api_answers_for_an_order_the_sandbox_does_not_know(server: SandboxServer) -> None:
+    assert control(server, "ghost", "pay").status_code == 404
+    assert control(server, "ghost", "timeout_once").status_code == 200  # may be armed ahead
+    assert control(server, "ghost", "teleport").status_code == 400
+    assert requests.get(f"{server.base_url}/_control/ghost", timeout=5).status_code == 404
 
 
-def msp_create(server: SandboxServer, receiver: Receiver, order_id: str = "o-1", locale: str = "") -> str:
-    body = {
-        "type": "redirect",
-        "gateway": "ALIPAY",
-        "order_id": order_id,
-        "currency": "EUR",
-        "amount": 1250,
-        "description": "Tea set",
-        "payment_options": {
-            "notification_url": receiver.url,
-            "redirect_url": "http://shop.example/back",
-            "cancel_url": "http://shop.example/cancelled",
-        },
-        "customer": {"locale": locale} if locale else {},
-    }
-    reply = requests.post(f"{server.base_url}/v1/json/orders", json=body, headers={"api_key": KEY}, timeout=5)
-    assert reply.status_code == 200
-    url: str = reply.json()["data"]["payment_url"]
-    return url
-
-
-def control(server: SandboxServer, order_id: str, action: str, query: str = "") -> requests.Response:
-    return requests.post(f"{server.base_url}/_control/{order_id}/{action}{query}", timeout=10)
+def test_checkout_buttons_answer_for_unknown_orders_and_actions(server: SandboxServer) -> None:
+    clicked = requests.post(f"{server.base_url}/_checkout/ghost/pay", allow_redirects=False, timeout=5)
+    assert (clicked.status_code, clicked.json()) == (404, {"error": "unknown order"})
+    odd = requests.post(f"{server.base_url}/_checkout/ghost/teleport", allow_redirects=False, timeout=5)
+    assert (odd.status_code, odd.json()) == (400, {"error": "unknown checkout action teleport"})
 
 
 # -- the outbox, over HTTP ----------------------------------------------------------------------------------
-def test_a_refunds_notification_is_delivered_after_the_reply(
-    msp_server: SandboxServer, receiver: Receiver
-) -> None:
-    msp_create(msp_server, receiver)
-    paid = control(msp_server, "o-1", "pay").json()
-    assert paid["dropped"] == 0
-    assert [(d["status"], d["body"]) for d in paid["delivered"]] == [(200, "OK")]
-    reply = requests.post(
-        f"{msp_server.base_url}/v1/json/orders/o-1/refunds",
-        json={"currency": "EUR", "amount": 250, "description": "r"},
-        headers={"api_key": KEY},
-        timeout=5,
-    )
-    assert reply.status_code == 200
-    received = receiver.wait_for(2)
-    assert len(received) == 2
-    path, body = received[1]
-    assert path.startswith("/notify?transactionid=o-1&timestamp=")
-    assert (json.loads(body)["status"], json.loads(body)["amount_refunded"]) == ("partial_refunded", 250)
-
-
-def test_drop_redeliver_and_deliver_twice(msp_server: SandboxServer, receiver: Receiver) -> None:
-    msp_create(msp_server, receiver)
-    assert control(msp_server, "o-1", "drop_next_notification").json() == {"delivered": [], "dropped": 0}
-    assert control(msp_server, "o-1", "pay").json() == {"delivered": [], "dropped": 1}
+def test_drop_redeliver_and_deliver_twice(kit: Kit, server: SandboxServer, receiver: Receiver) -> None:
+    open_order(kit, server, receiver)
+    assert control(server, "o-1", "redeliver").status_code == 409  # nothing sent yet
+    assert control(server, "o-1", "drop_next_notification").json() == {"delivered": [], "dropped": 0}
+    assert control(server, "o-1", "pay").json() == {"delivered": [], "dropped": 1}
     assert receiver.received == []
-    again = control(msp_server, "o-1", "redeliver").json()
+    again = control(server, "o-1", "redeliver").json()
     assert [d["status"] for d in again["delivered"]] == [200]
-    twice = control(msp_server, "o-1", "deliver_twice").json()
+    twice = control(server, "o-1", "deliver_twice").json()
     assert [d["status"] for d in twice["delivered"]] == [200, 200]
     assert len(receiver.wait_for(3)) == 3
 
 
-def test_control_errors(msp_server: SandboxServer, receiver: Receiver) -> None:
-    assert control(msp_server, "ghost", "pay").status_code == 404
-    assert control(msp_server, "ghost", "timeout_once").status_code == 200  # may be armed ahead
-    msp_create(msp_server, receiver)
-    assert control(msp_server, "o-1", "redeliver").status_code == 409  # nothing sent yet
-    assert control(msp_server, "o-1", "teleport").status_code == 400
-    assert control(msp_server, "o-1", "pay").status_code == 200
-    refused = control(msp_server, "o-1", "expire")
-    assert (refused.status_code, refused.json()) == (409, {"error": "the order is completed"})
-    assert control(msp_server, "o-1", "timeout_once", "?hang_seconds=soon").status_code == 400
-    assert control(msp_server, "o-1", "timeout_once", "?hang_seconds=-1").status_code == 400
+def test_a_payer_action_on_a_closed_order_is_refused(
+    kit: Kit, server: SandboxServer, receiver: Receiver
+) -> None:
+    open_order(kit, server, receiver)
+    assert control(server, "o-1", "pay").status_code == 200
+    refused = control(server, "o-1", "expire")
+    assert refused.status_code == 409
+    assert set(refused.json()) == {"error"}
+    assert control(server, "o-1", "timeout_once", "?hang_seconds=soon").status_code == 400
+    assert control(server, "o-1", "timeout_once", "?hang_seconds=-1").status_code == 400
 
 
-def test_the_sandbox_view(msp_server: SandboxServer, receiver: Receiver) -> None:
-    assert requests.get(f"{msp_server.base_url}/_control/o-1", timeout=5).status_code == 404
-    msp_create(msp_server, receiver)
-    control(msp_server, "o-1", "pay_silently")
-    view = requests.get(f"{msp_server.base_url}/_control/o-1", timeout=5).json()
-    assert view["status"] == "completed"
-    assert view["calls"] == [{"operation": "create", "outcome": "ok", "reply_lost": False}]
+def test_the_sandbox_view(kit: Kit, server: SandboxServer, receiver: Receiver) -> None:
+    open_order(kit, server, receiver)
+    control(server, "o-1", "pay_silently")
+    view = requests.get(f"{server.base_url}/_control/o-1", timeout=5).json()
+    assert view["status"] == kit.outcomes["paid"][0]
+    assert view["calls"] == []  # the order was opened without a create call
     assert view["notifications"] == {"made": 0, "dropped": 0, "waiting": 0}
+    time.sleep(0.2)
+    assert receiver.received == []  # silently
 
 
-# -- a lost reply --------------------------------------------------------------------------------------------
-def test_timeout_once_closes_the_connection_without_an_answer(
-    msp_server: SandboxServer, receiver: Receiver
+# -- checkout pages -----------------------------------------------------------------------------------------
+def test_the_checkout_page_shows_the_order_and_closes_once_paid(
+    kit: Kit, server: SandboxServer, receiver: Receiver
 ) -> None:
-    msp_create(msp_server, receiver)
-    control(msp_server, "o-1", "pay")
-    control(msp_server, "o-1", "timeout_once")
-    with pytest.raises(requests.ConnectionError):
-        requests.post(
-            f"{msp_server.base_url}/v1/json/orders/o-1/refunds",
-            json={"currency": "EUR", "amount": 250},
-            headers={"api_key": KEY},
-            timeout=5,
-        )
-    view = requests.get(f"{msp_server.base_url}/_control/o-1", timeout=5).json()
-    assert view["calls"][-1] == {"operation": "refund", "outcome": "ok", "reply_lost": True}
-    assert [r["amount"] for r in view["refunds"]] == [250]  # processed all the same
-    assert len(receiver.wait_for(2)) == 2  # and its notification still goes out
+    url = open_order(kit, server, receiver)
+    page = requests.get(url, timeout=5)
+    assert page.status_code == 200
+    assert kit.display_name in page.text
+    assert "12.50 EUR" in page.text
+    assert 'id="description">Tea set<' in page.text
+    for button in ("pay", "cancel", "fail", "expire"):
+        assert f'id="{button}" type="submit">' in page.text
+    clicked = requests.post(f"{server.base_url}/_checkout/o-1/pay", allow_redirects=False, timeout=5)
+    assert (clicked.status_code, clicked.headers["Location"]) == (303, RETURN_URL)
+    assert len(receiver.wait_for(1)) == 1  # the payment's notification
+    assert 'id="pay" type="submit" disabled' in requests.get(url, timeout=5).text
+    again = requests.post(f"{server.base_url}/_checkout/o-1/pay", allow_redirects=False, timeout=5)
+    assert again.status_code == 409
+    assert 'id="pay" type="submit" disabled' in again.text
 
 
-def test_timeout_once_can_hold_the_connection_past_the_callers_read_timeout(
-    msp_server: SandboxServer, receiver: Receiver
-) -> None:
-    msp_create(msp_server, receiver)
-    control(msp_server, "o-1", "timeout_once", "?hang_seconds=1")
-    started = time.monotonic()
-    with pytest.raises(requests.ReadTimeout):
-        requests.get(f"{msp_server.base_url}/v1/json/orders/o-1", headers={"api_key": KEY}, timeout=(2, 0.3))
-    assert time.monotonic() - started < 1
-    again = requests.get(f"{msp_server.base_url}/v1/json/orders/o-1", headers={"api_key": KEY}, timeout=5)
-    assert again.status_code == 200  # once only
-
-
-# -- checkout pages ------------------------------------------------------------------------------------------
+# -- amounts -------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("minor", "currency", "shown"),
     [
@@ -220,132 +130,3 @@ def test_timeout_once_can_hold_the_connection_past_the_callers_read_timeout(
 )
 def test_major_units(minor: int, currency: str, shown: str) -> None:
     assert major_units(minor, currency) == shown
-
-
-@pytest.mark.parametrize(
-    ("locale", "words"),
-    [
-        ("zh_CN", ["支付", "取消", "沙盒收银台", "金额"]),
-        ("cn_CN", ["支付", "退款"]),
-        ("", ["Pay", "Cancel", "Sandbox checkout", "No refunds."]),
-    ],
-)
-def test_multisafepay_checkout_follows_the_customer_locale(
-    msp_server: SandboxServer, receiver: Receiver, locale: str, words: list[str]
-) -> None:
-    page = requests.get(msp_create(msp_server, receiver, locale=locale), timeout=5)
-    assert page.status_code == 200
-    for word in words:
-        assert word in page.text
-    assert "12.50 EUR" in page.text
-    assert "MultiSafepay" in page.text
-    assert "Tea set" in page.text
-    for button in ("pay", "cancel", "fail", "expire"):
-        assert f'id="{button}"' in page.text
-    assert "disabled" not in page.text
-
-
-def test_the_checkout_lists_refunds_and_closes_once_paid(
-    msp_server: SandboxServer, receiver: Receiver
-) -> None:
-    url = msp_create(msp_server, receiver)
-    order_id = "o-1"
-    clicked = requests.post(
-        f"{msp_server.base_url}/_checkout/{order_id}/pay", allow_redirects=False, timeout=5
-    )
-    assert (clicked.status_code, clicked.headers["Location"]) == (303, "http://shop.example/back")
-    for amount in (250, 300):
-        requests.post(
-            f"{msp_server.base_url}/v1/json/orders/o-1/refunds",
-            json={"currency": "EUR", "amount": amount, "refund_order_id": f"rf-{amount}"},
-            headers={"api_key": KEY},
-            timeout=5,
-        )
-    page = requests.get(url, timeout=5).text
-    assert 'id="refunds"' in page
-    assert "rf-250" in page
-    assert "2.50 EUR" in page
-    assert "3.00 EUR" in page
-    assert "succeeded" in page
-    assert "This order can no longer be paid." in page
-    assert 'id="pay" type="submit" disabled' in page
-    again = requests.post(f"{msp_server.base_url}/_checkout/{order_id}/pay", allow_redirects=False, timeout=5)
-    assert again.status_code == 409
-    assert "the order is partial_refunded" in again.text
-
-
-def test_multisafepay_cancel_button_goes_to_the_cancel_url(
-    msp_server: SandboxServer, receiver: Receiver
-) -> None:
-    msp_create(msp_server, receiver)
-    clicked = requests.post(f"{msp_server.base_url}/_checkout/o-1/cancel", allow_redirects=False, timeout=5)
-    assert (clicked.status_code, clicked.headers["Location"]) == (303, "http://shop.example/cancelled")
-    assert json.loads(receiver.wait_for(1)[0][1])["status"] == "void"
-
-
-def test_useepay_checkout_shows_the_description_not_the_id(receiver: Receiver) -> None:
-    sandbox = UseePaySandbox(merchant_no="500000000007264", sign_type="MD5", md5_key="k")
-    server = serve(sandbox, UseePayCheckout(sandbox))
-    sandbox.checkout_base = f"{server.base_url}/checkout/"
-    try:
-        fields = {
-            "version": "1.0",
-            "signType": "MD5",
-            "merchantNo": "500000000007264",
-            "transactionType": "pay",
-            "transactionId": "order-id-123",
-            "appId": "shop.example",
-            "amount": "1000",
-            "currency": "JPY",
-            "notifyUrl": receiver.url,
-            "payerInfo": json.dumps({"paymentMethod": "alipay", "terminalType": "WEB"}),
-            "userInfo": json.dumps({"ip": "127.0.0.1"}),
-            "orderInfo": json.dumps({"subject": "Matcha whisk"}),
-        }
-        text = "&".join(f"{k}={fields[k]}" for k in sorted(fields))
-        fields["sign"] = hashlib.md5(f"{text}&pkey=k".encode()).hexdigest()
-        reply = requests.post(
-            f"{server.base_url}/api",
-            data=urlencode(fields),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-            timeout=5,
-        ).json()
-        page = requests.get(reply["redirectUrl"], timeout=5).text
-        assert 'id="description">Matcha whisk<' in page
-        assert "1000 JPY" in page
-        assert "UseePay" in page
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def test_alipay_cashier_cancel_sends_the_payer_back_unnotified(receiver: Receiver) -> None:
-    sandbox: AlipayIntlSandbox = new_alipay()
-    server = serve(sandbox, AlipayIntlCheckout(sandbox))
-    try:
-        sandbox.orders["t-1"] = {
-            "merchantTransId": "t-1",
-            "orderAmount": {"currency": "CNY", "value": "100000"},
-            "request": {
-                "order": {"orderTitle": "Tea set"},
-                "merchantRedirectUrl": "http://shop.example/back",
-                "notifyUrl": receiver.url,
-            },
-            "payStatus": "INIT",
-            "acquirementId": None,
-            "paymentTime": None,
-            "paymentSiteUrl": f"{server.base_url}/cashier?merchant_trans_id=t-1&token=x",
-        }
-        page = requests.get(sandbox.orders["t-1"]["paymentSiteUrl"], timeout=5).text
-        assert "1000.00 CNY" in page
-        assert "Alipay" in page
-        clicked = requests.post(f"{server.base_url}/_checkout/t-1/cancel", allow_redirects=False, timeout=5)
-        assert (clicked.status_code, clicked.headers["Location"]) == (303, "http://shop.example/back")
-        assert control(server, "t-1", "expire").json() == {"delivered": [], "dropped": 0}
-        time.sleep(0.2)
-        assert receiver.received == []
-        view = requests.get(f"{server.base_url}/_control/t-1", timeout=5).json()
-        assert view["status"] == "CLOSED"
-    finally:
-        server.shutdown()
-        server.server_close()

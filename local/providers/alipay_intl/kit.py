@@ -43,6 +43,14 @@ class AlipayIntlKit(ProviderKit[Credentials, AlipayIntlSandbox]):
         "unmapped": ("UNKNOWN_EXCEPTION", S.UNKNOWN),
     }
 
+    @property
+    def shop_label(self) -> str:
+        return "Alipay (international gateway)"
+
+    @property
+    def payment_method(self) -> str:
+        return "Alipay, international gateway"  # Alipay itself: no provider in between
+
     def new_credentials(self, variant: str = "") -> Credentials:
         return Credentials(
             client_id="211020000000000000044",
@@ -104,6 +112,28 @@ class AlipayIntlKit(ProviderKit[Credentials, AlipayIntlSandbox]):
     def restate_amount(self, sandbox: AlipayIntlSandbox, order_id: str, value: int) -> None:
         sandbox.orders[order_id]["orderAmount"]["value"] = str(value)
         sandbox.pay_silently(order_id)
+
+    def open_order(
+        self,
+        sandbox: AlipayIntlSandbox,
+        order_id: str,
+        *,
+        notify_url: str,
+        return_url: str,
+        description: str,
+    ) -> str:
+        body = {
+            "merchantId": sandbox.merchant_id,
+            "productCode": "CASHIER_PAYMENT",
+            "merchantTransId": order_id,
+            "order": {"orderAmount": {"currency": "EUR", "value": "1250"}, "orderTitle": description},
+            "paymentSite": "ALIPAY_CN",
+            "terminalType": "WEB",
+            "merchantRedirectUrl": return_url,
+            "notifyUrl": notify_url,
+        }
+        answer = sandbox._prepare(body)  # what a prepareForRedirect call runs, unrecorded
+        return str(answer["paymentSiteUrl"])
 
 
 KIT = AlipayIntlKit()

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from local.checkout import OrderView, language_of
+from local.checkout import OrderView
 from local.providers.multisafepay.sandbox import MultiSafepaySandbox
+
+
+def language_of(locale: str) -> str:
+    """MultiSafepay's locales: zh_CN, and its own cn_CN, read as Chinese; everything else English."""
+    return "zh" if locale.lower().startswith(("zh", "cn")) else "en"
 
 
 class MultiSafepayCheckout:

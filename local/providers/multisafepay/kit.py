@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -79,6 +80,29 @@ class MultiSafepayKit(ProviderKit[Credentials, MultiSafepaySandbox]):
     def restate_amount(self, sandbox: MultiSafepaySandbox, order_id: str, value: int) -> None:
         sandbox.orders[order_id]["amount"] = value
         sandbox.pay_silently(order_id)
+
+    def open_order(
+        self,
+        sandbox: MultiSafepaySandbox,
+        order_id: str,
+        *,
+        notify_url: str,
+        return_url: str,
+        description: str,
+    ) -> str:
+        request = {
+            "type": "redirect",
+            "gateway": "ALIPAY",
+            "order_id": order_id,
+            "currency": "EUR",
+            "amount": 1250,
+            "description": description,
+            "payment_options": {"notification_url": notify_url, "redirect_url": return_url},
+        }
+        status, _, body = sandbox._create(request)  # what a create call runs, unrecorded
+        if status != 200:
+            raise ValueError(body.decode())
+        return str(json.loads(body)["data"]["payment_url"])
 
 
 KIT = MultiSafepayKit()

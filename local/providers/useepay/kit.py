@@ -3,6 +3,7 @@ and checkout, its status words and its refund events."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -124,6 +125,27 @@ class UseePayKit(ProviderKit[Credentials, UseePaySandbox]):
     def restate_amount(self, sandbox: UseePaySandbox, order_id: str, value: int) -> None:
         sandbox.transactions[order_id]["amount"] = str(value)
         sandbox.pay_silently(order_id)
+
+    def open_order(
+        self, sandbox: UseePaySandbox, order_id: str, *, notify_url: str, return_url: str, description: str
+    ) -> str:
+        fields = {
+            "version": "1.0",
+            "signType": sandbox.sign_type,
+            "merchantNo": sandbox.merchant_no,
+            "transactionType": "pay",
+            "transactionId": order_id,
+            "appId": "shop.example.com",
+            "amount": "1250",
+            "currency": "EUR",
+            "notifyUrl": notify_url,
+            "redirectUrl": return_url,
+            "payerInfo": json.dumps({"paymentMethod": "alipay", "terminalType": "WEB"}),
+            "userInfo": json.dumps({"ip": "127.0.0.1"}),
+            "orderInfo": json.dumps({"subject": description}),
+        }
+        sandbox._pay(fields)  # what a create call runs, unrecorded
+        return sandbox.transactions[order_id]["checkout"]
 
 
 KIT = UseePayKit()

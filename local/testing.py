@@ -1,0 +1,108 @@
+"""What the tests (and bench/, events/) use of the local stack, in one place: test code imports from
+here, never from the modules below, so that those can move without touching a test.
+
+A provider's own sandbox, checkout page and signing helpers are the exception: they are that
+provider's business and are imported from its folder, `local.providers.<name>.*`, by the tests in
+`tests/providers/<name>/`.
+"""
+
+from local.apigw import match_route, proxy_event
+from local.checkout import Checkout, major_units
+from local.emulator import EmulatedFunction, free_port
+from local.gateway import Gateway
+from local.inprocess import (
+    FakeContext,
+    InProcessBackend,
+    LambdaUnderTest,
+    Reply,
+    environment,
+    reply_of,
+)
+from local.moto_streams import share_stream_records
+from local.pipeline import QueuePoller, StreamPoller, filters_of
+from local.preflight import PreflightError, check_api_key, check_providers_file, parse_port
+from local.providers import kit_of, kits
+from local.providers.controls import (
+    NothingToRedeliver,
+    Notification,
+    OrderClosed,
+    ReplyLost,
+    UnknownAction,
+)
+from local.providers.kit import ProviderKit, Statement, private_pem, public_pem
+from local.router import Router
+from local.sandbox_server import SandboxServer
+from local.shop import (
+    AmountError,
+    FormErrors,
+    OrderForm,
+    RefundForm,
+    api_errors,
+    cancel_errors,
+    form_after_error,
+    minor_units,
+    money_text,
+    next_refund_id,
+    order_page,
+    payment_method,
+    provider_label,
+    refund_errors,
+    shop_page,
+)
+from local.template import ROOT, FunctionSpec, Template, table_arguments
+
+__all__ = [
+    "ROOT",
+    "AmountError",
+    "Checkout",
+    "EmulatedFunction",
+    "FakeContext",
+    "FormErrors",
+    "FunctionSpec",
+    "Gateway",
+    "InProcessBackend",
+    "LambdaUnderTest",
+    "NothingToRedeliver",
+    "Notification",
+    "OrderClosed",
+    "OrderForm",
+    "PreflightError",
+    "ProviderKit",
+    "QueuePoller",
+    "RefundForm",
+    "Reply",
+    "ReplyLost",
+    "Router",
+    "SandboxServer",
+    "Statement",
+    "StreamPoller",
+    "Template",
+    "UnknownAction",
+    "api_errors",
+    "cancel_errors",
+    "check_api_key",
+    "check_providers_file",
+    "environment",
+    "filters_of",
+    "form_after_error",
+    "free_port",
+    "kit_of",
+    "kits",
+    "major_units",
+    "match_route",
+    "minor_units",
+    "money_text",
+    "next_refund_id",
+    "order_page",
+    "parse_port",
+    "payment_method",
+    "private_pem",
+    "provider_label",
+    "proxy_event",
+    "public_pem",
+    "refund_errors",
+    "reply_of",
+    "share_stream_records",
+    "shop_page",
+    "table_arguments",
+]
