@@ -37,7 +37,7 @@ from requests import PreparedRequest
 from local.emulator import free_port
 from local.inprocess import FakeContext, LambdaUnderTest, Reply, reply_of
 from local.providers.multisafepay.sandbox import MultiSafepaySandbox
-from local.servers import Gateway
+from local.gateway import Gateway
 from local.template import FunctionSpec, Template
 from payments.api import parse_create_order
 from payments.clock import utc_now
