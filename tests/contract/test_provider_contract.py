@@ -35,7 +35,6 @@ class Party:
     """One provider (a variant of its kit) behind the real handlers: the merchant's side is `shop`."""
 
     kit: Kit
-    variant: str
     shop: Shop
 
     @property
@@ -61,7 +60,7 @@ def party(
 ) -> Party:
     name, variant = request.param
     kit = kit_of(name)
-    return Party(kit, variant, Shop(name, mount(kit, stack, wire, link, variant), api))
+    return Party(kit, Shop(name, mount(kit, stack, wire, link, variant), api))
 
 
 def one_byte_changed(body: bytes, position: int) -> bytes:
@@ -97,6 +96,12 @@ def test_the_adapter_is_registered_under_the_kits_name_and_takes_its_secret_entr
     assert adapter.name == kit.name == name
     settings = adapter.settings_model.model_validate(kit.test_secret_entry(variant))
     assert isinstance(settings, adapter.settings_model)
+
+
+@pytest.mark.parametrize("kit", kits().values(), ids=list(kits()))
+def test_every_kit_can_say_paid(kit: Kit) -> None:
+    """What the rest of the contract pays orders with; every payment provider has that word."""
+    assert kit.outcomes["paid"][1] is OrderStatus.PAID
 
 
 # -- create --------------------------------------------------------------------------------------------
