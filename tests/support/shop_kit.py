@@ -1,5 +1,5 @@
 """A merchant's backend with one provider and that provider's sandbox, through the real handlers:
-the `shop` fixture runs a test once per provider."""
+the `shop` fixture runs a test once per registered provider (its kit's first variant)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 import responses
 
-from tests.providers.useepay.fixtures import mount as mount_useepay
-from tests.support.lambdas import Api, Reply
+from local.inprocess import Reply
+from local.providers import kit_of, kits
+from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
 from tests.support.orders import order_body
-
-PROVIDERS = ["multisafepay", "useepay", "alipay_intl"]
+from tests.support.providers import Kit, mount
 
 
 @dataclass
@@ -25,6 +25,10 @@ class Shop:
     provider: str
     sandbox: Any
     api: Api
+
+    @property
+    def kit(self) -> Kit:
+        return kit_of(self.provider)
 
     def create(self, order_id: str, value: int = 1000) -> dict[str, Any]:
         body = order_body(order_id, provider=self.provider, amount={"value": value, "currency": "EUR"})
@@ -70,13 +74,9 @@ class Shop:
         return self.api.request("POST", f"/orders/{order_id}/sync")
 
 
-@pytest.fixture(params=PROVIDERS)
+@pytest.fixture(params=list(kits()))
 def shop(
     request: pytest.FixtureRequest, stack: Any, wire: responses.RequestsMock, link: ProviderLink, api: Api
 ) -> Shop:
-    provider: str = request.param
-    if provider == "useepay":
-        sandbox = mount_useepay(stack, wire, link, "MD5")
-    else:
-        sandbox = request.getfixturevalue("msp" if provider == "multisafepay" else "alipay")
-    return Shop(provider, sandbox, api)
+    kit = kit_of(request.param)
+    return Shop(kit.name, mount(kit, stack, wire, link), api)

@@ -24,6 +24,7 @@ from payments.ledger import MERCHANT, Refund, provider_refund_key
 from payments.money import Money
 from payments.orders import Order, OrderStatus
 from tests.support.orders import stored_order
+from tests.support.providers import ANOTHER_PROVIDER, ANY_PROVIDER
 
 S = OrderStatus
 EUR = "EUR"
@@ -67,7 +68,7 @@ class FakeStore:
 
 
 def order_in(status: OrderStatus, amount: int = 1000, currency: str = EUR) -> Order:
-    order = stored_order("g-1", provider="multisafepay")
+    order = stored_order("g-1", provider=ANY_PROVIDER)
     order.status = status
     order.amount = Money(amount, currency)
     return order
@@ -85,7 +86,7 @@ def apply(store: FakeStore, note: Notification) -> Committed:
         order,
         refunds,
         template,
-        lambda plan: gate.admit(plan, note, provider="multisafepay", record_ignored=True),
+        lambda plan: gate.admit(plan, note, provider=ANY_PROVIDER, record_ignored=True),
     )
 
 
@@ -224,7 +225,7 @@ def test_a_refund_reported_with_another_amount_than_ours_is_flagged() -> None:
     assert "refund_amount_mismatch" in store.order.flags
 
 
-# -- cumulative refunded totals (MultiSafepay) --------------------------------------------------------
+# -- cumulative refunded totals (a provider that reports the order's total refunded) ------------------
 def test_a_growing_refunded_total_records_what_grew_once() -> None:
     store = FakeStore(order_in(S.PAID))
     apply(store, statement(RefundedTotalFact(money(300))))
@@ -280,7 +281,7 @@ def test_the_engine_decides_again_on_what_is_really_there_after_a_lost_race() ->
         stale,
         [],
         template,
-        lambda plan: gate.admit(plan, statement(PaymentFact(S.PAID, money(1000))), provider="multisafepay"),
+        lambda plan: gate.admit(plan, statement(PaymentFact(S.PAID, money(1000))), provider=ANY_PROVIDER),
     )
     assert committed.order.status == S.PAID
     assert committed.plan.events[0].from_status == S.FAILED
@@ -298,10 +299,10 @@ def test_events_are_numbered_in_commit_order_without_gaps() -> None:
 def test_a_statement_about_an_order_of_another_provider_is_refused() -> None:
     order = order_in(S.PENDING)
     with pytest.raises(NotificationRejected) as refused:
-        gate.check_owner(order, "useepay", statement(PaymentFact(S.PAID, money(1000))))
+        gate.check_owner(order, ANOTHER_PROVIDER, statement(PaymentFact(S.PAID, money(1000))))
     assert refused.value.status == 404
     with pytest.raises(NotificationRejected):
-        gate.check_owner(None, "multisafepay", statement(PaymentFact(S.PAID, money(1000))))
+        gate.check_owner(None, ANY_PROVIDER, statement(PaymentFact(S.PAID, money(1000))))
 
 
 # -- ownership: every statement, whatever route brought it (create reply, query, refund reply) -------
@@ -320,7 +321,7 @@ def test_a_statement_naming_another_order_is_refused_by_the_gate() -> None:
 
 
 def test_a_statement_from_another_provider_is_refused_by_the_gate() -> None:
-    store = FakeStore(order_in(S.PENDING))  # a MultiSafepay order
+    store = FakeStore(order_in(S.PENDING))  # an order of ANY_PROVIDER
     order, refunds = store.get_with_refunds("g-1") or (None, [])
     assert order is not None
     note = statement(PaymentFact(S.PAID, money(1000)))
@@ -328,7 +329,7 @@ def test_a_statement_from_another_provider_is_refused_by_the_gate() -> None:
         order,
         refunds,
         event("provider_query", "provider_query", NOW),
-        lambda plan: gate.admit(plan, note, provider="useepay"),
+        lambda plan: gate.admit(plan, note, provider=ANOTHER_PROVIDER),
     )
     assert (store.order.status, store.order.flags) == (S.PENDING, ("foreign_statement",))
     assert store.events == [(1, "statement_refused")]
@@ -369,7 +370,7 @@ def test_a_refund_reported_with_an_unmapped_status_is_recorded_flagged_once() ->
 
 def test_a_provider_refund_with_an_unmapped_status_is_recorded_for_a_person() -> None:
     store = FakeStore(order_in(S.PAID))
-    apply(store, statement(refund("useepay-tx-9", 300, RefundStatus.UNKNOWN), word="refund:mystery"))
+    apply(store, statement(refund("provider-tx-9", 300, RefundStatus.UNKNOWN), word="refund:mystery"))
     assert store.events == [(1, "refund_status_unknown")]
     assert store.order.flags == ("refund_status_unknown",)
     assert (store.order.status, store.refunds) == (S.PAID, {})

@@ -16,12 +16,13 @@ from payments.errors import StoreUnavailable
 from payments.orders import OrderEvent, OrderStatus
 from payments.store import CONFLICT_ATTEMPTS, RETRY_CONFIG, ConcurrentUpdateError, OrdersStore
 from tests.support.orders import stored_order
+from tests.support.providers import ANY_PROVIDER
 
 EVENT = OrderEvent(type="order_created", at="2026-01-01T00:00:00.000000Z", source="merchant")
 
 
 def pending_plan() -> Plan:
-    plan = Plan(stored_order(provider="multisafepay"), "2026-01-01T00:00:01.000000Z", EVENT)
+    plan = Plan(stored_order(provider=ANY_PROVIDER), "2026-01-01T00:00:01.000000Z", EVENT)
     plan.move(OrderStatus.PENDING)
     return plan
 
@@ -53,7 +54,7 @@ def client_error(code: str, **extra: Any) -> ClientError:
 def test_exhausted_retries_become_store_unavailable(error: Exception) -> None:
     store = OrdersStore("orders", client=FailingClient(error))
     with pytest.raises(StoreUnavailable) as caught:
-        store.create(stored_order(provider="multisafepay"), EVENT)
+        store.create(stored_order(provider=ANY_PROVIDER), EVENT)
     assert caught.value.status == 503
     with pytest.raises(StoreUnavailable):
         store.get("o-1")

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from local.providers import kits
 from local.template import Template
 
 # What each function does to the table, read from its code paths (see payments/store.py).
@@ -144,6 +145,11 @@ def test_layer_is_built_for_python312(template: Template) -> None:
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
 
 
+def notify_url_output(provider: str) -> str:
+    """The Output naming a provider's notify URL: its name in CamelCase, e.g. some_pay -> SomePayNotifyUrl."""
+    return "".join(part.capitalize() for part in provider.split("_")) + "NotifyUrl"
+
+
 def test_outputs_name_every_notify_url(template: Template) -> None:
     outputs = template.doc["Outputs"]
-    assert {"ApiUrl", "MultisafepayNotifyUrl", "UseepayNotifyUrl", "AlipayIntlNotifyUrl"} <= set(outputs)
+    assert {"ApiUrl", *map(notify_url_output, kits())} <= set(outputs)

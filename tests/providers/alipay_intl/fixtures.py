@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +10,6 @@ import pytest
 import responses
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from requests import PreparedRequest
 
 from local.providers import kit_of
 from local.providers.alipay_intl.sandbox import AlipayIntlSandbox
@@ -25,6 +23,7 @@ from payments.providers.alipay_intl.adapter import AlipayIntl, AlipayIntlSetting
 from payments.providers.base import CallContext
 from tests.support.link import ProviderLink
 from tests.support.orders import order_body
+from tests.support.providers import mount
 from tests.support.secrets import PROVIDER_SECRET
 
 KIT = kit_of("alipay_intl")
@@ -97,14 +96,7 @@ def new_sandbox(sign_hash: str = "SHA256") -> AlipayIntlSandbox:
 @pytest.fixture
 def alipay(stack: Any, wire: responses.RequestsMock, link: ProviderLink) -> AlipayIntlSandbox:
     """The adapter's real HTTP client talks to the sandbox (through `link`, for fault injection)."""
-    sandbox = new_sandbox()
-
-    def callback(request: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
-        return link.exchange(sandbox, request)
-
-    wire.add_callback(
-        responses.POST, re.compile(re.escape(ALIPAY_BASE_URL) + "/api/alipay/intl/.*"), callback=callback
-    )
+    sandbox: AlipayIntlSandbox = mount(KIT, stack, wire, link)
     return sandbox
 
 

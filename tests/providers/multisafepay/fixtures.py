@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import re
+from typing import Any
 
 import pytest
 import responses
-from requests import PreparedRequest
 
 from local.providers import kit_of
 from local.providers.multisafepay.sandbox import MultiSafepaySandbox
 from tests.support.link import ProviderLink
+from tests.support.providers import mount
 from tests.support.secrets import PROVIDER_SECRET
 
 KIT = kit_of("multisafepay")
@@ -20,13 +20,7 @@ PROVIDER_SECRET["multisafepay"] = KIT.test_secret_entry()
 
 
 @pytest.fixture
-def msp(stack: object, wire: responses.RequestsMock, link: ProviderLink) -> MultiSafepaySandbox:
+def msp(stack: Any, wire: responses.RequestsMock, link: ProviderLink) -> MultiSafepaySandbox:
     """The adapter's real HTTP client talks to the sandbox (through `link`, for fault injection)."""
-    sandbox = MultiSafepaySandbox(api_key=MSP_API_KEY)
-
-    def callback(request: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
-        return link.exchange(sandbox, request)
-
-    for method in (responses.GET, responses.POST, responses.PATCH):
-        wire.add_callback(method, re.compile(re.escape(MSP_BASE_URL) + ".*"), callback=callback)
+    sandbox: MultiSafepaySandbox = mount(KIT, stack, wire, link)
     return sandbox

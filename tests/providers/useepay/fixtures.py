@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 import responses
 from cryptography.hazmat.primitives.asymmetric import rsa
-from requests import PreparedRequest
 
 from local.providers import kit_of
 from local.providers.kit import private_pem, public_pem
 from local.providers.useepay.sandbox import UseePaySandbox
 from tests.support.link import ProviderLink
-from tests.support.secrets import PROVIDER_SECRET
+from tests.support.providers import mount as mount_kit
 
 KIT = kit_of("useepay")
 USEEPAY_BASE_URL = KIT.test_base_url
@@ -38,7 +36,8 @@ def pem_public(key: rsa.RSAPrivateKey) -> str:
 
 
 def sandbox_for(sign_type: str) -> UseePaySandbox:
-    return KIT.new_sandbox(KIT.test_credentials(sign_type))
+    sandbox: UseePaySandbox = KIT.new_sandbox(KIT.test_credentials(sign_type))
+    return sandbox
 
 
 @pytest.fixture(params=["MD5", "RSA"])
@@ -55,11 +54,5 @@ def useepay(stack: Any, wire: responses.RequestsMock, link: ProviderLink, sign_t
 
 def mount(stack: Any, wire: responses.RequestsMock, link: ProviderLink, sign_type: str) -> UseePaySandbox:
     """A sandbox of `sign_type` on the wire, and the secret set to match."""
-    sandbox = sandbox_for(sign_type)
-    stack.put_secret({**PROVIDER_SECRET, "useepay": MD5_SETTINGS if sign_type == "MD5" else RSA_SETTINGS})
-
-    def callback(request: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
-        return link.exchange(sandbox, request)
-
-    wire.add_callback(responses.POST, re.compile(re.escape(USEEPAY_BASE_URL) + "/api"), callback=callback)
+    sandbox: UseePaySandbox = mount_kit(KIT, stack, wire, link, sign_type)
     return sandbox

@@ -164,7 +164,7 @@ def test_a_signed_query_reply_without_the_transaction_is_not_a_not_found(reply: 
     with responses.RequestsMock() as wire:
         wire.add(responses.POST, f"{MD5_SETTINGS['base_url']}/api", json=query_reply(sandbox, **reply))
         with pytest.raises(ProviderUnavailable) as unclear:
-            adapter("MD5").query(stored_order("o-1", provider="multisafepay"))
+            adapter("MD5").query(stored_order("o-1", provider="useepay"))
     assert unclear.value.code == "provider_query_failed"
 
 
@@ -174,7 +174,7 @@ def test_useepays_no_such_transaction_is_not_found(text: str) -> None:
     reply = query_reply(sandbox, resultCode="failed", errorCode="1001", errorMsg=text)
     with responses.RequestsMock() as wire:
         wire.add(responses.POST, f"{MD5_SETTINGS['base_url']}/api", json=reply)
-        assert adapter("MD5").query(stored_order("o-1", provider="multisafepay")) is None
+        assert adapter("MD5").query(stored_order("o-1", provider="useepay")) is None
 
 
 def test_a_query_about_another_transaction_is_not_believed() -> None:
@@ -185,4 +185,4 @@ def test_a_query_about_another_transaction_is_not_believed() -> None:
     with responses.RequestsMock() as wire:
         wire.add(responses.POST, f"{MD5_SETTINGS['base_url']}/api", json=reply)
         with pytest.raises(ProviderUnavailable):
-            adapter("MD5").query(stored_order("o-1", provider="multisafepay"))
+            adapter("MD5").query(stored_order("o-1", provider="useepay"))
