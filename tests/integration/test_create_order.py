@@ -12,18 +12,18 @@ import responses
 
 from local.apigw import proxy_event
 from tests.conftest import Stack
-from tests.support.any_provider import ANY_KIT, ANY_PROVIDER, mount_sandbox
 from tests.support.creation import abandoned_creation, error_of
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
 from tests.support.orders import order_body
+from tests.support.providers import ANY_KIT, ANY_PROVIDER, mount
 from tests.support.store import order_item
 
 
 @pytest.fixture
 def sandbox(stack: Stack, wire: responses.RequestsMock, link: ProviderLink) -> Any:
     """The provider's sandbox, answering the adapter."""
-    return mount_sandbox(ANY_KIT, stack, wire, link)
+    return mount(ANY_KIT, stack, wire, link)
 
 
 def test_same_body_again_returns_the_same_order_without_calling_the_provider(api: Api, sandbox: Any) -> None:

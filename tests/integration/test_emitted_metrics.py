@@ -12,10 +12,10 @@ import responses
 
 from local.providers import kit_of, kits
 from tests.conftest import Stack
-from tests.support.any_provider import mount_sandbox
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
 from tests.support.orders import order_body
+from tests.support.providers import mount
 
 
 @pytest.fixture(params=list(kits()))
@@ -24,7 +24,7 @@ def provider(
 ) -> str:
     """Each provider in turn, its sandbox answering the adapter."""
     name: str = request.param
-    mount_sandbox(kit_of(name), stack, wire, link)
+    mount(kit_of(name), stack, wire, link)
     return name
 
 

@@ -25,8 +25,8 @@ from payments.refunds import RefundFlow
 from payments.schedule import CHECK_OFFSETS
 from payments.store import OrdersStore, iso
 from tests.conftest import Stack
-from tests.support.any_provider import ANY_PROVIDER
 from tests.support.orders import stored_order
+from tests.support.providers import ANY_PROVIDER
 from tests.support.store import history
 
 CREATED = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -10,10 +10,10 @@ import responses
 
 from local.providers import kit_of, kits
 from tests.conftest import Stack
-from tests.support.any_provider import ANY_PROVIDER, mount_sandbox
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
 from tests.support.provider_traits import traits_of
+from tests.support.providers import ANY_PROVIDER, mount
 from tests.support.shop_kit import Shop
 
 # Refunds that stay in flight until the provider reports them: one that does not answer them at once.
@@ -26,7 +26,7 @@ def money(value: int) -> dict[str, Any]:
 
 def shop_of(provider: str, stack: Stack, wire: responses.RequestsMock, link: ProviderLink, api: Api) -> Shop:
     """The merchant's backend with `provider` alone: for what does not depend on the provider."""
-    return Shop(provider, mount_sandbox(kit_of(provider), stack, wire, link), api)
+    return Shop(provider, mount(kit_of(provider), stack, wire, link), api)
 
 
 @pytest.fixture

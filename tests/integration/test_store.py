@@ -15,8 +15,8 @@ from payments.money import Money
 from payments.orders import OrderEvent, OrderStatus
 from payments.store import ConcurrentUpdateError, OrdersStore, iso
 from tests.conftest import Stack
-from tests.support.any_provider import ANY_PROVIDER
 from tests.support.orders import stored_order
+from tests.support.providers import ANY_PROVIDER
 from tests.support.store import event_items, items, order_item
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -35,9 +35,9 @@ from moto.server import ThreadedMotoServer
 from requests import PreparedRequest
 
 from local.emulator import free_port
+from local.gateway import Gateway
 from local.inprocess import FakeContext, LambdaUnderTest, Reply, reply_of
 from local.providers.multisafepay.sandbox import MultiSafepaySandbox
-from local.gateway import Gateway
 from local.template import FunctionSpec, Template
 from payments.api import parse_create_order
 from payments.clock import utc_now

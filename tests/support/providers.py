@@ -22,7 +22,8 @@ from tests.support.secrets import PROVIDER_SECRET
 
 type Kit = ProviderKit[Any, Any]
 
-ANY_PROVIDER: str = next(iter(kits()))
+ANY_KIT: Kit = next(iter(kits().values()))
+ANY_PROVIDER: str = ANY_KIT.name
 # A second name for "an order of one provider, a statement from another": any registered one will do.
 ANOTHER_PROVIDER: str = next((name for name in kits() if name != ANY_PROVIDER), f"not-{ANY_PROVIDER}")
 
