@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Independent oracle: MultiSafepay's official Python SDK verdict on webhook signatures.
 
-Run with the throwaway venv built from requirements-msp-oracle.txt:
-    X/bin/python tests/oracles/msp_sdk_oracle.py < cases.json
+Run with the throwaway venv built from requirements.txt beside it (make: .venv-oracle-multisafepay):
+    X/bin/python tests/providers/multisafepay/oracle/sdk_oracle.py < cases.json
 
 stdin : JSON list of cases {"body": str, "auth": str, "api_key": str,
         optional "validation_time_in_seconds": int (SDK default 600; 0 disables the age check)}

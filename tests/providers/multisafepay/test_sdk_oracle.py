@@ -1,8 +1,9 @@
 """The official `multisafepay` SDK's Webhook.validate and our verifier must agree on compact bodies.
 
-The SDK needs pydantic 1, so it runs in its own virtualenv (`make test` builds .venv-oracle) as a
-subprocess. It re-serialises JSON before hashing, hence compact bodies only; it also accepts any
-future timestamp, which we refuse beyond 60 s, so those cases are compared within our window.
+The SDK needs pydantic 1, so it runs in its own virtualenv (`make test` builds it from
+oracle/requirements.txt) as a subprocess: oracle/sdk_oracle.py. It re-serialises JSON before hashing,
+hence compact bodies only; it also accepts any future timestamp, which we refuse beyond 60 s, so those
+cases are compared within our window.
 """
 
 from __future__ import annotations
@@ -19,12 +20,11 @@ from payments.http import HttpClient
 from payments.providers.base import RawRequest
 from payments.providers.multisafepay.adapter import MultiSafepay, MultiSafepaySettings
 from payments.signing import hmac_sha512_hex
-from tests.support.oracles import oracle_python, run_oracle
+from tests.support.oracle_venvs import run_oracle
 
 
 def sdk_verdicts(cases: list[dict[str, Any]]) -> list[bool]:
-    python = oracle_python("MSP_ORACLE_PYTHON", ".venv-oracle/bin/python", "MultiSafepay SDK")
-    result_json = run_oracle(python, "msp_sdk_oracle.py", cases)
+    result_json = run_oracle("multisafepay", cases)
     verdicts: list[bool] = result_json
     assert len(verdicts) == len(cases)
     return verdicts

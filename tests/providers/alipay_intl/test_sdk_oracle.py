@@ -1,8 +1,8 @@
 """Alipay's own `global-open-sdk-python` (its SHA256withRSA helpers) agrees with us, both ways.
 
 The SDK pins cryptography 44 and verifies with the pure-Python `rsa` package, so it runs in its own
-virtualenv (ALIPAY_ORACLE_PYTHON, default .venv-alipay-oracle) as a subprocess; see
-tests/oracles/alipay_sdk_oracle.py.
+virtualenv (`make test` builds it from oracle/requirements.txt) as a subprocess; see
+oracle/sdk_oracle.py.
 """
 
 from __future__ import annotations
@@ -27,14 +27,13 @@ from tests.providers.alipay_intl.fixtures import (
     private_text,
     public_text,
 )
-from tests.support.oracles import oracle_python, run_oracle
+from tests.support.oracle_venvs import run_oracle
 
 TITLE = '茶具 {"set"} \\"x\\"'
 
 
 def sdk(cases: dict[str, list[dict[str, str]]]) -> dict[str, Any]:
-    python = oracle_python("ALIPAY_ORACLE_PYTHON", ".venv-alipay-oracle/bin/python", "Alipay SDK")
-    result_json = run_oracle(python, "alipay_sdk_oracle.py", cases)
+    result_json = run_oracle("alipay_intl", cases)
     answer: dict[str, Any] = result_json
     return answer
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Independent oracle: the SHA256withRSA helpers of Alipay's `global-open-sdk-python`.
 
-Run with the throwaway venv built from requirements-alipay-oracle.txt:
-    X/bin/python tests/oracles/alipay_sdk_oracle.py < cases.json
+Run with the throwaway venv built from requirements.txt beside it (make: .venv-oracle-alipay_intl):
+    X/bin/python tests/providers/alipay_intl/oracle/sdk_oracle.py < cases.json
 
 stdin : {"verify": [{"body": str, "member": "request"|"response", "public_key": str}],
          "sign": [{"text": str, "private_key": str}]}
