@@ -1,4 +1,4 @@
-"""Runs inside .venv-alipay-oracle: µs per SHA256withRSA verification with global-open-sdk-python's
+"""Runs inside .venv-oracle-alipay_intl: µs per SHA256withRSA verification with global-open-sdk-python's
 signature tool (stdin: {message, signature, public_key, n})."""
 
 import json

@@ -1,10 +1,11 @@
-"""Runs inside .venv-oracle: µs per MultiSafepay SDK Webhook.validate call (stdin: {body, auth, key, n})."""
+"""Runs inside .venv-oracle-multisafepay: µs per MultiSafepay SDK Webhook.validate call
+(stdin: {body, auth, key, n})."""
 
 import json
 import sys
 import time
 
-from multisafepay.util.webhook import Webhook
+from multisafepay.util.webhook import Webhook  # type: ignore[import-not-found]
 
 case = json.load(sys.stdin)
 if not Webhook.validate(case["body"], case["auth"], case["key"]):
