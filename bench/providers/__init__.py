@@ -5,7 +5,6 @@ timing, compared with ours: sdk_comparison.py, and sdk_timing.py, run in its ora
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 import subprocess
 from dataclasses import dataclass
@@ -44,7 +43,8 @@ def first_variants() -> list[ProviderCase]:
 
 
 # -- side by side with the official SDKs ------------------------------------------------------------
-ROOT = Path(__file__).resolve().parent.parent.parent
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
 
 
 def sdk_comparisons(n: int) -> dict[str, Any]:
@@ -52,9 +52,8 @@ def sdk_comparisons(n: int) -> dict[str, Any]:
     note}}, each measuring `n` calls."""
     rows: dict[str, Any] = {}
     for name in kits():
-        module = f"{__name__}.{name}.sdk_comparison"
-        if importlib.util.find_spec(module) is not None:
-            rows.update(importlib.import_module(module).compare(n))
+        if (HERE / name / "sdk_comparison.py").exists():
+            rows.update(importlib.import_module(f"{__name__}.{name}.sdk_comparison").compare(n))
     return rows
 
 
@@ -65,7 +64,7 @@ def sdk_timing(provider: str, case: dict[str, Any]) -> float | None:
     if not python.exists():
         return None
     out = subprocess.run(
-        [str(python), str(Path(__file__).resolve().parent / provider / "sdk_timing.py")],
+        [str(python), str(HERE / provider / "sdk_timing.py")],
         input=json.dumps(case),
         text=True,
         capture_output=True,

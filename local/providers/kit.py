@@ -118,6 +118,12 @@ class ProviderKit[Credentials, Sandbox](ABC):
     sample_actions: ClassVar[tuple[str, ...]] = ()
     notification_source_ip: ClassVar[str] = "203.0.113.10"  # where the provider's notifications come from
 
+    # -- what `make bench` expects of it (bench/) -------------------------------------------------
+    # Our CPU per first notification, p50, by variant: what its signature check allows (HMAC or MD5
+    # against RSA). A variant without one gets no target.
+    notify_cpu_target_ms: ClassVar[Mapping[str, float]] = {}
+    cancel_calls_provider: ClassVar[bool] = True  # False: the provider has no cancel call to make
+
     def sample_credentials(self) -> Credentials:
         """Fixed, published, non-secret credentials the sample notifications are signed with (listed in
         events/<name>/sample_secret_entry.json): a stack whose secret holds them accepts the samples."""

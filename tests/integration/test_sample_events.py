@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import importlib
-import importlib.util
 import json
 import re
 from dataclasses import dataclass
@@ -32,7 +31,9 @@ from tests.conftest import Stack
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
 
-EVENTS = Path(__file__).resolve().parent.parent.parent / "events"
+ROOT = Path(__file__).resolve().parent.parent.parent
+EVENTS = ROOT / "events"
+PROVIDER_TESTS = ROOT / "tests" / "providers"
 PROVIDERS = sorted(kits())
 # The events every provider has, driven by test_samples_take_the_order_to_paid below. A provider's
 # other events are driven by its own tests/providers/<name>/test_sample_events.py, which names them in
@@ -56,8 +57,9 @@ def event_files() -> set[str]:
 
 def provider_tests(name: str) -> ModuleType | None:
     """tests/providers/<name>/test_sample_events.py, when the provider has samples of its own."""
-    module = f"tests.providers.{name}.test_sample_events"
-    return importlib.import_module(module) if importlib.util.find_spec(module) else None
+    if not (PROVIDER_TESTS / name / "test_sample_events.py").exists():
+        return None
+    return importlib.import_module(f"tests.providers.{name}.test_sample_events")
 
 
 def moment_of(event: dict[str, Any]) -> int:

@@ -4,6 +4,7 @@ entry, its sandbox and cashier page, its result codes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ SAMPLE_KEYS = Path(__file__).resolve().parents[3] / "events" / "alipay_intl"
 SAMPLE_CLIENT_ID = "SAMPLE_CLIENT_ID_01"
 
 
+@cache  # loading checks the key, which takes a while: once per process
 def sample_key(name: str) -> rsa.RSAPrivateKey:
     key = serialization.load_pem_private_key((SAMPLE_KEYS / f"{name}.pem").read_bytes(), password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
@@ -53,6 +55,7 @@ class AlipayIntlKit(ProviderKit[Credentials, AlipayIntlSandbox]):
     sample_order_id = "sample-order-3"
     sample_actions = ("cancel",)
     notification_source_ip = "110.75.1.10"
+    notify_cpu_target_ms = {"": 5.0}
     outcomes = {
         "paid": ("SUCCESS", S.PAID),
         "failed": ("PROCESS_FAIL", S.FAILED),

@@ -30,6 +30,7 @@ class MultiSafepayKit(ProviderKit[Credentials, MultiSafepaySandbox]):
     sample_order_id = "sample-order-1"
     sample_actions = ("refund",)
     notification_source_ip = "185.110.48.12"
+    notify_cpu_target_ms = {"": 2.0}
     outcomes = {
         "pending": ("initialized", S.PENDING),
         "paid": ("completed", S.PAID),

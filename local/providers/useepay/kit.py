@@ -35,6 +35,8 @@ class UseePayKit(ProviderKit[Credentials, UseePaySandbox]):
     api_path_pattern = "/api"
     sample_order_id = "sample-order-2"
     notification_source_ip = "47.88.1.10"
+    notify_cpu_target_ms = {"MD5": 2.0, "RSA": 5.0}
+    cancel_calls_provider = False  # its checkout closes on its own: no cancel call (the adapter)
     outcomes = {
         "pending": ("pending", S.PENDING),
         "paid": ("succeed", S.PAID),
