@@ -5,8 +5,6 @@ SHELL := /bin/bash
 # Lambda runs python3.12: so do the tests. pyenv's 3.12 when present, else python3.12 on PATH.
 PYTHON312 := $(shell p=$$(pyenv prefix 3.12.1 2>/dev/null) && echo $$p/bin/python3 || command -v python3.12)
 VENV := .venv
-ORACLE_VENV := .venv-oracle
-ALIPAY_ORACLE_VENV := .venv-alipay-oracle
 SAM_VENV := .venv-sam
 RUNTIME_VENV := .venv-runtime
 PY := $(VENV)/bin/python
@@ -36,8 +34,8 @@ help:
 	@echo "make validate  sam validate --lint and cfn-lint on template.yaml"
 	@echo "make build     sam build (layer + functions into .aws-sam/build)"
 	@echo "make deploy    sam build + sam deploy --guided"
-	@echo "make invoke EVENT=events/<name>.json  sam local invoke with a sample event (Docker; events/README.md)"
-	@echo "make events    regenerate events/ (fresh timestamps for the signed notification)"
+	@echo "make invoke EVENT=events/<provider>/<what>.json  sam local invoke with a sample event (Docker; events/README.md)"
+	@echo "make events    regenerate events/ (fresh timestamps for the signed notifications)"
 	@echo "make openapi   regenerate docs/openapi.json from the code (a test fails when it is stale)"
 	@echo "make bench     benchmarks: cold start, per-request CPU, round trips, sizes, SDK ratios"
 	@echo "make reliability  the adversarial suite and its table (forgeries, races, faults, fuzzing)"
@@ -51,16 +49,14 @@ $(VENV)/.installed: requirements-dev.txt layers/payments/requirements.txt | $(UV
 	$(UV_INSTALL) $(PY) -r requirements-dev.txt
 	touch $@
 
-# The official MultiSafepay SDK needs pydantic 1: it lives in its own virtualenv, used as an oracle.
-$(ORACLE_VENV)/.installed: tests/oracles/requirements-msp-oracle.txt | $(UV_STAMP)
-	test -x $(ORACLE_VENV)/bin/python || $(UV) venv --quiet --clear --python $(PYTHON312) $(ORACLE_VENV)
-	$(UV_INSTALL) $(ORACLE_VENV)/bin/python -r tests/oracles/requirements-msp-oracle.txt
-	touch $@
-
-# global-open-sdk-python (Alipay's SDK) pins an older cryptography: its own virtualenv too.
-$(ALIPAY_ORACLE_VENV)/.installed: tests/oracles/requirements-alipay-oracle.txt | $(UV_STAMP)
-	test -x $(ALIPAY_ORACLE_VENV)/bin/python || $(UV) venv --quiet --clear --python $(PYTHON312) $(ALIPAY_ORACLE_VENV)
-	$(UV_INSTALL) $(ALIPAY_ORACLE_VENV)/bin/python -r tests/oracles/requirements-alipay-oracle.txt
+# A provider's official SDK, the independent oracle its tests compare us with, pins what ours cannot
+# share (an older pydantic or cryptography): each lives in a virtualenv of its own, .venv-oracle-<provider>,
+# made from tests/providers/<provider>/oracle/requirements.txt (tests/support/oracle_venvs.py finds it).
+ORACLE_VENVS := $(patsubst tests/providers/%/oracle/requirements.txt,.venv-oracle-%/.installed,\
+	$(wildcard tests/providers/*/oracle/requirements.txt))
+$(ORACLE_VENVS): .venv-oracle-%/.installed: tests/providers/%/oracle/requirements.txt | $(UV_STAMP)
+	test -x .venv-oracle-$*/bin/python || $(UV) venv --quiet --clear --python $(PYTHON312) .venv-oracle-$*
+	$(UV_INSTALL) .venv-oracle-$*/bin/python -r $<
 	touch $@
 
 # What Lambda's python3.12 runtime provides around our code: awslambdaric and boto3.
@@ -77,9 +73,9 @@ $(SAM_VENV)/.installed: | $(UV_STAMP)
 
 # Every virtualenv (.ci/run times this stage on its own).
 # They are independent: made side by side, whether or not make was given -j.
-VENVS := $(VENV)/.installed $(ORACLE_VENV)/.installed $(ALIPAY_ORACLE_VENV)/.installed $(RUNTIME_VENV)/.installed $(SAM_VENV)/.installed
+VENVS := $(VENV)/.installed $(ORACLE_VENVS) $(RUNTIME_VENV)/.installed $(SAM_VENV)/.installed
 install:
-	@$(MAKE) --no-print-directory --question $(VENVS) || $(MAKE) --no-print-directory -j 5 --output-sync=target $(VENVS)
+	@$(MAKE) --no-print-directory --question $(VENVS) || $(MAKE) --no-print-directory -j $(words $(VENVS)) --output-sync=target $(VENVS)
 
 # Everything, including the local stack end to end (in-process and under the Lambda emulator against
 # `sam build`) and the browser test (skipped, with a notice, where Debian's chromium is not installed).
@@ -88,8 +84,7 @@ test: install lint build
 
 # The test run of `make test` alone: no lint, no build (it needs a `make build` done before).
 pytest: install
-	MSP_ORACLE_PYTHON=$(ORACLE_VENV)/bin/python ALIPAY_ORACLE_PYTHON=$(ALIPAY_ORACLE_VENV)/bin/python \
-		REQUIRE_ORACLES=1 REQUIRE_EMULATOR=1 REQUIRE_ALL_FIGURES=1 $(PY) -m pytest $(PYTEST_PARALLEL)
+	REQUIRE_ORACLES=1 REQUIRE_EMULATOR=1 REQUIRE_ALL_FIGURES=1 $(PY) -m pytest $(PYTEST_PARALLEL)
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit -q $(PYTEST_PARALLEL)
@@ -128,7 +123,7 @@ reliability: $(VENV)/.installed
 
 # Figures, not a test: cold start vs floor, per-request CPU, round trips, package sizes, SDK ratios,
 # local-stack throughput. Prints a table; writes bench/results.json. Run it on an idle machine.
-bench: $(VENV)/.installed $(ORACLE_VENV)/.installed $(ALIPAY_ORACLE_VENV)/.installed $(RUNTIME_VENV)/.installed build
+bench: $(VENV)/.installed $(ORACLE_VENVS) $(RUNTIME_VENV)/.installed build
 	$(PY) -m bench.run
 
 events: $(VENV)/.installed
@@ -142,10 +137,10 @@ deploy: build
 
 # sam local invoke (needs Docker and AWS credentials) of the function an event's route reaches, built
 # first, pointed at the deployed table and secret by ENV_VARS (fill events/env.json in from the stack's
-# outputs). make invoke EVENT=events/create_order_multisafepay.json [ENV_VARS=…] [SAM_ARGS='--profile x']
+# outputs). make invoke EVENT=events/<provider>/create_order.json [ENV_VARS=…] [SAM_ARGS='--profile x']
 ENV_VARS ?= events/env.json
 invoke: $(VENV)/.installed
-	@test -n "$(EVENT)" || { echo "make invoke: say which event: make invoke EVENT=events/create_order_multisafepay.json (list: events/README.md)" >&2; exit 2; }
+	@test -n "$(EVENT)" || { echo "make invoke: say which event: make invoke EVENT=events/<provider>/create_order.json (list: events/README.md)" >&2; exit 2; }
 	@$(PY) -m events.invoke "$(EVENT)" --env-vars "$(ENV_VARS)" --print >/dev/null
 	@$(MAKE) --no-print-directory build-quietly
 	@$(PY) -m events.invoke "$(EVENT)" --env-vars "$(ENV_VARS)" --sam-args "$(SAM_ARGS)"
@@ -180,4 +175,4 @@ build-quietly:
 	fi
 
 clean:
-	rm -rf $(VENV) $(ORACLE_VENV) $(ALIPAY_ORACLE_VENV) $(SAM_VENV) $(RUNTIME_VENV) $(UV_DIR) .local-logs .aws-sam .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(ORACLE_VENVS:/.installed=) $(SAM_VENV) $(RUNTIME_VENV) $(UV_DIR) .local-logs .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -24,7 +24,9 @@ from typing import Any
 
 import requests
 
+from bench.throughput import order_body
 from local.emulator import free_port
+from local.providers import kits
 
 ROOT = Path(__file__).resolve().parent.parent
 ORDERS = int(os.environ.get("BENCH_EVENT_ORDERS", "100"))  # the burst; two events each: pending, paid
@@ -107,24 +109,19 @@ def commit_to_webhook() -> dict[str, Any]:
                 raise RuntimeError("the local stack exited")
             time.sleep(0.1)
         state = json.loads(state_file.read_text())
-        api, key, sandbox = state["api"], state["api_key"], state["sandboxes"]["multisafepay"]
+        api, key, sandboxes = state["api"], state["api_key"], state["sandboxes"]
+        providers = sorted(kits())
 
         def change(i: int) -> None:  # an order created (order.pending), then paid (order.paid)
+            provider = providers[i % len(providers)]  # every provider in turn
             http = requests.Session()
             http.post(
                 f"{api}/orders",
                 headers={"x-api-key": key},
                 timeout=30,
-                json={
-                    "order_id": f"ev-{i}",
-                    "provider": "multisafepay",
-                    "amount": {"value": 1000, "currency": "EUR"},
-                    "description": "Tea set",
-                    "return_url": f"{api}/r",
-                    "cancel_url": f"{api}/c",
-                },
+                json=order_body(f"ev-{i}", provider, api),
             ).raise_for_status()
-            http.post(f"{sandbox}/_control/ev-{i}/pay", timeout=30).raise_for_status()
+            http.post(f"{sandboxes[provider]}/_control/ev-{i}/pay", timeout=30).raise_for_status()
 
         # 1. One order at a time, each waited for: the latency of a change on a quiet pipeline.
         for i in range(QUIET_ORDERS):
@@ -160,5 +157,6 @@ def commit_to_webhook() -> dict[str, Any]:
         "burst_p50_ms": percentile(burst, 0.5) * 1000 if burst else None,
         "burst_p99_ms": percentile(burst, 0.99) * 1000 if burst else None,
         "workers": WORKERS,
-        "note": "in-process local stack, stream and queue polled every 0.5 s; receiver answers 200",
+        "note": "in-process local stack, every provider in turn, stream and queue polled every 0.5 s;"
+        " receiver answers 200",
     }

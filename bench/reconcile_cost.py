@@ -4,7 +4,7 @@ with moto's and the sandboxes' time taken out, every call counted in order).
 Per checked item: a scheduled run that takes up one item (RECONCILE_MAX_ITEMS=1), so a row's calls are
 the run's due-index Query, then the item's own reads, lease, provider call and write — for an order
 paid at the provider whose notification was dropped, and for a refund in flight whose result
-notification was dropped. Then one run over many due items (orders of the three providers, half paid
+notification was dropped. Then one run over many due items (orders of every provider, half paid
 at the provider without a notification): its wall time and items per second against moto and the
 in-process sandboxes.
 
@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench.providers import ProviderCase, first_variants
 from bench.requests_cost import (
     BATCH,
     METER,
@@ -39,7 +40,6 @@ from bench.requests_cost import (
 from local.apigw import proxy_event
 from local.inprocess import FakeContext, environment
 
-PROVIDERS = ("multisafepay", "useepay-MD5", "alipay_intl")
 LATER = timedelta(minutes=3)  # past every item's first check (2 minutes after it was made)
 _RUNS = itertools.count()
 RUN_TIMEOUT_S = 900.0
@@ -52,16 +52,16 @@ def reconcile_cost() -> dict[str, Any]:
     run_items = int(os.environ.get("BENCH_RECONCILE_RUN_ITEMS", "1000"))
     results: dict[str, Any] = {"per_item": {}}
     with harness() as bench:
-        for provider in PROVIDERS:
-            bench.boxes["_current"]["useepay"] = bench.boxes.get(provider, bench.boxes["useepay-MD5"])
+        for provider in first_variants():  # every provider, in its first variant
+            bench.use(provider)
             for case in (PAID, REFUND):
                 rows = []
                 for start in range(0, items, BATCH):
                     tag = "paid" if case == PAID else "refund"
-                    ids = [f"{tag}-{provider}-{i}" for i in range(start, min(items, start + BATCH))]
+                    ids = [f"{tag}-{provider.label}-{i}" for i in range(start, min(items, start + BATCH))]
                     rows.append(_per_item(bench, provider, case, ids))
-                results["per_item"][f"{case} [{provider}]"] = _merge(rows)
-            print(f"  {provider}: done", file=sys.stderr, flush=True)
+                results["per_item"][f"{case} [{provider.label}]"] = _merge(rows)
+            print(f"  {provider.label}: done", file=sys.stderr, flush=True)
         results["run"] = _one_run(bench, run_items)
     return results
 
@@ -81,10 +81,10 @@ def _api(bench: Harness, function: str, method: str, path: str, resource: str, b
         return handler.handler(event, FakeContext(function))
 
 
-def _create(bench: Harness, provider: str, order_id: str) -> None:
+def _create(bench: Harness, provider: ProviderCase, order_id: str) -> None:
     body = {
         "order_id": order_id,
-        "provider": provider.split("-")[0],
+        "provider": provider.kit.name,
         "amount": {"value": 1000, "currency": "EUR"},
         "description": "Tea set",
         "return_url": "https://shop.example.com/r",
@@ -96,9 +96,9 @@ def _create(bench: Harness, provider: str, order_id: str) -> None:
         raise RuntimeError(f"create {order_id}: {reply['statusCode']} {reply.get('body')}")
 
 
-def _paid_notified(bench: Harness, provider: str, order_id: str) -> None:
-    url, headers, body = _notification(provider, bench.boxes, order_id)
-    name = provider.split("-")[0]
+def _paid_notified(bench: Harness, provider: ProviderCase, order_id: str) -> None:
+    name = provider.kit.name
+    url, headers, body = _notification(bench, name, order_id)
     query = [tuple(pair.split("=", 1)) for pair in url.split("?", 1)[1].split("&")] if "?" in url else []
     handler = bench.functions["NotifyFunction"]
     event = proxy_event(
@@ -116,7 +116,7 @@ def _paid_notified(bench: Harness, provider: str, order_id: str) -> None:
         raise RuntimeError(f"notify {order_id}: {reply['statusCode']}")
 
 
-def _refund_result_lost(bench: Harness, provider: str, order_id: str) -> None:
+def _refund_result_lost(bench: Harness, provider: ProviderCase, order_id: str) -> None:
     """A paid order's refund, accepted (pending; Alipay: its answer unknown), then made at the
     provider with its notification dropped."""
     box = _box(bench, provider)
@@ -131,18 +131,17 @@ def _refund_result_lost(bench: Harness, provider: str, order_id: str) -> None:
     box.release_refunds(order_id)
 
 
-def _box(bench: Harness, provider: str) -> Any:
-    return bench.boxes["_current"]["useepay"] if provider.startswith("useepay") else bench.boxes[provider]
+def _box(bench: Harness, provider: ProviderCase) -> Any:
+    return bench.current[provider.kit.name]
 
 
 def _drain(bench: Harness) -> None:
     for box in bench.boxes.values():  # what the providers sent on their own: not delivered here
-        if hasattr(box, "take_notifications"):
-            box.take_notifications()
+        box.take_notifications()
 
 
 # -- per checked item ------------------------------------------------------------------------------
-def _per_item(bench: Harness, provider: str, case: str, order_ids: list[str]) -> dict[str, Any]:
+def _per_item(bench: Harness, provider: ProviderCase, case: str, order_ids: list[str]) -> dict[str, Any]:
     _fresh_table(bench.envs["ReconcileFunction"]["ORDERS_TABLE_NAME"])
     for order_id in order_ids:
         _create(bench, provider, order_id)
@@ -155,7 +154,7 @@ def _per_item(bench: Harness, provider: str, case: str, order_ids: list[str]) ->
     for order_id in order_ids:
         report, spent = _reconcile(bench, max_items=1)
         if (report["checked"], report["changed"]) != (1, 1):
-            raise RuntimeError(f"{case} [{provider}] {order_id}: {report}")
+            raise RuntimeError(f"{case} [{provider.label}] {order_id}: {report}")
         cpu.append(spent * 1000)
         botocore.append(METER.botocore * 1000)
         calls.append(Counter(METER.calls))
@@ -231,9 +230,11 @@ def _one_run(bench: Harness, items: int) -> dict[str, Any]:
 def _timed_run(bench: Harness, items: int) -> dict[str, Any]:
     _fresh_table(bench.envs["ReconcileFunction"]["ORDERS_TABLE_NAME"])
     paid = 0
+    providers = first_variants()
+    for provider in providers:
+        bench.use(provider)
     for index in range(items):
-        provider = PROVIDERS[index % len(PROVIDERS)]
-        bench.boxes["_current"]["useepay"] = bench.boxes["useepay-MD5"]
+        provider = providers[index % len(providers)]
         order_id = f"run-{next(_RUNS)}"  # unique at the sandboxes, which outlive the table
         _create(bench, provider, order_id)
         if index % 2 == 0:
@@ -250,6 +251,7 @@ def _timed_run(bench: Harness, items: int) -> dict[str, Any]:
         raise RuntimeError(f"the run over {items} items: {report}")
     return {
         "due_items": items,
+        "providers": len(providers),
         "checked": checked,
         "changed": report["changed"],
         "paid_at_provider": paid,
@@ -283,8 +285,9 @@ def render(results: dict[str, Any]) -> list[str]:
         )
     run = results["run"]
     lines.append(
-        f"   one run over {run['due_items']} due items (3 providers, {run['paid_at_provider']} paid at the "
-        f"provider unnotified): {run['checked']} checked, {run['changed']} changed in {run['wall_s']:.1f} s "
+        f"   one run over {run['due_items']} due items ({run.get('providers', 3)} providers, "
+        f"{run['paid_at_provider']} paid at the provider unnotified): {run['checked']} checked, "
+        f"{run['changed']} changed in {run['wall_s']:.1f} s "
         f"= {run['items_per_s']:.1f} items/s;",
     )
     lines.append(

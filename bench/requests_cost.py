@@ -11,7 +11,6 @@ transaction), so a row says what it measures rather than only how many.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
@@ -40,8 +39,11 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
+from bench.providers import ProviderCase, first_variants, provider_cases
 from local.apigw import proxy_event
 from local.inprocess import FakeContext, environment
+from local.providers import kits
+from local.providers.kit import ProviderKit
 from local.template import Template, table_arguments
 
 # How a call is written in a row's sequence of calls.
@@ -112,64 +114,61 @@ READS = {"aws:GetItem", "aws:Query"}
 WRITES = {"aws:PutItem", "aws:UpdateItem", "aws:TransactWriteItems", "aws:DeleteItem"}
 
 
-def _sandboxes(wire: responses.RequestsMock) -> dict[str, Any]:
-    from local.providers.multisafepay.sandbox import MultiSafepaySandbox
-    from tests.providers.alipay_intl.fixtures import ALIPAY_BASE_URL, new_sandbox
-    from tests.providers.multisafepay.fixtures import MSP_API_KEY, MSP_BASE_URL
-    from tests.providers.useepay.fixtures import USEEPAY_BASE_URL, sandbox_for
-
-    boxes: dict[str, Any] = {
-        "multisafepay": MultiSafepaySandbox(api_key=MSP_API_KEY),
-        "useepay-MD5": sandbox_for("MD5"),
-        "useepay-RSA": sandbox_for("RSA"),
-        "alipay_intl": new_sandbox(),
+def _sandboxes(wire: responses.RequestsMock) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the sandboxes by case label, the one each provider's URL reaches now: its first variant's)."""
+    boxes = {
+        case.label: case.kit.new_sandbox(case.kit.test_credentials(case.variant)) for case in provider_cases()
     }
-    current = {"useepay": boxes["useepay-MD5"]}
+    current = {case.kit.name: boxes[case.label] for case in first_variants()}
 
-    def mount(base: str, pick: Callable[[], Any]) -> None:
+    def mount(kit: ProviderKit[Any, Any]) -> None:
         def callback(request: Any) -> tuple[int, dict[str, str], bytes]:
             body = request.body.encode() if isinstance(request.body, str) else request.body
             with METER.away("provider"):
-                return pick().handle(request.method, request.url, dict(request.headers), body)  # type: ignore[no-any-return]
+                return current[kit.name].handle(request.method, request.url, dict(request.headers), body)  # type: ignore[no-any-return]
 
-        for method in (responses.GET, responses.POST, responses.PATCH):  # PATCH: MultiSafepay's cancel
-            wire.add_callback(method, re.compile(re.escape(base) + ".*"), callback=callback)
+        for method in kit.api_methods:
+            wire.add_callback(method, re.compile(re.escape(kit.test_base_url) + ".*"), callback=callback)
 
-    mount(MSP_BASE_URL, lambda: boxes["multisafepay"])
-    mount(USEEPAY_BASE_URL, lambda: current["useepay"])
-    mount(ALIPAY_BASE_URL, lambda: boxes["alipay_intl"])
-    boxes["_current"] = current
-    return boxes
+    for kit in kits().values():
+        mount(kit)
+    return boxes, current
 
 
-def _notification(provider: str, boxes: dict[str, Any], order_id: str) -> tuple[str, dict[str, str], bytes]:
-    if provider == "multisafepay":
-        boxes[provider].set_status(order_id, "completed")
-        return boxes[provider].notification(order_id)  # type: ignore[no-any-return]
-    if provider.startswith("useepay"):
-        boxes[provider].settle(order_id, "succeed")
-        return boxes[provider].notification(order_id)  # type: ignore[no-any-return]
-    delivery = boxes[provider].notification(order_id, "SUCCESS")
-    return delivery.url, delivery.headers, delivery.body
+def _notification(bench: Harness, provider: str, order_id: str) -> tuple[str, dict[str, str], bytes]:
+    """The provider's signed notification that the order is paid, from the sandbox in use."""
+    statement = kits()[provider].statement(bench.current[provider], order_id, "paid")
+    return statement.url, statement.headers, statement.body
 
 
 @dataclass
 class Harness:
     """The real handlers in this process against moto and the provider sandboxes, metered."""
 
-    boxes: dict[str, Any]  # the sandboxes by provider (and "_current": UseePay's signing in use)
+    boxes: dict[str, Any]  # the sandboxes by case label
+    current: dict[str, Any]  # by provider: the sandbox its URL reaches (the case in use)
     functions: dict[str, Any]  # LambdaUnderTest by logical id
     envs: dict[str, dict[str, str]]
     refs: dict[str, str]
+    secret: dict[str, dict[str, Any]]  # the provider-credentials secret as it stands
+
+    def use(self, case: ProviderCase) -> None:
+        """The provider's URL reaches the case's sandbox; the secret holds its credentials."""
+        self.current[case.kit.name] = self.boxes[case.label]
+        entry = case.kit.test_secret_entry(case.variant)
+        if self.secret[case.kit.name] != entry:
+            self.secret[case.kit.name] = entry
+            boto3.client("secretsmanager").put_secret_value(
+                SecretId=self.refs["ProviderCredentialsSecret"], SecretString=json.dumps(self.secret)
+            )
+            parameters.clear_caches()  # type: ignore[no-untyped-call]
 
 
 @contextmanager
 def harness() -> Iterator[Harness]:
-    for kit in ("alipay_intl_kit", "multisafepay_kit", "useepay_kit"):  # each adds to PROVIDER_SECRET
-        importlib.import_module(f"tests.support.{kit}")
     from local.inprocess import LambdaUnderTest
-    from tests.support.secrets import PROVIDER_SECRET
 
+    secret = {name: kit.test_secret_entry() for name, kit in kits().items()}
     template = Template()
     BotocoreStubber.__call__ = _metered_stub  # type: ignore[method-assign]
     try:
@@ -178,9 +177,9 @@ def harness() -> Iterator[Harness]:
                 boto3.client("dynamodb"),
                 boto3.client("secretsmanager"),
                 prefix="bench",
-                secret_values={"ProviderCredentialsSecret": json.dumps(PROVIDER_SECRET)},
+                secret_values={"ProviderCredentialsSecret": json.dumps(secret)},
             )
-            boxes = _sandboxes(wire)
+            boxes, current = _sandboxes(wire)
             # Clients copy the session's hooks when made: register before the handlers make theirs.
             events = boto3._get_default_session()._session.get_component("event_emitter")
             events.register("before-parameter-build.dynamodb", METER.call_starts)
@@ -197,30 +196,20 @@ def harness() -> Iterator[Harness]:
             functions = {
                 spec.logical_id: LambdaUnderTest(spec, envs[spec.logical_id], keys) for spec in specs
             }
-            yield Harness(boxes, functions, envs, refs)
+            yield Harness(boxes, current, functions, envs, refs, secret)
     finally:
         BotocoreStubber.__call__ = _original_stub  # type: ignore[method-assign]
 
 
 def per_request_cost() -> dict[str, Any]:
-    from tests.providers.useepay.fixtures import RSA_SETTINGS
-    from tests.support.secrets import PROVIDER_SECRET
-
     requests_per_case = int(os.environ.get("BENCH_REQUESTS", "1000"))
     results: dict[str, Any] = {}
     with harness() as bench:
-        boxes, functions, envs, refs = bench.boxes, bench.functions, bench.envs, bench.refs
-        for provider in ("multisafepay", "useepay-MD5", "useepay-RSA", "alipay_intl"):
-            if provider == "useepay-RSA":
-                boto3.client("secretsmanager").put_secret_value(
-                    SecretId=refs["ProviderCredentialsSecret"],
-                    SecretString=json.dumps({**PROVIDER_SECRET, "useepay": RSA_SETTINGS}),
-                )
-                parameters.clear_caches()  # type: ignore[no-untyped-call]
-            boxes["_current"]["useepay"] = boxes.get(provider, boxes["useepay-MD5"])
-            results.update(_provider_cases(provider, boxes, functions, envs, requests_per_case))
-            print(f"  {provider}: done", file=sys.stderr, flush=True)
-        table = envs["NotifyFunction"]["ORDERS_TABLE_NAME"]
+        for case in provider_cases():
+            bench.use(case)
+            results.update(_provider_cases(case, bench, requests_per_case))
+            print(f"  {case.label}: done", file=sys.stderr, flush=True)
+        table = bench.envs["NotifyFunction"]["ORDERS_TABLE_NAME"]
         results["botocore floor: notify's round trips"] = _round_trip_floor(table, requests_per_case)
     return results
 
@@ -235,18 +224,15 @@ def _fresh_table(table_name: str) -> None:
     client.create_table(**table_arguments(props, table_name))
 
 
-def _provider_cases(
-    provider: str, boxes: dict[str, Any], functions: dict[str, Any], envs: dict[str, dict[str, str]], n: int
-) -> dict[str, Any]:
+def _provider_cases(case: ProviderCase, bench: Harness, n: int) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for start in range(0, n, BATCH):
-        _fresh_table(envs["NotifyFunction"]["ORDERS_TABLE_NAME"])
-        for case, row in _batch(provider, boxes, functions, range(start, min(n, start + BATCH))).items():
-            merged.setdefault(case, []).append(row)
-        for box in boxes.values():  # what the providers sent on their own: not delivered here
-            if hasattr(box, "take_notifications"):
-                box.take_notifications()
-    return {case: _merge(rows) for case, rows in merged.items()}
+        _fresh_table(bench.envs["NotifyFunction"]["ORDERS_TABLE_NAME"])
+        for row_name, row in _batch(case, bench, range(start, min(n, start + BATCH))).items():
+            merged.setdefault(row_name, []).append(row)
+        for box in bench.boxes.values():  # what the providers sent on their own: not delivered here
+            box.take_notifications()
+    return {row_name: _merge(rows) for row_name, rows in merged.items()}
 
 
 def _merge(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -276,8 +262,8 @@ def _merge(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _batch(provider: str, boxes: dict[str, Any], functions: dict[str, Any], indices: range) -> dict[str, Any]:
-    name = provider.split("-")[0]
+def _batch(provider_case: ProviderCase, bench: Harness, indices: range) -> dict[str, Any]:
+    name, provider, functions = provider_case.kit.name, provider_case.label, bench.functions
     order_ids = [f"b-{provider}-{i}" for i in indices]
     unpaid_ids = [f"c-{provider}-{i}" for i in indices]  # created, never paid: the cancels
 
@@ -371,7 +357,7 @@ def _batch(provider: str, boxes: dict[str, Any], functions: dict[str, Any], indi
     )
     notifications = []
     for oid in order_ids:
-        url, headers, body = _notification(provider, boxes, oid)
+        url, headers, body = _notification(bench, name, oid)
         path = "/notify/" + name
         query = [tuple(pair.split("=", 1)) for pair in url.split("?", 1)[1].split("&")] if "?" in url else []
         notifications.append(
@@ -406,15 +392,14 @@ def _batch(provider: str, boxes: dict[str, Any], functions: dict[str, Any], indi
         200,
         lambda r: r["status"] == "cancelled",
     )
-    if provider == "multisafepay":
-        # After the refund: the order read with its refund ledger and its five events.
-        run(
-            "GET /orders/{id}",
-            "GetOrderFunction",
-            [order_event("GET", oid) for oid in order_ids],
-            200,
-            lambda r: len(r["refunds"]) == 1 and bool(r["events"]),
-        )
+    # After the refund: the order read with its refund ledger and its events.
+    run(
+        "GET /orders/{id}",
+        "GetOrderFunction",
+        [order_event("GET", oid) for oid in order_ids],
+        200,
+        lambda r: len(r["refunds"]) == 1 and bool(r["events"]),
+    )
     return out
 
 
@@ -427,10 +412,11 @@ def _round_trip_floor(table_name: str, n: int) -> dict[str, Any]:
 
     client = boto3.client("dynamodb", config=RETRY_CONFIG)
     key = {"pk": {"S": "ORDER#floor"}, "sk": {"S": "ORDER"}}
+    provider = next(iter(kits()))  # any: botocore's work does not depend on it
     order = {
         **key,
         "order_id": {"S": "floor"},
-        "provider": {"S": "multisafepay"},
+        "provider": {"S": provider},
         "status": {"S": "pending"},
         "amount_value": {"N": "1000"},
         "currency": {"S": "EUR"},
@@ -481,7 +467,7 @@ def _round_trip_floor(table_name: str, n: int) -> dict[str, Any]:
                             "pk": key["pk"],
                             "sk": {"S": f"EVENT#{index:08x}"},
                             "type": {"S": "notification"},
-                            "source": {"S": "multisafepay"},
+                            "source": {"S": provider},
                             "verified": {"BOOL": True},
                         },
                         "ConditionExpression": "attribute_not_exists(sk)",

@@ -6,7 +6,6 @@ Figures, not pass/fail: targets are shown beside them. Run on an otherwise idle 
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import os
@@ -19,7 +18,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_plus
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "payments")]
@@ -205,111 +203,10 @@ def package_sizes() -> dict[str, Any]:
 
 # -- 5. side by side with the official SDKs ---------------------------------------------------------
 def sdk_comparison(n: int = 2000) -> dict[str, Any]:
-    import hashlib
-    import hmac
+    """Each provider's own comparison with its official SDK (bench/providers/<name>/sdk_comparison.py)."""
+    from bench.providers import sdk_comparisons
 
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding, rsa
-
-    from payments.http import HttpClient
-    from payments.providers.base import RawRequest
-    from payments.providers.multisafepay.adapter import MultiSafepay, MultiSafepaySettings
-    from payments.signing import load_public_key, rsa_verify
-
-    results: dict[str, Any] = {}
-    # MultiSafepay: Auth header verification on a compact order body (the SDK re-serialises JSON).
-    key = "bench-key-0123456789"
-    body = json.dumps(
-        {
-            "order_id": "o-1",
-            "transaction_id": 1,
-            "status": "completed",
-            "amount": 1000,
-            "currency": "EUR",
-            "description": "Tea set",
-            "customer": {"locale": "zh_CN"},
-            "payment_details": {"type": "ALIPAY"},
-            "costs": [{"amount": 0.49}],
-        },
-        separators=(",", ":"),
-    )
-    stamp = str(int(time.time()))
-    auth = base64.b64encode(
-        f"{stamp}:{hmac.new(key.encode(), f'{stamp}:{body}'.encode(), hashlib.sha512).hexdigest()}".encode()
-    ).decode()
-    adapter = MultiSafepay(MultiSafepaySettings.model_validate({"api_key": key}), HttpClient())
-    from datetime import UTC, datetime
-
-    raw = RawRequest("POST", body.encode(), {"auth": auth}, {}, datetime.now(UTC))
-    start = time.perf_counter()
-    for _ in range(n):
-        adapter.parse_notification(raw)
-    ours = (time.perf_counter() - start) / n * 1e6
-    start = time.perf_counter()
-    for _ in range(n):
-        adapter.signature_valid(adapter.notification_message(raw), raw)  # type: ignore[arg-type]
-    ours_verify = (time.perf_counter() - start) / n * 1e6
-    theirs = _in_venv(
-        ROOT / ".venv-oracle", "sdk_msp_timing.py", {"body": body, "auth": auth, "key": key, "n": n}
-    )
-    results["multisafepay_webhook_verify"] = {
-        "ours_us": ours_verify,
-        "sdk_us": theirs,
-        "sdk_over_ours": _ratio(theirs, ours_verify),
-        "note": "both verify the Auth header (the SDK also re-parses the JSON); our whole "
-        f"parse_notification, with parsing, status mapping and redaction: {ours:.1f} us",
-    }
-    # RSA: SHA256withRSA verification of the same bytes with the same 2048-bit key.
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public_body = "".join(
-        private.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-        .splitlines()[1:-1]
-    )
-    message = json.dumps(
-        {"head": {"function": "x"}, "body": {"orderAmount": {"currency": "EUR", "value": "1000"}}}
-    )
-    content = f"POST /ams/api/v1/payments/pay\nclient.2026-11-22T00:00:00Z.{message}".encode()
-    signature = base64.b64encode(private.sign(content, padding.PKCS1v15(), hashes.SHA256())).decode()
-    public = load_public_key(public_body)
-    start = time.perf_counter()
-    for _ in range(n):
-        if not rsa_verify(public, content, signature):
-            raise RuntimeError("our RSA verification refused a valid signature")
-    ours_rsa = (time.perf_counter() - start) / n * 1e6
-    theirs_rsa = _in_venv(
-        ROOT / ".venv-alipay-oracle",
-        "sdk_alipay_timing.py",
-        {"message": message, "signature": quote_plus(signature), "public_key": public_body, "n": n},
-    )
-    results["rsa_sha256_verify"] = {
-        "ours_us": ours_rsa,
-        "sdk_us": theirs_rsa,
-        "sdk_over_ours": _ratio(theirs_rsa, ours_rsa),
-        "note": "global-open-sdk-python verifies with the pure-Python rsa package; "
-        "the signature is URL-encoded for it, as AMS sends it",
-    }
-    return results
-
-
-def _ratio(theirs: float | None, ours: float) -> float | None:
-    return None if theirs is None else theirs / ours
-
-
-def _in_venv(venv: Path, script: str, case: dict[str, Any]) -> float | None:
-    python = venv / "bin" / "python"
-    if not python.exists():
-        return None
-    out = subprocess.run(
-        [str(python), str(ROOT / "bench" / script)],
-        input=json.dumps(case),
-        text=True,
-        capture_output=True,
-        check=True,
-        timeout=300,
-    )
-    return float(json.loads(out.stdout)["us_per_call"])
+    return sdk_comparisons(n)
 
 
 HANDLER_LOG = ROOT / ".local-logs" / "bench-handlers.log"

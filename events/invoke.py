@@ -1,5 +1,6 @@
-"""`make invoke EVENT=events/<name>.json`: `sam local invoke` of the function that event's route reaches,
-against the deployed table and secret named in an --env-vars file (default events/env.json).
+"""`make invoke EVENT=events/<provider>/<what>.json`: `sam local invoke` of the function that event's
+route reaches, against the deployed table and secret named in an --env-vars file (default
+events/env.json).
 
 Needs Docker (sam runs the function in Lambda's image) and AWS credentials that can reach the stack.
 Checks what it can first, so that a mistake fails here with one line rather than inside a container:
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("event", type=Path, help="a sample event, e.g. events/create_order_multisafepay.json")
+    parser.add_argument("event", type=Path, help="a sample event, e.g. events/<provider>/create_order.json")
     parser.add_argument("--env-vars", type=Path, default=DEFAULT_ENV_VARS)
     parser.add_argument("--sam", type=Path, default=SAM)
     parser.add_argument("--print", action="store_true", help="print the sam command instead of running it")

@@ -130,6 +130,28 @@ class ProviderKit[Credentials, Sandbox](ABC):
         a create call (none is recorded); its payment page URL. Notifications go to `notify_url`, the
         payer back to `return_url`."""
 
+    # -- the sample events (events/<name>/, written by `make events`: events/README.md) -----------
+    sample_order_id: ClassVar[str]  # the order the provider's sample events create, pay and act on
+    # The merchant's actions on the sample order, each an event of its own: "refund" (part of it given
+    # back once paid), "cancel" (withdrawn while unpaid).
+    sample_actions: ClassVar[tuple[str, ...]] = ()
+    notification_source_ip: ClassVar[str] = "203.0.113.10"  # where the provider's notifications come from
+
+    # -- what `make bench` expects of it (bench/) -------------------------------------------------
+    # Our CPU per first notification, p50, by variant: what its signature check allows (HMAC or MD5
+    # against RSA). A variant without one gets no target.
+    notify_cpu_target_ms: ClassVar[Mapping[str, float]] = {}
+    cancel_calls_provider: ClassVar[bool] = True  # False: the provider has no cancel call to make
+
+    def sample_credentials(self) -> Credentials:
+        """Fixed, published, non-secret credentials the sample notifications are signed with (listed in
+        events/<name>/sample_secret_entry.json): a stack whose secret holds them accepts the samples."""
+        raise NotImplementedError(f"{self.name}: no sample credentials (events/README.md)")
+
+    def sample_notifications(self, sandbox: Sandbox, order_id: str) -> list[Statement]:
+        """What the provider sends when the sample order is paid: one event per request method."""
+        return [self.statement(sandbox, order_id, "paid")]
+
 
 @cache
 def _test_credentials(kit: ProviderKit[Any, Any], variant: str) -> Any:

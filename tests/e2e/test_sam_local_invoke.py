@@ -15,12 +15,20 @@ from pathlib import Path
 
 import pytest
 
+from local.providers import kits
 from local.template import ROOT
 from tests.e2e.test_emulator import BUILD, _require_build
 
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
 SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
 EVENTS = ROOT / "events"
+# Every provider's sample events (events/<provider>/<what>.json), and one to invoke for the checks that
+# need only some event.
+SAMPLE_EVENTS = sorted(
+    path.relative_to(ROOT).as_posix() for path in EVENTS.glob("*/*.json") if "httpMethod" in path.read_text()
+)
+A_CREATE_EVENT = f"events/{min(kits())}/create_order.json"
+A_GET_EVENT = f"events/{min(kits())}/get_order.json"
 DEPLOYED = {
     "ORDERS_TABLE_NAME": "alipay-payments-OrdersTable-1A2B3C4D5E6F",
     "PROVIDER_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:Credentials-AbCdEf",
@@ -57,16 +65,20 @@ def invoke(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("event", sorted(path.name for path in EVENTS.glob("*_*.json")))
+@pytest.mark.parametrize("event", SAMPLE_EVENTS)
 def test_each_event_is_sent_to_the_function_of_its_route(event: str, tmp_path: Path) -> None:
-    result = invoke(f"events/{event}", "--env-vars", str(filled_env_vars(tmp_path)), "--print")
+    result = invoke(event, "--env-vars", str(filled_env_vars(tmp_path)), "--print")
     assert result.returncode == 0, result.stderr
-    function = next(fn for prefix, fn in EXPECTED_FUNCTION.items() if event.startswith(prefix))
-    assert f"local invoke {function} --event events/{event} --env-vars " in result.stdout
+    function = next(fn for prefix, fn in EXPECTED_FUNCTION.items() if Path(event).name.startswith(prefix))
+    assert f"local invoke {function} --event {event} --env-vars " in result.stdout
+
+
+def test_every_provider_has_sample_events() -> None:
+    assert {Path(event).parent.name for event in SAMPLE_EVENTS} == set(kits())
 
 
 def test_the_committed_sample_is_refused_until_filled_in() -> None:
-    result = invoke("events/create_order_useepay.json", "--print")
+    result = invoke(A_CREATE_EVENT, "--print")
     assert result.returncode == 2
     placeholders = (
         "EVENT_BUS_NAME, ORDERS_TABLE_NAME, PROVIDER_SECRET_ARN, PUBLIC_BASE_URL, "
@@ -80,7 +92,7 @@ def test_bad_input_is_named(tmp_path: Path) -> None:
     assert "cannot read it" in invoke("events/nope.json", "--print").stderr
     wrong = tmp_path / "env.json"
     wrong.write_text('{"CreateOrder": {"ORDERS_TABLE_NAME": "t"}}')
-    reply = invoke("events/get_order_useepay.json", "--env-vars", str(wrong), "--print")
+    reply = invoke(A_GET_EVENT, "--env-vars", str(wrong), "--print")
     assert "names no such function: CreateOrder" in reply.stderr
 
 
@@ -158,7 +170,7 @@ def test_sam_local_invoke_accepts_everything_and_stops_at_the_container(tmp_path
             "invoke",
             "CreateOrderFunction",
             "--event",
-            "events/create_order_useepay.json",
+            A_CREATE_EVENT,
             "--env-vars",
             str(filled_env_vars(tmp_path)),
         ],

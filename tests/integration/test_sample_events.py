@@ -1,265 +1,180 @@
 """events/ must work with the handlers: every sample is driven here, per provider in the order a user
-of `sam local invoke` would send them (create -> get -> notification -> get, then the merchant's refund
-or cancel), and the signed ones verify with the keys events/README.md documents."""
+of `sam local invoke` would send them (create -> get -> notification -> get, then what the provider's
+own tests in tests/providers/<name>/test_sample_events.py drive: the merchant's refund or cancel, other
+notifications), and the signed ones verify with the sample credentials events/<name>/ publishes."""
 
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 import responses
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from requests import PreparedRequest
 
-from events.generate import (
-    SAMPLE_ALIPAY_CLIENT_ID,
-    SAMPLE_CANCEL_ORDER,
-    SAMPLE_MSP_API_KEY,
-    SAMPLE_ORDER_ID,
-    SAMPLE_ORDERS,
-    SAMPLE_REFUND_ORDER,
-    SAMPLE_USEEPAY_MD5_KEY,
-    SAMPLE_USEEPAY_MERCHANT_NO,
-    build,
-)
-from local.providers.alipay_intl.sandbox import AlipayIntlSandbox
-from local.providers.multisafepay.sandbox import MultiSafepaySandbox
-from local.providers.useepay.sandbox import UseePaySandbox
+from events.generate import SECRET_ENTRY_FILE, build, sample_secret_entries
+from local.inprocess import Reply
+from local.providers import kit_of, kits
+from local.providers.kit import ProviderKit
+from payments.http import HttpClient
+from payments.providers import provider_class
 from payments.web import raw_request
 from tests.conftest import Stack
-from tests.providers.alipay_intl.fixtures import (
-    ALIPAY_BASE_URL,
-    ALIPAY_KEY,
-    MERCHANT_ID,
-    MERCHANT_KEY,
-    settings_entry,
-)
-from tests.providers.multisafepay.fixtures import MSP_BASE_URL
-from tests.providers.useepay.fixtures import USEEPAY_BASE_URL
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
 
-EVENTS = Path(__file__).resolve().parent.parent.parent / "events"
-# Every event file, and the test below that drives it.
-DRIVEN = {
-    "create_order_multisafepay.json": "test_multisafepay_samples_take_an_order_to_paid",
-    "get_order_multisafepay.json": "test_multisafepay_samples_take_an_order_to_paid",
-    "notify_multisafepay_post.json": "test_multisafepay_samples_take_an_order_to_paid",
-    "notify_multisafepay_get.json": "test_multisafepay_samples_take_an_order_to_paid",
-    "refund_order_multisafepay.json": "test_multisafepay_samples_take_an_order_to_paid",
-    "cancel_order_alipay_intl.json": "test_alipay_cancel_sample_withdraws_the_unpaid_order",
-    "create_order_useepay.json": "test_useepay_samples_take_an_order_to_paid",
-    "get_order_useepay.json": "test_useepay_samples_take_an_order_to_paid",
-    "notify_useepay_post.json": "test_useepay_samples_take_an_order_to_paid",
-    "create_order_alipay_intl.json": "test_alipay_samples_take_an_order_to_paid",
-    "get_order_alipay_intl.json": "test_alipay_samples_take_an_order_to_paid",
-    "notify_alipay_intl_post.json": "test_alipay_samples_take_an_order_to_paid",
-}
+ROOT = Path(__file__).resolve().parent.parent.parent
+EVENTS = ROOT / "events"
+PROVIDER_TESTS = ROOT / "tests" / "providers"
+PROVIDERS = sorted(kits())
+# The events every provider has, driven by test_samples_take_the_order_to_paid below. A provider's
+# other events are driven by its own tests/providers/<name>/test_sample_events.py, which names them in
+# its DRIVES: {file: the function there that drives it}.
+DRIVEN_HERE = ("create_order.json", "get_order.json", "notify_post.json")
 
 
 def load(name: str) -> dict[str, Any]:
+    """A committed event, by its path under events/ (e.g. "<provider>/create_order.json")."""
     event: dict[str, Any] = json.loads((EVENTS / name).read_text())
     return event
 
 
 def event_files() -> set[str]:
-    return {path.name for path in EVENTS.glob("*.json") if "httpMethod" in path.read_text()}
+    return {
+        path.relative_to(EVENTS).as_posix()
+        for path in EVENTS.glob("*/*.json")
+        if "httpMethod" in path.read_text()
+    }
+
+
+def provider_tests(name: str) -> ModuleType | None:
+    """tests/providers/<name>/test_sample_events.py, when the provider has samples of its own."""
+    if not (PROVIDER_TESTS / name / "test_sample_events.py").exists():
+        return None
+    return importlib.import_module(f"tests.providers.{name}.test_sample_events")
+
+
+def moment_of(event: dict[str, Any]) -> int:
+    """When the generator made the event (epoch seconds): the samples are stamped with it."""
+    return int(event["requestContext"]["requestTimeEpoch"]) // 1000
 
 
 def test_every_event_is_generated_and_driven_by_a_test() -> None:
-    assert event_files() == set(build(0)) == set(DRIVEN)
-    assert set(DRIVEN.values()) <= set(globals())
-    # A create event for every provider that has a notification sample.
-    notified = {name.split("_", 1)[1].rsplit("_", 1)[0] for name in DRIVEN if name.startswith("notify_")}
-    assert notified == set(SAMPLE_ORDERS)
-    assert all(f"create_order_{provider}.json" in DRIVEN for provider in notified)
+    assert event_files() == set(build(0))
+    assert {path.name for path in EVENTS.iterdir() if path.is_dir() and path.name != "__pycache__"} == set(
+        PROVIDERS
+    )
+    driven: dict[str, str] = {}
+    for name in PROVIDERS:
+        # A create, a get and a signed notification for every provider.
+        driven |= {f"{name}/{file}": "test_samples_take_the_order_to_paid" for file in DRIVEN_HERE}
+        module = provider_tests(name)
+        for file, function in getattr(module, "DRIVES", {}).items():
+            assert hasattr(module, function), f"{name}: {function}"
+            driven[f"{name}/{file}"] = function
+    assert set(driven) == event_files()
+    assert "test_samples_take_the_order_to_paid" in globals()
 
 
 def test_committed_events_are_what_the_generator_writes() -> None:
-    stamp = int(load("notify_multisafepay_post.json")["queryStringParameters"]["timestamp"])
+    committed_entries = {name: load(name) for name in sample_secret_entries()}
+    assert committed_entries == sample_secret_entries()
+    stamp = moment_of(load(f"{PROVIDERS[0]}/create_order.json"))
     fresh = build(stamp)
     for name, event in fresh.items():
-        if name == "notify_alipay_intl_post.json":
-            continue  # signed with a fresh key each time: test_alipay_samples_take_an_order_to_paid
         committed = load(name)
+        assert moment_of(committed) == stamp, name  # one run of the generator made them all
         committed.pop("requestContext")
         event.pop("requestContext")
-        if name.startswith("create_order_"):
+        if name.endswith("/create_order.json"):
             assert json.loads(base64.b64decode(committed.pop("body"))) == json.loads(
                 base64.b64decode(str(event.pop("body")))
             )
+        if Path(name).name.startswith("notify_") and committed["body"] is not None:
+            # Made afresh by the sandbox each time (its own ids, its signature): what it must do —
+            # verify with the sample credentials and report the order paid — is checked below.
+            committed.pop("body"), event.pop("body")
+            for part in ("headers", "multiValueHeaders"):  # the same headers, their values made afresh
+                assert set(committed.pop(part)) == set(event.pop(part) or {}), name
         assert committed == json.loads(json.dumps(event)), name
 
 
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_signed_samples_verify_with_the_sample_credentials(name: str) -> None:
+    """The committed notification, read by the adapter holding the committed sample secret entry."""
+    kit = kit_of(name)
+    entry = load(f"{name}/{SECRET_ENTRY_FILE}")
+    adapter_class = provider_class(name)
+    adapter = adapter_class(adapter_class.settings_model.model_validate(entry), HttpClient())
+    event = load(f"{name}/notify_post.json")
+    raw = raw_request(APIGatewayProxyEvent(event), datetime.fromtimestamp(moment_of(event) + 1, UTC))
+    notification = adapter.parse_notification(raw)
+    assert (notification.order_id, str(notification.status)) == (kit.sample_order_id, "paid")
+
+
+# -- driving them through the handlers ---------------------------------------------------------------
+@dataclass
+class SampleRun:
+    """One provider's samples on their way through the handlers: what its own tests carry on with."""
+
+    kit: ProviderKit[Any, Any]
+    api: Api
+    sandbox: Any  # the provider's sandbox, holding the sample credentials
+    notified: Reply  # the notify function's answer to the signed sample
+
+
+def sample_stack(
+    kit: ProviderKit[Any, Any], stack: Stack, wire: responses.RequestsMock, link: ProviderLink
+) -> tuple[Api, Any]:
+    """The stack, its secret holding the sample credentials, the adapter talking to a sandbox that
+    holds them too."""
+    credentials = kit.sample_credentials()
+    sandbox = kit.new_sandbox(credentials)
+
+    def callback(request: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
+        return link.exchange(sandbox, request)
+
+    api_url = re.compile(re.escape(kit.test_base_url) + kit.api_path_pattern)
+    for method in kit.api_methods:
+        wire.add_callback(method, api_url, callback=callback)
+    stack.put_secret({kit.name: kit.secret_entry(credentials, kit.test_base_url)})
+    return Api(stack.template, stack.refs), sandbox
+
+
 def status_of(api: Api, provider: str) -> str:
-    reply = api.functions["GetOrderFunction"].invoke(load(f"get_order_{provider}.json"))
+    reply = api.functions["GetOrderFunction"].invoke(load(f"{provider}/get_order.json"))
     assert reply.status == 200, reply.body
     status: str = reply.json()["status"]
     return status
 
 
-def create(api: Api, provider: str) -> None:
-    reply = api.functions["CreateOrderFunction"].invoke(load(f"create_order_{provider}.json"))
+def create(api: Api, kit: ProviderKit[Any, Any]) -> None:
+    reply = api.functions["CreateOrderFunction"].invoke(load(f"{kit.name}/create_order.json"))
     assert reply.status == 201, reply.body
-    assert reply.json()["order_id"] == SAMPLE_ORDERS[provider]
-    assert status_of(api, provider) == "pending"
+    assert reply.json()["order_id"] == kit.sample_order_id
+    assert status_of(api, kit.name) == "pending"
 
 
-def mount(wire: responses.RequestsMock, link: ProviderLink, sandbox: Any, url: str) -> None:
-    def callback(request: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
-        return link.exchange(sandbox, request)
-
-    for method in (responses.GET, responses.POST):
-        wire.add_callback(method, re.compile(re.escape(url) + ".*"), callback=callback)
-
-
-def test_multisafepay_samples_take_an_order_to_paid(
-    stack: Stack, wire: responses.RequestsMock, link: ProviderLink
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_samples_take_the_order_to_paid(
+    name: str, stack: Stack, wire: responses.RequestsMock, link: ProviderLink
 ) -> None:
-    sandbox = MultiSafepaySandbox(api_key=SAMPLE_MSP_API_KEY)
-    mount(wire, link, sandbox, MSP_BASE_URL)
-    stack.put_secret({"multisafepay": {"api_key": SAMPLE_MSP_API_KEY, "base_url": MSP_BASE_URL}})
-    api = Api(stack.template, stack.refs)
-    create(api, "multisafepay")
-
-    fresh = build(int(datetime.now(UTC).timestamp()))  # the committed one is older than 600 s
-    assert api.functions["NotifyFunction"].invoke(fresh["notify_multisafepay_post.json"]).status == 200
-    assert status_of(api, "multisafepay") == "paid"
-
-    # The legacy GET notification is resolved by asking MultiSafepay: the answer, not the event, counts.
-    sandbox.set_status(SAMPLE_ORDER_ID, "completed")
-    assert api.functions["NotifyFunction"].invoke(load("notify_multisafepay_get.json")).body == "OK"
-
-    # Part of it back: MultiSafepay accepts the refund, then reports its result by notification.
-    assert SAMPLE_REFUND_ORDER == SAMPLE_ORDER_ID
-    refund_event = load("refund_order_multisafepay.json")
-    reply = api.functions["OrderActionsFunction"].invoke(refund_event)
-    assert reply.status == 201, reply.body
-    refund = reply.json()
-    assert (refund["refund_id"], refund["amount"], refund["status"]) == (
-        "sample-refund-1",
-        {"value": 400, "currency": "EUR"},
-        "pending",
-    )
-    assert refund["reason"] == "One cup arrived broken"
-    delivered = [
-        api.request(n.method, n.url, body=n.body, headers=n.headers, api_key=None).status
-        for n in sandbox.take_notifications()
-    ]
-    assert delivered == [200]
-    assert status_of(api, "multisafepay") == "partially_refunded"
-    # Invoked again, the same event answers the same refund: one refund at MultiSafepay.
-    again = api.functions["OrderActionsFunction"].invoke(refund_event)
-    assert (again.status, again.json()["refund_id"], again.json()["status"]) == (
-        200,
-        "sample-refund-1",
-        "succeeded",
-    )
-    assert [(r.amount, r.status) for r in sandbox.refunds(SAMPLE_ORDER_ID)] == [(400, "succeeded")]
-
-
-def test_useepay_samples_take_an_order_to_paid(
-    stack: Stack, wire: responses.RequestsMock, link: ProviderLink
-) -> None:
-    sandbox = UseePaySandbox(
-        merchant_no=SAMPLE_USEEPAY_MERCHANT_NO, sign_type="MD5", md5_key=SAMPLE_USEEPAY_MD5_KEY
-    )
-    mount(wire, link, sandbox, USEEPAY_BASE_URL)
-    stack.put_secret(
-        {
-            "useepay": {
-                "merchant_no": SAMPLE_USEEPAY_MERCHANT_NO,
-                "app_id": "shop.example.com",
-                "sign_type": "MD5",
-                "md5_key": SAMPLE_USEEPAY_MD5_KEY,
-                "base_url": USEEPAY_BASE_URL,
-            }
-        }
-    )
-    api = Api(stack.template, stack.refs)
-    create(api, "useepay")
-    reply = api.functions["NotifyFunction"].invoke(load("notify_useepay_post.json"))
-    assert (reply.status, reply.body) == (200, "ok")
-    assert status_of(api, "useepay") == "paid"
-
-
-def alipay_sandbox(stack: Stack, wire: responses.RequestsMock, link: ProviderLink) -> AlipayIntlSandbox:
-    """An Alipay sandbox (its replies signed with the test kit's Alipay key) our adapter talks to."""
-    sandbox = AlipayIntlSandbox(
-        client_id=SAMPLE_ALIPAY_CLIENT_ID,
-        merchant_id=MERCHANT_ID,
-        merchant_public_key=MERCHANT_KEY.public_key(),
-        alipay_private_key=ALIPAY_KEY,
-    )
-    mount(wire, link, sandbox, ALIPAY_BASE_URL + "/api/alipay/intl/")
-    stack.put_secret({"alipay_intl": settings_entry(client_id=SAMPLE_ALIPAY_CLIENT_ID)})
-    return sandbox
-
-
-def test_alipay_samples_take_an_order_to_paid(
-    stack: Stack, wire: responses.RequestsMock, link: ProviderLink
-) -> None:
-    # Created through a sandbox (whose replies Alipay's key signs) ...
-    alipay_sandbox(stack, wire, link)
-    api = Api(stack.template, stack.refs)
-    create(api, "alipay_intl")
-    # ... then notified by the sample, which verifies with the committed public key only.
-    public_key = (EVENTS / "alipay_sample_public_key.pem").read_text()
-    stack.put_secret(
-        {"alipay_intl": settings_entry(client_id=SAMPLE_ALIPAY_CLIENT_ID, alipay_public_key=public_key)}
-    )
-    reply = api.functions["NotifyFunction"].invoke(load("notify_alipay_intl_post.json"))
+    kit = kit_of(name)
+    api, sandbox = sample_stack(kit, stack, wire, link)
+    create(api, kit)
+    # Made now: a committed notification may be older than a provider's signature lifetime.
+    fresh = build(int(datetime.now(UTC).timestamp()), [name])
+    reply = api.functions["NotifyFunction"].invoke(fresh[f"{name}/notify_post.json"])
     assert reply.status == 200, reply.body
-    assert '"resultCode":"SUCCESS"' in reply.body
-    assert status_of(api, "alipay_intl") == "paid"
-
-
-def test_alipay_cancel_sample_withdraws_the_unpaid_order(
-    stack: Stack, wire: responses.RequestsMock, link: ProviderLink
-) -> None:
-    """The other way the sample order goes: the merchant withdraws it before anyone pays."""
-    sandbox = alipay_sandbox(stack, wire, link)
-    api = Api(stack.template, stack.refs)
-    create(api, "alipay_intl")
-    cancel_event = load("cancel_order_alipay_intl.json")
-    reply = api.functions["OrderActionsFunction"].invoke(cancel_event)
-    assert reply.status == 200, reply.body
-    assert (reply.json()["order_id"], reply.json()["status"]) == (SAMPLE_CANCEL_ORDER, "cancelled")
-    assert status_of(api, "alipay_intl") == "cancelled"
-    assert sandbox.status_of(SAMPLE_CANCEL_ORDER) == "CANCELLED"  # withdrawn by payCancel
-    # Invoked again: answered as it is, and Alipay is not asked twice.
-    again = api.functions["OrderActionsFunction"].invoke(cancel_event)
-    assert (again.status, again.json()["status"]) == (200, "cancelled")
-    assert [c.operation for c in sandbox.calls_for(SAMPLE_CANCEL_ORDER)] == ["create", "cancel"]
-
-
-def test_signed_sample_verifies_with_the_documented_key() -> None:
-    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
-
-    from payments.http import HttpClient
-    from payments.providers.multisafepay.adapter import MultiSafepay, MultiSafepaySettings
-
-    event = APIGatewayProxyEvent(load("notify_multisafepay_post.json"))
-    stamp = int(event.query_string_parameters["timestamp"])
-    raw = raw_request(event, datetime.fromtimestamp(stamp + 1, UTC))
-    adapter = MultiSafepay(MultiSafepaySettings.model_validate({"api_key": SAMPLE_MSP_API_KEY}), HttpClient())
-    notification = adapter.parse_notification(raw)
-    assert (notification.order_id, str(notification.status)) == (SAMPLE_ORDER_ID, "paid")
-
-
-@pytest.fixture
-def sample_api(stack: Stack, msp: MultiSafepaySandbox) -> Api:
-    msp.api_key = SAMPLE_MSP_API_KEY
-    stack.put_secret({"multisafepay": {"api_key": SAMPLE_MSP_API_KEY, "base_url": MSP_BASE_URL}})
-    return Api(stack.template, stack.refs)
-
-
-def test_stale_sample_is_refused(sample_api: Api, msp: MultiSafepaySandbox) -> None:
-    stale = build(int(datetime.now(UTC).timestamp()) - 3600)["notify_multisafepay_post.json"]
-    reply = sample_api.functions["NotifyFunction"].invoke(stale)
-    assert reply.status == 401
-    assert reply.json()["error"]["code"] == "stale_signature"
+    assert status_of(api, name) == "paid"
+    then = getattr(provider_tests(name), "after_paid", None)
+    if then is not None:
+        then(SampleRun(kit, api, sandbox, reply))

@@ -4,8 +4,11 @@ entry, its sandbox and cashier page, its result codes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from local.providers.alipay_intl.checkout import AlipayIntlCheckout
@@ -20,6 +23,18 @@ from local.providers.kit import (
     public_pem,
 )
 from payments.orders import OrderStatus as S
+
+# The sample events' key pairs: published with them, so never anyone's real keys (events/README.md).
+SAMPLE_KEYS = Path(__file__).resolve().parents[3] / "events" / "alipay_intl"
+SAMPLE_CLIENT_ID = "SAMPLE_CLIENT_ID_01"
+
+
+@cache  # loading checks the key, which takes a while: once per process
+def sample_key(name: str) -> rsa.RSAPrivateKey:
+    key = serialization.load_pem_private_key((SAMPLE_KEYS / f"{name}.pem").read_bytes(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise TypeError(f"{name}.pem is not an RSA private key")
+    return key
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +52,10 @@ class AlipayIntlKit(ProviderKit[Credentials, AlipayIntlSandbox]):
     display_name = "Alipay"
     test_base_url = "https://open-sea.alipay.com"
     api_path_pattern = "/api/alipay/intl/.*"
+    sample_order_id = "sample-order-3"
+    sample_actions = ("cancel",)
+    notification_source_ip = "110.75.1.10"
+    notify_cpu_target_ms = {"": 5.0}
     outcomes = {
         "paid": ("SUCCESS", S.PAID),
         "failed": ("PROCESS_FAIL", S.FAILED),
@@ -57,6 +76,14 @@ class AlipayIntlKit(ProviderKit[Credentials, AlipayIntlSandbox]):
             merchant_id="218820000000000000023",
             merchant_key=new_rsa_key(),
             alipay_key=new_rsa_key(),
+        )
+
+    def sample_credentials(self) -> Credentials:
+        return Credentials(
+            client_id=SAMPLE_CLIENT_ID,
+            merchant_id="218820000000000000023",
+            merchant_key=sample_key("sample_merchant_private_key"),
+            alipay_key=sample_key("sample_alipay_private_key"),
         )
 
     def new_sandbox(self, credentials: Credentials) -> AlipayIntlSandbox:

@@ -14,6 +14,7 @@ from payments.orders import OrderStatus as S
 
 # The order's cumulative refunded total (of a 1000 order), as MultiSafepay reports it with these words.
 REFUNDED_TOTALS = {"partially_refunded": 300, "refunded": 1000}
+SAMPLE_API_KEY = "sample-msp-api-key-0000000000000000000000"  # signs the sample events (events/README.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,10 @@ class MultiSafepayKit(ProviderKit[Credentials, MultiSafepaySandbox]):
     test_base_url = "https://testapi.multisafepay.com"
     api_path_pattern = "/v1/json/.*"
     api_methods = ("GET", "POST", "PATCH")
+    sample_order_id = "sample-order-1"
+    sample_actions = ("refund",)
+    notification_source_ip = "185.110.48.12"
+    notify_cpu_target_ms = {"": 2.0}
     outcomes = {
         "pending": ("initialized", S.PENDING),
         "paid": ("completed", S.PAID),
@@ -41,6 +46,9 @@ class MultiSafepayKit(ProviderKit[Credentials, MultiSafepaySandbox]):
 
     def new_credentials(self, variant: str = "") -> Credentials:
         return Credentials(api_key=secrets.token_hex(20))
+
+    def sample_credentials(self) -> Credentials:
+        return Credentials(api_key=SAMPLE_API_KEY)
 
     def new_sandbox(self, credentials: Credentials) -> MultiSafepaySandbox:
         return MultiSafepaySandbox(api_key=credentials.api_key)
@@ -63,6 +71,11 @@ class MultiSafepayKit(ProviderKit[Credentials, MultiSafepaySandbox]):
         sandbox.orders[order_id]["amount_refunded"] = REFUNDED_TOTALS.get(outcome, 0)
         url, headers, body = sandbox.notification(order_id)
         return Statement("POST", url, dict(headers), body, word, target)
+
+    def sample_notifications(self, sandbox: MultiSafepaySandbox, order_id: str) -> list[Statement]:
+        """The signed POST, and the legacy unsigned GET to the same URL (resolved by asking MultiSafepay)."""
+        signed = self.statement(sandbox, order_id, "paid")
+        return [signed, Statement("GET", signed.url, {}, b"", signed.word, signed.target)]
 
     def create_calls(self, sandbox: MultiSafepaySandbox, order_id: str) -> int:
         return sum(

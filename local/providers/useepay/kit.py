@@ -16,6 +16,7 @@ from local.providers.useepay.sandbox import UseePaySandbox
 from payments.orders import OrderStatus as S
 
 MERCHANT_NO = "500000000007264"
+SAMPLE_MD5_KEY = "sample-useepay-md5-key-000000000000"  # signs the sample events (events/README.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,10 @@ class UseePayKit(ProviderKit[Credentials, UseePaySandbox]):
     variants = ("MD5", "RSA")
     test_base_url = "https://pay-gateway1.uat.useepay.com"
     api_path_pattern = "/api"
+    sample_order_id = "sample-order-2"
+    notification_source_ip = "47.88.1.10"
+    notify_cpu_target_ms = {"MD5": 2.0, "RSA": 5.0}
+    cancel_calls_provider = False  # its checkout closes on its own: no cancel call (the adapter)
     outcomes = {
         "pending": ("pending", S.PENDING),
         "paid": ("succeed", S.PAID),
@@ -46,6 +51,9 @@ class UseePayKit(ProviderKit[Credentials, UseePaySandbox]):
         if variant in ("", "MD5"):
             return Credentials("MD5", MERCHANT_NO, md5_key=secrets.token_hex(16))
         return Credentials("RSA", MERCHANT_NO, merchant_key=new_rsa_key(), useepay_key=new_rsa_key())
+
+    def sample_credentials(self) -> Credentials:
+        return Credentials("MD5", MERCHANT_NO, md5_key=SAMPLE_MD5_KEY)
 
     def new_sandbox(self, credentials: Credentials) -> UseePaySandbox:
         if credentials.sign_type == "MD5":

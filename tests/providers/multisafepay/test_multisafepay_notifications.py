@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +18,8 @@ from payments.http import HttpClient
 from payments.orders import OrderStatus
 from payments.providers.base import RawRequest
 from payments.providers.multisafepay.adapter import STATUS_TABLE, MultiSafepay, MultiSafepaySettings
-from tests.support.oracles import ORACLES
 
-PUBLISHED = json.loads((ORACLES / "msp_published_example.json").read_text())
+PUBLISHED = json.loads((Path(__file__).parent / "oracle" / "published_example.json").read_text())
 KEY = "test-key-123"
 NOW = 1_700_000_000
 
