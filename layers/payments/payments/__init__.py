@@ -1,1 +1,1 @@
-"""Alipay payments through MultiSafepay, UseePay and Alipay's international gateway."""
+"""Alipay payments through payment providers: one adapter per folder of payments/providers/."""

@@ -33,6 +33,7 @@ from payments.ledger import Refund
 from payments.money import Money
 from payments.orders import Order, OrderEvent, OrderStatus
 from payments.providers.base import CallContext, Provider
+from payments.providers.capabilities import check_capabilities
 from payments.store import OrdersStore
 
 if TYPE_CHECKING:
@@ -91,7 +92,8 @@ class CreateFlow:
 
     def create_order(self, request: CreateOrderRequest, public_base_url: str) -> CreateResult:
         provider = self.providers.get(request.provider)
-        provider.check_order(request)
+        check_capabilities(request, provider.capabilities, provider.label)  # the record's limits
+        provider.check_order(request)  # then what only the adapter can tell
         now = self.clock()
         expires_in = request.expires_in_seconds or provider.default_expiry_seconds(request)
         order = new_order(request, now, expires_in)

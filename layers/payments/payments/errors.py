@@ -148,7 +148,8 @@ class NotificationRejected(PaymentsError):
         super().__init__(message, code=reason)
         self.status = status
         self.claimed_order_id = claimed_order_id
-        # What the provider's error acknowledgement must echo (e.g. Alipay's reqMsgId), if known.
+        # What the provider's error acknowledgement must echo (e.g. the id of the message it answers),
+        # if known.
         self.reply_context: Mapping[str, str] = reply_context or {}
 
     @property

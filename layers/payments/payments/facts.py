@@ -54,7 +54,8 @@ class RefundFact:
 
 @dataclass(frozen=True, slots=True)
 class RefundedTotalFact:
-    """The provider's cumulative refunded amount for the order (MultiSafepay's `amount_refunded`)."""
+    """The provider's cumulative refunded amount for the order, for a provider that reports refunds
+    as the order's refunded total (RefundReporting.ORDER_REFUNDED_TOTAL)."""
 
     total: Money
 
@@ -104,13 +105,14 @@ class Notification:
     # Known when the provider tells where the payer pays (a create reply, some queries).
     payment_url: str | None = None
     action: PaymentAction | None = None
-    # What the provider's acknowledgement must echo (e.g. Alipay's reqMsgId); opaque to the service.
+    # What the provider's acknowledgement must echo (e.g. the notification's message id); opaque to
+    # the service.
     reply_context: Mapping[str, str] = field(default_factory=dict)
-    # Set when the provider's protocol says to acknowledge and do nothing (e.g. MultiSafepay GETs
+    # Set when the provider's protocol says to acknowledge and do nothing (e.g. a legacy notification
     # without a timestamp). The service then neither reads nor writes the order.
     no_op_reason: str | None = None
-    # An unsigned hint that something changed (MultiSafepay's legacy GET): believe nothing in it; if
-    # we hold the order and it is open, ask the provider and apply what it answers.
+    # An unsigned hint that something changed (e.g. a provider's legacy unsigned GET): believe nothing
+    # in it; if we hold the order and it is open, ask the provider and apply what it answers.
     needs_query: bool = False
 
     @property

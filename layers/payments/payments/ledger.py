@@ -24,9 +24,9 @@ IN_FLIGHT = frozenset({RefundStatus.PENDING, RefundStatus.UNKNOWN})
 
 
 def provider_refund_key(order_id: str, refund_id: str) -> str:
-    """The id we send the provider for a merchant refund (UseePay's transactionId, Alipay's
-    merchantRefundId, MultiSafepay's refund_order_id): derived, so a retry sends the same one, and
-    short and plain enough for every provider (41 characters of [0-9a-zR])."""
+    """The id we send the provider for a merchant refund (the refund's own id in the provider's
+    request): derived, so a retry sends the same one, and short and plain enough for every provider
+    (41 characters of [0-9a-zR])."""
     digest = hashlib.sha256(f"{order_id}\n{refund_id}".encode()).hexdigest()
     return "R" + digest[:40]
 

@@ -46,7 +46,7 @@ metrics = Metrics()
 
 LEASE = timedelta(seconds=60)  # see payments/creation.py
 FAILURES_BEFORE_SKIPPING = 2  # provider errors in one run after which its remaining items wait
-# One item can make two provider calls (Alipay: query then payCancel, or resolve then resend), each up
+# One item can make two provider calls (query then cancel, or resolve a refund then resend it), each up
 # to its timeouts and retries (payments/http.py), plus its reads and writes: a run starts an item only
 # while this much time is left.
 PROVIDER_CALLS_PER_ITEM = 2
@@ -309,7 +309,7 @@ class ReconcileFlow:
         try:
             statement = provider.resolve_refund(order, held, ctx)
         except ProviderRejected:
-            statement = None  # a refused resend (Alipay's answer to a refund it never took): unclear
+            statement = None  # a refused resend (e.g. a provider's answer to a refund it never took): unclear
         except ProviderError:
             self._failed_refund_check(order, refunds, held, source, "a provider error", count=count)
             raise

@@ -26,7 +26,8 @@ def constant_time_equal(expected: str | bytes, received: str | bytes) -> bool:
 
 
 def md5_hex(text: str) -> str:
-    """Lowercase hex MD5 of UTF-8 text (UseePay's MD5 signatures). Not a password hash: a MAC input."""
+    """Lowercase hex MD5 of UTF-8 text (for providers that sign with keyed MD5). Not a password hash:
+    a MAC input."""
     return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
@@ -103,7 +104,7 @@ def _hash(name: str) -> Any:
     if name == "SHA256":
         return hashes.SHA256()
     if name == "SHA1":
-        return hashes.SHA1()  # noqa: S303 - Alipay's older cashier pages sign with SHA1withRSA
+        return hashes.SHA1()  # noqa: S303 - some providers' older APIs still sign with SHA1withRSA
     raise ValueError(f"unsupported RSA hash {name!r}")
 
 

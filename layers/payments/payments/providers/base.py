@@ -22,6 +22,7 @@ from payments.facts import CancelResult, Notification, PaymentAction
 from payments.http import HttpClient, HttpResponse
 from payments.ledger import Refund
 from payments.orders import Order
+from payments.providers.capabilities import Capabilities
 
 if TYPE_CHECKING:
     from payments.api import CreateOrderRequest
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CallContext",
     "CancelResult",
+    "Capabilities",
     "Notification",
     "PaymentAction",
     "Provider",
@@ -118,10 +120,16 @@ class ProviderSettings(BaseModel, frozen=True, extra="forbid"):
 
 class Provider(Protocol):
     name: ClassVar[str]
+    label: ClassVar[str]
     settings_model: ClassVar[type[ProviderSettings]]
 
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this provider takes under its settings; checked by the service before `check_order`."""
+
     def check_order(self, request: CreateOrderRequest) -> None:
-        """Raise ValidationFailed (naming the field) for what this provider cannot take."""
+        """Raise ValidationFailed (naming the field) for what this provider cannot take beyond what
+        its `capabilities` say."""
 
     def default_expiry_seconds(self, request: CreateOrderRequest) -> int: ...
 
@@ -164,12 +172,14 @@ class Provider(Protocol):
     @property
     def withdraws_unclear_creates(self) -> bool:
         """True when a create whose outcome stays unclear is to be withdrawn (cancel) rather than
-        left to expire (Alipay: payCancel)."""
+        left to expire (for a provider that can cancel an order it may or may not have made)."""
 
 
 class ProviderFactory(Protocol):
     name: ClassVar[str]
+    label: ClassVar[str]
     settings_model: ClassVar[type[ProviderSettings]]
+    documented_capabilities: ClassVar[Capabilities]  # with the settings' defaults: what the docs show
 
     def __call__(self, settings: Any, http: HttpClient) -> Provider: ...
 
@@ -177,12 +187,26 @@ class ProviderFactory(Protocol):
 class ProviderBase:
     """What the adapters share: verification as steps, rejections, acknowledgements, wire checks."""
 
-    label: ClassVar[str]  # the provider's name in messages ("MultiSafepay")
+    label: ClassVar[str]  # the provider's name in messages, as the provider spells it
+    # What the provider's documentation says it takes, with the settings' defaults where a value
+    # comes from the merchant's secret entry (then the adapter overrides `capabilities`).
+    documented_capabilities: ClassVar[Capabilities]
     notification_methods: ClassVar[frozenset[str]] = frozenset({"POST"})
     ok_body: ClassVar[str] = "OK"
     confirms_payment_after_cancel: ClassVar[bool] = False
     expiry_grace_seconds: ClassVar[int] = 900
     withdraws_unclear_creates: ClassVar[bool] = False
+
+    # -- what the provider takes -------------------------------------------------------------------
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.documented_capabilities
+
+    def check_order(self, request: CreateOrderRequest) -> None:
+        """Nothing beyond `capabilities` by default."""
+
+    def default_expiry_seconds(self, request: CreateOrderRequest) -> int:
+        return self.capabilities.default_expiry_seconds
 
     # -- verification, written once ---------------------------------------------------------------
     def parse_notification(self, request: RawRequest) -> Notification:

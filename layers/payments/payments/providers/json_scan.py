@@ -1,6 +1,6 @@
 """A JSON-aware scan of raw bytes: where each top-level member's value starts and ends, exactly as it
-arrived. Alipay signs the exact text of the `request`/`response` value (never a re-serialisation), so
-that text is found here without parsing and re-encoding it.
+arrived. For a provider that signs the exact text of one member's value (never a re-serialisation, e.g.
+an envelope's `request` or `response`), that text is found here without parsing and re-encoding it.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from payments.orders import Order, OrderStatus
 from payments.providers import json_scan
 from payments.providers.base import (
     CallContext,
+    Capabilities,
     ProviderBase,
     ProviderSettings,
     RawRequest,
@@ -42,6 +43,7 @@ from payments.providers.base import (
     RefundContext,
     SignedMessage,
 )
+from payments.providers.capabilities import ANY_CURRENCY, TERMINAL_TYPES, RefundReporting
 from payments.redact import redact
 from payments.signing import KeyLoadError, load_private_key, load_public_key, rsa_sign, rsa_verify
 
@@ -170,6 +172,15 @@ class AlipayIntl(ProviderBase):
     # A create that timed out or answered U is cancelled with payCancel, never assumed failed.
     withdraws_unclear_creates: ClassVar[bool] = True
     expiry_grace_seconds: ClassVar[int] = 600
+    documented_capabilities: ClassVar[Capabilities] = Capabilities(
+        currencies=ANY_CURRENCY,  # currencies and amounts are the merchant's contract with Alipay
+        max_amount=None,
+        max_expiry_seconds=None,  # expireTime has no documented ceiling
+        default_expiry_seconds=DEFAULT_EXPIRY_S,
+        terminal_types=frozenset(TERMINAL_TYPES),
+        cancels_unpaid_orders=True,  # payCancel
+        refunds_reported=RefundReporting.WHEN_ASKED,  # common.refund is synchronous; no refund notification
+    )
 
     def __init__(
         self, settings: AlipayIntlSettings, http: HttpClient, clock: Callable[[], datetime] = _utc_now
@@ -184,16 +195,13 @@ class AlipayIntl(ProviderBase):
 
     # -- create ---------------------------------------------------------------------------------
     def check_order(self, request: CreateOrderRequest) -> None:
-        # Alipay's documented limits only; currencies and amounts are the merchant's contract.
+        # Alipay's documented limits only (the rest is in documented_capabilities).
         if len(request.return_url) > MAX_REDIRECT_URL:
             raise ValidationFailed(
                 f"return_url: Alipay takes at most {MAX_REDIRECT_URL} characters",
                 field="return_url",
                 code="invalid_field",
             )
-
-    def default_expiry_seconds(self, request: CreateOrderRequest) -> int:
-        return DEFAULT_EXPIRY_S
 
     def create_payment(self, order: Order, ctx: CallContext) -> Notification:
         remaining = self.seconds_left(order, ctx.now)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import quote
 
@@ -35,16 +36,18 @@ from payments.facts import (
 )
 from payments.http import HttpClient, HttpResponse
 from payments.ledger import Refund
-from payments.money import Money, MoneyError
+from payments.money import CURRENCY_EXPONENTS, Money, MoneyError
 from payments.orders import Order, OrderStatus
 from payments.providers.base import (
     CallContext,
+    Capabilities,
     ProviderBase,
     ProviderSettings,
     RawRequest,
     RefundContext,
     SignedMessage,
 )
+from payments.providers.capabilities import TERMINAL_TYPES, RefundReporting
 from payments.redact import redact
 from payments.signing import constant_time_equal, hmac_sha512_hex
 
@@ -78,6 +81,8 @@ ORDER_NOT_FOUND_CODE = 1006  # "invalid order id": unknown on GET, already used 
 REFUND_REFUSALS = frozenset({"1001", "1002", "1016", "1032", "1034", "validation"})
 MAX_AMOUNT = 2**31 - 1  # MultiSafepay's `amount` is a 32-bit integer
 GATEWAY_EXPIRY_S = {"ALIPAY": 5 * 3600, "ALIPAYPLUS": 3600}  # after which MultiSafepay expires the order
+DEFAULT_GATEWAY: Literal["ALIPAY", "ALIPAYPLUS"] = "ALIPAY"
+DEFAULT_CURRENCIES = ("EUR", "USD")  # MultiSafepay's Alipay and Alipay+ take these
 _CUSTOMER_FIELDS = (
     "first_name",
     "last_name",
@@ -98,14 +103,22 @@ _CUSTOMER_FIELDS = (
 class MultiSafepaySettings(ProviderSettings, frozen=True, extra="forbid"):
     api_key: SecretStr = Field(min_length=1)
     base_url: str = "https://testapi.multisafepay.com/v1/json/"
-    gateway: Literal["ALIPAY", "ALIPAYPLUS"] = "ALIPAY"
-    currencies: tuple[str, ...] = ("EUR", "USD")  # MultiSafepay's Alipay and Alipay+ take these
+    gateway: Literal["ALIPAY", "ALIPAYPLUS"] = DEFAULT_GATEWAY
+    currencies: tuple[str, ...] = Field(default=DEFAULT_CURRENCIES, min_length=1)
     max_amount: int = Field(default=MAX_AMOUNT, gt=0, le=MAX_AMOUNT)
 
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("currencies")
+    @classmethod
+    def _iso_4217(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [code for code in value if code not in CURRENCY_EXPONENTS]
+        if unknown:
+            raise ValueError(f"not ISO 4217 currency codes: {unknown}")
+        return value
 
     @field_validator("api_key")
     @classmethod
@@ -121,34 +134,40 @@ class MultiSafepay(ProviderBase):
     notification_methods: ClassVar[frozenset[str]] = frozenset({"POST", "GET"})
     ok_body: ClassVar[str] = "OK"  # MultiSafepay looks for "OK" in the first 100 characters
     expiry_grace_seconds: ClassVar[int] = 900  # it notifies an expiry itself, retrying 15 minutes apart
+    documented_capabilities: ClassVar[Capabilities] = Capabilities(
+        currencies=frozenset(DEFAULT_CURRENCIES),
+        max_amount=MAX_AMOUNT,
+        max_expiry_seconds=GATEWAY_EXPIRY_S[DEFAULT_GATEWAY],
+        default_expiry_seconds=GATEWAY_EXPIRY_S[DEFAULT_GATEWAY],
+        terminal_types=frozenset(TERMINAL_TYPES),  # it is not told the terminal: its page adapts
+        cancels_unpaid_orders=True,  # PATCH status cancelled
+        # Refunds are accepted, then complete in the order's amount_refunded (notified and queried).
+        refunds_reported=RefundReporting.ORDER_REFUNDED_TOTAL,
+        set_by_settings=frozenset(
+            {"currencies", "max_amount", "max_expiry_seconds", "default_expiry_seconds"}
+        ),
+    )
 
     def __init__(self, settings: MultiSafepaySettings, http: HttpClient) -> None:
         self.settings = settings
         self.http = http
         self._key = settings.api_key.get_secret_value()
+        # Currencies, the amount limit and the gateway (hence the expiry) come from the settings.
+        expiry = GATEWAY_EXPIRY_S[settings.gateway]
+        self._capabilities = replace(
+            self.documented_capabilities,
+            currencies=frozenset(settings.currencies),
+            max_amount=settings.max_amount,
+            max_expiry_seconds=expiry,
+            default_expiry_seconds=expiry,
+        )
 
     # -- create ---------------------------------------------------------------------------------
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
     def check_order(self, request: CreateOrderRequest) -> None:
-        if request.amount.currency not in self.settings.currencies:
-            accepted = ", ".join(self.settings.currencies)
-            raise ValidationFailed(
-                f"amount.currency: MultiSafepay takes Alipay payments in {accepted}",
-                field="amount.currency",
-                code="currency_not_supported",
-            )
-        if request.amount.value > self.settings.max_amount:
-            raise ValidationFailed(
-                f"amount.value: above this provider's limit of {self.settings.max_amount} minor units",
-                field="amount.value",
-                code="amount_over_limit",
-            )
-        limit = GATEWAY_EXPIRY_S[self.settings.gateway]
-        if request.expires_in_seconds is not None and request.expires_in_seconds > limit:
-            raise ValidationFailed(
-                f"expires_in_seconds: {self.settings.gateway} orders expire after at most {limit} seconds",
-                field="expires_in_seconds",
-                code="invalid_field",
-            )
         customer = request.customer
         for name in ("first_name", "last_name"):
             value = getattr(customer, name) if customer else None
@@ -158,9 +177,6 @@ class MultiSafepay(ProviderBase):
                     field=f"customer.{name}",
                     code="invalid_field",
                 )
-
-    def default_expiry_seconds(self, request: CreateOrderRequest) -> int:
-        return GATEWAY_EXPIRY_S[self.settings.gateway]
 
     def create_payment(self, order: Order, ctx: CallContext) -> Notification:
         body: dict[str, Any] = {

@@ -43,12 +43,14 @@ from payments.money import Money, MoneyError
 from payments.orders import Order, OrderStatus
 from payments.providers.base import (
     CallContext,
+    Capabilities,
     ProviderBase,
     ProviderSettings,
     RawRequest,
     RefundContext,
     SignedMessage,
 )
+from payments.providers.capabilities import ANY_CURRENCY, RefundReporting
 from payments.redact import redact
 from payments.signing import (
     KeyLoadError,
@@ -174,6 +176,16 @@ class UseePay(ProviderBase):
     settings_model: ClassVar[type[ProviderSettings]] = UseePaySettings
     ok_body: ClassVar[str] = "ok"  # any HTTP 200 stops UseePay's retries
     expiry_grace_seconds: ClassVar[int] = 600  # its checkout closes at most 10 minutes after expiry
+    documented_capabilities: ClassVar[Capabilities] = Capabilities(
+        currencies=ANY_CURRENCY,
+        max_amount=MAX_AMOUNT,
+        max_expiry_seconds=MAX_EXPIRY_S,
+        default_expiry_seconds=MAX_EXPIRY_S,
+        terminal_types=frozenset({"WEB", "WAP"}),  # APP terminals are not offered for Alipay
+        required_customer_fields=frozenset({"ip_address"}),  # userInfo.ip
+        cancels_unpaid_orders=False,  # no cancel call for unpaid Alipay orders (see `cancel`)
+        refunds_reported=RefundReporting.EVENT_PER_REFUND,  # a transactionType=refund notification
+    )
 
     def __init__(self, settings: UseePaySettings, http: HttpClient) -> None:
         self.settings = settings
@@ -213,30 +225,13 @@ class UseePay(ProviderBase):
         def invalid(field: str, message: str, code: str = "invalid_field") -> ValidationFailed:
             return ValidationFailed(f"{field}: {message}", field=field, code=code)
 
-        if request.customer is None or request.customer.ip_address is None:
-            raise invalid("customer.ip_address", "UseePay requires the payer's IP address", "missing_field")
-        if request.terminal_type == "APP":
-            raise invalid("terminal_type", "UseePay takes Alipay payments from WEB or WAP terminals")
         if request.terminal_type == "WAP" and request.os_type is None:
             raise invalid("os_type", "required (IOS or ANDROID) when terminal_type is WAP", "missing_field")
-        if request.amount.value > MAX_AMOUNT:
-            raise invalid(
-                "amount.value",
-                f"above this provider's limit of {MAX_AMOUNT} minor units",
-                "amount_over_limit",
-            )
         if len(request.description) > MAX_SUBJECT:
             raise invalid("description", f"UseePay takes at most {MAX_SUBJECT} characters")
-        if request.expires_in_seconds is not None and request.expires_in_seconds > MAX_EXPIRY_S:
-            raise invalid(
-                "expires_in_seconds", f"UseePay's Alipay orders expire after at most {MAX_EXPIRY_S} s"
-            )
         for index, item in enumerate(request.items or ()):
             if item.unit_price <= 0:
                 raise invalid(f"items.{index}.unit_price", "UseePay requires a price greater than 0")
-
-    def default_expiry_seconds(self, request: CreateOrderRequest) -> int:
-        return MAX_EXPIRY_S
 
     def create_payment(self, order: Order, ctx: CallContext) -> Notification:
         request = ctx.request

@@ -1,0 +1,132 @@
+"""What a provider can take and how it behaves, as one record per adapter, checked generically.
+
+Each adapter declares `documented_capabilities` (its documentation's defaults: what the OpenAPI
+document shows); its instance's `capabilities` is what this merchant's settings allow (the same record
+unless a value comes from the provider's secret entry). `check_capabilities` runs before the adapter's
+own `check_order`, which keeps only what no record can say.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Literal
+
+from payments.errors import ValidationFailed
+from payments.money import CURRENCY_EXPONENTS
+
+if TYPE_CHECKING:
+    from payments.api import CreateOrderRequest
+
+__all__ = [
+    "ANY_CURRENCY",
+    "TERMINAL_TYPES",
+    "Capabilities",
+    "RefundReporting",
+    "check_capabilities",
+]
+
+ANY_CURRENCY: Literal["any"] = "any"
+TERMINAL_TYPES = ("WEB", "WAP", "APP")  # every terminal_type of the API, in the order messages name them
+# How a required customer field is named in a message, when its name does not say it well enough.
+_CUSTOMER_FIELD_WORDS = {"ip_address": "IP address", "email": "email address", "phone": "phone number"}
+
+
+class RefundReporting(StrEnum):
+    """How the provider tells us what became of a refund, after its reply to the refund request."""
+
+    # A signed notification for each refund, naming it.
+    EVENT_PER_REFUND = "event_per_refund"
+    # The order's cumulative refunded total, in the order's notifications and status queries.
+    ORDER_REFUNDED_TOTAL = "order_refunded_total"
+    # Nothing unasked: the reply to the refund request (asked again under the same id when unclear).
+    WHEN_ASKED = "when_asked"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Capabilities:
+    """One provider's limits and behaviour, as far as a merchant's request meets them."""
+
+    # ISO 4217 codes accepted, or ANY_CURRENCY: any the API takes (left to the merchant's contract).
+    currencies: frozenset[str] | Literal["any"]
+    max_amount: int | None  # the largest amount.value in minor units; None: the API's own limit
+    max_expiry_seconds: int | None  # the longest expires_in_seconds; None: the API's own limit
+    default_expiry_seconds: int  # when the request gives no expires_in_seconds
+    terminal_types: frozenset[str]  # a subset of TERMINAL_TYPES
+    required_customer_fields: frozenset[str] = frozenset()  # fields of `customer` that must be given
+    cancels_unpaid_orders: bool  # False: no cancel call; the provider's checkout closes on expiry
+    refunds_reported: RefundReporting
+    # The fields above whose value comes from the merchant's entry in the provider secret (the
+    # documented record shows their defaults).
+    set_by_settings: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.currencies != ANY_CURRENCY and (
+            not self.currencies or not self.currencies <= CURRENCY_EXPONENTS.keys()
+        ):
+            raise ValueError(f"currencies: not ISO 4217 codes, or none: {sorted(self.currencies)}")
+        if self.max_amount is not None and self.max_amount <= 0:
+            raise ValueError("max_amount: must be positive")
+        limit = self.max_expiry_seconds
+        if limit is not None and limit < 60:
+            raise ValueError("max_expiry_seconds: below the API's minimum of 60")
+        if self.default_expiry_seconds < 60 or (limit is not None and self.default_expiry_seconds > limit):
+            raise ValueError("default_expiry_seconds: not between 60 and max_expiry_seconds")
+        if not self.terminal_types or not self.terminal_types <= set(TERMINAL_TYPES):
+            raise ValueError(f"terminal_types: not a subset of {TERMINAL_TYPES}")
+        names = {item.name for item in fields(self)} - {"set_by_settings"}
+        if not self.set_by_settings <= names:
+            unknown = sorted(self.set_by_settings - names)
+            raise ValueError(f"set_by_settings: not fields of the record: {unknown}")
+
+    def accepts_currency(self, currency: str) -> bool:
+        return self.currencies == ANY_CURRENCY or currency in self.currencies
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as the OpenAPI document shows it (sets sorted; None as null)."""
+        return {
+            "currencies": ANY_CURRENCY if self.currencies == ANY_CURRENCY else sorted(self.currencies),
+            "max_amount": self.max_amount,
+            "max_expiry_seconds": self.max_expiry_seconds,
+            "default_expiry_seconds": self.default_expiry_seconds,
+            "terminal_types": _terminal_order(self.terminal_types),
+            "required_customer_fields": sorted(self.required_customer_fields),
+            "cancels_unpaid_orders": self.cancels_unpaid_orders,
+            "refunds_reported": str(self.refunds_reported),
+            "set_by_settings": sorted(self.set_by_settings),
+        }
+
+
+def _terminal_order(terminals: frozenset[str]) -> list[str]:
+    return [terminal for terminal in TERMINAL_TYPES if terminal in terminals]
+
+
+def check_capabilities(request: CreateOrderRequest, capabilities: Capabilities, label: str) -> None:
+    """Raise ValidationFailed for the first of the request's fields (in the request's order) that the
+    provider cannot take; `label` names the provider in the message."""
+
+    def refuse(field: str, message: str, code: str = "invalid_field") -> ValidationFailed:
+        return ValidationFailed(f"{field}: {message}", field=field, code=code)
+
+    if not capabilities.accepts_currency(request.amount.currency):
+        accepted = ", ".join(sorted(capabilities.currencies))
+        raise refuse(
+            "amount.currency", f"{label} takes Alipay payments in {accepted}", "currency_not_supported"
+        )
+    if capabilities.max_amount is not None and request.amount.value > capabilities.max_amount:
+        raise refuse(
+            "amount.value",
+            f"above {label}'s limit of {capabilities.max_amount} minor units",
+            "amount_over_limit",
+        )
+    if request.terminal_type not in capabilities.terminal_types:
+        accepted = " or ".join(_terminal_order(capabilities.terminal_types))
+        raise refuse("terminal_type", f"{label} takes Alipay payments from {accepted} terminals")
+    customer = request.customer
+    for name in sorted(capabilities.required_customer_fields):
+        if customer is None or getattr(customer, name) is None:
+            words = _CUSTOMER_FIELD_WORDS.get(name, name.replace("_", " "))
+            raise refuse(f"customer.{name}", f"{label} requires the payer's {words}", "missing_field")
+    limit = capabilities.max_expiry_seconds
+    if limit is not None and request.expires_in_seconds is not None and request.expires_in_seconds > limit:
+        raise refuse("expires_in_seconds", f"{label} orders expire after at most {limit} seconds")
