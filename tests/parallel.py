@@ -2,7 +2,7 @@
 
 Each end-to-end file goes whole to one worker: its module-scoped fixtures (the emulated functions, a
 browser) and the session's local stack start once there. Every other test goes on its own, so no big
-file (tests/integration/test_useepay.py alone is a quarter of the suite) keeps one worker busy while
+file (one provider's integration tests alone are a quarter of the suite) keeps one worker busy while
 the others wait. Of xdist's own modes, `load` restarts the end-to-end fixtures on every worker and
 `loadfile` waits on the biggest file; `loadgroup` would do this, but it renames node ids, which pytest 9
 no longer reads.

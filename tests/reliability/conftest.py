@@ -1,6 +1,6 @@
-"""The reliability suite's fixtures: a provider harness per provider (and UseePay sign type), and a guard
-that reads every log line of every test for secrets and personal data. The figures table is made by
-tests/reliability/figures_plugin.py."""
+"""The reliability suite's fixtures: a provider harness per provider (and per variant of one, such as a
+sign type), and a guard that reads every log line of every test for secrets and personal data. The
+figures table is made by tests/reliability/figures_plugin.py."""
 
 from __future__ import annotations
 
@@ -12,22 +12,18 @@ from typing import Any
 import pytest
 import responses
 
-from local.providers.useepay.sandbox import UseePaySandbox
+from local.providers import kits
 from payments.config import ProviderDirectory
 from payments.service import PaymentsService
 from payments.store import OrdersStore
 from tests.conftest import Stack
-from tests.providers.alipay_intl import fixtures as alipay_intl_kit
-from tests.providers.multisafepay import fixtures as multisafepay_kit
-from tests.providers.useepay import fixtures as useepay_kit
 from tests.reliability.harness import Harness
+from tests.reliability.kits import VARIANTS, sandbox_on_wire, split_label
 from tests.reliability.report import FIGURES
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
 from tests.support.orders import order_body
-from tests.support.secrets import WEBHOOK_SIGNING_SECRET
-
-VARIANTS = ["multisafepay", "useepay-MD5", "useepay-RSA", "alipay_intl"]
+from tests.support.secrets import PROVIDER_SECRET, WEBHOOK_SIGNING_SECRET
 
 
 @pytest.fixture(params=VARIANTS)
@@ -39,49 +35,39 @@ def harness(
     api: Api,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Harness:
-    variant: str = request.param
+    label: str = request.param
     monkeypatch.setenv("PROVIDER_SECRET_ARN", stack.secret_arn)
-    provider, _, sign_type = variant.partition("-")
-    if provider == "multisafepay":
-        sandbox = request.getfixturevalue("msp")
-    elif provider == "alipay_intl":
-        sandbox = request.getfixturevalue("alipay")
-    else:
-        sandbox = mount_useepay(stack, wire, link, sign_type)
+    provider, variant = split_label(label)
+    sandbox = mount(stack, wire, link, provider, variant)
     service = PaymentsService(OrdersStore(stack.table_name), ProviderDirectory())
-    return Harness(provider, sandbox, service, api, variant=sign_type)
+    return Harness(provider, sandbox, service, api, variant=variant)
 
 
-def mount_useepay(
-    stack: Stack, wire: responses.RequestsMock, link: ProviderLink, sign_type: str
-) -> UseePaySandbox:
-    """What the kit's (parametrised) `useepay` fixture does, for one sign type."""
-    return useepay_kit.mount(stack, wire, link, sign_type)
+def mount(
+    stack: Stack, wire: responses.RequestsMock, link: ProviderLink, provider: str, variant: str = ""
+) -> Any:
+    """The provider's sandbox for `variant` on the wire, and the secret set to match."""
+    kit = kits()[provider]
+    stack.put_secret({**PROVIDER_SECRET, provider: kit.test_secret_entry(variant)})
+    return sandbox_on_wire(provider, wire, link, variant)
 
 
 @pytest.fixture
-def all_providers(
-    request: pytest.FixtureRequest, stack: Stack, wire: responses.RequestsMock, link: ProviderLink
-) -> dict[str, Any]:
-    """Every provider's sandbox on the wire (UseePay with MD5)."""
-    return {
-        "multisafepay": request.getfixturevalue("msp"),
-        "alipay_intl": request.getfixturevalue("alipay"),
-        "useepay": mount_useepay(stack, wire, link, "MD5"),
-    }
+def all_providers(stack: Stack, wire: responses.RequestsMock, link: ProviderLink) -> dict[str, Any]:
+    """Every provider's sandbox on the wire (each in its first variant)."""
+    return {name: mount(stack, wire, link, name) for name in kits()}
 
 
 # -- secrets and personal data: every log line of every test here ------------------------------------
-def _key_fragments(pem: str) -> list[str]:
-    """Slices of a private key's base64 body: any of them in a log line means key material leaked."""
-    body = "".join(line for line in pem.splitlines() if not line.startswith("-----"))
-    return [body[start : start + 24] for start in range(64, len(body) - 24, 200)]
-
-
-CUSTOMER = order_body(provider="multisafepay")["customer"]
+CUSTOMER = order_body(provider=next(iter(kits())))["customer"]
 SENSITIVE: list[str] = [
-    multisafepay_kit.MSP_API_KEY,
-    useepay_kit.MD5_KEY,
+    # every provider's secrets, in every variant: API keys, MD5 keys, fragments of private keys
+    *(
+        text
+        for kit in kits().values()
+        for variant in kit.variants
+        for text in kit.secret_texts(kit.test_credentials(variant))
+    ),
     "test-merchant-key",  # the merchant API key the test gateway checks
     WEBHOOK_SIGNING_SECRET,  # what merchant webhooks are signed with (every test stack's)
     "PRIVATE KEY",
@@ -89,11 +75,6 @@ SENSITIVE: list[str] = [
     CUSTOMER["phone"],
     CUSTOMER["phone"].lstrip("+"),
     CUSTOMER["ip_address"],
-    *_key_fragments(useepay_kit.pem_private(useepay_kit.MERCHANT_KEY)),
-    *_key_fragments(useepay_kit.pem_private(useepay_kit.USEEPAY_KEY)),
-    *_key_fragments(alipay_intl_kit.private_text(alipay_intl_kit.MERCHANT_KEY, "pkcs8 pem")),
-    *_key_fragments(alipay_intl_kit.private_text(alipay_intl_kit.ALIPAY_KEY, "pkcs8 pem")),
-    *_key_fragments(alipay_intl_kit.private_text(alipay_intl_kit.MERCHANT_KEY, "pkcs1 pem")),
 ]
 OUR_LOGGERS = ("alipay-payments", "alipay-payments-test", "payments")
 

@@ -1,7 +1,8 @@
-"""One shape over the three providers: create an order, make a genuine notification for an outcome,
+"""One shape over every provider: create an order, make a genuine notification for an outcome,
 deliver it to the service directly (bulk cases) or through the real handler (a sample).
 
-Built on the provider kits (tests/support/*_kit.py) and sandboxes; nothing here signs by itself.
+Built on the provider kits (local/providers/<name>/kit.py) and their sandboxes; nothing here signs by
+itself.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 
 from local.inprocess import Reply
-from local.providers.alipay_intl.sandbox import RESULT_CODES
+from local.providers import kit_of
+from local.providers.kit import ProviderKit, Statement
 from local.template import table_arguments
 from payments.api import parse_create_order
 from payments.errors import PaymentsError
@@ -28,7 +30,6 @@ from tests.support.lambdas import Api
 from tests.support.orders import order_body
 
 BASE_URL = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1"  # what API Gateway would pass on
-S = OrderStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,40 +62,7 @@ class Outcome:
     name: str
     target: OrderStatus
     word: str  # the provider's own status word, as recorded in `provider_status`
-    refund_key: str | None = None  # UseePay refunds: recorded once per provider event
-
-
-# Independent of the adapters' tables: what each provider's word means, from its notes.
-OUTCOMES: dict[str, dict[str, tuple[str, OrderStatus]]] = {
-    "multisafepay": {
-        "pending": ("initialized", S.PENDING),
-        "paid": ("completed", S.PAID),
-        "failed": ("declined", S.FAILED),
-        "cancelled": ("void", S.CANCELLED),
-        "expired": ("expired", S.EXPIRED),
-        "refunded": ("refunded", S.REFUNDED),
-        "partially_refunded": ("partial_refunded", S.PARTIALLY_REFUNDED),
-        "charged_back": ("chargeback", S.CHARGED_BACK),
-        "unmapped": ("teleported", S.UNKNOWN),
-    },
-    "useepay": {
-        "pending": ("pending", S.PENDING),
-        "paid": ("succeed", S.PAID),
-        "failed": ("failed", S.FAILED),
-        "cancelled": ("cancelled", S.CANCELLED),
-        "expired": ("closed", S.EXPIRED),
-        "unmapped": ("mystery", S.UNKNOWN),
-        # refunds: UseePay's own events, each with its id ("refund:<id>:<amount>[:pending]")
-    },
-    "alipay_intl": {
-        "paid": ("SUCCESS", S.PAID),
-        "failed": ("PROCESS_FAIL", S.FAILED),
-        "unmapped": ("UNKNOWN_EXCEPTION", S.UNKNOWN),
-    },
-}
-
-
-MSP_REFUNDED_TOTALS = {"partially_refunded": 300, "refunded": 1000}
+    refund_key: str | None = None  # refunds reported by their own event: recorded once per event
 
 
 def use_fresh_table(api: Api, template_properties: dict[str, Any], name: str) -> None:
@@ -125,7 +93,7 @@ class Harness:
     sandbox: Any = field(repr=False)
     service: PaymentsService = field(repr=False)
     api: Api = field(repr=False)
-    variant: str = ""  # e.g. the UseePay sign type
+    variant: str = ""  # one of the kit's variants (a sign type); "" for a provider of one
     amount: int = 1000
 
     @property
@@ -152,40 +120,23 @@ class Harness:
         return self.service.store.get(order_id)
 
     # -- notifications ------------------------------------------------------------------------------
-    def notification(self, order_id: str, outcome: str) -> tuple[Delivery, Outcome]:
-        """A genuine, correctly signed notification that the order is now `outcome`."""
-        if outcome.startswith("refund:"):
-            return self._refund(order_id, outcome)
-        word, target = OUTCOMES[self.provider][outcome]
-        if self.provider == "multisafepay":
-            self.sandbox.set_status(order_id, word)
-            # The order's cumulative refunded total, as MultiSafepay reports it with these words.
-            self.sandbox.orders[order_id]["amount_refunded"] = MSP_REFUNDED_TOTALS.get(outcome, 0)
-            url, headers, body = self.sandbox.notification(order_id)
-        elif self.provider == "useepay":
-            self.sandbox.settle(order_id, word)
-            url, headers, body = self.sandbox.notification(order_id)
-        else:
-            sent = self.sandbox.notification(order_id, word)
-            url, headers, body = sent.url, sent.headers, sent.body
-            word = f"{RESULT_CODES[word][1]}:{word}"  # Alipay's resultStatus:resultCode
-        return Delivery("POST", url, dict(headers), body), Outcome(outcome, target, word)
+    @property
+    def kit(self) -> ProviderKit[Any, Any]:
+        return kit_of(self.provider)
 
-    def _refund(self, order_id: str, outcome: str) -> tuple[Delivery, Outcome]:
-        _, refund_id, amount, *pending = outcome.split(":")
-        code = "pending" if pending else "succeed"
-        url, headers, body = self.sandbox.refund_notification(
-            order_id, int(amount), result_code=code, refund_id=refund_id
-        )
-        if pending:
-            target = S.UNKNOWN  # recorded, moves nothing
-        elif int(amount) < self.amount:
-            target = S.PARTIALLY_REFUNDED
-        else:
-            target = S.REFUNDED
-        key = f"refund:{refund_id}:{code}"
-        outcome_ = Outcome(outcome, target, f"refund:{code}", refund_key=key)
-        return Delivery("POST", url, dict(headers), body), outcome_
+    def notification(self, order_id: str, outcome: str) -> tuple[Delivery, Outcome]:
+        """A genuine, correctly signed notification that the order is now `outcome`: a key of the
+        kit's `outcomes`, or "refund:<refund id>:<amount>[:pending]" (a provider's own refund event)."""
+        if outcome.startswith("refund:"):
+            _, refund_id, amount, *pending = outcome.split(":")
+            refund = self.kit.refund_statement(
+                self.sandbox, order_id, refund_id, int(amount), pending=bool(pending)
+            )
+            if refund is None:
+                raise ValueError(f"{self.provider} reports no refund by an event of its own")
+            return _delivery(refund), Outcome(outcome, refund.target, refund.word, refund.refund_key)
+        statement = self.kit.statement(self.sandbox, order_id, outcome)
+        return _delivery(statement), Outcome(outcome, statement.target, statement.word)
 
     def deliver(self, delivery: Delivery) -> RawResponse:
         return self.service.receive_notification(self.provider, delivery.raw())
@@ -198,42 +149,16 @@ class Harness:
     # -- the provider's side --------------------------------------------------------------------------
     def provider_creates(self, order_id: str) -> int:
         """Create requests for `order_id` that reached the provider (accepted or not)."""
-        if self.provider == "multisafepay":
-            return sum(
-                1
-                for call in self.sandbox.calls
-                if call.method == "POST"
-                and call.path.endswith("/orders")
-                and isinstance(call.body, dict)
-                and call.body.get("order_id") == order_id
-            )
-        if self.provider == "useepay":
-            return sum(
-                1
-                for call in self.sandbox.calls
-                if call.get("transactionType") == "pay" and call.get("transactionId") == order_id
-            )
-        return sum(
-            1
-            for call in self.sandbox.calls
-            if call.function.endswith("prepareForRedirect") and call.body.get("merchantTransId") == order_id
-        )
+        return self.kit.create_calls(self.sandbox, order_id)
 
     def provider_has(self, order_id: str) -> bool:
-        if self.provider == "multisafepay":
-            return order_id in self.sandbox.orders
-        if self.provider == "useepay":
-            return order_id in self.sandbox.transactions
-        return order_id in self.sandbox.orders
+        return self.kit.holds_order(self.sandbox, order_id)
+
+
+def _delivery(statement: Statement) -> Delivery:
+    return Delivery(statement.method, statement.url, dict(statement.headers), statement.body)
 
 
 def restate_amount(harness: Harness, order_id: str, value: int) -> None:
     """The provider now holds `order_id` paid, at `value` minor units instead of ours."""
-    sandbox = harness.sandbox
-    if harness.provider == "multisafepay":
-        sandbox.orders[order_id]["amount"] = value
-    elif harness.provider == "useepay":
-        sandbox.transactions[order_id]["amount"] = str(value)
-    else:
-        sandbox.orders[order_id]["orderAmount"]["value"] = str(value)
-    sandbox.pay_silently(order_id)
+    harness.kit.restate_amount(harness.sandbox, order_id, value)

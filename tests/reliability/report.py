@@ -6,19 +6,22 @@ and written to reliability-report.json.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[2]
 # RELIABILITY_REPORT: elsewhere (tests/unit/test_reliability_figures.py runs suites of its own).
-REPORT_PATH = Path(
-    os.environ.get("RELIABILITY_REPORT") or Path(__file__).resolve().parents[2] / "reliability-report.json"
-)
-PROVIDERS = ("multisafepay", "useepay", "alipay_intl")
+REPORT_PATH = Path(os.environ.get("RELIABILITY_REPORT") or ROOT / "reliability-report.json")
+# Every provider: each folder of local/providers with a kit (read from the tree, not imported: the table
+# is made where the project's own modules may not be importable).
+PROVIDERS = tuple(sorted(path.parent.name for path in (ROOT / "local" / "providers").glob("*/kit.py")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,18 +56,8 @@ def _rows() -> list[tuple[str, list[Row]]]:
             Row(f"forged.{p}.via_handler", f"{p}: of which through the real handler", ""),
         )
     ]
-    recut = [
-        row
-        for label in ("useepay-MD5", "useepay-RSA")
-        for row in (
-            Row(f"recut.{label}.tried", f"{label}: re-cut notifications tried (signature valid)", ">=200"),
-            Row(f"recut.{label}.refused", f"{label}: refused", ""),
-            Row(f"recut.{label}.applied", f"{label}: orders changed by them", "==0"),
-        )
-    ]
-    return [
+    sections = [
         ("1. Forged notifications", forged),
-        ("1b. Re-cut UseePay notifications (same string to sign, other fields)", recut),
         (
             "2. Repeats and reordering of pay, refund and chargeback notifications (hypothesis)",
             [
@@ -196,7 +189,28 @@ def _rows() -> list[tuple[str, list[Row]]]:
                 Row("iam.missing_grants", "used but not granted", "==0"),
             ],
         ),
+        *provider_sections(),
     ]
+    return sorted(sections, key=lambda section: _number(section[0]))
+
+
+def provider_sections() -> list[tuple[str, list[Row]]]:
+    """Sections about one provider's own ways: its folder's tests/providers/<name>/reliability_figures.py
+    (`SECTIONS`), numbered to fall where they belong in the table."""
+    return [
+        section
+        for name in PROVIDERS
+        if (ROOT / "tests" / "providers" / name / "reliability_figures.py").exists()
+        for section in importlib.import_module(f"tests.providers.{name}.reliability_figures").SECTIONS
+    ]
+
+
+def _number(title: str) -> tuple[int, str]:
+    """A section's place: "3b. Reconciliation" -> (3, "b")."""
+    found = re.match(r"(\d+)([a-z]*)\.", title)
+    if not found:
+        raise ValueError(f"a section title starts with its number: {title!r}")
+    return int(found[1]), found[2]
 
 
 class Figures:

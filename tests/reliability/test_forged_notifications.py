@@ -1,6 +1,7 @@
-"""1. Forged notifications, >= 200 generated per provider (and UseePay sign type).
+"""1. Forged notifications, >= 200 generated per provider (and per variant, such as a sign type).
 
-Every one must be refused with a 4xx (Alipay: a signed `F` envelope with a 4xx), leave the order
+Every one must be refused with a 4xx (in the provider's own refusal where it has one: a signed
+envelope), leave the order
 exactly as it was, and be recorded with its reason among the rejected attempts, which live apart
 from every order's history (nothing of a forgery is ever written there). Most go to
 the service directly; every 10th goes through the real notify handler (API Gateway event included).
@@ -8,7 +9,6 @@ the service directly; every 10th goes through the real notify handler (API Gatew
 
 from __future__ import annotations
 
-import json
 import random
 from datetime import UTC, datetime
 from typing import Any
@@ -17,13 +17,12 @@ import boto3
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
-from local.providers.alipay_intl.sandbox import raw_members, verify
 from payments.orders import OrderStatus
 from payments.store import iso, order_key
 from tests.conftest import Stack
-from tests.providers.alipay_intl.fixtures import MERCHANT_KEY as ALIPAY_MERCHANT_KEY
-from tests.reliability.forgeries import FORGERS
+from tests.reliability.forgeries import forgeries_of
 from tests.reliability.harness import Delivery, Harness
+from tests.reliability.kits import DEFAULT_VARIANTS, reliability_kit
 from tests.reliability.report import FIGURES
 from tests.support.store import event_items
 
@@ -52,16 +51,6 @@ def rejected_since(table: str, since: str) -> dict[tuple[str, str], dict[str, An
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def alipay_f_envelope(body: str) -> dict[str, Any]:
-    """The resultInfo of our reply, once its signature verifies with the merchant's public key."""
-    members = raw_members(body)
-    assert verify(
-        ALIPAY_MERCHANT_KEY.public_key(), members["response"], json.loads(members["signature"]), "SHA256"
-    )
-    result: dict[str, Any] = json.loads(members["response"])["body"]["resultInfo"]
-    return result
-
-
 def deliver(harness: Harness, delivery: Delivery, via_handler: bool) -> tuple[int, str]:
     if via_handler:
         reply = harness.deliver_via_handler(delivery)
@@ -84,7 +73,7 @@ def test_forged_notifications_are_refused_recorded_and_change_nothing(harness: H
     created = harness.create(order_id)
     assert getattr(created, "status", None) == OrderStatus.PENDING, created
     genuine, _ = harness.notification(order_id, "paid")
-    cases = FORGERS[harness.provider](harness, order_id, genuine, random.Random(f"forgeries-{harness.label}"))
+    cases = forgeries_of(harness, order_id, genuine, random.Random(f"forgeries-{harness.label}"))
     assert len(cases) >= 200
 
     order_before = order_snapshot(stack.table_name, order_id)
@@ -102,12 +91,10 @@ def test_forged_notifications_are_refused_recorded_and_change_nothing(harness: H
         code = None
         if not 400 <= status < 500:
             problems.append(f"HTTP {status}: {body[:200]}")
-        elif harness.provider == "alipay_intl":
-            result = alipay_f_envelope(body)
-            if result["resultStatus"] != "F":
-                problems.append(f"acknowledged with {result}")
         else:
-            code = json.loads(body)["error"]["code"]
+            code, problem = reliability_kit(harness.provider).refusal(body)
+            if problem:
+                problems.append(problem)
         rejected += not problems
         answered.append(code)
         if order_snapshot(stack.table_name, order_id) != order_before:
@@ -141,7 +128,7 @@ def test_forged_notifications_are_refused_recorded_and_change_nothing(harness: H
     assert history_after == history_before
 
 
-@pytest.mark.parametrize("harness", ["multisafepay", "useepay-MD5", "alipay_intl"], indirect=True)
+@pytest.mark.parametrize("harness", DEFAULT_VARIANTS, indirect=True)
 def test_the_genuine_notification_the_forgeries_start_from_is_applied(harness: Harness) -> None:
     """Guards the suite against rejecting everything for the wrong reason (e.g. a broken order)."""
     order_id = f"genuine-{harness.label}"

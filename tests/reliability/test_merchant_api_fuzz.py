@@ -21,15 +21,18 @@ from hypothesis import strategies as st
 
 from docs.openapi import DOC_PATH, ROOT, render
 from local.inprocess import Reply
+from local.providers import kits
 from payments.orders import ORDER_ID_RE
 from payments.store import order_key
 from tests.conftest import Stack
 from tests.reliability.harness import use_fresh_table
+from tests.reliability.kits import reliability_kit
 from tests.reliability.report import FIGURES
 from tests.support.lambdas import Api
 from tests.support.orders import order_body
 
 DOC: dict[str, Any] = json.loads(DOC_PATH.read_text())
+PROVIDERS = list(kits())
 SCHEMAS: dict[str, Any] = DOC["components"]["schemas"]
 FUZZ_CASES = 2050
 JSON_SCALARS = st.one_of(
@@ -214,7 +217,7 @@ PLAIN = st.text(
 @st.composite
 def well_formed(draw: st.DrawFn) -> dict[str, Any]:
     """A request a careful merchant would send: most of these pass, and reach a provider sandbox."""
-    provider = draw(st.sampled_from(["multisafepay", "useepay", "alipay_intl"]))
+    provider = draw(st.sampled_from(PROVIDERS))
     body: dict[str, Any] = {
         "order_id": draw(st.text(alphabet=ORDER_ID_CHARS, min_size=8, max_size=50)),
         "provider": provider,
@@ -317,9 +320,8 @@ class Tables:
             self.name = f"fuzz-{self.created}"
             use_fresh_table(self.api, self.stack.template.resources["OrdersTable"]["Properties"], self.name)
             # A fresh world: the providers forget the orders too (ids may come again).
-            self.sandboxes["multisafepay"].orders.clear()
-            self.sandboxes["alipay_intl"].orders.clear()
-            self.sandboxes["useepay"].transactions.clear()
+            for name, sandbox in self.sandboxes.items():
+                reliability_kit(name).forget_orders(sandbox)
             CREATED.clear()
 
 
@@ -412,7 +414,7 @@ class Action:
 
 
 ORDERS = st.one_of(
-    st.sampled_from(["multisafepay", "useepay", "alipay_intl"]).flatmap(
+    st.sampled_from(PROVIDERS).flatmap(
         lambda provider: st.sampled_from([f"paid:{provider}", f"pending:{provider}"])
     ),
     st.text(alphabet=ORDER_ID_CHARS, min_size=1, max_size=50),

@@ -1,7 +1,8 @@
-"""10. Merchant events: over 1,000 committed changes across 100 orders (Alipay: a payment and eight
-partial refunds each), published from the tables' streams and delivered to a receiver that refuses
-three deliveries in ten at random. Every event arrives (0 lost), each order's in sequence (0 out of
-order), and an event received twice is only ever a retry of the same id.
+"""10. Merchant events: over 1,000 committed changes across 100 orders (a payment and eight partial
+refunds each, with a provider whose refunds succeed at once), published from the tables' streams and
+delivered to a receiver that refuses three deliveries in ten at random. Every event arrives (0 lost),
+each order's in sequence (0 out of order), and an event received twice is only ever a retry of the
+same id.
 
 Each order has its own table of the template's shape (moto copies a whole table on every
 transaction: small tables keep the run fast); one publish function reads all their streams, while
@@ -21,6 +22,7 @@ import pytest
 import responses
 
 from local.pipeline import QueuePoller, StreamPoller, filters_of
+from local.providers import kit_of
 from local.template import table_arguments
 from payments.api import RefundRequest, parse_create_order
 from payments.clock import utc_now
@@ -29,12 +31,16 @@ from payments.service import PaymentsService
 from payments.store import OrdersStore
 from tests.conftest import Stack
 from tests.reliability.harness import BASE_URL, Delivery
+from tests.reliability.kits import reliability_kits, sandbox_on_wire
 from tests.reliability.report import FIGURES
 from tests.support.event_pipeline import Receiver, with_webhooks
 from tests.support.lambdas import Api
+from tests.support.link import ProviderLink
 from tests.support.orders import order_body
 
 ORDERS = int(os.environ.get("EVENTS_RELIABILITY_ORDERS", "100"))
+# The provider: one whose refunds succeed at once (each refund a committed change of its own).
+PROVIDER = next(name for name, kit in reliability_kits().items() if kit.refunds_succeed_at_once)
 REFUNDS_PER_ORDER = 8  # with the payment and the create: ten changes per order
 
 
@@ -72,11 +78,13 @@ def order_table(stack: Stack, index: int) -> str:
 def test_every_change_reaches_a_flaky_receiver_once_in_order(
     api: Api,
     stack: Stack,
-    alipay: Any,
     wire: responses.RequestsMock,
+    link: ProviderLink,
     monkeypatch: pytest.MonkeyPatch,
     seed: str,
 ) -> None:
+    kit = kit_of(PROVIDER)
+    sandbox = sandbox_on_wire(PROVIDER, wire, link)
     receiver = FlakyReceiver(seed).start()
     try:
         wire.add_passthru(receiver.url)
@@ -101,11 +109,11 @@ def test_every_change_reaches_a_flaky_receiver_once_in_order(
             pollers.append(StreamPoller(boto3.client("dynamodb"), streams, table, publish, filters))
             service = PaymentsService(OrdersStore(table), directory)
             order_id = f"ev-{index}"
-            request = parse_create_order(json.dumps(order_body(order_id, provider="alipay_intl")))
+            request = parse_create_order(json.dumps(order_body(order_id, provider=PROVIDER)))
             service.create_order(request, BASE_URL)
-            sent = alipay.notification(order_id, "SUCCESS")
-            delivery = Delivery("POST", sent.url, dict(sent.headers), sent.body)
-            assert service.receive_notification("alipay_intl", delivery.raw()).status == 200
+            paid = kit.statement(sandbox, order_id, "paid")
+            delivery = Delivery(paid.method, paid.url, paid.headers, paid.body)
+            assert service.receive_notification(PROVIDER, delivery.raw()).status == 200
             for refund in range(REFUNDS_PER_ORDER):
                 body = {"refund_id": f"r-{refund}", "amount": {"value": 100, "currency": "EUR"}}
                 result = service.refund(order_id, RefundRequest.model_validate(body), BASE_URL)

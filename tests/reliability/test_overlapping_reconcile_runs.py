@@ -14,6 +14,7 @@ import boto3
 import pytest
 import responses
 
+from local.providers import kits
 from local.template import Template
 from payments.clock import utc_now
 from payments.orders import OrderStatus
@@ -34,7 +35,7 @@ RUNS = 2
 STATUS_QUERIES = {"get", "query"}  # what each sandbox calls a status request (its call log)
 
 
-@pytest.mark.parametrize("provider", ["multisafepay", "useepay", "alipay_intl"])
+@pytest.mark.parametrize("provider", list(kits()))
 def test_two_runs_at_once_check_each_due_item_once(
     aws: Any, wire: responses.RequestsMock, link: ProviderLink, provider: str
 ) -> None:

@@ -11,8 +11,8 @@ import pytest
 
 from payments.orders import OrderStatus
 from tests.conftest import Stack
-from tests.providers.useepay.fixtures import MERCHANT_KEY as USEEPAY_MERCHANT_KEY
 from tests.reliability.harness import Harness, restate_amount
+from tests.reliability.kits import LINK_FAULTS, VARIANTS, reliability_kit
 from tests.reliability.report import FIGURES
 from tests.support.link import ProviderLink
 from tests.support.store import event_items
@@ -29,59 +29,31 @@ EXPECTED = {
     "bad_signature": (502, "provider_bad_signature", S.UNKNOWN),
     "rejected": (502, "provider_rejected", S.FAILED),  # a signed, readable refusal
 }
-LINK_FAULTS = {"connect_timeout", "read_timeout_after_processing", "reset", "http_500", "garbage"}
-# MultiSafepay's replies carry no signature (TLS is its authenticity): nothing to forge there.
-FAULTS = {
-    "multisafepay": [*sorted(LINK_FAULTS), "rejected"],
-    "useepay-MD5": [*sorted(LINK_FAULTS), "unsigned", "bad_signature", "rejected"],
-    "useepay-RSA": ["unsigned", "bad_signature"],
-    "alipay_intl": [*sorted(LINK_FAULTS), "unsigned", "bad_signature", "rejected"],
-}
+
+
+def faults(harness: Harness) -> list[str]:
+    """The faults to try for this provider (and variant): its reliability kit's list."""
+    return reliability_kit(harness.provider).create_faults(harness.variant)
 
 
 def break_provider(harness: Harness, link: ProviderLink, fault: str, order_id: str) -> None:
-    sandbox = harness.sandbox
     if fault in LINK_FAULTS:
         link.inject(fault)
-    elif harness.provider == "useepay":
-        if fault == "unsigned":
-            sandbox.sign_replies = False
-        elif fault == "bad_signature" and sandbox.sign_type == "RSA":
-            sandbox.useepay_private_key = USEEPAY_MERCHANT_KEY  # signed, but not by UseePay
-        elif fault == "bad_signature":
-            sandbox.md5_key = "not-the-merchants-key"
-        else:
-            sandbox.transactions[order_id] = {"reference": "taken"}  # UseePay refuses the id
-    elif harness.provider == "alipay_intl":
-        if fault == "rejected":
-            sandbox.force("PROCESS_FAIL", processed=False)
-        else:
-            sandbox.reply_faults.append(fault)
     else:
-        sandbox.api_key = "rotated-key"  # MultiSafepay answers 1032 Invalid API key
+        reliability_kit(harness.provider).break_create(harness.sandbox, fault, order_id)
 
 
 def repair(harness: Harness, fault: str) -> None:
-    from tests.providers.useepay import fixtures as useepay_kit
-
-    sandbox = harness.sandbox
-    if harness.provider == "useepay":
-        sandbox.sign_replies = True
-        sandbox.md5_key = useepay_kit.MD5_KEY if sandbox.sign_type == "MD5" else ""
-        sandbox.useepay_private_key = useepay_kit.USEEPAY_KEY if sandbox.sign_type == "RSA" else None
-    elif harness.provider == "multisafepay":
-        from tests.providers.multisafepay.fixtures import MSP_API_KEY
-
-        sandbox.api_key = MSP_API_KEY
+    reliability_kit(harness.provider).repair(harness.sandbox, fault)
 
 
-@pytest.mark.parametrize("harness", sorted(FAULTS), indirect=True)
+@pytest.mark.parametrize("harness", VARIANTS, indirect=True)
 def test_provider_faults_keep_the_order_and_a_retry_never_pays_twice(
     harness: Harness, link: ProviderLink, stack: Stack
 ) -> None:
-    """The table: every fault of FAULTS for this provider, each on an order of its own."""
+    """The table: every fault of the provider's list (`faults`), each on an order of its own."""
     failures = []
-    for fault in FAULTS[harness.label]:
+    for fault in faults(harness):
         try:
             fault_on_create(harness, link, stack, fault)
         except AssertionError as failure:
@@ -123,17 +95,17 @@ def fault_on_create(harness: Harness, link: ProviderLink, stack: Stack, fault: s
     resumed = harness.order(order_id)
     assert resumed is not None
     assert resumed.status == S.PENDING
-    if not made or harness.provider == "multisafepay":
-        # Created now, or resumed from MultiSafepay (its order query returns the payment link).
+    if not made or reliability_kit(harness.provider).query_gives_payment_link:
+        # Created now, or resumed from a provider whose order query returns the payment link.
         assert retry.status == 200, retry.body  # the same order, not a new one
         assert retry.json()["payment_url"]
     else:
-        # UseePay's and Alipay's queries carry no checkout link: the merchant is told so, clearly,
-        # instead of getting a pending order with nothing to pay with.
+        # The provider's query carries no checkout link: the merchant is told so, clearly, instead of
+        # getting a pending order with nothing to pay with.
         assert (retry.status, retry.json()["error"]["code"]) == (409, "payment_action_unavailable")
 
 
-@pytest.mark.parametrize("harness", sorted(FAULTS), indirect=True)
+@pytest.mark.parametrize("harness", VARIANTS, indirect=True)
 def test_a_resumed_order_the_provider_holds_at_another_amount_is_never_applied(
     harness: Harness, link: ProviderLink, stack: Stack
 ) -> None:

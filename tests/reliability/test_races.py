@@ -16,7 +16,6 @@ import itertools
 import json
 import queue
 import random
-import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,12 +31,11 @@ from moto.dynamodb.exceptions import TransactionCanceledException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
-from requests import PreparedRequest
 
 from local.emulator import free_port
 from local.gateway import Gateway
 from local.inprocess import FakeContext, LambdaUnderTest, Reply, reply_of
-from local.providers.multisafepay.sandbox import MultiSafepaySandbox
+from local.providers import kits
 from local.template import FunctionSpec, Template
 from payments.api import parse_create_order
 from payments.clock import utc_now
@@ -46,10 +44,8 @@ from payments.errors import PaymentsError
 from payments.orders import ALLOWED_PREDECESSORS, UNPAID_FINAL, OrderStatus
 from payments.service import PaymentsService
 from payments.store import RETRY_CONFIG, OrdersStore
-from tests.providers.alipay_intl import fixtures as alipay_intl_kit
-from tests.providers.multisafepay import fixtures as multisafepay_kit
-from tests.providers.useepay import fixtures as useepay_kit
 from tests.reliability.harness import BASE_URL, Delivery, Harness
+from tests.reliability.kits import reliability_kit, reliability_kits, sandbox_on_wire
 from tests.reliability.report import FIGURES
 from tests.support.link import ProviderLink
 from tests.support.secrets import PROVIDER_SECRET
@@ -112,24 +108,8 @@ class FixedSecret(ProviderDirectory):
 
 
 def sandbox_for(provider: str, wire: responses.RequestsMock, link: ProviderLink) -> Any:
-    sandbox: Any
-    if provider == "multisafepay":
-        sandbox, pattern = (
-            MultiSafepaySandbox(api_key=multisafepay_kit.MSP_API_KEY),
-            re.escape(multisafepay_kit.MSP_BASE_URL) + ".*",
-        )
-    elif provider == "useepay":
-        sandbox, pattern = useepay_kit.sandbox_for("MD5"), re.escape(useepay_kit.USEEPAY_BASE_URL) + "/api"
-    else:
-        sandbox = alipay_intl_kit.new_sandbox()
-        pattern = re.escape(alipay_intl_kit.ALIPAY_BASE_URL) + "/api/alipay/intl/.*"
-
-    def callback(prepared: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
-        return link.exchange(sandbox, prepared)
-
-    for method in (responses.GET, responses.POST):
-        wire.add_callback(method, re.compile(pattern), callback=callback)
-    return sandbox
+    """The provider's sandbox (first variant) on the wire; the secret is the run's (`FixedSecret`)."""
+    return sandbox_on_wire(provider, wire, link)
 
 
 def race(services: list[PaymentsService], provider: str, deliveries: list[Delivery]) -> list[int]:
@@ -151,16 +131,11 @@ def race(services: list[PaymentsService], provider: str, deliveries: list[Delive
     return statuses
 
 
+# (provider, scenario, {outcome: how many of the 50 deliveries}): each provider's mixes of its outcomes
 SCENARIOS = [
-    # (provider, scenario, {outcome: how many of the 60 deliveries})
-    (
-        "multisafepay",
-        "paid vs failed vs duplicates",
-        {"paid": 15, "failed": 15, "cancelled": 10, "pending": 10},
-    ),
-    ("useepay", "paid vs failed vs duplicates", {"paid": 15, "failed": 15, "expired": 10, "pending": 10}),
-    ("alipay_intl", "paid vs failed vs duplicates", {"paid": 20, "failed": 20, "unmapped": 10}),
-    ("useepay", "unpaid outcomes contest", {"failed": 17, "cancelled": 17, "expired": 16}),
+    pytest.param(name, scenario, dict(mix), id=f"{name}-{scenario}")
+    for name, kit in reliability_kits().items()
+    for scenario, mix in kit.race_mixes.items()
 ]
 
 
@@ -247,7 +222,7 @@ RETRIES = 24
 
 
 @pytest.mark.parametrize("provider_made_it", [False, True], ids=["provider-never-saw-it", "reply-lost"])
-@pytest.mark.parametrize("provider", ["multisafepay", "useepay", "alipay_intl"])
+@pytest.mark.parametrize("provider", list(kits()))
 def test_overlapping_retries_of_an_unknown_order_reach_the_provider_once(
     aws: AwsOnLoopback,
     wire: responses.RequestsMock,
@@ -340,7 +315,7 @@ class LambdaInstances:
             self.idle.put(instance)
 
 
-@pytest.mark.parametrize("provider", ["multisafepay", "useepay", "alipay_intl"])
+@pytest.mark.parametrize("provider", list(kits()))
 def test_concurrent_refunds_over_http_never_reserve_more_than_was_paid(
     aws: AwsOnLoopback,
     wire: responses.RequestsMock,
@@ -351,8 +326,9 @@ def test_concurrent_refunds_over_http_never_reserve_more_than_was_paid(
     """50 refund requests for one paid order at once, over HTTP through the merchant API (the local
     API gateway, the template's refund function, one instance per concurrent request), some of them
     repeats of the same refund: what is reserved and refunded never exceeds what was paid, and no
-    refund_id reaches the provider twice. MultiSafepay's refunds are held pending and UseePay's
-    results are not delivered (the reservations stay); Alipay's succeed at once."""
+    refund_id reaches the provider twice. A provider's refunds are held pending where its reliability
+    kit says so (`before_refund_race`); others' results are not delivered (the reservations stay), or
+    they succeed at once."""
     session = boto3.session.Session(region_name="eu-west-1")
 
     def client(service: str) -> Any:
@@ -382,8 +358,7 @@ def test_concurrent_refunds_over_http_never_reserve_more_than_was_paid(
     assert getattr(harness.create(order_id), "status", None) == S.PENDING
     paid, _ = harness.notification(order_id, "paid")
     assert harness.deliver(paid).status == 200
-    if provider == "multisafepay":
-        sandbox.hold_refunds(order_id)
+    reliability_kit(provider).before_refund_race(sandbox, order_id)
     rng = random.Random(f"refunds-{provider}")
     bodies = [
         {"refund_id": f"r-{index % 40}", "amount": {"value": 50 + 10 * (index % 40), "currency": "EUR"}}

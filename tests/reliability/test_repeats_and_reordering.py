@@ -18,52 +18,38 @@ from dataclasses import dataclass, field
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from local.providers import kit_of, kits
 from payments.merchant_events import ORDER_TYPES, merchant_events
 from payments.orders import OrderStatus, Outcome, decide
 from payments.providers.base import RawResponse
 from tests.conftest import Stack
 from tests.reliability.harness import Delivery, Harness
 from tests.reliability.harness import Outcome as Statement
+from tests.reliability.kits import reliability_kit
 from tests.reliability.report import FIGURES
 from tests.support.link import ProviderLink
 from tests.support.store import history
 
 S = OrderStatus
-CHOICES = {
-    "multisafepay": [
-        "pending",
-        "paid",
-        "failed",
-        "cancelled",
-        "expired",
-        "refunded",
-        "partially_refunded",
-        "charged_back",
-        "unmapped",
-    ],
-    "useepay": [
-        "pending",
-        "paid",
-        "failed",
-        "cancelled",
-        "expired",
-        "unmapped",
-        "refund:rf-1:1000",
-        "refund:rf-2:300",
-        "refund:rf-3:200",
-        "refund:rf-4:1000:pending",
-    ],
-    "alipay_intl": ["paid", "failed", "unmapped"],
-}
-ACKS = {"multisafepay": "OK", "useepay": "ok"}
+# A provider's own refund events (where it reports refunds so): "refund:<refund id>:<amount>[:pending]".
+REFUND_EVENTS = ["refund:rf-1:1000", "refund:rf-2:300", "refund:rf-3:200", "refund:rf-4:1000:pending"]
+
+
+def choices(provider: str) -> list[str]:
+    """Every statement the provider can make about an order: each of its outcomes, and its refund
+    events if it reports refunds by events of their own."""
+    events = REFUND_EVENTS if reliability_kit(provider).reports_refunds_by_event else []
+    return [*kit_of(provider).outcomes, *events]
+
+
+# (The test reads this table: hypothesis derives its examples from the test's source.)
+CHOICES = {name: choices(name) for name in kits()}
 _ids = itertools.count()
 
 
 Transition = tuple[OrderStatus | None, OrderStatus | None]
 Ignored = tuple[OrderStatus | None, str | None]
 PAID_LIKE = frozenset({S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED, S.CHARGED_BACK})
-# MultiSafepay reports refunds as the order's cumulative refunded total, on the order it paid.
-MSP_TOTALS = {"partially_refunded": 300, "refunded": 1000}
 
 
 @dataclass
@@ -144,13 +130,16 @@ class Model:
             self._move(S.CHARGED_BACK)
 
     def deliver(self, provider: str, statement: Statement) -> None:
+        # A provider that reports refunds as the order's cumulative refunded total does so on the
+        # order it paid (its reliability kit's `refunded_totals`); a chargeback also proves the payment.
+        totals = reliability_kit(provider).refunded_totals
         if statement.refund_key:
             _, key, amount, *pending = statement.name.split(":")
             self.refund(key, int(amount), bool(pending))
-        elif provider == "multisafepay" and statement.name in MSP_TOTALS:
+        elif statement.name in totals:
             self.payment(S.PAID, statement.word)
-            self.total(MSP_TOTALS[statement.name])
-        elif provider == "multisafepay" and statement.name == "charged_back":
+            self.total(totals[statement.name])
+        elif statement.target == S.CHARGED_BACK:
             self.payment(S.PAID, statement.word)
             self.chargeback()
         else:
@@ -158,9 +147,7 @@ class Model:
 
 
 def acknowledged(harness: Harness, status: int, body: str) -> bool:
-    if harness.provider == "alipay_intl":
-        return status == 200 and '"resultStatus":"S"' in body
-    return (status, body) == (200, ACKS[harness.provider])
+    return reliability_kit(harness.provider).acknowledges(status, body)
 
 
 def deliver(harness: Harness, delivery: Delivery, via_handler: bool) -> tuple[int, str]:

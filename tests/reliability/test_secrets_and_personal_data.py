@@ -1,6 +1,7 @@
 """7. Secrets and personal data. Every log line of every test in this suite is read by `log_guard`
-(tests/reliability/conftest.py) for the API keys, UseePay's MD5 key, fragments of every private key,
-the webhook signing secret, and the customer's e-mail, phone and IP. Here, one representative flow per
+(tests/reliability/conftest.py) for every provider's secrets (API keys, signing keys, fragments of
+every private key: each kit's `secret_texts`), the webhook signing secret, and the customer's e-mail,
+phone and IP. Here, one representative flow per
 provider through the real handlers (create with full customer data, read, genuine, repeated and forged
 notifications, a provider fault and its retry) also has its replies and everything it stored checked.
 """

@@ -25,13 +25,13 @@ class Config:
 def test_end_to_end_files_go_whole_and_other_tests_alone(pytestconfig: pytest.Config) -> None:
     scheduler = pytest_xdist_make_scheduler(Config(pytestconfig, "load"), None)  # type: ignore[arg-type]
     scope = scheduler._split_scope
-    assert scope("tests/e2e/test_emulator.py::test_built_functions_take_a_payment[useepay]") == (
+    assert scope("tests/e2e/test_emulator.py::test_built_functions_take_a_payment[provider]") == (
         "tests/e2e/test_emulator.py"
     )
     assert scope("tests/e2e/test_browser.py::test_shop[x]") == scope(
         "tests/e2e/test_browser.py::test_shop[y]"
     )
-    one = "tests/integration/test_useepay.py::test_create_web[MD5]"
+    one = "tests/integration/test_provider.py::test_create_web[variant]"
     assert scope(one) == one
 
 

@@ -5,6 +5,9 @@ here is a genuine notification (signed by the sandbox with UseePay's key) read a
 fields that gives exactly the same string to sign, so the signature still verifies: another merchant's
 payment whose echoParam carries our merchantNo and order id, and our own payments and refunds with
 adjacent fields merged. Every one must be refused, and none may change an order.
+
+Part of the reliability suite: its `harness` and its log guard (tests/reliability/conftest.py) are
+used here as in tests/reliability, and its figures are rows of the table (reliability_figures.py).
 """
 
 from __future__ import annotations
@@ -14,13 +17,20 @@ from urllib.parse import urlencode
 
 import pytest
 
+from local.providers import kit_of
 from local.providers.useepay.sandbox import useepay_base_string
 from payments.orders import OrderStatus
-from tests.providers.useepay.fixtures import MERCHANT_NO
+from tests.reliability.conftest import harness, log_guard
 from tests.reliability.harness import BASE_URL, Delivery, Harness
+from tests.reliability.kits import variant_label
 from tests.reliability.report import FIGURES
 from tests.support.store import event_items, order_item
 
+__all__ = ["harness", "log_guard"]  # the reliability suite's fixtures, for the tests here
+
+KIT = kit_of("useepay")
+MERCHANT_NO = KIT.test_credentials().merchant_no
+SIGN_TYPES = [variant_label(KIT.name, sign_type) for sign_type in KIT.variants]
 OTHER_MERCHANT = "500000000009999"
 WANTED = 200
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
@@ -96,7 +106,7 @@ def genuine_messages(harness: Harness, order_id: str) -> list[dict[str, str]]:
     return [{**fields, "sign": harness.sandbox.signature(fields)} for fields in messages]
 
 
-@pytest.mark.parametrize("harness", ["useepay-MD5", "useepay-RSA"], indirect=True)
+@pytest.mark.parametrize("harness", SIGN_TYPES, indirect=True)
 def test_recut_notifications_are_refused(harness: Harness) -> None:
     order_id = f"recut-{harness.label}"
     created = harness.create(order_id)
@@ -134,7 +144,7 @@ def test_recut_notifications_are_refused(harness: Harness) -> None:
     assert after == before
 
 
-@pytest.mark.parametrize("harness", ["useepay-MD5", "useepay-RSA"], indirect=True)
+@pytest.mark.parametrize("harness", SIGN_TYPES, indirect=True)
 def test_the_genuine_messages_the_recuts_start_from_verify(harness: Harness) -> None:
     """Guards the suite: each genuine message verifies (and ours applies), so a refusal above is about
     the re-cut, not a broken signature."""
