@@ -87,7 +87,7 @@ pytest: install
 	REQUIRE_ORACLES=1 REQUIRE_EMULATOR=1 REQUIRE_ALL_FIGURES=1 $(PY) -m pytest $(PYTEST_PARALLEL)
 
 unit: $(VENV)/.installed
-	$(PY) -m pytest tests/unit -q $(PYTEST_PARALLEL)
+	$(PY) -m pytest tests/unit tests/providers tests/contract -q $(PYTEST_PARALLEL)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -119,7 +119,7 @@ build: $(SAM_VENV)/.installed
 # The adversarial suite (also part of `make test`) on its own, with its table of figures:
 # forgeries, repeats and reordering, races, provider and DynamoDB faults, fuzzing, leaks, privileges.
 reliability: $(VENV)/.installed
-	REQUIRE_ALL_FIGURES=1 $(PY) -m pytest tests/reliability -q $(PYTEST_PARALLEL)
+	REQUIRE_ALL_FIGURES=1 $(PY) -m pytest tests/reliability $(wildcard tests/providers/*/test_reliability_*.py) -q $(PYTEST_PARALLEL)
 
 # Figures, not a test: cold start vs floor, per-request CPU, round trips, package sizes, SDK ratios,
 # local-stack throughput. Prints a table; writes bench/results.json. Run it on an idle machine.

@@ -25,8 +25,7 @@ from typing import Any
 import requests
 
 from bench.throughput import order_body
-from local.emulator import free_port
-from local.providers import kits
+from local.testing import free_port, kits
 
 ROOT = Path(__file__).resolve().parent.parent
 ORDERS = int(os.environ.get("BENCH_EVENT_ORDERS", "100"))  # the burst; two events each: pending, paid

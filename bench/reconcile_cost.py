@@ -37,8 +37,7 @@ from bench.requests_cost import (
     _notification,
     harness,
 )
-from local.apigw import proxy_event
-from local.inprocess import FakeContext, environment
+from local.testing import FakeContext, environment, proxy_event
 
 LATER = timedelta(minutes=3)  # past every item's first check (2 minutes after it was made)
 _RUNS = itertools.count()

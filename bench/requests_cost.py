@@ -40,11 +40,7 @@ from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
 from bench.providers import ProviderCase, first_variants, provider_cases
-from local.apigw import proxy_event
-from local.inprocess import FakeContext, environment
-from local.providers import kits
-from local.providers.kit import ProviderKit
-from local.template import Template, table_arguments
+from local.testing import FakeContext, ProviderKit, Template, environment, kits, proxy_event, table_arguments
 
 # How a call is written in a row's sequence of calls.
 SHORT = {
@@ -166,7 +162,7 @@ class Harness:
 
 @contextmanager
 def harness() -> Iterator[Harness]:
-    from local.inprocess import LambdaUnderTest
+    from local.testing import LambdaUnderTest
 
     secret = {name: kit.test_secret_entry() for name, kit in kits().items()}
     template = Template()

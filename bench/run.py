@@ -75,7 +75,7 @@ def _fresh_interpreter(script: str, cwd: Path, env: dict[str, str]) -> float:
 def cold_start() -> dict[str, Any]:
     """Lambda's init: a fresh interpreter imports the handler (layer on the path) and runs module scope.
     The floor: a fresh interpreter that imports botocore and creates a DynamoDB client."""
-    from local.template import Template
+    from local.testing import Template
 
     template = Template()
     refs = {

@@ -14,8 +14,7 @@ from typing import Any
 
 import requests
 
-from local.emulator import free_port
-from local.providers import kits
+from local.testing import free_port, kits
 
 ROOT = Path(__file__).resolve().parent.parent
 ORDERS = 40

@@ -25,9 +25,12 @@ from urllib.parse import parse_qsl, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "payments")]
 
-from local.apigw import proxy_event  # noqa: E402
-from local.providers import kits  # noqa: E402
-from local.providers.kit import ProviderKit, Statement  # noqa: E402
+from local.testing import (  # noqa: E402
+    ProviderKit,
+    Statement,
+    kits,
+    proxy_event,
+)
 from payments.api import parse_create_order  # noqa: E402
 from payments.creation import new_order  # noqa: E402
 from payments.http import HttpClient, HttpResponse  # noqa: E402

@@ -21,8 +21,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from local.apigw import match_route  # noqa: E402
-from local.template import Template  # noqa: E402
+from local.testing import (  # noqa: E402
+    Template,
+    match_route,
+)
 
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
 DEFAULT_ENV_VARS = ROOT / "events" / "env.json"

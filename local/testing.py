@@ -7,7 +7,7 @@ provider's business and are imported from its folder, `local.providers.<name>.*`
 """
 
 from local.apigw import match_route, proxy_event
-from local.checkout import Checkout, major_units
+from local.checkout import OUTCOMES, Checkout, major_units
 from local.emulator import EmulatedFunction, free_port
 from local.gateway import Gateway
 from local.inprocess import (
@@ -52,6 +52,7 @@ from local.shop import (
 from local.template import ROOT, FunctionSpec, Template, table_arguments
 
 __all__ = [
+    "OUTCOMES",
     "ROOT",
     "AmountError",
     "Checkout",

@@ -36,8 +36,10 @@ import responses  # noqa: E402
 from aws_lambda_powertools.utilities import parameters  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from local.moto_streams import share_stream_records  # noqa: E402
-from local.template import Template  # noqa: E402
+from local.testing import (  # noqa: E402
+    Template,
+    share_stream_records,
+)
 from tests.support.aws import client, empty_stack_services, share_botocore_data_loader  # noqa: E402
 from tests.support.lambdas import Api  # noqa: E402
 from tests.support.link import ProviderLink  # noqa: E402

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local.providers import kits
-from local.providers.kit import ProviderKit
+from local.testing import ProviderKit, kits
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,7 @@ from typing import Any
 import pytest
 import responses
 
-from local.inprocess import Reply
-from local.providers import kit_of, kits
-from local.providers.kit import Statement
+from local.testing import Reply, Statement, kit_of, kits
 from payments.orders import OrderStatus
 from payments.providers import provider_class, provider_names
 from tests.conftest import Stack

@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from local.emulator import free_port
-from local.template import ROOT
+from local.testing import ROOT, free_port
 
 
 @dataclass

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
-from local.providers import kits
+from local.testing import kits
 
 
 @dataclass(frozen=True, slots=True)

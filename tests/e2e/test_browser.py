@@ -18,8 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 import requests
 
-from local.providers import kit_of
-from local.template import ROOT
+from local.testing import ROOT, kit_of
 from tests.e2e.conftest import LocalStack
 from tests.e2e.provider_facts import example_provider, facts_of, providers, providers_where
 

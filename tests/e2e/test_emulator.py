@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from local.template import ROOT
+from local.testing import ROOT
 from tests.e2e.conftest import LocalStack, start_stack
 from tests.e2e.provider_facts import example_provider, providers
 
@@ -151,8 +151,7 @@ def test_an_answer_that_is_not_the_runtimes_is_a_502(tmp_path: Path) -> None:
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
-    from local.emulator import EmulatedFunction
-    from local.template import FunctionSpec
+    from local.testing import EmulatedFunction, FunctionSpec
 
     class NotTheRuntime(BaseHTTPRequestHandler):
         def do_POST(self) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from local.checkout import OUTCOMES
+from local.testing import OUTCOMES
 from tests.e2e.conftest import LocalStack
 from tests.e2e.provider_facts import example_provider, facts_of, provider_facts, providers
 

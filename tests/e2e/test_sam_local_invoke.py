@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from local.providers import kits
-from local.template import ROOT
+from local.testing import ROOT, kits
 from tests.e2e.test_emulator import BUILD, _require_build
 
 SAM = ROOT / ".venv-sam" / "bin" / "sam"

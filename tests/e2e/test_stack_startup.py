@@ -20,9 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from local.emulator import free_port
-from local.preflight import PreflightError, check_api_key, check_providers_file, parse_port
-from local.template import ROOT
+from local.testing import ROOT, PreflightError, check_api_key, check_providers_file, free_port, parse_port
 from tests.e2e.conftest import start_stack
 from tests.e2e.provider_facts import example_provider
 from tests.e2e.test_emulator import BUILD, _require_build

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import responses
 
-from local.apigw import proxy_event
+from local.testing import proxy_event
 from tests.conftest import Stack
 from tests.support.creation import abandoned_creation, error_of
 from tests.support.lambdas import Api

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import responses
 
-from local.providers import kit_of, kits
+from local.testing import kit_of, kits
 from tests.conftest import Stack
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink

@@ -16,7 +16,7 @@ import boto3
 import pytest
 import responses
 
-from local.inprocess import environment
+from local.testing import environment
 from payments.errors import StoreUnavailable
 from tests.conftest import Stack
 from tests.support.event_pipeline import Pipeline, Receiver, with_webhooks

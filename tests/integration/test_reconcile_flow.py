@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.metrics import MetricUnit
 
-from local.providers import kits
+from local.testing import kits
 from payments import engine as engine_module
 from payments import reconcile
 from payments.engine import Engine, Plan, event

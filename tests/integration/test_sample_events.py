@@ -21,9 +21,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from requests import PreparedRequest
 
 from events.generate import SECRET_ENTRY_FILE, build, sample_secret_entries
-from local.inprocess import Reply
-from local.providers import kit_of, kits
-from local.providers.kit import ProviderKit
+from local.testing import ProviderKit, Reply, kit_of, kits
 from payments.http import HttpClient
 from payments.providers import provider_class
 from payments.web import raw_request

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import responses
 
-from local.providers import kits
+from local.testing import kits
 from payments.config import ProviderDirectory
 from payments.service import PaymentsService
 from payments.store import OrdersStore

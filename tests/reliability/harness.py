@@ -16,10 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 
-from local.inprocess import Reply
-from local.providers import kit_of
-from local.providers.kit import ProviderKit, Statement
-from local.template import table_arguments
+from local.testing import ProviderKit, Reply, Statement, kit_of, table_arguments
 from payments.api import parse_create_order
 from payments.errors import PaymentsError
 from payments.orders import Order, OrderStatus

@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import responses
 from requests import PreparedRequest
 
-from local.providers import kits
-from local.providers.kit import ProviderKit
+from local.testing import ProviderKit, kits
 from tests.support.link import ProviderLink
 
 if TYPE_CHECKING:

@@ -19,9 +19,7 @@ from botocore.client import BaseClient
 from moto.dynamodb.exceptions import TransactionCanceledException
 from moto.dynamodb.models import DynamoDBBackend
 
-from local.inprocess import LambdaUnderTest
-from local.providers import kits
-from local.template import Template
+from local.testing import LambdaUnderTest, Template, kits
 from tests.reliability.conftest import mount
 from tests.reliability.harness import Harness
 from tests.reliability.kits import DEFAULT_VARIANTS, reliability_kit

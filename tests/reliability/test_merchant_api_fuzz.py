@@ -20,8 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from docs.openapi import DOC_PATH, ROOT, render
-from local.inprocess import Reply
-from local.providers import kits
+from local.testing import Reply, kits
 from payments.orders import ORDER_ID_RE
 from payments.store import order_key
 from tests.conftest import Stack

@@ -21,9 +21,7 @@ import boto3
 import pytest
 import responses
 
-from local.pipeline import QueuePoller, StreamPoller, filters_of
-from local.providers import kit_of
-from local.template import table_arguments
+from local.testing import QueuePoller, StreamPoller, filters_of, kit_of, table_arguments
 from payments.api import RefundRequest, parse_create_order
 from payments.clock import utc_now
 from payments.config import ProviderDirectory

@@ -14,8 +14,7 @@ import boto3
 import pytest
 import responses
 
-from local.providers import kits
-from local.template import Template
+from local.testing import Template, kits
 from payments.clock import utc_now
 from payments.orders import OrderStatus
 from payments.reconcile import RunReport

@@ -32,11 +32,17 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
 
-from local.emulator import free_port
-from local.gateway import Gateway
-from local.inprocess import FakeContext, LambdaUnderTest, Reply, reply_of
-from local.providers import kits
-from local.template import FunctionSpec, Template
+from local.testing import (
+    FakeContext,
+    FunctionSpec,
+    Gateway,
+    LambdaUnderTest,
+    Reply,
+    Template,
+    free_port,
+    kits,
+    reply_of,
+)
 from payments.api import parse_create_order
 from payments.clock import utc_now
 from payments.config import ProviderDirectory

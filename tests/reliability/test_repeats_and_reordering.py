@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from local.providers import kit_of, kits
+from local.testing import kit_of, kits
 from payments.merchant_events import ORDER_TYPES, merchant_events
 from payments.orders import OrderStatus, Outcome, decide
 from payments.providers.base import RawResponse

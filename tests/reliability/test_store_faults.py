@@ -19,7 +19,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.exceptions import TransactionCanceledException
 from moto.dynamodb.models import DynamoDBBackend
 
-from local.inprocess import Reply
+from local.testing import Reply
 from payments.orders import OrderStatus
 from payments.service import utc_now
 from payments.store import CONFLICT_ATTEMPTS, RETRY_CONFIG

@@ -11,8 +11,7 @@ from typing import Any
 
 import boto3
 
-from local.pipeline import QueuePoller, StreamPoller, filters_of
-from local.template import Template
+from local.testing import QueuePoller, StreamPoller, Template, filters_of
 from tests.support.lambdas import Api
 
 
@@ -100,7 +99,7 @@ class Pipeline:
 def with_webhooks(api: Api, table_name: str, queue_url: str, receiver: Receiver) -> Pipeline:
     """Point the functions at `receiver` as the merchant's webhook (WEBHOOK_URL, a template parameter
     deployed), rebuilding what they built from it at import, and give the pipeline that feeds them."""
-    from local.inprocess import environment
+    from local.testing import environment
     from payments.publisher import EventPublisher
 
     for name in ("PublishEventsFunction", "DeliverWebhooksFunction", "EventsApiFunction"):

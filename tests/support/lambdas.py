@@ -7,9 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from local.inprocess import InProcessBackend, Reply
-from local.router import Router
-from local.template import Template
+from local.testing import InProcessBackend, Reply, Router, Template
 
 
 class Api:

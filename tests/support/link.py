@@ -14,7 +14,7 @@ from typing import Protocol
 import requests
 from requests import PreparedRequest
 
-from local.providers.controls import ReplyLost
+from local.testing import ReplyLost
 
 
 class Sandbox(Protocol):

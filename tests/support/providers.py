@@ -15,8 +15,7 @@ import pytest
 import responses
 from requests import PreparedRequest
 
-from local.providers import kits
-from local.providers.kit import ProviderKit
+from local.testing import ProviderKit, kits
 from tests.support.link import ProviderLink
 from tests.support.secrets import PROVIDER_SECRET
 

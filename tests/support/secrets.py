@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from local.providers import kits
+from local.testing import kits
 
 PROVIDER_SECRET: dict[str, dict[str, Any]] = {name: kit.test_secret_entry() for name, kit in kits().items()}
 

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 import responses
 
-from local.inprocess import Reply
-from local.providers import kit_of, kits
+from local.testing import Reply, kit_of, kits
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
 from tests.support.orders import order_body

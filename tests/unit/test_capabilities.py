@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from docs.openapi import DOC_PATH, provider_capabilities
-from local.providers import kit_of
+from local.testing import kit_of
 from payments.api import CreateOrderRequest, CustomerIn
 from payments.errors import ValidationFailed
 from payments.http import HttpClient

@@ -1,13 +1,12 @@
-"""local/testing.py offers everything test code takes from the local stack: whatever tests, bench/ or
-events/ import from a shared `local` module is in its `__all__` (a provider's own modules aside)."""
+"""local/testing.py is where test code takes the local stack from: tests, bench/ and events/ import
+shared `local` modules through it only (a provider's own modules, in its folder, aside)."""
 
 from __future__ import annotations
 
 import ast
 
 import local.testing
-from local.providers import kits
-from local.template import ROOT
+from local.testing import ROOT, kits
 
 USERS = ("tests", "bench", "events")
 
@@ -27,10 +26,14 @@ def imported_from_local() -> set[tuple[str, str, str]]:
     return found
 
 
-def test_local_testing_offers_every_name_tests_import_from_local() -> None:
-    missing = sorted(
-        f"{file}: {module}.{name}"
-        for file, module, name in imported_from_local()
-        if name not in local.testing.__all__
-    )
-    assert missing == []
+def test_tests_take_the_local_stack_from_local_testing_only() -> None:
+    """Tests, bench/ and events/ import a shared `local` module's names from local/testing.py, never
+    from the module itself: the modules below it can move without touching a test."""
+    elsewhere = sorted(f"{file}: {module}.{name}" for file, module, name in imported_from_local())
+    assert elsewhere == []
+
+
+def test_local_testing_lists_what_it_offers() -> None:
+    offered = {name for name in vars(local.testing) if not name.startswith("_") and name != "annotations"}
+    assert sorted(offered - set(local.testing.__all__)) == []
+    assert all(hasattr(local.testing, name) for name in local.testing.__all__)

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from local.providers import kits
+from local.testing import kits
 
 ROOT = Path(__file__).resolve().parents[2]
 ANYWHERE = ("docs/", "README.md")
 
 
 def name_pattern(name: str) -> re.Pattern[str]:
-    """`alipay_intl` also as alipay-intl, AlipayIntl, "Alipay intl"; plus the provider's nicknames
+    """`some_pay` also as some-pay, SomePay, "Some pay"; plus the provider's nicknames
     (`ALSO_KNOWN_AS` in local/providers/<name>/__init__.py), as whole words."""
     spellings = ["[_\\- ]?".join(map(re.escape, name.split("_")))]
     nicknames = getattr(importlib.import_module(f"local.providers.{name}"), "ALSO_KNOWN_AS", ())

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from local.template import ROOT
+from local.testing import ROOT
 from tests.reliability.report import PROVIDERS, Figures, unmet
 
 # Four tests of 600 fuzz cases each: no single worker reaches the 2,000 the row requires, the sum does.

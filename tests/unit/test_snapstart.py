@@ -14,7 +14,7 @@ import snapshot_restore_py
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 
-from local.template import ROOT
+from local.testing import ROOT
 from payments import http, snapstart
 
 

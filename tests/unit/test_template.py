@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from local.providers import kits
-from local.template import Template
+from local.testing import Template, kits
 
 # What each function does to the table, read from its code paths (see payments/store.py).
 TABLE_ACTIONS = {

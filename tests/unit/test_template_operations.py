@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from local.template import ROOT, Template
+from local.testing import ROOT, Template
 from tests.support.providers import ANY_PROVIDER
 
 LAYER = ROOT / "layers" / "payments" / "payments"

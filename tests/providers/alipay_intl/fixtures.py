@@ -11,9 +11,8 @@ import responses
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from local.providers import kit_of
 from local.providers.alipay_intl.sandbox import AlipayIntlSandbox
-from local.providers.controls import ReplyLost
+from local.testing import ReplyLost, kit_of
 from payments.api import CreateOrderRequest, parse_create_order
 from payments.creation import new_order
 from payments.errors import ProviderTimeout

@@ -13,8 +13,8 @@ from copy import deepcopy
 from typing import Any
 from urllib.parse import urlencode
 
-from local.providers import kit_of
 from local.providers.alipay_intl.sandbox import raw_members
+from local.testing import kit_of
 from tests.reliability.forgeries import (
     API_GATEWAY_MAX_BODY,
     CONTENT_TYPES,

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from local.providers.alipay_intl.sandbox import AlipayIntlSandbox, raw_members
-from local.providers.controls import OrderClosed, ReplyLost
+from local.testing import OrderClosed, ReplyLost
 from tests.providers.alipay_intl.fixtures import ALIPAY_KEY, CLIENT_ID, MERCHANT_ID, MERCHANT_KEY, new_sandbox
 
 URL = "https://open-sea.alipay.com/api/alipay/intl/acquiring/cashier/prepareForRedirect.htm"

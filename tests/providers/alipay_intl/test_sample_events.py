@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import responses
 
-from local.providers import kit_of
+from local.testing import kit_of
 from tests.conftest import Stack
 from tests.integration.test_sample_events import SampleRun, create, load, sample_stack, status_of
 from tests.support.link import ProviderLink

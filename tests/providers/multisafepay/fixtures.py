@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 import responses
 
-from local.providers import kit_of
 from local.providers.multisafepay.sandbox import MultiSafepaySandbox
+from local.testing import kit_of
 from tests.support.link import ProviderLink
 from tests.support.providers import mount
 from tests.support.secrets import PROVIDER_SECRET

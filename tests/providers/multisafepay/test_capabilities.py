@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from local.providers import kit_of
+from local.testing import kit_of
 from payments.api import CreateOrderRequest
 from payments.errors import ValidationFailed
 from payments.http import HttpClient

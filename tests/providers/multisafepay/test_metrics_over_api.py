@@ -13,7 +13,7 @@ import responses
 from aws_lambda_powertools.metrics.provider import cold_start
 
 from local.providers.multisafepay.sandbox import MultiSafepaySandbox
-from local.template import Template
+from local.testing import Template
 from payments.schedule import CHECK_OFFSETS
 from tests.conftest import Stack
 from tests.providers.multisafepay.fixtures import MSP_BASE_URL

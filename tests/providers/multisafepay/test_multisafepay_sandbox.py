@@ -15,8 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from local.providers.controls import NothingToRedeliver, Notification, OrderClosed, ReplyLost, UnknownAction
 from local.providers.multisafepay.sandbox import MultiSafepaySandbox
+from local.testing import NothingToRedeliver, Notification, OrderClosed, ReplyLost, UnknownAction
 
 KEY = "msp-unit-key"
 BASE = "https://testapi.multisafepay.com/v1/json/"

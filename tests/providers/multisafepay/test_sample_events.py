@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import responses
 
 from events.generate import build
-from local.providers import kit_of
+from local.testing import kit_of
 from tests.conftest import Stack
 from tests.integration.test_sample_events import SampleRun, load, sample_stack, status_of
 from tests.support.link import ProviderLink

@@ -8,9 +8,8 @@ import pytest
 import responses
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from local.providers import kit_of
-from local.providers.kit import private_pem, public_pem
 from local.providers.useepay.sandbox import UseePaySandbox
+from local.testing import kit_of
 from tests.support.link import ProviderLink
 from tests.support.providers import mount as mount_kit
 
@@ -25,14 +24,6 @@ MERCHANT_KEY: rsa.RSAPrivateKey = _RSA.merchant_key
 USEEPAY_KEY: rsa.RSAPrivateKey = _RSA.useepay_key
 MD5_SETTINGS = KIT.test_secret_entry("MD5")
 RSA_SETTINGS = KIT.test_secret_entry("RSA")
-
-
-def pem_private(key: rsa.RSAPrivateKey) -> str:
-    return private_pem(key)
-
-
-def pem_public(key: rsa.RSAPrivateKey) -> str:
-    return public_pem(key)
 
 
 def sandbox_for(sign_type: str) -> UseePaySandbox:

@@ -13,8 +13,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from local.providers import kit_of
 from local.providers.useepay.sandbox import useepay_base_string
+from local.testing import kit_of
 from tests.reliability.forgeries import (
     API_GATEWAY_MAX_BODY,
     CONTENT_TYPES,

@@ -17,8 +17,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from local.providers import kit_of
 from local.providers.useepay.sandbox import useepay_base_string
+from local.testing import kit_of
 from payments.orders import OrderStatus
 from tests.reliability.conftest import harness, log_guard
 from tests.reliability.harness import BASE_URL, Delivery, Harness

@@ -18,8 +18,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from local.providers.controls import Notification, OrderClosed, ReplyLost
 from local.providers.useepay.sandbox import UseePaySandbox
+from local.testing import Notification, OrderClosed, ReplyLost
 from tests.providers.useepay.fixtures import MD5_KEY, MERCHANT_KEY, MERCHANT_NO, USEEPAY_KEY, sandbox_for
 
 URL = "https://pay-gateway1.uat.useepay.com/api"
