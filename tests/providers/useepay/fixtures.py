@@ -14,7 +14,6 @@ from tests.support.link import ProviderLink
 from tests.support.providers import mount as mount_kit
 
 KIT = kit_of("useepay")
-USEEPAY_BASE_URL = KIT.test_base_url
 _MD5 = KIT.test_credentials("MD5")
 _RSA = KIT.test_credentials("RSA")
 MERCHANT_NO = _MD5.merchant_no
