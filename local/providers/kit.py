@@ -38,6 +38,27 @@ class Statement:
     refund_key: str | None = None  # refunds reported by their own event: recorded once per key
 
 
+@dataclass(frozen=True, slots=True)
+class ProtocolTraits:
+    """What the provider's protocol does where the generic tests expect different things, from its
+    documentation (docs/providers/), independent of the adapter."""
+
+    # The provider has a call that withdraws an unpaid order: a cancel shows at the provider, and a
+    # payment racing it is refused there. Without one, its checkout closes on its own and a payment
+    # it reports after our cancel is applied and flagged late.
+    cancels_at_the_provider: bool
+    # The provider can be asked about one refund, so it shows a refund it never received and the
+    # same request (or reconciliation) sends it. Without that lookup a refund whose outcome is unclear
+    # stays unknown rather than risk a second one.
+    looks_up_a_refund: bool
+    # The provider answers a refund at once and notifies none: holding refunds makes it answer
+    # "unclear" instead (a later refund notification cannot be lost).
+    answers_refunds_at_once: bool
+    # The provider's rule for a create whose outcome stays unclear: cancel it, so that it can never be
+    # paid later. Otherwise it is left to the merchant's retry, or its expiry.
+    cancels_unclear_creates: bool
+
+
 class ProviderKit[Credentials, Sandbox](ABC):
     """One provider's kit. Subclasses set the class attributes and fill in the methods."""
 
@@ -51,6 +72,7 @@ class ProviderKit[Credentials, Sandbox](ABC):
     # Independent of the adapter's tables: what each of the provider's words means, from its notes.
     # outcome name -> (the provider's word, the unified status).
     outcomes: ClassVar[Mapping[str, tuple[str, OrderStatus]]]
+    traits: ClassVar[ProtocolTraits]
 
     # -- how the demo shop names it to a customer (local/shop.py) ---------------------------------
     @property

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
-from local.testing import kits
+from local.testing import kit_of, kits
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,6 @@ class EndToEndFacts:
     # Its word for an order its cancel call withdrew; None: it has no cancel call (the order is
     # cancelled on our side only and its checkout closes on its own).
     cancelled_word: str | None
-    notifies_refunds: bool  # it reports a refund's result by notification (else in the refund's reply)
     # The call that settles a refund whose reply was lost (the sandbox's CallRecord.operation).
     lost_refund_resolved_by: str
     # A create retried after its reply was lost gets the payment link back (the provider's order query
@@ -99,3 +98,8 @@ def example_provider() -> str:
 def providers_where(holds: Callable[[EndToEndFacts], object]) -> list[str]:
     """The providers whose facts `holds` is true of, in the kits' order."""
     return [name for name, facts in provider_facts().items() if holds(facts)]
+
+
+def notifies_refunds(name: str) -> bool:
+    """It reports a refund's result by notification (else in the refund's reply): the kit's traits."""
+    return not kit_of(name).traits.answers_refunds_at_once

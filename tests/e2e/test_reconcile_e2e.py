@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import LocalStack, start_stack
-from tests.e2e.provider_facts import example_provider, facts_of, providers
+from tests.e2e.provider_facts import example_provider, notifies_refunds, providers
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def test_what_notifications_never_said_is_found_by_the_scheduled_runs(
 
     # A refund whose result is never notified (a provider that answers refunds at once, in the
     # refund's reply, answers "unknown yet" instead while its refunds are held).
-    answers_refunds_at_once = not facts_of(provider).notifies_refunds
+    answers_refunds_at_once = not notifies_refunds(provider)
     order_id = f"e2e-rc-{provider}-1"
     stack.control(provider, order_id, "drop_next_notification")
     if answers_refunds_at_once:

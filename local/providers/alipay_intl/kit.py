@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from local.providers.alipay_intl.checkout import AlipayIntlCheckout
 from local.providers.alipay_intl.sandbox import RESULT_CODES, AlipayIntlSandbox
 from local.providers.kit import (
+    ProtocolTraits,
     ProviderKit,
     Statement,
     key_fragments,
@@ -61,6 +62,12 @@ class AlipayIntlKit(ProviderKit[Credentials, AlipayIntlSandbox]):
         "failed": ("PROCESS_FAIL", S.FAILED),
         "unmapped": ("UNKNOWN_EXCEPTION", S.UNKNOWN),
     }
+    traits = ProtocolTraits(
+        cancels_at_the_provider=True,  # payCancel closes an unpaid order for good
+        looks_up_a_refund=True,  # it answers a merchantRefundId once: sending it again tells
+        answers_refunds_at_once=True,  # common.refund is synchronous, and no refund is notified
+        cancels_unclear_creates=True,  # payCancel: Alipay's rule for an unclear create
+    )
 
     @property
     def shop_label(self) -> str:

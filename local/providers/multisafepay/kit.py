@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from local.providers.kit import ProviderKit, Statement
+from local.providers.kit import ProtocolTraits, ProviderKit, Statement
 from local.providers.multisafepay.checkout import MultiSafepayCheckout
 from local.providers.multisafepay.sandbox import MultiSafepaySandbox
 from payments.orders import OrderStatus as S
@@ -43,6 +43,13 @@ class MultiSafepayKit(ProviderKit[Credentials, MultiSafepaySandbox]):
         "charged_back": ("chargeback", S.CHARGED_BACK),
         "unmapped": ("teleported", S.UNKNOWN),
     }
+    traits = ProtocolTraits(
+        cancels_at_the_provider=True,  # PATCH orders/{id}: the order's status becomes void
+        # MultiSafepay has no lookup by refund: until its order shows it, a refund stays unknown.
+        looks_up_a_refund=False,
+        answers_refunds_at_once=False,  # its order's notification reports the grown amount_refunded
+        cancels_unclear_creates=False,
+    )
 
     def new_credentials(self, variant: str = "") -> Credentials:
         return Credentials(api_key=secrets.token_hex(20))

@@ -10,7 +10,15 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from local.providers.kit import ProviderKit, Statement, key_fragments, new_rsa_key, private_pem, public_pem
+from local.providers.kit import (
+    ProtocolTraits,
+    ProviderKit,
+    Statement,
+    key_fragments,
+    new_rsa_key,
+    private_pem,
+    public_pem,
+)
 from local.providers.useepay.checkout import UseePayCheckout
 from local.providers.useepay.sandbox import UseePaySandbox
 from payments.orders import OrderStatus as S
@@ -46,6 +54,13 @@ class UseePayKit(ProviderKit[Credentials, UseePaySandbox]):
         "expired": ("closed", S.EXPIRED),
         "unmapped": ("mystery", S.UNKNOWN),
     }
+    traits = ProtocolTraits(
+        # UseePay has no cancel call for unpaid Alipay orders: its checkout closes on its own.
+        cancels_at_the_provider=False,
+        looks_up_a_refund=True,  # `query` on the refund's own transactionId
+        answers_refunds_at_once=False,  # a refund is accepted `pending`; its result comes as a notification
+        cancels_unclear_creates=False,
+    )
 
     def new_credentials(self, variant: str = "") -> Credentials:
         if variant in ("", "MD5"):

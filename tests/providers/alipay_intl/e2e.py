@@ -18,7 +18,6 @@ FACTS = EndToEndFacts(
     },
     cancel_link=False,  # the cashier sends the payer back to merchantRedirectUrl, whatever happened
     cancelled_word="CANCELLED",  # payCancel
-    notifies_refunds=False,  # Alipay answers refunds synchronously
     # It sends the refund again under the same merchantRefundId, which Alipay answers without
     # refunding twice.
     lost_refund_resolved_by="refund",
