@@ -57,6 +57,9 @@ class ProtocolTraits:
     # The provider's rule for a create whose outcome stays unclear: cancel it, so that it can never be
     # paid later. Otherwise it is left to the merchant's retry, or its expiry.
     cancels_unclear_creates: bool
+    # The provider's order query gives the payment link back: a create resumed by a query can still
+    # send the payer to pay.
+    query_gives_payment_link: bool
 
 
 class ProviderKit[Credentials, Sandbox](ABC):
@@ -163,7 +166,6 @@ class ProviderKit[Credentials, Sandbox](ABC):
     # Our CPU per first notification, p50, by variant: what its signature check allows (HMAC or MD5
     # against RSA). A variant without one gets no target.
     notify_cpu_target_ms: ClassVar[Mapping[str, float]] = {}
-    cancel_calls_provider: ClassVar[bool] = True  # False: the provider has no cancel call to make
 
     def sample_credentials(self) -> Credentials:
         """Fixed, published, non-secret credentials the sample notifications are signed with (listed in

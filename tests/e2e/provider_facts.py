@@ -55,7 +55,6 @@ class EndToEndFacts:
     lost_refund_resolved_by: str
     # A create retried after its reply was lost gets the payment link back (the provider's order query
     # gives it); otherwise the merchant is told there is nothing to pay with (409).
-    query_returns_payment_link: bool
     currency_refusal: CurrencyRefusal | None = None
     forged_notification: ForgedNotification | None = None
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from local.testing import OUTCOMES
+from local.testing import OUTCOMES, kit_of
 from tests.e2e.conftest import LocalStack
 from tests.e2e.provider_facts import example_provider, facts_of, provider_facts, providers
 
@@ -133,7 +133,7 @@ def test_a_create_whose_reply_is_lost_is_resolved_by_the_retry(
     assert lost.status_code in (502, 504), lost.text
     assert local_stack.order(order_id)["status"] == "unknown"
     retry = local_stack.create(order_id, provider)
-    if facts_of(provider).query_returns_payment_link:
+    if kit_of(provider).traits.query_gives_payment_link:
         assert retry.status_code in (200, 201), retry.text
         assert retry.json()["status"] == "pending"
     else:  # the provider's query does not: the merchant is told, not left with nothing to pay with

@@ -40,10 +40,6 @@ class ReliabilityKit(ABC):
     reports_refunds_by_event: ClassVar[bool] = False
     # outcome -> the order's cumulative refunded total (of a 1000 order) its statement reports.
     refunded_totals: ClassVar[Mapping[str, int]] = {}
-    # Refunds answered succeeded at once (not pending, not reported later).
-    refunds_succeed_at_once: ClassVar[bool] = False
-    # The provider's order query gives the payment link back: a resumed create answers 200 with it.
-    query_gives_payment_link: ClassVar[bool] = False
     # The race test's scenarios: name -> {outcome: deliveries of it} (50 deliveries in all).
     race_mixes: ClassVar[Mapping[str, Mapping[str, int]]]
     # Reconciliation: fate -> the status the order ends in, where it is not the usual one.

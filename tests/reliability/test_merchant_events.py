@@ -21,7 +21,7 @@ import boto3
 import pytest
 import responses
 
-from local.testing import QueuePoller, StreamPoller, filters_of, kit_of, table_arguments
+from local.testing import QueuePoller, StreamPoller, filters_of, kit_of, kits, table_arguments
 from payments.api import RefundRequest, parse_create_order
 from payments.clock import utc_now
 from payments.config import ProviderDirectory
@@ -29,7 +29,7 @@ from payments.service import PaymentsService
 from payments.store import OrdersStore
 from tests.conftest import Stack
 from tests.reliability.harness import BASE_URL, Delivery
-from tests.reliability.kits import reliability_kits, sandbox_on_wire
+from tests.reliability.kits import sandbox_on_wire
 from tests.reliability.report import FIGURES
 from tests.support.event_pipeline import Receiver, with_webhooks
 from tests.support.lambdas import Api
@@ -38,7 +38,7 @@ from tests.support.orders import order_body
 
 ORDERS = int(os.environ.get("EVENTS_RELIABILITY_ORDERS", "100"))
 # The provider: one whose refunds succeed at once (each refund a committed change of its own).
-PROVIDER = next(name for name, kit in reliability_kits().items() if kit.refunds_succeed_at_once)
+PROVIDER = next(name for name, kit in kits().items() if kit.traits.answers_refunds_at_once)
 REFUNDS_PER_ORDER = 8  # with the payment and the create: ten changes per order
 
 

@@ -19,7 +19,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.exceptions import TransactionCanceledException
 from moto.dynamodb.models import DynamoDBBackend
 
-from local.testing import Reply
+from local.testing import Reply, kit_of
 from payments.orders import OrderStatus
 from payments.service import utc_now
 from payments.store import CONFLICT_ATTEMPTS, RETRY_CONFIG
@@ -235,7 +235,7 @@ def test_create_interrupted_after_the_provider_accepted_is_resumed_not_repeated(
     order = harness.order(order_id)
     assert order is not None
     assert order.status == OrderStatus.PENDING
-    if reliability_kit(harness.provider).query_gives_payment_link:
+    if kit_of(harness.provider).traits.query_gives_payment_link:
         assert retry.status == 200, retry.body
     else:  # the merchant is told, not left with nothing to pay with
         assert (retry.status, error_code(retry)) == (409, "payment_action_unavailable"), retry.body

@@ -66,6 +66,7 @@ class AlipayIntlKit(ProviderKit[Credentials, AlipayIntlSandbox]):
         cancels_at_the_provider=True,  # payCancel closes an unpaid order for good
         looks_up_a_refund=True,  # it answers a merchantRefundId once: sending it again tells
         answers_refunds_at_once=True,  # common.refund is synchronous, and no refund is notified
+        query_gives_payment_link=False,
         cancels_unclear_creates=True,  # payCancel: Alipay's rule for an unclear create
     )
 

@@ -48,6 +48,7 @@ class MultiSafepayKit(ProviderKit[Credentials, MultiSafepaySandbox]):
         # MultiSafepay has no lookup by refund: until its order shows it, a refund stays unknown.
         looks_up_a_refund=False,
         answers_refunds_at_once=False,  # its order's notification reports the grown amount_refunded
+        query_gives_payment_link=True,
         cancels_unclear_creates=False,
     )
 

@@ -45,7 +45,6 @@ class UseePayKit(ProviderKit[Credentials, UseePaySandbox]):
     sample_order_id = "sample-order-2"
     notification_source_ip = "47.88.1.10"
     notify_cpu_target_ms = {"MD5": 2.0, "RSA": 5.0}
-    cancel_calls_provider = False  # its checkout closes on its own: no cancel call (the adapter)
     outcomes = {
         "pending": ("pending", S.PENDING),
         "paid": ("succeed", S.PAID),
@@ -59,6 +58,7 @@ class UseePayKit(ProviderKit[Credentials, UseePaySandbox]):
         cancels_at_the_provider=False,
         looks_up_a_refund=True,  # `query` on the refund's own transactionId
         answers_refunds_at_once=False,  # a refund is accepted `pending`; its result comes as a notification
+        query_gives_payment_link=False,
         cancels_unclear_creates=False,
     )
 

@@ -21,5 +21,4 @@ FACTS = EndToEndFacts(
     # It sends the refund again under the same merchantRefundId, which Alipay answers without
     # refunding twice.
     lost_refund_resolved_by="refund",
-    query_returns_payment_link=False,
 )

@@ -14,7 +14,6 @@ from tests.reliability.kits import LINK_FAULTS, Case, ReliabilityKit
 
 class AlipayIntlReliability(ReliabilityKit):
     name = "alipay_intl"
-    refunds_succeed_at_once = True
     store_faults = (("paid notification", "transact_write_items"),)
     race_mixes = {"paid vs failed vs duplicates": {"paid": 20, "failed": 20, "unmapped": 10}}
     reconciled_otherwise = {

@@ -16,7 +16,6 @@ FACTS = EndToEndFacts(
     cancel_link=True,  # the order's payment_options.cancel_url
     cancelled_word="cancelled",  # PATCH /orders/{id} status=cancelled
     lost_refund_resolved_by="get",  # it reads the order's refunded total
-    query_returns_payment_link=True,  # its order query gives the payment link back
     currency_refusal=CurrencyRefusal("JPY", "Currency: MultiSafepay takes Alipay payments in EUR, USD."),
     forged_notification=ForgedNotification(
         query="transactionid=x&timestamp=1", body=b"{}", headers={"Auth": "Zm9yZ2Vk"}

@@ -16,7 +16,6 @@ from tests.reliability.kits import LINK_FAULTS, Case, ReliabilityKit
 class MultiSafepayReliability(ReliabilityKit):
     name = "multisafepay"
     refunded_totals = REFUNDED_TOTALS
-    query_gives_payment_link = True  # its order query returns the payment link
     store_faults = (("create", "transact_write_items"), ("paid notification", "query"))
     race_mixes = {"paid vs failed vs duplicates": {"paid": 15, "failed": 15, "cancelled": 10, "pending": 10}}
 

@@ -15,5 +15,4 @@ FACTS = EndToEndFacts(
     cancel_link=False,  # it knows one merchant URL (redirectUrl): every outcome goes back there
     cancelled_word=None,  # UseePay has no cancel call
     lost_refund_resolved_by="query",  # it queries the refund's transactionId
-    query_returns_payment_link=False,
 )
