@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 import responses
 
-from local.testing import Reply, Statement, kit_of, kits
+from local.testing import ProviderKit, Reply, Statement, kit_of, kits
 from payments.orders import OrderStatus
 from payments.providers import provider_class, provider_names
+from payments.providers.capabilities import RefundReporting
 from tests.conftest import Stack
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
@@ -207,3 +208,15 @@ def test_an_unpaid_order_cancels(party: Party) -> None:
     assert reply.json()["status"] == "cancelled"
     party.deliver_sent()  # a provider may notify the cancel too: nothing changes
     assert party.shop.read("ct-cancel")["status"] == "cancelled"
+
+
+# -- the adapter's record against the provider's notes -------------------------------------------------
+@pytest.mark.parametrize("kit", kits().values(), ids=list(kits()))
+def test_the_adapters_capabilities_agree_with_the_kits_reading_of_the_provider(kit: Kit) -> None:
+    """Two readings of one provider's documentation: the adapter's record (what the service checks and
+    the OpenAPI document shows) and the kit's traits (what the sandbox and the generic tests do)."""
+    record = provider_class(kit.name).documented_capabilities
+    assert record.cancels_unpaid_orders == kit.traits.cancels_at_the_provider
+    by_event = type(kit).refund_statement is not ProviderKit.refund_statement  # it signs refund events
+    assert (record.refunds_reported is RefundReporting.EVENT_PER_REFUND) == by_event
+    assert (record.refunds_reported is RefundReporting.WHEN_ASKED) == kit.traits.answers_refunds_at_once
