@@ -26,6 +26,7 @@ import boto3
 import pytest
 import requests
 import responses
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 from aws_lambda_powertools.utilities import parameters
 from moto.dynamodb.exceptions import TransactionCanceledException
 from moto.dynamodb.models import DynamoDBBackend
@@ -302,6 +303,28 @@ REFUND_REQUESTS = 50
 API_KEY = "race-merchant-key"
 
 
+def metrics_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Powertools keeps one metric set per process, shared by every `Metrics` (by design: the layer
+    adds, the handler flushes). Lambda runs one invocation per process; the instances below share
+    this one, so one's flush could empty the set between another's "anything to flush?" and its
+    serialising, and that handler raised (seen once in CI, as a connection closed without an answer).
+    Adding and flushing take turns here, as they do in Lambda; the handlers still run side by side."""
+    lock = threading.RLock()
+    add_metric = AmazonCloudWatchEMFProvider.add_metric
+    flush_metrics = AmazonCloudWatchEMFProvider.flush_metrics
+
+    def add_in_turn(self: AmazonCloudWatchEMFProvider, *args: Any, **kwargs: Any) -> None:
+        with lock:
+            add_metric(self, *args, **kwargs)
+
+    def flush_in_turn(self: AmazonCloudWatchEMFProvider, *args: Any, **kwargs: Any) -> None:
+        with lock:
+            flush_metrics(self, *args, **kwargs)
+
+    monkeypatch.setattr(AmazonCloudWatchEMFProvider, "add_metric", add_in_turn)
+    monkeypatch.setattr(AmazonCloudWatchEMFProvider, "flush_metrics", flush_in_turn)
+
+
 class LambdaInstances:
     """Lambda's scaling for one function, behind the local API gateway: each concurrent invocation
     runs in an instance of its own (its own module, service, store and boto3 client), and an instance
@@ -371,6 +394,7 @@ def test_concurrent_refunds_over_http_never_reserve_more_than_was_paid(
         for index in range(REFUND_REQUESTS)
     ]
     rng.shuffle(bodies)
+    metrics_one_at_a_time(monkeypatch)
     gateway = Gateway([spec], API_KEY, 0, lambda line: None)
     gateway.socket.listen(REFUND_REQUESTS)  # API Gateway takes every connection at once (default backlog: 5)
     gateway.serve(LambdaInstances(spec, env, REFUND_REQUESTS), [provider])
