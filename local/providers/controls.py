@@ -133,6 +133,11 @@ class SandboxControls:
     def release_refunds(self, order_id: str) -> None:
         raise NotImplementedError
 
+    def release_refund(self, order_id: str, merchant_refund_id: str) -> None:
+        """One held refund of the order gets its result now (as `release_refunds` gives each), the
+        others stay held: refunds completed in another order than they were asked."""
+        raise NotImplementedError
+
     # -- knobs -----------------------------------------------------------------------------------------
     def knob(self, order_id: str) -> OrderKnobs:
         return self.knobs.setdefault(order_id, OrderKnobs())

@@ -79,6 +79,31 @@ def _rows() -> list[tuple[str, list[Row]]]:
             ],
         ),
         (
+            "2b. The money gate: reports that do not add up on their own (over the handlers)",
+            [
+                Row("gate.mismatch.orders", "refund reported for a payment of a tenth of the amount", ">=10"),
+                Row("gate.mismatch.deliveries", "... its genuine reports delivered (each three times)", ""),
+                Row("gate.mismatch.applied", "... orders moved or refunded by them", "==0"),
+                Row("gate.mismatch.paid_claims", "... transitions to paid (order.paid events)", "==0"),
+                Row("gate.mismatch.unflagged", "... orders not flagged amount_mismatch", "==0"),
+                Row("gate.mismatch.repeat_lines", "... history lines added by the repeats", "==0"),
+                Row("gate.out_of_order.runs", "refunds completed in a random order (runs)", ">=20"),
+                Row("gate.out_of_order.completions", "... completions reported", ""),
+                Row("gate.out_of_order.total_wrong", "... steps where refunded != sum of succeeded", "==0"),
+                Row(
+                    "gate.out_of_order.held_after", "... orders with an amount held after all settled", "==0"
+                ),
+                Row("gate.out_of_order.nobody_made", "... refunds recorded that nobody made", "==0"),
+                Row("gate.out_of_order.unsettled", "... refunds not succeeded at the end", "==0"),
+                Row("gate.watch.orders", "orders cancelled here at a provider without a cancel call", ">=10"),
+                Row("gate.watch.paid", "... paid afterwards, notification lost", ""),
+                Row("gate.watch.missed", "... payments never found", "==0"),
+                Row("gate.watch.late", "... found after the checkout's lifetime + the run interval", "==0"),
+                Row("gate.watch.unflagged", "... found without the late_payment flag", "==0"),
+                Row("gate.watch.unpaid_still_watched", "... unpaid ones moved or still due after", "==0"),
+            ],
+        ),
+        (
             "3. Races (threads over HTTP, moto server)",
             [
                 Row("races.orders", "orders raced", ""),

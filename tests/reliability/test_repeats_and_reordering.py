@@ -65,21 +65,37 @@ class Model:
     transitions: list[Transition] = field(default_factory=list)
     ignored: list[Ignored] = field(default_factory=list)
     refunds: dict[str, int] = field(default_factory=dict)  # refund key -> amount, applied once each
+    # A verified report of the order's amount (ours) was recorded: a refund event that states no
+    # payment may then prove it. Otherwise the provider is asked first, and says `provider_now`.
+    confirmed: bool = False
+    provider_now: tuple[OrderStatus, str] = (S.PENDING, "")
+    flagged: set[str] = field(default_factory=set)  # flagged reports, each recorded once
 
     def _move(self, target: OrderStatus) -> None:
         self.transitions.append((self.status, target))
         self.status = target
         self.events += 1
 
-    def payment(self, target: OrderStatus, word: str) -> None:
+    def payment(self, target: OrderStatus, word: str, *, record_ignored: bool = True) -> None:
         if target == S.PAID and self.status in PAID_LIKE:
             return  # true of a refunded or charged-back order too: nothing to do
         decision = decide(self.status, target)
         if decision.outcome == Outcome.APPLY:
             self._move(target)
-        elif decision.outcome == Outcome.IGNORE and (self.status, word) not in self.ignored:
+            self.confirmed = True  # the report stated our amount, and was recorded
+        elif (
+            decision.outcome == Outcome.IGNORE and record_ignored and (self.status, word) not in self.ignored
+        ):
             self.ignored.append((self.status, word))  # each kind of refused report recorded once
             self.events += 1
+            self.confirmed = True
+
+    def _asked_first(self) -> None:
+        """A refund event states no payment: for an unpaid order whose amount no recorded report
+        confirmed, the provider's answer to a query (what its sandbox holds now) comes first."""
+        if self.status not in PAID_LIKE and not self.confirmed:
+            target, word = self.provider_now
+            self.payment(target, word, record_ignored=False)
 
     def _paid_first(self) -> None:
         if self.status not in PAID_LIKE:
@@ -99,12 +115,19 @@ class Model:
                 return
         self.events += 1
 
+    def _flag_once(self, fact: str) -> None:
+        """A flagged report is recorded once: its repeats add nothing."""
+        if fact not in self.flagged:
+            self.flagged.add(fact)
+            self.events += 1
+
     def refund(self, key: str, amount: int, pending: bool) -> None:
         if key in self.refunds:
             return  # recorded once, however often it comes
         held = self.reserved if pending else 0
         if self.refunded + held + amount > self.amount:
-            self.events += 1  # flagged refund_exceeds_amount, not applied
+            # flagged refund_exceeds_amount, not applied (what it says: the totals it would make)
+            self._flag_once(f"exceeds:{key}:{pending}:{self.refunded + held + amount}")
             return
         self._paid_first()
         self.refunds[key] = amount
@@ -118,7 +141,7 @@ class Model:
         if total == self.refunded:
             return
         if total < self.refunded:
-            self.events += 1  # flagged refund_total_decreased, not applied
+            self._flag_once(f"decreased:{total}:{self.refunded}")  # flagged, not applied
             return
         self._paid_first()
         self.refunded = total
@@ -135,6 +158,8 @@ class Model:
         totals = reliability_kit(provider).refunded_totals
         if statement.refund_key:
             _, key, amount, *pending = statement.name.split(":")
+            if key not in self.refunds:
+                self._asked_first()
             self.refund(key, int(amount), bool(pending))
         elif statement.name in totals:
             self.payment(S.PAID, statement.word)
@@ -179,7 +204,12 @@ def test_any_order_any_repeats_end_where_the_table_says(
         st.lists(st.sampled_from(CHOICES[harness.provider]), min_size=1, max_size=5, unique=True),
         label="statements",
     )
+    created = harness.order(order_id)
+    assert created is not None
     messages = [harness.notification(order_id, name) for name in made]
+    # What a query would find at the provider, once every message is made.
+    words = {word: target for word, target in kit_of(harness.provider).outcomes.values()}
+    now_word = harness.sandbox.status_of(order_id)
     sequence = data.draw(
         st.lists(st.integers(0, len(messages) - 1), min_size=1, max_size=12), label="deliveries"
     )
@@ -189,7 +219,14 @@ def test_any_order_any_repeats_end_where_the_table_says(
         status, body = deliver(harness, messages[index][0], via_handler)
         assert acknowledged(harness, status, body), (status, body[:200])
 
-    model = Model(harness.amount, start, transitions=[(S.CREATED, start)], events=2)
+    model = Model(
+        harness.amount,
+        start,
+        transitions=[(S.CREATED, start)],
+        events=2,
+        confirmed=created.amount_confirmed,
+        provider_now=(words.get(now_word, S.UNKNOWN), now_word),
+    )
     for index in sequence:
         model.deliver(harness.provider, messages[index][1])
     order, events = history(harness.service.store.table_name, order_id)

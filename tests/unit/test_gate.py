@@ -7,6 +7,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from payments import gate
 from payments.engine import Committed, Engine, Plan, event
@@ -133,10 +135,17 @@ def test_a_repeat_writes_nothing() -> None:
     assert store.order.version == 2
 
 
-# -- refunds and chargebacks reported while we hold the order as unpaid (finding 2) ----------------
+# -- refunds and chargebacks reported while we hold the order as unpaid --------------------------------
+def confirmed(status: OrderStatus) -> Order:
+    """An unpaid order whose amount an earlier verified statement confirmed (e.g. a pending report)."""
+    order = order_in(status)
+    order.amount_confirmed = True
+    return order
+
+
 @pytest.mark.parametrize("status", [S.CREATED, S.PENDING, S.UNKNOWN])
 def test_a_refund_reported_before_the_payment_proves_it_and_is_applied(status: OrderStatus) -> None:
-    store = FakeStore(order_in(status))
+    store = FakeStore(confirmed(status))
     apply(store, statement(refund("rf-1", 1000)))
     assert store.order.status == S.REFUNDED
     assert store.order.refunded_value == 1000
@@ -146,25 +155,142 @@ def test_a_refund_reported_before_the_payment_proves_it_and_is_applied(status: O
 
 @pytest.mark.parametrize("status", [S.FAILED, S.CANCELLED, S.EXPIRED])
 def test_a_refund_of_an_order_we_hold_as_failed_is_a_late_payment_refunded(status: OrderStatus) -> None:
-    store = FakeStore(order_in(status))
+    store = FakeStore(confirmed(status))
     apply(store, statement(refund("rf-1", 400)))
     assert store.order.status == S.PARTIALLY_REFUNDED
     assert {"late_payment", "refund_before_payment"} <= set(store.order.flags)
 
 
 def test_a_chargeback_reported_before_the_payment_is_applied_and_flagged() -> None:
-    store = FakeStore(order_in(S.UNKNOWN))
+    store = FakeStore(confirmed(S.UNKNOWN))
     apply(store, statement(ChargebackFact()))
     assert store.order.status == S.CHARGED_BACK
     assert "chargeback_before_payment" in store.order.flags
 
 
 def test_a_refund_before_payment_redelivered_changes_nothing_more() -> None:
-    store = FakeStore(order_in(S.PENDING))
+    store = FakeStore(confirmed(S.PENDING))
     apply(store, statement(refund("rf-1", 300)))
     before = (store.order.version, list(store.events))
     apply(store, statement(refund("rf-1", 300)))
     assert (store.order.version, store.events) == before
+
+
+# -- a refund, refunded total or chargeback never proves an unchecked payment --------------------------
+def unchanged_but_flagged(store: FakeStore, status: OrderStatus, flag: str) -> None:
+    assert (store.order.status, store.order.refunded_value, store.order.reserved_value) == (status, 0, 0)
+    assert flag in store.order.flags
+    assert store.refunds == {}
+    assert not any(kind == "payment_inferred" for _, kind in store.events)
+
+
+def test_a_refunded_total_beside_a_payment_of_another_amount_applies_nothing() -> None:
+    """A provider's "partially refunded" at 100 of our 1000, with 1 refunded: both parts flagged."""
+    store = FakeStore(order_in(S.PENDING))
+    apply(store, statement(PaymentFact(S.PAID, money(100)), RefundedTotalFact(money(1)), word="partial"))
+    unchanged_but_flagged(store, S.PENDING, "amount_mismatch")
+    assert [kind for _, kind in store.events] == ["amount_mismatch", "refund_not_applied"]
+
+
+def test_a_chargeback_beside_a_payment_of_another_amount_applies_nothing() -> None:
+    store = FakeStore(order_in(S.EXPIRED))
+    apply(store, statement(PaymentFact(S.PAID, money(100)), ChargebackFact(), word="chargeback"))
+    unchanged_but_flagged(store, S.EXPIRED, "amount_mismatch")
+    assert [kind for _, kind in store.events] == ["amount_mismatch", "chargeback_not_applied"]
+
+
+@pytest.mark.parametrize(
+    "fact",
+    [refund("rf-1", 1), RefundedTotalFact(money(1)), ChargebackFact()],
+    ids=["refund", "refunded_total", "chargeback"],
+)
+def test_without_the_payments_amount_nothing_is_inferred_from_a_refund(fact: Fact) -> None:
+    """No amount stated, none confirmed, nothing asked: flagged for a person, never applied."""
+    store = FakeStore(order_in(S.PENDING))
+    apply(store, statement(fact))
+    unchanged_but_flagged(store, S.PENDING, "payment_unverified")
+
+
+def test_the_providers_answer_to_a_query_is_the_payments_amount() -> None:
+    """A refund notification that states no payment: the query's answer (evidence) does."""
+    for paid_at, applied in ((money(100), False), (money(1000), True)):
+        store = FakeStore(order_in(S.PENDING))
+        order, refunds = store.get_with_refunds("g-1") or (None, [])
+        assert order is not None
+        asked = statement(PaymentFact(S.PAID, paid_at), word="asked")
+        Engine(store, clock=lambda: NOW).run(
+            order,
+            refunds,
+            event("notification", "notification", NOW),
+            lambda plan, asked=asked: gate.admit(
+                plan, statement(refund("rf-1", 1)), provider=ANY_PROVIDER, evidence=asked
+            ),
+        )
+        if applied:
+            assert (store.order.status, store.order.refunded_value) == (S.PARTIALLY_REFUNDED, 1)
+        else:
+            unchanged_but_flagged(store, S.PENDING, "amount_mismatch")
+
+
+def test_a_verified_matching_amount_is_remembered_for_a_later_refund() -> None:
+    store = FakeStore(order_in(S.CREATED))
+    apply(store, statement(PaymentFact(S.PENDING, money(1000))))
+    assert store.order.amount_confirmed
+    apply(store, statement(refund("rf-1", 1)))
+    assert (store.order.status, store.order.refunded_value) == (S.PARTIALLY_REFUNDED, 1)
+
+
+def test_an_amount_once_disputed_is_never_taken_as_confirmed_again() -> None:
+    """A payment reported at 100 of our 1000 (flagged), then a refund that states no payment: the
+    amount the create reply confirmed no longer proves anything; only a query's answer could."""
+    store = FakeStore(confirmed(S.PENDING))
+    apply(store, statement(PaymentFact(S.PAID, money(100)), word="paid"))
+    assert not store.order.amount_confirmed
+    apply(store, statement(PaymentFact(S.PENDING, money(1000)), word="pending"))
+    assert gate.needs_payment_proof(store.order, statement(refund("rf-1", 1)))
+    apply(store, statement(refund("rf-1", 1)))
+    unchanged_but_flagged(store, S.PENDING, "payment_unverified")
+
+
+def test_a_refund_needs_the_payment_proven_only_for_an_unpaid_order_without_its_amount() -> None:
+    unpaid, paid = order_in(S.PENDING), order_in(S.PAID)
+    assert gate.needs_payment_proof(unpaid, statement(refund("rf-1", 1)))
+    assert gate.needs_payment_proof(unpaid, statement(RefundedTotalFact(money(1))))
+    assert gate.needs_payment_proof(unpaid, statement(ChargebackFact()))
+    assert not gate.needs_payment_proof(unpaid, statement(refund("rf-1", 1, RefundStatus.FAILED)))
+    assert not gate.needs_payment_proof(unpaid, statement(PaymentFact(S.PAID, money(1)), ChargebackFact()))
+    assert not gate.needs_payment_proof(paid, statement(refund("rf-1", 1)))
+    assert not gate.needs_payment_proof(confirmed(S.PENDING), statement(refund("rf-1", 1)))
+
+
+# -- a repeat of a flagged fact is a repeat ------------------------------------------------------------
+@pytest.mark.parametrize(
+    "facts",
+    [
+        (PaymentFact(S.PAID, Money(100, EUR)),),
+        (PaymentFact(S.PAID, Money(100, EUR)), RefundedTotalFact(Money(1, EUR))),
+        (refund("rf-1", 1, currency="JPY"),),
+    ],
+    ids=["payment", "payment_and_refunded_total", "refund_in_another_currency"],
+)
+def test_a_mismatched_report_delivered_again_changes_nothing(facts: tuple[Fact, ...]) -> None:
+    store = FakeStore(order_in(S.PENDING))
+    first = apply(store, statement(*facts))
+    recorded = (store.order.version, list(store.events))
+    for _ in range(2):
+        again = apply(store, statement(*facts))
+        assert again.plan.empty
+        assert again.plan.metric_names == []
+    assert (store.order.version, store.events) == recorded
+    assert first.plan.metric_names  # counted once, the first time
+
+
+def test_another_mismatched_report_is_recorded_again() -> None:
+    store = FakeStore(order_in(S.PENDING))
+    apply(store, statement(PaymentFact(S.PAID, money(100))))
+    apply(store, statement(PaymentFact(S.PAID, money(200))))
+    apply(store, statement(PaymentFact(S.PENDING, money(100)), word="other"))
+    assert [kind for _, kind in store.events] == ["amount_mismatch"] * 3
 
 
 # -- refund amounts are summed (finding 4) -----------------------------------------------------------
@@ -259,6 +385,91 @@ def test_a_refunded_total_completes_our_refunds_in_flight_oldest_first() -> None
     assert sorted(r.origin for r in store.refunds.values()) == ["merchant", "merchant", "provider"]
 
 
+def in_flight(order: Order, *amounts: int) -> FakeStore:
+    """`order` with merchant refunds m-1, m-2, … of `amounts` in flight (made in that order)."""
+    refunds = [
+        Refund(
+            f"m-{index}",
+            "g-1",
+            money(value),
+            RefundStatus.PENDING,
+            MERCHANT,
+            f"K{index}",
+            f"2026-01-0{index}",
+            "t",
+        )
+        for index, value in enumerate(amounts, 1)
+    ]
+    order.reserved_value = sum(amounts)
+    return FakeStore(order, refunds)
+
+
+def test_refunds_completed_in_another_order_than_asked_are_each_matched() -> None:
+    """A (300) then B (100) in flight; B completes first: the total of 100 is B, not a refund of
+    the provider's own, and A stays held until it completes."""
+    store = in_flight(order_in(S.PAID), 300, 100)
+    apply(store, statement(RefundedTotalFact(money(100))))
+    assert [store.refunds[r].status for r in ("m-1", "m-2")] == [RefundStatus.PENDING, RefundStatus.SUCCEEDED]
+    assert (store.order.refunded_value, store.order.reserved_value) == (100, 300)
+    assert all(r.origin == MERCHANT for r in store.refunds.values())
+    apply(store, statement(RefundedTotalFact(money(400))))
+    assert store.refunds["m-1"].status == RefundStatus.SUCCEEDED
+    assert (store.order.refunded_value, store.order.reserved_value, store.order.refundable.value) == (
+        400,
+        0,
+        600,
+    )
+
+
+def test_when_several_sets_of_refunds_fit_none_completes_until_a_later_total_tells() -> None:
+    store = in_flight(order_in(S.PAID), 100, 100, 300)
+    for _ in range(3):  # the same total again and again (retries, reconciler checks)
+        apply(store, statement(RefundedTotalFact(money(100))))
+    assert all(r.status == RefundStatus.PENDING for r in store.refunds.values())
+    assert (store.order.refunded_value, store.order.reserved_value) == (0, 500)
+    assert [kind for _, kind in store.events] == ["refund_total_unmatched"]
+    apply(store, statement(RefundedTotalFact(money(200))))  # both refunds of 100 are done
+    statuses = {r.refund_id: r.status for r in store.refunds.values()}
+    assert statuses == {"m-1": "succeeded", "m-2": "succeeded", "m-3": "pending"}
+    assert (store.order.refunded_value, store.order.reserved_value) == (200, 300)
+
+
+def test_growth_no_refund_in_flight_explains_is_a_refund_made_elsewhere() -> None:
+    store = in_flight(order_in(S.PAID), 300)
+    apply(store, statement(RefundedTotalFact(money(250))))  # not ours: ours is 300
+    assert store.refunds["m-1"].status == RefundStatus.PENDING
+    made_elsewhere = [r for r in store.refunds.values() if r.origin == "provider"]
+    assert [r.amount.value for r in made_elsewhere] == [250]
+    assert (store.order.refunded_value, store.order.reserved_value) == (250, 300)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    amounts=st.lists(st.integers(1, 120), min_size=1, max_size=6),
+    data=st.data(),
+)
+def test_refunds_completed_in_any_order_add_up_and_release_everything(
+    amounts: list[int], data: st.DataObject
+) -> None:
+    """Whatever order the provider completes our refunds in, each report being its cumulative total:
+    the refunded total is always the sum of the refunds that succeeded, no refund nobody made is
+    recorded, nothing stays held once all completed, and each refund succeeds once."""
+    store = in_flight(order_in(S.PAID, amount=1000), *amounts)
+    order_of_completion = data.draw(st.permutations(range(len(amounts))))
+    done = 0
+    for index in order_of_completion:
+        done += amounts[index]
+        for _ in range(data.draw(st.integers(1, 2))):  # sometimes delivered twice
+            apply(store, statement(RefundedTotalFact(money(done))))
+        succeeded = [r for r in store.refunds.values() if r.status == RefundStatus.SUCCEEDED]
+        assert store.order.refunded_value == sum(r.amount.value for r in succeeded)
+        assert store.order.refunded_value + store.order.reserved_value == sum(amounts)
+        assert all(r.origin == MERCHANT for r in store.refunds.values())
+    assert all(r.status == RefundStatus.SUCCEEDED for r in store.refunds.values())
+    assert (store.order.refunded_value, store.order.reserved_value) == (sum(amounts), 0)
+    assert sum(1 for _, kind in store.events if kind.startswith("refund_succeeded")) <= len(amounts)
+
+
 # -- the record-once marker and its effect are one write (finding 3) ---------------------------------
 def test_a_refund_whose_write_failed_is_applied_when_the_provider_retries() -> None:
     store = FakeStore(order_in(S.PAID))
@@ -289,7 +500,7 @@ def test_the_engine_decides_again_on_what_is_really_there_after_a_lost_race() ->
 
 
 def test_events_are_numbered_in_commit_order_without_gaps() -> None:
-    store = FakeStore(order_in(S.PENDING))
+    store = FakeStore(confirmed(S.PENDING))
     apply(store, statement(refund("rf-1", 400)))
     apply(store, statement(PaymentFact(S.PENDING, money(1000))))  # backwards: recorded as ignored
     assert [seq for seq, _ in store.events] == [1, 2, 3]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
@@ -24,6 +24,7 @@ from payments.money import Money
 from payments.orders import Order, OrderStatus
 from payments.providers.base import Provider, RefundContext
 from payments.refunds import RefundFlow
+from payments.store import iso
 from tests.support.providers import ANY_PROVIDER
 from tests.unit.test_gate import FakeStore, order_in
 
@@ -281,6 +282,21 @@ def test_a_pending_order_is_withdrawn_and_cancelled_once() -> None:
     assert canceller(store, provider).cancel("g-1").status == OrderStatus.CANCELLED  # answered as it is
     assert provider.cancel_calls == 1
     assert [kind for _, kind in store.events] == ["merchant_cancelled"]
+
+
+def test_an_order_cancelled_at_a_provider_without_a_cancel_call_is_watched_until_its_checkout_closes() -> (
+    None
+):
+    order = order_in(OrderStatus.PENDING)
+    order.expires_at = iso(NOW + timedelta(minutes=10))
+    store, provider = LeasingStore(order), ScriptedProvider()
+    provider.cancel_answer = CancelResult.NO_CANCEL_CALL
+    provider.expiry_grace_seconds = 900
+    assert canceller(store, provider).cancel("g-1").status == OrderStatus.CANCELLED
+    assert store.order.watch_until == iso(NOW + timedelta(minutes=25))  # its expiry, then the grace
+    withdrawn = LeasingStore(order_in(OrderStatus.PENDING))
+    canceller(withdrawn, ScriptedProvider()).cancel("g-1")  # withdrawn at the provider: nothing to watch
+    assert withdrawn.order.watch_until is None
 
 
 def test_a_paid_order_is_not_cancellable_and_the_provider_is_not_asked() -> None:

@@ -48,3 +48,29 @@ def test_the_local_stacks_scale_compresses_every_offset(monkeypatch: pytest.Monk
     monkeypatch.setattr(schedule, "SCALE", 0.01)
     assert schedule.next_check(iso(CREATED), 0) == CREATED + timedelta(seconds=1.2)
     assert schedule.next_check(iso(CREATED), 11) == CREATED + timedelta(days=7) * 0.01
+
+
+# -- an order cancelled here while its provider's checkout may still take a payment ------------------
+WATCH_UNTIL = CREATED + timedelta(minutes=25)  # a 10-minute checkout and the provider's 15-minute grace
+
+
+@pytest.mark.parametrize(
+    ("checks_done", "due"),
+    [
+        (0, CREATED + timedelta(minutes=2)),
+        (1, CREATED + timedelta(minutes=10)),
+        (2, WATCH_UNTIL),  # the schedule's 30 minutes is past the close: one last check at it
+        (3, None),  # that check was the last
+        (20, None),
+    ],
+)
+def test_a_watched_order_is_checked_until_its_checkout_has_closed(
+    checks_done: int, due: datetime | None
+) -> None:
+    assert schedule.next_watch_check(iso(CREATED), checks_done, iso(WATCH_UNTIL)) == due
+
+
+def test_a_watch_that_ends_before_the_first_check_is_checked_once_at_its_end() -> None:
+    until = CREATED + timedelta(minutes=1)
+    assert schedule.next_watch_check(iso(CREATED), 0, iso(until)) == until
+    assert schedule.next_watch_check(iso(CREATED), 1, iso(until)) is None

@@ -4,6 +4,9 @@ An order that is `created`, `pending` or `unknown` is cancelled; one already `ca
 it is; anything else is not cancellable (a paid order takes a refund). The provider is asked under the
 order's lease (no create or resume talks to it at the same time). If it refuses because the order was
 paid meanwhile, what it says goes through the gate: the order becomes `paid`, and the cancel is refused.
+A provider without a cancel call keeps its checkout open until it expires: the order is cancelled here
+and watched until that checkout has surely closed (`watch_until`: reconciliation and `sync` keep asking
+the provider, and a payment found is applied as a late payment, flagged).
 """
 
 from __future__ import annotations
@@ -16,12 +19,12 @@ from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from payments import gate
-from payments.clock import utc_now
+from payments.clock import iso, utc_now
 from payments.engine import Engine, Plan, event, statement_event
 from payments.errors import Conflict, NotFound, ProviderError, ProviderRejected
 from payments.facts import CancelResult
 from payments.ledger import Refund
-from payments.orders import OPEN, ORDER_ID_RE, Order, OrderStatus
+from payments.orders import OPEN, ORDER_ID_RE, Order, OrderStatus, Outcome
 from payments.store import OrdersStore
 
 if TYPE_CHECKING:
@@ -81,8 +84,17 @@ class CancelFlow:
             CancelResult.NO_CANCEL_CALL: "the provider has no cancel call: its checkout closes on expiry",
         }[outcome]
 
+        watch_until = None
+        if outcome == CancelResult.NO_CANCEL_CALL:
+            watch_until = _checkout_closes(order, provider.expiry_grace_seconds, now)
+            if watch_until is not None:
+                reason += f"; asked again until {watch_until}"
+
         def decide(plan: Plan) -> None:
-            plan.move(OrderStatus.CANCELLED, event_type="merchant_cancelled", reason=reason)
+            moved = plan.move(OrderStatus.CANCELLED, event_type="merchant_cancelled", reason=reason)
+            if moved == Outcome.APPLY and watch_until is not None:
+                # Its checkout may still take a payment until it closes: reconciliation keeps asking.
+                plan.order.watch_until = watch_until
             plan.release_lease = True
 
         committed = self.engine.run(
@@ -128,6 +140,13 @@ class CancelFlow:
         if found is None:
             raise NotFound("no such order", field="order_id", code="order_not_found")
         return found
+
+
+def _checkout_closes(order: Order, grace_seconds: int, now: datetime) -> str | None:
+    """When the provider's checkout for `order` has surely closed (its expiry plus the provider's
+    grace), if that is still to come."""
+    closes = datetime.fromisoformat(order.expires_at) + timedelta(seconds=grace_seconds)
+    return iso(closes) if closes > now else None
 
 
 def _check_cancellable(order: Order) -> None:

@@ -8,6 +8,7 @@ with their sequence numbers). On a lost race the order is read again and the dec
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from collections import Counter
@@ -32,7 +33,9 @@ metrics = Metrics()
 # (a provider's burst of retries) take turns instead of colliding again at once.
 MAX_WRITE_ATTEMPTS = 8
 RACE_BACKOFF_S = 0.01
-MAX_IGNORED_REPORTS = 32
+# Reports recorded once per order (refused moves, flagged facts): a provider's retries and each
+# reconciler check reading the same answer again add nothing. Bounded, so an order item stays small.
+MAX_IGNORED_REPORTS = 64
 # Order fields a provider statement may set besides status and the ledger totals.
 MUTABLE_FIELDS = ("payment_url", "payment_action", "provider_reference", "provider_status")
 
@@ -121,7 +124,7 @@ class Plan:
             if key in MUTABLE_FIELDS and value is not None and getattr(self.order, key) != value
         }
         if decision.outcome == Outcome.APPLY:
-            all_flags = flags + decision.flags
+            all_flags = tuple(dict.fromkeys(flags + decision.flags))  # each once, in order
             self._set(status=target, **wanted)
             self.add_flags(all_flags)
             self.record(
@@ -154,12 +157,35 @@ class Plan:
                 self.record(f"{base}_ignored", from_status=current, reason=decision.reason)
         return decision.outcome
 
-    def flag(self, flag: str, *, event_type: str, reason: str, metric: str | None = None) -> None:
-        """Record something a person must look at, without applying it."""
+    def flag(
+        self, flag: str, *, event_type: str, reason: str, metric: str | None = None, about: object = None
+    ) -> None:
+        """Record something a person must look at, without applying it: once per fact (`about`, and the
+        reason). The same report again — a provider's retry, the reconciler reading the same answer, the
+        query saying what the notification said — records, counts and announces nothing more."""
+        if not self.first_report(event_type, reason, about):
+            return
         self.add_flags((flag,))
         self.record(event_type, flags=(flag,), reason=reason)
         if metric:
             self.metric_names.append(metric)
+
+    def note(self, event_type: str, *, reason: str, about: object = None) -> None:
+        """Record, once per fact, something that changes nothing yet (e.g. a total that does not say
+        which refunds completed)."""
+        if self.first_report(event_type, reason, about):
+            self.record(event_type, reason=reason)
+
+    def first_report(self, event_type: str, reason: str, about: object = None) -> bool:
+        """True the first time this report is made about the order; remembers it (bounded: past
+        MAX_IGNORED_REPORTS reports, each is recorded again rather than forgotten)."""
+        text = f"{event_type}\n{reason}\n{about!r}"
+        seen = "once:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+        if seen in self.order.ignored_reports:
+            return False
+        if len(self.order.ignored_reports) < MAX_IGNORED_REPORTS:
+            self.order.ignored_reports = (*self.order.ignored_reports, seen)
+        return True
 
     def add_flags(self, flags: Iterable[str]) -> None:
         self.order.flags = tuple(sorted(set(self.order.flags) | set(flags)))

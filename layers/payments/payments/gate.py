@@ -5,10 +5,15 @@ come through `admit` before anything changes:
   a notification; `admit` again for every statement, whatever route brought it);
 - a payment fact's amount and currency equal the order's — otherwise it is never applied: the order is
   flagged `amount_mismatch` and stays as it was;
-- refund, refunded-total and chargeback facts go to the refund ledger; a refund or chargeback proves a
-  payment we had not heard of, so it is applied (flagged) rather than lost; a refund in another
+- refund, refunded-total and chargeback facts go to the refund ledger. One about an order we hold
+  unpaid implies a payment, and that payment is a payment fact like any other: applied (flagged) only
+  when its amount is known to be ours — stated in the same statement, in the provider's answer to a
+  query just made (`evidence`), or confirmed by an earlier verified statement (`amount_confirmed`).
+  Otherwise nothing is applied and the order is flagged (`amount_mismatch`, `payment_unverified`);
+  a flow that can ask the provider first does so (`needs_payment_proof`). A refund in another
   currency, or a total beyond what was paid, is flagged and not applied; a refund in a status we do not
   map is recorded, flagged, and changes nothing (never acknowledged unrecorded).
+- every flagged fact is recorded once (`Plan.flag`): the same report again changes nothing.
 """
 
 from __future__ import annotations
@@ -19,17 +24,18 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from payments.engine import MAX_IGNORED_REPORTS, Plan
+from payments.engine import Plan
 from payments.errors import NotificationRejected
 from payments.facts import (
     ChargebackFact,
+    Fact,
     Notification,
     PaymentFact,
     RefundedTotalFact,
     RefundFact,
     RefundStatus,
 )
-from payments.ledger import MERCHANT, Refund, match_in_flight, provider_refund
+from payments.ledger import MERCHANT, Refund, match_growth, provider_refund
 from payments.money import Money
 from payments.orders import LEDGER_STATUSES, UNPAID_FINAL, Order, OrderStatus, ledger_status
 
@@ -49,9 +55,18 @@ def check_owner(order: Order | None, provider_name: str, statement: Notification
     return order
 
 
-def admit(plan: Plan, statement: Notification, *, provider: str, record_ignored: bool = False) -> None:
+def admit(
+    plan: Plan,
+    statement: Notification,
+    *,
+    provider: str,
+    record_ignored: bool = False,
+    evidence: Notification | None = None,
+) -> None:
     """Decide what `statement` does to the order in `plan`, fact by fact. `provider` is the adapter
-    that produced the statement (the one we called, or that verified the notification)."""
+    that produced the statement (the one we called, or that verified the notification). `evidence`:
+    the provider's answer to a query made just before, about the same order (`needs_payment_proof`),
+    whose payment amount stands for the one `statement` does not state."""
     if not _owned(plan, statement, provider):
         return
     plan.status_word = statement.provider_status
@@ -61,15 +76,37 @@ def admit(plan: Plan, statement: Notification, *, provider: str, record_ignored:
         "payment_url": statement.payment_url,
         "payment_action": statement.action.to_dict() if statement.action else None,
     }
+    stated = statement.amount
+    if stated is None and evidence is not None and evidence.order_id == statement.order_id:
+        stated = evidence.amount
     for fact in statement.facts:
         if isinstance(fact, PaymentFact):
             _payment(plan, fact, changes, record_ignored)
         elif isinstance(fact, RefundFact):
-            _refund(plan, fact)
+            _refund(plan, fact, stated)
         elif isinstance(fact, RefundedTotalFact):
-            _refunded_total(plan, fact)
+            _refunded_total(plan, fact, stated)
         elif isinstance(fact, ChargebackFact):
-            _chargeback(plan, fact)
+            _chargeback(plan, fact, stated)
+
+
+def needs_payment_proof(order: Order, statement: Notification) -> bool:
+    """Whether `statement` reports a refund or chargeback of an order we hold unpaid without saying
+    what the payment was, and no verified statement has confirmed the payment's amount yet: the
+    provider is to be asked (its answer goes to `admit` as `evidence`) before anything is applied."""
+    if _paid(order) or order.amount_confirmed or statement.amount is not None:
+        return False
+    return any(_implies_payment(fact) for fact in statement.facts)
+
+
+def _implies_payment(fact: Fact) -> bool:
+    if isinstance(fact, RefundFact):
+        return fact.status in (RefundStatus.SUCCEEDED, RefundStatus.PENDING)
+    return isinstance(fact, RefundedTotalFact | ChargebackFact)
+
+
+def _paid(order: Order) -> bool:
+    return order.status in LEDGER_STATUSES or order.status == OrderStatus.CHARGED_BACK
 
 
 def _owned(plan: Plan, statement: Notification, provider: str) -> bool:
@@ -92,12 +129,15 @@ def _owned(plan: Plan, statement: Notification, provider: str) -> bool:
 def _payment(plan: Plan, fact: PaymentFact, changes: Mapping[str, Any], record_ignored: bool) -> None:
     order = plan.order
     if fact.amount is not None and fact.amount != order.amount:
-        # Verified, but not about the money we asked for: never applied, flagged for a person.
+        # Verified, but not about the money we asked for: never applied, flagged for a person. The
+        # payment's amount is disputed from now on: only the provider's answer to a query can prove it.
+        order.amount_confirmed = False
         plan.flag(
             "amount_mismatch",
             event_type="amount_mismatch",
             reason=f"expected {order.amount}, provider stated {fact.amount}",
             metric="NotificationAmountMismatch",
+            about=fact,
         )
         logger.error("provider amount differs from order", extra={"order_id": order.order_id})
         return
@@ -107,21 +147,46 @@ def _payment(plan: Plan, fact: PaymentFact, changes: Mapping[str, Any], record_i
             event_type="amount_missing",
             reason="a payment reported without its amount is not applied",
             metric="NotificationAmountMismatch",
+            about=fact,
         )
         return
+    if fact.amount is not None and "amount_mismatch" not in order.flags:
+        order.amount_confirmed = True  # kept with whatever this statement changes
     if fact.status == OrderStatus.PAID and order.status in LEDGER_STATUSES | {OrderStatus.CHARGED_BACK}:
         return  # already paid; refunds and chargebacks move it from here
     plan.move(fact.status, changes=changes, record_ignored=record_ignored)
 
 
-def _ensure_paid(plan: Plan, flag: str) -> bool:
-    """A refund or chargeback proves the payment: an order we hold as unpaid becomes paid first."""
-    status = plan.order.status
-    if status in LEDGER_STATUSES or status == OrderStatus.CHARGED_BACK:
+def _ensure_paid(plan: Plan, flag: str, stated: Money | None, fact: Fact) -> bool:
+    """A refund or chargeback of an order we hold as unpaid implies its payment: applied first, as a
+    payment fact, when its amount is known to be ours (`stated`, or confirmed before). Otherwise the
+    order keeps its status, flagged, and what `fact` says is recorded (flagged), not applied."""
+    order = plan.order
+    if _paid(order):
         return True
-    flags = (flag, "late_payment") if status in UNPAID_FINAL else (flag,)
+    what = "chargeback" if isinstance(fact, ChargebackFact) else "refund"
+    if stated is not None and stated != order.amount:
+        plan.flag(
+            "amount_mismatch",
+            event_type=f"{what}_not_applied",
+            reason=f"a {what} implying a payment of {stated}; the order is {order.amount}: not applied",
+            metric="NotificationAmountMismatch",
+            about=fact,
+        )
+        return False
+    if stated is None and not order.amount_confirmed:
+        plan.flag(
+            "payment_unverified",
+            event_type=f"{what}_not_applied",
+            reason=f"a {what} of an order we hold {order.status}, and no verified amount for its"
+            " payment: not applied",
+            metric="NeedsAttention",
+            about=fact,
+        )
+        return False
+    flags = (flag, "late_payment") if order.status in UNPAID_FINAL else (flag,)
     plan.move(OrderStatus.PAID, flags=flags, event_type="payment_inferred", reason=flag)
-    return plan.order.status == OrderStatus.PAID
+    return order.status == OrderStatus.PAID
 
 
 def _follow_ledger(plan: Plan, refund: Refund | None, event_type: str) -> None:
@@ -136,7 +201,7 @@ def _follow_ledger(plan: Plan, refund: Refund | None, event_type: str) -> None:
 
 
 # -- refunds -------------------------------------------------------------------------------------
-def _same_currency(plan: Plan, money: Money, what: str) -> bool:
+def _same_currency(plan: Plan, money: Money, what: str, fact: Fact) -> bool:
     if money.currency == plan.order.amount.currency:
         return True
     plan.flag(
@@ -144,11 +209,12 @@ def _same_currency(plan: Plan, money: Money, what: str) -> bool:
         event_type="currency_mismatch",
         reason=f"{what} in {money.currency}, order in {plan.order.amount.currency}",
         metric="RefundMismatch",
+        about=fact,
     )
     return False
 
 
-def _within_amount(plan: Plan, extra: int, what: str) -> bool:
+def _within_amount(plan: Plan, extra: int, what: str, fact: Fact) -> bool:
     order = plan.order
     if order.refunded_value + extra <= order.amount.value:
         return True
@@ -158,13 +224,14 @@ def _within_amount(plan: Plan, extra: int, what: str) -> bool:
         reason=f"{what} would bring refunds to {Money(order.refunded_value + extra, order.amount.currency)}"
         f" of {order.amount}",
         metric="RefundMismatch",
+        about=fact,
     )
     return False
 
 
-def _refund(plan: Plan, fact: RefundFact) -> None:
+def _refund(plan: Plan, fact: RefundFact, stated: Money | None) -> None:
     order = plan.order
-    if not _same_currency(plan, fact.amount, "refund"):
+    if not _same_currency(plan, fact.amount, "refund", fact):
         return
     existing = plan.refund_by_key(fact.key)
     if existing is not None and existing.final:
@@ -174,6 +241,7 @@ def _refund(plan: Plan, fact: RefundFact) -> None:
                 event_type="refund_conflict",
                 reason=f"refund already {existing.status}, now reported {fact.status}",
                 metric="RefundMismatch",
+                about=fact,
             )
         return  # a repeat: recorded once
     if existing is not None and existing.amount != fact.amount:
@@ -182,6 +250,7 @@ def _refund(plan: Plan, fact: RefundFact) -> None:
             event_type="refund_amount_mismatch",
             reason=f"refund of {existing.amount} reported as {fact.amount}",
             metric="RefundMismatch",
+            about=fact,
         )
         return
     if fact.status == RefundStatus.UNKNOWN:
@@ -199,9 +268,9 @@ def _refund(plan: Plan, fact: RefundFact) -> None:
             plan.record("refund_failed", refund=refund)
             return
         held = order.reserved_value if fact.status == RefundStatus.PENDING else 0
-        if not _within_amount(plan, fact.amount.value + held, "a refund reported by the provider"):
+        if not _within_amount(plan, fact.amount.value + held, "a refund reported by the provider", fact):
             return
-        if not _ensure_paid(plan, "refund_before_payment"):
+        if not _ensure_paid(plan, "refund_before_payment", stated, fact):
             return
         refund = provider_refund(order.order_id, fact.key, fact.amount, fact.status, now)
         refund.provider_reference = fact.provider_reference
@@ -213,7 +282,7 @@ def _refund(plan: Plan, fact: RefundFact) -> None:
         _follow_ledger(plan, refund, f"refund_{fact.status}")
         return
     # One we knew of (a merchant refund, or a provider refund reported pending before).
-    _settle(plan, existing, fact.status, fact.provider_reference)
+    _settle(plan, existing, fact.status, stated, fact, fact.provider_reference)
 
 
 def _unmapped_refund(plan: Plan, fact: RefundFact, existing: Refund | None) -> None:
@@ -221,12 +290,6 @@ def _unmapped_refund(plan: Plan, fact: RefundFact, existing: Refund | None) -> N
     into succeeded or failed, but never acknowledge it unrecorded either. It is recorded, flagged for a
     person, once per refund and provider word (the provider's retries add nothing); a refund of ours
     stays in flight, its amount reserved, for reconciliation to ask about again."""
-    order = plan.order
-    seen = f"refund:{fact.key}:{plan.status_word or ''}"
-    if seen in order.ignored_reports:
-        return
-    if len(order.ignored_reports) < MAX_IGNORED_REPORTS:
-        order.ignored_reports = (*order.ignored_reports, seen)
     held = (
         f"refund {existing.refund_id} stays {existing.status}"
         if existing is not None
@@ -238,18 +301,26 @@ def _unmapped_refund(plan: Plan, fact: RefundFact, existing: Refund | None) -> N
         reason=f"a refund of {fact.amount} reported as {(plan.status_word or '')[:60]!r}, a status we do not"
         f" map; {held}",
         metric="NeedsAttention",
+        about=fact,
     )
-    logger.warning("refund reported in an unmapped status", extra={"order_id": order.order_id})
+    logger.warning("refund reported in an unmapped status", extra={"order_id": plan.order.order_id})
 
 
-def _settle(plan: Plan, refund: Refund, status: RefundStatus, reference: str | None = None) -> None:
+def _settle(
+    plan: Plan,
+    refund: Refund,
+    status: RefundStatus,
+    stated: Money | None,
+    fact: Fact,
+    reference: str | None = None,
+) -> None:
     """Move a refund we hold to `status`, with its effect on the order's totals."""
     order = plan.order
     was_in_flight = refund.in_flight
     if status == RefundStatus.SUCCEEDED:
-        if not _within_amount(plan, refund.amount.value, f"refund {refund.refund_id}"):
+        if not _within_amount(plan, refund.amount.value, f"refund {refund.refund_id}", fact):
             return
-        if not _ensure_paid(plan, "refund_before_payment"):
+        if not _ensure_paid(plan, "refund_before_payment", stated, fact):
             return
         order.refunded_value += refund.amount.value
     if was_in_flight and status in (RefundStatus.SUCCEEDED, RefundStatus.FAILED):
@@ -261,9 +332,12 @@ def _settle(plan: Plan, refund: Refund, status: RefundStatus, reference: str | N
     _follow_ledger(plan, updated, f"refund_{status}")
 
 
-def _refunded_total(plan: Plan, fact: RefundedTotalFact) -> None:
+def _refunded_total(plan: Plan, fact: RefundedTotalFact, stated: Money | None) -> None:
+    """The provider's cumulative refunded total grew: the growth completes the set of our refunds in
+    flight that it exactly is (payments/ledger.py `match_growth`); what no such set explains was
+    refunded elsewhere. When several sets fit, none completes until a later total tells."""
     order = plan.order
-    if not _same_currency(plan, fact.total, "refunded total"):
+    if not _same_currency(plan, fact.total, "refunded total", fact):
         return
     total = fact.total.value
     if total == order.refunded_value:
@@ -274,35 +348,41 @@ def _refunded_total(plan: Plan, fact: RefundedTotalFact) -> None:
             event_type="refund_total_mismatch",
             reason=f"provider reports {fact.total} refunded, we hold {order.refunded}",
             metric="RefundMismatch",
+            about=fact,
         )
         return
-    if not _within_amount(plan, total - order.refunded_value, "the provider's refunded total"):
+    if not _within_amount(plan, total - order.refunded_value, "the provider's refunded total", fact):
         return
-    if not _ensure_paid(plan, "refund_before_payment"):
+    if not _ensure_paid(plan, "refund_before_payment", stated, fact):
         return
-    delta = total - order.refunded_value
     in_flight = [r for r in plan.refunds.values() if r.in_flight and r.origin == MERCHANT]
-    for refund in match_in_flight(in_flight, delta):
-        delta -= refund.amount.value
-        _settle(plan, refund, RefundStatus.SUCCEEDED)
-    if delta > 0:
+    growth = match_growth(in_flight, total - order.refunded_value)
+    for refund in growth.completed:
+        _settle(plan, refund, RefundStatus.SUCCEEDED, stated, fact)
+    if growth.ambiguous:
+        plan.note(
+            "refund_total_unmatched",
+            reason=f"the refunded total is {fact.total}; {growth.ambiguous}: kept pending until a later"
+            " total tells which completed",
+            about=fact,
+        )
+    if growth.unexplained > 0:
         refund = provider_refund(
             order.order_id,
             f"total:{total}",
-            Money(delta, order.amount.currency),
+            Money(growth.unexplained, order.amount.currency),
             RefundStatus.SUCCEEDED,
             plan.now,
         )
         plan.put_refund(refund)
-        order.refunded_value += delta
+        order.refunded_value += growth.unexplained
         _follow_ledger(plan, refund, "refund_succeeded")
 
 
 # -- chargebacks -----------------------------------------------------------------------------------
-def _chargeback(plan: Plan, fact: ChargebackFact) -> None:
-    if fact.amount is not None and fact.amount.currency != plan.order.amount.currency:
-        _same_currency(plan, fact.amount, "chargeback")
+def _chargeback(plan: Plan, fact: ChargebackFact, stated: Money | None) -> None:
+    if fact.amount is not None and not _same_currency(plan, fact.amount, "chargeback", fact):
         return
-    if not _ensure_paid(plan, "chargeback_before_payment"):
+    if not _ensure_paid(plan, "chargeback_before_payment", stated, fact):
         return
     plan.move(OrderStatus.CHARGED_BACK, event_type="chargeback")

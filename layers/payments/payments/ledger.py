@@ -84,16 +84,49 @@ def provider_refund(order_id: str, key: str, amount: Money, status: RefundStatus
     )
 
 
-def match_in_flight(in_flight: list[Refund], delta: int) -> list[Refund]:
-    """Which in-flight merchant refunds, oldest first, a growth of the provider's cumulative refunded
-    total by `delta` completes: the longest prefix that fits. What it leaves over was refunded
-    elsewhere. A cumulative total cannot say which refund finished when several are in flight; taking
-    them in the order they were made is the reading that never counts one refund twice."""
-    matched: list[Refund] = []
-    left = delta
-    for refund in sorted(in_flight, key=lambda item: (item.created_at, item.refund_id)):
-        if refund.amount.value > left:
-            break
-        matched.append(refund)
-        left -= refund.amount.value
-    return matched
+@dataclass(frozen=True, slots=True)
+class Growth:
+    """What a growth of the provider's cumulative refunded total says about our refunds in flight."""
+
+    completed: tuple[Refund, ...] = ()  # the one set of in-flight refunds it is: they succeeded
+    unexplained: int = 0  # growth that no set of in-flight refunds explains: refunded elsewhere
+    ambiguous: str = ""  # several sets fit (named here, for the record): none is completed yet
+
+
+# Partial sums tracked while matching (each at most the growth): past this, nothing is completed and a
+# later total, or a person, decides. Far above what a few refunds in flight need.
+MAX_SUMS = 50_000
+
+
+def match_growth(in_flight: list[Refund], delta: int) -> Growth:
+    """Which in-flight merchant refunds a growth of `delta` in the provider's cumulative refunded total
+    completes, whatever order the provider completed them in. A total cannot name refunds, so:
+
+    - the growth is first explained by the largest sum of in-flight refunds that fits in it; what is
+      left over was refunded elsewhere (a dashboard refund) and is recorded as such;
+    - when exactly one set of refunds makes that sum, those refunds succeeded;
+    - when several sets make it (two refunds of 100, one done), none is completed and nothing is
+      released: each stays pending until a later total fits one set only (all of them done, say).
+
+    So a refund is never counted twice, nor one recorded that nobody made, whatever the order."""
+    ordered = sorted(in_flight, key=lambda item: (item.created_at, item.refund_id))
+    # sum -> (how many sets make it, capped at 2; one such set, as indexes into `ordered`)
+    sums: dict[int, tuple[int, tuple[int, ...]]] = {0: (1, ())}
+    for index, refund in enumerate(ordered):
+        for reached, (ways, chosen) in list(sums.items()):
+            total = reached + refund.amount.value
+            if total > delta:
+                continue
+            before = sums.get(total)
+            sums[total] = (min(2, ways + before[0]), before[1]) if before else (ways, (*chosen, index))
+        if len(sums) > MAX_SUMS:
+            return Growth(ambiguous=f"{len(ordered)} refunds in flight: too many to tell which completed")
+    best = max(sums)
+    ways, chosen = sums[best]
+    if ways > 1:
+        names = ", ".join(refund.refund_id for refund in ordered)
+        return Growth(
+            unexplained=delta - best,
+            ambiguous=f"several sets of the refunds in flight ({names}) make {best} minor units",
+        )
+    return Growth(completed=tuple(ordered[index] for index in chosen), unexplained=delta - best)

@@ -41,6 +41,7 @@ ATTENTION_FLAGS = frozenset(
     {
         "amount_mismatch",
         "amount_missing",
+        "payment_unverified",
         "late_payment",
         "needs_attention",
         "refund_before_payment",

@@ -98,10 +98,23 @@ class NotificationFlow:
             if asked is None:
                 return provider.acknowledge(statement, None)
             statement, source = asked, "provider_query"
+        evidence = None
+        if gate.needs_payment_proof(order, statement):
+            # A refund or chargeback of an order we hold unpaid, that does not say what was paid: the
+            # provider's own account of the payment comes first (a provider error: retried later).
+            evidence = provider.query(order)
+            if evidence is not None:
+                answered = self.engine.run(
+                    order,
+                    refunds,
+                    statement_event("provider_query", "provider_query", evidence, self.clock()),
+                    lambda plan: gate.admit(plan, evidence, provider=provider.name),
+                )
+                order, refunds = answered.order, answered.refunds
         template = statement_event(source, source, statement, self.clock())
 
         def decide(plan: Plan) -> None:
-            gate.admit(plan, statement, provider=provider.name, record_ignored=True)
+            gate.admit(plan, statement, provider=provider.name, record_ignored=True, evidence=evidence)
 
         committed = self.engine.run(order, refunds, template, decide)
         if committed.plan.empty:

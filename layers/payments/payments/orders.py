@@ -75,6 +75,12 @@ def decide(current: OrderStatus, target: OrderStatus) -> Decision:
     return Decision(Outcome.APPLY)
 
 
+def watched(order: Order) -> bool:
+    """Cancelled here while its provider's checkout, which has no cancel call, could still be paid:
+    the provider is still asked about it (reconciliation until `watch_until`, and `sync`)."""
+    return order.status == S.CANCELLED and order.watch_until is not None
+
+
 def ledger_status(amount: Money, refunded_value: int) -> OrderStatus:
     """The status a paid order's refunded total implies."""
     if refunded_value <= 0:
@@ -109,9 +115,16 @@ class Order:
     reserved_value: int = 0
     flags: tuple[str, ...] = ()  # what a person should look at: amount_mismatch, late_payment, …
     event_seq: int = 0  # the sequence number of the order's newest audit event
-    ignored_reports: tuple[str, ...] = ()  # "<status>:<provider word>" of refused reports, recorded once
+    # Reports recorded once: "<status>:<provider word>" of refused moves, "once:<digest>" of flagged facts.
+    ignored_reports: tuple[str, ...] = ()
     checks: int = 0  # times reconciliation asked the provider about it (payments/schedule.py)
     lease_until: int | None = None  # epoch seconds: a request is talking to the provider until then
+    # A verified statement gave the payment's amount, and it was ours: a refund or chargeback reported
+    # without the payment's amount may then prove the payment (payments/gate.py).
+    amount_confirmed: bool = False
+    # Cancelled here while the provider's checkout, which has no cancel call, may still take a payment:
+    # reconciliation keeps asking until then (ISO time; payments/schedule.py).
+    watch_until: str | None = None
 
     @property
     def refunded(self) -> Money:

@@ -1,7 +1,8 @@
 """Reconciliation: no order or refund stays stuck when a notification never comes.
 
-A scheduled run (functions/reconcile) asks the providers about the work that is due — open orders and
-refunds in flight, found through the sparse `DueIndex` (payments/schedule.py), never a scan — and
+A scheduled run (functions/reconcile) asks the providers about the work that is due — open orders,
+orders cancelled here whose provider's checkout may still take a payment (`watched`), and refunds in
+flight, found through the sparse `DueIndex` (payments/schedule.py), never a scan — and
 `POST /orders/{order_id}/sync` asks about one order now. Every answer goes through the same gate and
 engine as a notification, recorded with its source (`reconcile`, `sync`). Each item is claimed with
 its lease (a conditional write), so overlapping runs, or a run racing a notification, never apply
@@ -31,7 +32,7 @@ from payments.errors import NotFound, PaymentsError, ProviderError, ProviderReje
 from payments.facts import CancelResult, RefundStatus
 from payments.http import worst_call_s
 from payments.ledger import IN_FLIGHT, Refund
-from payments.orders import OPEN, ORDER_ID_RE, Order, OrderStatus
+from payments.orders import OPEN, ORDER_ID_RE, Order, OrderStatus, watched
 from payments.providers.base import Provider, RefundContext
 from payments.refunds import LEASE as REFUND_LEASE
 from payments.refunds import RefundFlow
@@ -55,6 +56,8 @@ ITEM_WORST_CASE_S = PROVIDER_CALLS_PER_ITEM * worst_call_s() + STORE_ALLOWANCE_S
 # A run reads at most this many index entries per item it may check: a long backlog of a provider that
 # is down is walked past, boundedly, to reach the others' due items.
 INDEX_READ_FACTOR = 10
+# Orders the provider is asked about: open ones, and those cancelled here while watched (`watched`).
+ASKED_ABOUT = OPEN | {OrderStatus.CANCELLED}
 
 
 @dataclass
@@ -175,14 +178,15 @@ class ReconcileFlow:
     # -- on demand -------------------------------------------------------------------------------
     def sync(self, order_id: str) -> Order:
         """POST /orders/{order_id}/sync: ask the provider now; the order as it then stands. A final
-        order without refunds in flight is answered as it is, without a provider call."""
+        order without refunds in flight is answered as it is, without a provider call, unless it was
+        cancelled here and is still `watched` (its provider's checkout may have taken a payment)."""
         found = self.store.get_with_refunds(order_id) if ORDER_ID_RE.match(order_id) else None
         if found is None:
             raise NotFound("no such order", field="order_id", code="order_not_found")
         order, refunds = found
         provider = self.providers.get(order.provider)
         try:
-            if order.status in OPEN:
+            if order.status in OPEN or watched(order):
                 self._check_order(order, refunds, provider, "sync", count=False)
             for refund in refunds:
                 if refund.status in IN_FLIGHT:
@@ -201,11 +205,11 @@ class ReconcileFlow:
     def _check_order(
         self, order: Order, refunds: list[Refund], provider: Provider, source: str, *, count: bool = True
     ) -> bool:
-        if order.status not in OPEN:
+        if order.status not in OPEN and not watched(order):
             raise _Skipped("settled")
         now = self.clock()
         until = int((now + LEASE).timestamp())
-        leased = self.store.acquire_lease(order.order_id, OPEN, int(now.timestamp()), until)
+        leased = self.store.acquire_lease(order.order_id, ASKED_ABOUT, int(now.timestamp()), until)
         if leased is None:
             raise _Skipped("busy")
         if leased.version == order.version:

@@ -1,9 +1,10 @@
 """When open work is checked with the provider: soon at first, then spreading out, and an end.
 
-An order that is `created`, `pending` or `unknown`, and a refund that is `pending` or `unknown`, carry
-`due_pk`/`due_at` in the orders table: the sparse index `DueIndex` holds exactly those items, so the
-reconciler (payments/reconcile.py) finds its work with a Query, never a scan. The store sets and clears
-the two attributes in the same writes that change the item (payments/store.py).
+An order that is `created`, `pending` or `unknown`, an order cancelled here while its provider's checkout
+(which has no cancel call) may still take a payment (`watch_until`), and a refund that is `pending` or
+`unknown`, carry `due_pk`/`due_at` in the orders table: the sparse index `DueIndex` holds exactly those
+items, so the reconciler (payments/reconcile.py) finds its work with a Query, never a scan. The store
+sets and clears the two attributes in the same writes that change the item (payments/store.py).
 """
 
 from __future__ import annotations
@@ -33,6 +34,18 @@ def next_check(created_at: str, checks_done: int) -> datetime | None:
     if checks_done >= len(CHECK_OFFSETS):
         return None
     return datetime.fromisoformat(created_at) + CHECK_OFFSETS[checks_done] * SCALE
+
+
+def next_watch_check(created_at: str, checks_done: int, watch_until: str) -> datetime | None:
+    """The same schedule for an order watched until `watch_until` (its provider's checkout has surely
+    closed then), with one last check at that time; None once that check is done."""
+    created, until = datetime.fromisoformat(created_at), datetime.fromisoformat(watch_until)
+    done = min(checks_done, len(CHECK_OFFSETS))
+    last_done = created + CHECK_OFFSETS[done - 1] * SCALE if done else created
+    if last_done >= until:
+        return None
+    due = next_check(created_at, checks_done)
+    return until if due is None or due > until else due
 
 
 def schedule_spent(checks_done: int) -> bool:

@@ -34,8 +34,8 @@ from payments.errors import ConcurrentUpdateError, StoreUnavailable
 from payments.facts import RefundStatus
 from payments.ledger import IN_FLIGHT, Refund
 from payments.money import Money
-from payments.orders import OPEN, Order, OrderEvent, OrderStatus
-from payments.schedule import DUE_PARTITION, next_check, schedule_spent
+from payments.orders import OPEN, Order, OrderEvent, OrderStatus, watched
+from payments.schedule import DUE_PARTITION, next_check, next_watch_check, schedule_spent
 
 if TYPE_CHECKING:
     from payments.engine import Plan
@@ -89,6 +89,8 @@ _CHANGEABLE = (
     "flags",
     "ignored_reports",
     "checks",
+    "amount_confirmed",
+    "watch_until",
 )
 DUE_INDEX = "DueIndex"
 
@@ -122,9 +124,14 @@ def _stored(value: Any) -> Any:
 
 def order_due_at(order: Order) -> str | None:
     """When reconciliation next checks the order; None when it is not open work."""
-    if order.status not in OPEN or "needs_attention" in order.flags:
+    if "needs_attention" in order.flags:
         return None
-    due = next_check(order.created_at, order.checks)
+    if order.status in OPEN:
+        due = next_check(order.created_at, order.checks)
+    elif watched(order) and order.watch_until is not None:
+        due = next_watch_check(order.created_at, order.checks, order.watch_until)
+    else:
+        return None
     return iso(due) if due else None
 
 
@@ -178,6 +185,8 @@ def _order_item(order: Order) -> dict[str, Any]:
             "ignored_reports": _stored(order.ignored_reports),
             "lease_until": order.lease_until,
             "checks": order.checks,
+            "amount_confirmed": order.amount_confirmed or None,
+            "watch_until": order.watch_until,
             **_due(order_due_at(order)),
         }
     )
@@ -213,6 +222,8 @@ def _order_from_item(raw: Mapping[str, Any]) -> Order:
         ignored_reports=tuple(item.get("ignored_reports") or ()),
         checks=int(item.get("checks", 0)),
         lease_until=int(lease) if lease is not None else None,
+        amount_confirmed=bool(item.get("amount_confirmed")),
+        watch_until=item.get("watch_until"),
     )
 
 

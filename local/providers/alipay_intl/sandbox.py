@@ -533,6 +533,15 @@ class AlipayIntlSandbox(SandboxControls):
             if record["merchantTransId"] == order_id and record["status"] == "PROCESSING":
                 self._succeed(record)
 
+    def release_refund(self, order_id: str, merchant_refund_id: str) -> None:
+        for record in self.refund_records.values():
+            if (record["merchantTransId"], record["merchantRefundId"], record["status"]) == (
+                order_id,
+                merchant_refund_id,
+                "PROCESSING",
+            ):
+                self._succeed(record)
+
     def refunds(self, order_id: str) -> list[RefundView]:
         return [
             RefundView(

@@ -279,6 +279,12 @@ class MultiSafepaySandbox(SandboxControls):
             if refund["status"] == "reserved":
                 self._complete_refund(order, refund)
 
+    def release_refund(self, order_id: str, merchant_refund_id: str) -> None:
+        order = self.orders[order_id]
+        for refund in order.get("_refunds", []):
+            if refund["refund_order_id"] == merchant_refund_id and refund["status"] == "reserved":
+                self._complete_refund(order, refund)
+
     def refunds(self, order_id: str) -> list[RefundView]:
         order = self.orders.get(order_id) or {}
         return [

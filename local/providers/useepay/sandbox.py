@@ -442,6 +442,11 @@ class UseePaySandbox(SandboxControls):
             if refund["originalTransactionId"] == order_id and refund["resultCode"] == "pending":
                 self._finish_refund(refund)
 
+    def release_refund(self, order_id: str, merchant_refund_id: str) -> None:
+        refund = self.refund_transactions.get(merchant_refund_id)
+        if refund and refund["originalTransactionId"] == order_id and refund["resultCode"] == "pending":
+            self._finish_refund(refund)
+
     def refunds(self, order_id: str) -> list[RefundView]:
         words = {"pending": "pending", "succeed": "succeeded", "failed": "failed"}
         return [
