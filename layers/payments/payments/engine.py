@@ -193,6 +193,19 @@ class Plan:
     def put_refund(self, refund: Refund) -> None:
         self.refunds[refund.refund_id] = refund
 
+    def count_check(self) -> None:
+        """Reconciliation asked the provider about the order once more (payments/schedule.py)."""
+        self.order.checks += 1
+
+    def count_refund_check(self, refund_id: str, *, count: bool = True) -> Refund | None:
+        """Reconciliation asked about a refund (counted unless `count` is False): its lease given back
+        in the same write. None if the plan holds no such refund."""
+        current = self.refunds.get(refund_id)
+        if current is None:
+            return None
+        self.refunds[refund_id] = replace(current, lease_until=None, checks=current.checks + int(count))
+        return self.refunds[refund_id]
+
     def record(
         self,
         event_type: str | None = None,

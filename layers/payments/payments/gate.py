@@ -19,11 +19,11 @@ come through `admit` before anything changes:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from payments import ledger
 from payments.engine import Plan
 from payments.errors import NotificationRejected
 from payments.facts import (
@@ -35,9 +35,9 @@ from payments.facts import (
     RefundFact,
     RefundStatus,
 )
-from payments.ledger import MERCHANT, Refund, match_growth, provider_refund
+from payments.ledger import Refund
 from payments.money import Money
-from payments.orders import LEDGER_STATUSES, UNPAID_FINAL, Order, OrderStatus, ledger_status
+from payments.orders import LEDGER_STATUSES, UNPAID_FINAL, Order, OrderStatus
 
 logger = Logger()
 
@@ -189,17 +189,6 @@ def _ensure_paid(plan: Plan, flag: str, stated: Money | None, fact: Fact) -> boo
     return order.status == OrderStatus.PAID
 
 
-def _follow_ledger(plan: Plan, refund: Refund | None, event_type: str) -> None:
-    """Set the status the refunded total implies (or just record the refund if it does not move)."""
-    order = plan.order
-    if order.status in LEDGER_STATUSES:
-        target = ledger_status(order.amount, order.refunded_value)
-        if target != order.status:
-            plan.move(target, event_type=event_type, refund=refund)
-            return
-    plan.record(event_type, refund=refund)
-
-
 # -- refunds -------------------------------------------------------------------------------------
 def _same_currency(plan: Plan, money: Money, what: str, fact: Fact) -> bool:
     if money.currency == plan.order.amount.currency:
@@ -258,31 +247,23 @@ def _refund(plan: Plan, fact: RefundFact, stated: Money | None) -> None:
         return
     if existing is not None and existing.status == fact.status:
         return
-    now = plan.now
     if existing is None:
         # Reported by the provider, not requested through us (e.g. from its dashboard).
-        if fact.status == RefundStatus.FAILED:
-            refund = provider_refund(order.order_id, fact.key, fact.amount, fact.status, now)
-            refund.provider_reference = fact.provider_reference
-            plan.put_refund(refund)
-            plan.record("refund_failed", refund=refund)
-            return
-        held = order.reserved_value if fact.status == RefundStatus.PENDING else 0
-        if not _within_amount(plan, fact.amount.value + held, "a refund reported by the provider", fact):
+        if fact.status != RefundStatus.FAILED:
+            held = order.reserved_value if fact.status == RefundStatus.PENDING else 0
+            if not _within_amount(plan, fact.amount.value + held, "a refund reported by the provider", fact):
+                return
+            if not _ensure_paid(plan, "refund_before_payment", stated, fact):
+                return
+        ledger.record_provider_refund(plan, fact.key, fact.amount, fact.status, fact.provider_reference)
+        return
+    # One we knew of (a merchant refund, or a provider refund reported pending before).
+    if fact.status == RefundStatus.SUCCEEDED:
+        if not _within_amount(plan, existing.amount.value, f"refund {existing.refund_id}", fact):
             return
         if not _ensure_paid(plan, "refund_before_payment", stated, fact):
             return
-        refund = provider_refund(order.order_id, fact.key, fact.amount, fact.status, now)
-        refund.provider_reference = fact.provider_reference
-        plan.put_refund(refund)
-        if fact.status == RefundStatus.SUCCEEDED:
-            order.refunded_value += fact.amount.value
-        else:
-            order.reserved_value += fact.amount.value
-        _follow_ledger(plan, refund, f"refund_{fact.status}")
-        return
-    # One we knew of (a merchant refund, or a provider refund reported pending before).
-    _settle(plan, existing, fact.status, stated, fact, fact.provider_reference)
+    ledger.settle(plan, existing, fact.status, fact.provider_reference)
 
 
 def _unmapped_refund(plan: Plan, fact: RefundFact, existing: Refund | None) -> None:
@@ -304,32 +285,6 @@ def _unmapped_refund(plan: Plan, fact: RefundFact, existing: Refund | None) -> N
         about=fact,
     )
     logger.warning("refund reported in an unmapped status", extra={"order_id": plan.order.order_id})
-
-
-def _settle(
-    plan: Plan,
-    refund: Refund,
-    status: RefundStatus,
-    stated: Money | None,
-    fact: Fact,
-    reference: str | None = None,
-) -> None:
-    """Move a refund we hold to `status`, with its effect on the order's totals."""
-    order = plan.order
-    was_in_flight = refund.in_flight
-    if status == RefundStatus.SUCCEEDED:
-        if not _within_amount(plan, refund.amount.value, f"refund {refund.refund_id}", fact):
-            return
-        if not _ensure_paid(plan, "refund_before_payment", stated, fact):
-            return
-        order.refunded_value += refund.amount.value
-    if was_in_flight and status in (RefundStatus.SUCCEEDED, RefundStatus.FAILED):
-        order.reserved_value = max(0, order.reserved_value - refund.amount.value)
-    updated = replace(
-        refund, status=status, updated_at=plan.now, provider_reference=reference or refund.provider_reference
-    )
-    plan.put_refund(updated)
-    _follow_ledger(plan, updated, f"refund_{status}")
 
 
 def _refunded_total(plan: Plan, fact: RefundedTotalFact, stated: Money | None) -> None:
@@ -355,28 +310,7 @@ def _refunded_total(plan: Plan, fact: RefundedTotalFact, stated: Money | None) -
         return
     if not _ensure_paid(plan, "refund_before_payment", stated, fact):
         return
-    in_flight = [r for r in plan.refunds.values() if r.in_flight and r.origin == MERCHANT]
-    growth = match_growth(in_flight, total - order.refunded_value)
-    for refund in growth.completed:
-        _settle(plan, refund, RefundStatus.SUCCEEDED, stated, fact)
-    if growth.ambiguous:
-        plan.note(
-            "refund_total_unmatched",
-            reason=f"the refunded total is {fact.total}; {growth.ambiguous}: kept pending until a later"
-            " total tells which completed",
-            about=fact,
-        )
-    if growth.unexplained > 0:
-        refund = provider_refund(
-            order.order_id,
-            f"total:{total}",
-            Money(growth.unexplained, order.amount.currency),
-            RefundStatus.SUCCEEDED,
-            plan.now,
-        )
-        plan.put_refund(refund)
-        order.refunded_value += growth.unexplained
-        _follow_ledger(plan, refund, "refund_succeeded")
+    ledger.match_refunded_total(plan, fact.total)
 
 
 # -- chargebacks -----------------------------------------------------------------------------------

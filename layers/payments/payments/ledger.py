@@ -5,16 +5,26 @@ Both kinds of refund live here: the merchant's (reserved before the provider is 
 provider reports on its own (dashboard refunds), each recorded once by its provider-facing key.
 Every change to a refund is written in the same transaction as its effect on the order
 (payments/engine.py), so the totals and the items can never disagree.
+
+The ledger's verbs — `reserve`, `release`, `settle`, `record_provider_refund`, `match_refunded_total`
+— are the only code that changes the totals (a test holds every other module to it): each changes a
+plan's working copy and records its audit event, and the order's status follows the totals. What
+may be applied at all (ownership, amounts, currencies, the payment a refund implies) is the gate's
+to decide before it calls them (payments/gate.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from payments.facts import FINAL_REFUND_STATUSES, RefundStatus
 from payments.money import Money
+from payments.orders import LEDGER_STATUSES, ledger_status
+
+if TYPE_CHECKING:
+    from payments.engine import Plan
 
 MERCHANT = "merchant"
 PROVIDER = "provider"
@@ -130,3 +140,96 @@ def match_growth(in_flight: list[Refund], delta: int) -> Growth:
             ambiguous=f"several sets of the refunds in flight ({names}) make {best} minor units",
         )
     return Growth(completed=tuple(ordered[index] for index in chosen), unexplained=delta - best)
+
+
+# -- the verbs: every change to the totals --------------------------------------------------------
+def reserve(plan: Plan, refund: Refund) -> None:
+    """A merchant refund, before the provider is called: its amount is held back from what may still
+    be refunded (so concurrent requests never reserve more than was paid)."""
+    plan.put_refund(refund)
+    plan.order.reserved_value += refund.amount.value
+    plan.record("refund_requested", refund=refund)
+
+
+def release(plan: Plan, refund: Refund) -> Refund:
+    """A refund in flight the provider refused: failed, its amount given back."""
+    _unhold(plan, refund)
+    failed = replace(refund, status=RefundStatus.FAILED, updated_at=plan.now, lease_until=None)
+    plan.put_refund(failed)
+    plan.record("refund_failed", refund=failed)
+    return failed
+
+
+def settle(plan: Plan, refund: Refund, status: RefundStatus, reference: str | None = None) -> Refund:
+    """A refund we hold is now `status`: a success counts in the refunded total, and a final status
+    gives back what it held; the order's status follows the totals."""
+    if status == RefundStatus.SUCCEEDED:
+        plan.order.refunded_value += refund.amount.value
+    if status in FINAL_REFUND_STATUSES:
+        _unhold(plan, refund)
+    updated = replace(
+        refund, status=status, updated_at=plan.now, provider_reference=reference or refund.provider_reference
+    )
+    plan.put_refund(updated)
+    _follow(plan, updated, f"refund_{status}")
+    return updated
+
+
+def record_provider_refund(
+    plan: Plan, key: str, amount: Money, status: RefundStatus, reference: str | None = None
+) -> Refund:
+    """A refund the provider reported that no merchant request of ours made (e.g. from its dashboard),
+    recorded under its provider-facing `key`: succeeded, it counts; pending, it is held; failed, it is
+    only recorded."""
+    refund = provider_refund(plan.order.order_id, key, amount, status, plan.now)
+    refund.provider_reference = reference
+    plan.put_refund(refund)
+    if status == RefundStatus.FAILED:
+        plan.record("refund_failed", refund=refund)
+        return refund
+    if status == RefundStatus.SUCCEEDED:
+        plan.order.refunded_value += amount.value
+    else:
+        plan.order.reserved_value += amount.value
+    _follow(plan, refund, f"refund_{status}")
+    return refund
+
+
+def match_refunded_total(plan: Plan, total: Money) -> None:
+    """The provider's cumulative refunded total grew to `total`: the growth completes the set of our
+    merchant refunds in flight that it exactly is (`match_growth`), in whatever order the provider
+    completed them; what no such set explains was refunded elsewhere. When several sets fit, none
+    completes (noted once) until a later total tells."""
+    order = plan.order
+    in_flight = [r for r in plan.refunds.values() if r.in_flight and r.origin == MERCHANT]
+    growth = match_growth(in_flight, total.value - order.refunded_value)
+    for refund in growth.completed:
+        settle(plan, refund, RefundStatus.SUCCEEDED)
+    if growth.ambiguous:
+        plan.note(
+            "refund_total_unmatched",
+            reason=f"the refunded total is {total}; {growth.ambiguous}: kept pending until a later total"
+            " tells which completed",
+            about=total,
+        )
+    if growth.unexplained > 0:
+        record_provider_refund(
+            plan, f"total:{total.value}", Money(growth.unexplained, total.currency), RefundStatus.SUCCEEDED
+        )
+
+
+def _unhold(plan: Plan, refund: Refund) -> None:
+    if refund.in_flight:
+        plan.order.reserved_value = max(0, plan.order.reserved_value - refund.amount.value)
+
+
+def _follow(plan: Plan, refund: Refund, event_type: str) -> None:
+    """The status the refunded total implies, with the refund's event (or just the event, where the
+    status does not move)."""
+    order = plan.order
+    if order.status in LEDGER_STATUSES:
+        target = ledger_status(order.amount, order.refunded_value)
+        if target != order.status:
+            plan.move(target, event_type=event_type, refund=refund)
+            return
+    plan.record(event_type, refund=refund)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -260,7 +260,7 @@ class ReconcileFlow:
                         else "past expires_at and the provider's grace; the provider does not know it",
                     )
             if count:
-                plan.order.checks += 1
+                plan.count_check()
                 if plan.order.status in OPEN and schedule_spent(plan.order.checks):
                     plan.flag(
                         "needs_attention",
@@ -335,17 +335,14 @@ class ReconcileFlow:
 
         def decide(plan: Plan) -> None:
             gate.admit(plan, statement, provider=provider.name)
-            current = plan.refunds.get(held.refund_id)
-            if current is not None:
-                checks = current.checks + (1 if count else 0)
-                plan.put_refund(replace(current, lease_until=None, checks=checks))
-                if current.in_flight and count and schedule_spent(checks):
-                    plan.flag(
-                        "needs_attention",
-                        event_type="needs_attention",
-                        reason=f"refund {held.refund_id} still in flight after seven days of checks",
-                        metric="NeedsAttention",
-                    )
+            current = plan.count_refund_check(held.refund_id, count=count)
+            if current is not None and current.in_flight and count and schedule_spent(current.checks):
+                plan.flag(
+                    "needs_attention",
+                    event_type="needs_attention",
+                    reason=f"refund {held.refund_id} still in flight after seven days of checks",
+                    metric="NeedsAttention",
+                )
 
         committed = self.engine.run(order, refunds, template, decide)
         if not committed.plan.events:
@@ -385,14 +382,14 @@ class ReconcileFlow:
             if refund_id is None:
                 if plan.order.status not in OPEN:
                     return  # settled meanwhile
-                plan.order.checks += 1
+                plan.count_check()
                 plan.release_lease = True
                 what = "still open after seven days of checks with the provider"
             else:
                 current = plan.refunds.get(refund_id)
                 if current is None or not current.in_flight:
                     return
-                plan.put_refund(replace(current, lease_until=None, checks=current.checks + 1))
+                plan.count_refund_check(refund_id)
                 what = f"refund {refund_id} still in flight after seven days of checks"
             plan.flag(
                 "needs_attention",

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from payments import gate
+from payments import gate, ledger
 from payments.clock import iso, utc_now
 from payments.engine import Engine, Plan, event, statement_event
 from payments.errors import (
@@ -92,9 +92,7 @@ class RefundFlow:
             if request.refund_id in plan.refunds:
                 raise _Raced  # an identical request reserved it first
             _check_refundable(plan.order, amount)
-            plan.put_refund(refund)
-            plan.order.reserved_value += amount.value
-            plan.record("refund_requested", refund=refund)
+            ledger.reserve(plan, refund)
 
         try:
             committed = self.engine.run(order, refunds, event("refund_requested", "merchant", now), reserve)
@@ -220,11 +218,8 @@ class RefundFlow:
 
         def decide(plan: Plan) -> None:
             current = plan.refunds[refund.refund_id]
-            if current.status in (RefundStatus.UNKNOWN, RefundStatus.PENDING):
-                plan.order.reserved_value = max(0, plan.order.reserved_value - current.amount.value)
-                failed = replace(current, status=RefundStatus.FAILED, updated_at=plan.now, lease_until=None)
-                plan.put_refund(failed)
-                plan.record("refund_failed", refund=failed)
+            if current.in_flight:
+                ledger.release(plan, current)
 
         self.engine.run(order, refunds, template, decide)
         metrics.add_metric(name="RefundsRefused", unit=MetricUnit.Count, value=1)

@@ -1,0 +1,57 @@
+"""The refund ledger owns its arithmetic: only its verbs (payments/ledger.py) change an order's
+refunded and reserved totals, only the plan (payments/engine.py) counts reconciliation's checks, and
+only the store reads them from or writes them to the table. Read from the source, so that a new
+`order.refunded_value += …` anywhere else fails here."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+LAYER = Path(__file__).resolve().parents[2] / "layers" / "payments" / "payments"
+FIELDS = {"refunded_value": "ledger.py", "reserved_value": "ledger.py", "checks": "engine.py"}
+STORE = "store.py"  # the table's items to and from Order and Refund
+
+
+def assignments(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, field) of every assignment to one of FIELDS: `x.field = …`, `x.field += …`, and
+    `replace(x, field=…)`."""
+    found = []
+    for node in ast.walk(tree):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        found += [(node.lineno, t.attr) for t in targets if isinstance(t, ast.Attribute) and t.attr in FIELDS]
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "replace":
+            found += [(node.lineno, k.arg) for k in node.keywords if k.arg in FIELDS]
+    return found
+
+
+def misplaced(root: Path) -> list[str]:
+    wrong = []
+    for path in sorted(root.rglob("*.py")):
+        for line, field in assignments(ast.parse(path.read_text())):
+            if path.name not in (FIELDS[field], STORE):
+                wrong.append(f"{path.relative_to(root)}:{line}: assigns {field}")
+    return wrong
+
+
+def test_only_the_ledger_changes_the_totals_and_only_the_plan_counts_checks() -> None:
+    assert misplaced(LAYER) == []
+
+
+def test_the_check_finds_an_assignment_outside_the_ledger(tmp_path: Path) -> None:
+    (tmp_path / "gate.py").write_text(
+        "def f(order, r):\n"
+        "    order.refunded_value += 1\n"
+        "    order.checks = 2\n"
+        "    replace(r, reserved_value=0)\n"
+    )
+    (tmp_path / "ledger.py").write_text("def g(order):\n    order.reserved_value -= 1\n")
+    assert misplaced(tmp_path) == [
+        "gate.py:2: assigns refunded_value",
+        "gate.py:3: assigns checks",
+        "gate.py:4: assigns reserved_value",
+    ]
