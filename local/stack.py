@@ -45,6 +45,7 @@ from local.preflight import (
 from local.providers import kits
 from local.sandbox_server import SandboxServer
 from local.template import ROOT, FunctionSpec, Template
+from local.watch import SourceWatch, watched
 
 REGION = "eu-west-1"
 
@@ -107,7 +108,12 @@ class Scheduler:
         self.every_s = every_s
         self.log = log
         self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
+        self.thread = threading.Thread(
+            target=watched,
+            args=("scheduler", self._loop, self.stopped, log, "scheduled functions no longer run"),
+            name="scheduler",
+            daemon=True,
+        )
 
     def start(self) -> None:
         if self.specs and self.every_s > 0:
@@ -147,7 +153,7 @@ class EventSourcePumps:
     ) -> None:
         self.log = log
         self.stopped = threading.Event()
-        self.pollers: list[tuple[str, Any]] = []
+        self.pollers: list[tuple[SourceWatch, StreamPoller | QueuePoller]] = []
         by_id = {spec.logical_id: spec for spec in specs}
         for logical_id, spec in by_id.items():
             for event in template.resources[logical_id]["Properties"].get("Events", {}).values():
@@ -161,21 +167,31 @@ class EventSourcePumps:
                     streams = boto3.client(
                         "dynamodbstreams", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None
                     )
-                    poller: Any = StreamPoller(
-                        boto3.client("dynamodb"), streams, table, invoke, filters_of(properties)
+                    poller = StreamPoller(
+                        boto3.client("dynamodb"),
+                        streams,
+                        table,
+                        invoke,
+                        filters_of(properties),
+                        warn=_prefixed(log, f"[{logical_id}] "),
                     )
-                    self.pollers.append((logical_id, poller))
+                    self.pollers.append((SourceWatch(logical_id, log), poller))
                 elif event["Type"] == "SQS":
                     queue = properties["Queue"]["Fn::GetAtt"][0]
                     self.pollers.append(
                         (
-                            logical_id,
+                            SourceWatch(logical_id, log),
                             QueuePoller(
                                 boto3.client("sqs"), refs[queue], invoke, properties.get("BatchSize", 5)
                             ),
                         )
                     )
-        self.thread = threading.Thread(target=self._loop, name="event-sources", daemon=True)
+        self.thread = threading.Thread(
+            target=watched,
+            args=("event-sources", self._loop, self.stopped, log, "merchant events no longer flow"),
+            name="event-sources",
+            daemon=True,
+        )
 
     def start(self) -> None:
         if self.pollers:
@@ -186,15 +202,19 @@ class EventSourcePumps:
 
     def _loop(self) -> None:
         while not self.stopped.wait(0.5):
-            for logical_id, poller in self.pollers:
+            for watch, poller in self.pollers:
                 try:
                     # Again at once while it moves something (as Lambda's pollers keep up with a
                     # backlog), a bounded number of times, so one source never starves the others.
                     for _ in range(MAX_POLLS_IN_A_ROW):
-                        if not poller.poll_once():
+                        moved = poller.poll_once()
+                        watch.lag(poller.behind_s)
+                        if not moved:
                             break
-                except Exception as exc:  # reported; the next poll comes anyway
-                    self.log(f"[{logical_id}] event source failed: {type(exc).__name__}")
+                except Exception as exc:  # said (once, then now and then); the next poll comes anyway
+                    watch.failed(exc)
+                else:
+                    watch.succeeded()
 
 
 class StopRequested(Exception):
