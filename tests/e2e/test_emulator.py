@@ -6,39 +6,14 @@ fail instead of skip when they are missing.
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from local.testing import ROOT
-from tests.e2e.conftest import LocalStack, start_stack
+from tests.e2e.conftest import BUILD, LocalStack, require_build, start_stack
 from tests.e2e.provider_facts import example_provider, providers
-
-BUILD = ROOT / ".aws-sam" / "build"
-NEEDED = [
-    BUILD / "PaymentsLayer" / "python" / "payments",
-    ROOT / ".venv-runtime" / "bin" / "python",
-    ROOT / ".venv-sam" / "bin" / "sam",
-]
-
-
-def _require_build() -> None:
-    missing = [str(path) for path in NEEDED if not path.exists()]
-    if missing:
-        if os.environ.get("REQUIRE_EMULATOR"):
-            pytest.fail(f"emulator mode needs {missing}")
-        pytest.skip(f"emulator mode needs {missing} (make build; make .venv-runtime/.installed)")
-
-
-@pytest.fixture(scope="module")
-def emulated() -> Iterator[LocalStack]:
-    _require_build()
-    # The reconciler every second, its checks compressed 100-fold (the first 1.2 s after an order).
-    yield from start_stack(["--quiet", "--schedule-every", "1"], env={"RECONCILE_SCHEDULE_SCALE": "0.01"})
 
 
 def test_built_functions_reconcile_and_send_webhooks(emulated: LocalStack) -> None:
@@ -90,7 +65,7 @@ def test_built_functions_take_a_payment_refund_it_and_cancel(emulated: LocalStac
 
 def test_a_broken_build_fails_like_lambda(tmp_path: Path) -> None:
     """A layer missing a dependency: the function cannot import, and the caller gets 502."""
-    _require_build()
+    require_build()
     broken = tmp_path / "build"
     shutil.copytree(BUILD, broken, symlinks=True)
     shutil.rmtree(broken / "PaymentsLayer" / "python" / "pydantic")
@@ -124,7 +99,7 @@ def test_the_built_layer_ships_bytecode_lambda_will_use() -> None:
     """Lambda mounts layers read-only: without shipped bytecode every cold start recompiles every
     module. Each module in the layer needs a CPython 3.12 .pyc that is used without checking the
     source's mtime (unchecked-hash, PEP 552), since the deployment zip does not keep mtimes exact."""
-    _require_build()
+    require_build()
     layer = BUILD / "PaymentsLayer" / "python"
     sources = [path for path in layer.rglob("*.py") if "__pycache__" not in path.parts]
     assert len(sources) > 100  # our package and its dependencies
