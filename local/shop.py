@@ -280,8 +280,11 @@ def api_errors(status: int, body: str, inputs: Mapping[str, str] = ORDER_FORM_IN
     errors = FormErrors()
     error = _error_of(body)
     if error is None:
-        # API Gateway's own replies ({"message": "Forbidden"}) and a function that crashed.
+        # Not the API's shape (nothing local answers so; a proxy in front of a deployed API might).
         errors.add(f"The payment service answered HTTP {status}; see .local-logs/ and the make dev output.")
+        return errors
+    if error.get("code") == "internal_error":  # the function failed: its log says why
+        errors.add(f"The payment service failed (HTTP {status}); see .local-logs/ and the make dev output.")
         return errors
     details = error.get("details") if isinstance(error.get("details"), list) else None
     for item in details or [error]:

@@ -303,7 +303,9 @@ def start(args: argparse.Namespace, running: ExitStack, log: Callable[[str], Non
     specs = template.functions()
     public = f"http://{HOST}:{port}"
     try:
-        gateway = Gateway(specs, api_key, port, lambda line: log(f"[api] {line}"))
+        gateway = Gateway(
+            specs, template.gateway_responses(), api_key, port, lambda line: log(f"[api] {line}")
+        )
     except OSError as exc:
         raise port_error(port, exc) from None
     running.callback(gateway.server_close)

@@ -146,3 +146,21 @@ def emulated() -> Iterator[LocalStack]:
     order)."""
     require_build()
     yield from start_stack(["--quiet", "--schedule-every", "1"], env={"RECONCILE_SCHEDULE_SCALE": "0.01"})
+
+
+def check_gateway_answers(stack: LocalStack) -> None:
+    """API Gateway's own answers and every body size over the limit, in the README's error shape over
+    HTTP: the template's gateway responses (local/router.py) and the functions' own 413."""
+    key = {"x-api-key": stack.api_key}
+    expected = {
+        ("GET", "/nowhere", True, b""): (403, "route_not_found"),
+        ("POST", "/orders", False, b"{}"): (403, "invalid_api_key"),
+        ("POST", "/orders", True, b"x" * (2 * 1024 * 1024)): (413, "request_too_large"),  # the function's
+        ("POST", "/orders", True, b"x" * (5 * 1024 * 1024)): (413, "request_too_large"),  # over Lambda's 6 MB
+        ("POST", "/orders", True, b"x" * (11 * 1024 * 1024)): (413, "request_too_large"),  # API Gateway's
+    }
+    for (method, path, with_key, body), answer in expected.items():
+        reply = stack.http.request(
+            method, f"{stack.api}{path}", data=body, headers=key if with_key else {}, timeout=60
+        )
+        assert (reply.status_code, reply.json()["error"]["code"]) == answer, (method, path, len(body))

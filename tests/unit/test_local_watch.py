@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from local.watch import BEHIND_AFTER_S, REPEAT_AFTER_S, SourceWatch, watched
+from local.testing import BEHIND_AFTER_S, REPEAT_AFTER_S, SourceWatch, watched
 
 
 class Clock:
