@@ -37,6 +37,7 @@ def _schemas() -> dict[str, Any]:
     from payments.money import CURRENCY_EXPONENTS
     from payments.orders import OrderStatus
     from payments.providers import provider_names
+    from payments.providers.capabilities import PAYER_URLS
 
     request = CreateOrderRequest.model_json_schema(ref_template=REF)
     schemas: dict[str, Any] = request.pop("$defs")
@@ -49,9 +50,16 @@ def _schemas() -> dict[str, Any]:
     request["properties"]["provider"]["enum"] = provider_names()
     request["properties"]["provider"]["description"] = _providers_description()
     schemas["AmountIn"]["properties"]["currency"]["enum"] = sorted(CURRENCY_EXPONENTS)
-    for url in ("return_url", "cancel_url"):
+    for url, use in PAYER_URLS.items():
         request["properties"][url].update(
-            {"format": "uri", "maxLength": 2000, "description": "https (http only for localhost)"}
+            {
+                "format": "uri",
+                "maxLength": 2000,
+                "description": (
+                    f"https (http only for localhost). Required where the provider {use} "
+                    "(payer_urls in x-provider-capabilities); accepted and unused elsewhere"
+                ),
+            }
         )
     request["properties"]["description"]["description"] = "plain text: no '<' or '>', no control characters"
     schemas["CreateOrderRequest"] = request
@@ -288,6 +296,8 @@ def _providers_description() -> str:
             + f"default {caps['default_expiry_seconds']}",
             "terminal_type: " + ", ".join(caps["terminal_types"]),
         ]
+        if caps["payer_urls"]:
+            parts.append("asks for " + " and ".join(caps["payer_urls"]))
         if caps["required_customer_fields"]:
             parts.append("requires " + ", ".join(f"customer.{f}" for f in caps["required_customer_fields"]))
         parts.append("cancels unpaid orders" if caps["cancels_unpaid_orders"] else "no cancel call")

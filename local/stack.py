@@ -46,6 +46,7 @@ from local.providers import kits
 from local.sandbox_server import SandboxServer
 from local.template import ROOT, FunctionSpec, Template
 from local.watch import SourceWatch, watched
+from payments.providers import provider_class
 
 REGION = "eu-west-1"
 
@@ -379,19 +380,27 @@ def start(args: argparse.Namespace, running: ExitStack, log: Callable[[str], Non
     )
 
 
+# The payer, as the banner's example create describes them to a provider that requires it.
+SAMPLE_CUSTOMER = {"ip_address": "127.0.0.1", "email": "mei@example.com", "phone": "+8613800000000"}
+
+
 def banner(ready: Ready, key_is_fixed: bool) -> str:
     order_id = "demo-1"
+    provider = next(iter(ready.sandboxes))  # any provider: the first folder
     back = f"{ready.public}/shop/return?order_id={order_id}"
-    example = json.dumps(
-        {
-            "order_id": order_id,
-            "provider": next(iter(ready.sandboxes)),  # any provider: the first folder
-            "amount": {"value": 1000, "currency": "EUR"},
-            "description": "Tea set",
-            "return_url": back,
-            "cancel_url": back + "&cancelled=1",
-        }
-    )
+    pages = {"return_url": back, "cancel_url": back + "&cancelled=1"}  # the demo shop's order page
+    capabilities = provider_class(provider).documented_capabilities
+    body: dict[str, Any] = {
+        "order_id": order_id,
+        "provider": provider,
+        "amount": {"value": 1000, "currency": "EUR"},
+        "description": "Tea set",
+        # What this provider asks for, and nothing else.
+        **{name: url for name, url in pages.items() if name in capabilities.payer_urls},
+    }
+    if capabilities.required_customer_fields:
+        body["customer"] = {name: SAMPLE_CUSTOMER[name] for name in capabilities.required_customer_fields}
+    example = json.dumps(body)
     key_note = "from LOCAL_API_KEY" if key_is_fixed else "new each run; LOCAL_API_KEY=… make dev keeps one"
     mode = (
         "handlers in this process"
@@ -405,6 +414,8 @@ Local stack ready ({mode}).
   API            {ready.public}   x-api-key {ready.api_key} ({key_note})
   Sandboxes
 {sandboxes}
+  Events         each change is a webhook to the demo shop at once (its order pages list them);
+                 GET /events lists an event once it is two minutes old (its settle window)
   Data           in memory: every order is gone when this stops
 
 In another terminal:

@@ -50,6 +50,7 @@ from local.shop import (
     refund_errors,
     shop_page,
 )
+from local.stack import Ready, banner
 from local.template import ROOT, FunctionSpec, Route, Template, table_arguments
 from local.watch import BEHIND_AFTER_S, REPEAT_AFTER_S, SourceWatch, watched
 
@@ -78,6 +79,7 @@ __all__ = [
     "PreflightError",
     "ProviderKit",
     "QueuePoller",
+    "Ready",
     "RefundForm",
     "Reply",
     "ReplyLost",
@@ -90,6 +92,7 @@ __all__ = [
     "Template",
     "UnknownAction",
     "api_errors",
+    "banner",
     "cancel_errors",
     "check_api_key",
     "check_providers_file",

@@ -93,10 +93,10 @@ def test_api_errors_become_sentences_per_field() -> None:
         {
             "error": {
                 "code": "invalid_amount",
-                "message": "amount.value: Input should be greater than 0",
+                "message": "amount.value: must be greater than 0",
                 "field": "amount.value",
                 "details": [
-                    {"field": "amount.value", "message": "Input should be greater than 0"},
+                    {"field": "amount.value", "message": "must be greater than 0"},
                     {"field": "description", "message": "must be plain text: '<' and '>' are not allowed"},
                 ],
             }
@@ -104,7 +104,7 @@ def test_api_errors_become_sentences_per_field() -> None:
     )
     errors = api_errors(422, body)
     assert errors.messages == [
-        "Amount: Input should be greater than 0.",
+        "Amount: must be greater than 0.",
         "Description: must be plain text: '<' and '>' are not allowed.",
     ]
     assert errors.inputs == {"amount", "description"}
