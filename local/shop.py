@@ -760,7 +760,7 @@ def _webhooks_section(webhooks: Sequence[Mapping[str, Any]]) -> str:
         f'<td class="nowrap">{_escape(_time(event.get("created_at")))}</td>'
         f"<td>{_escape(event.get('type', ''))}</td>"
         f"<td>{_escape(event.get('sequence', ''))}</td>"
-        f'<td class="muted">{_escape(event.get("id", ""))}</td>'
+        f'<td class="muted id">{_escape(event.get("id", ""))}</td>'
         "</tr>"
         for event in sorted(webhooks, key=lambda e: (e.get("sequence", 0), str(e.get("id"))))
     )
