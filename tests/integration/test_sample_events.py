@@ -159,13 +159,21 @@ def create(api: Api, kit: ProviderKit[Any, Any]) -> None:
     assert status_of(api, kit.name) == "pending"
 
 
+def sample_created(
+    name: str, stack: Stack, wire: responses.RequestsMock, link: ProviderLink
+) -> tuple[ProviderKit[Any, Any], Api, Any]:
+    """The provider's sample stack (sample_stack) with its sample order created: kit, API, sandbox."""
+    kit = kit_of(name)
+    api, sandbox = sample_stack(kit, stack, wire, link)
+    create(api, kit)
+    return kit, api, sandbox
+
+
 @pytest.mark.parametrize("name", PROVIDERS)
 def test_samples_take_the_order_to_paid(
     name: str, stack: Stack, wire: responses.RequestsMock, link: ProviderLink
 ) -> None:
-    kit = kit_of(name)
-    api, sandbox = sample_stack(kit, stack, wire, link)
-    create(api, kit)
+    kit, api, sandbox = sample_created(name, stack, wire, link)
     # Made now: a committed notification may be older than a provider's signature lifetime.
     fresh = build(int(datetime.now(UTC).timestamp()), [name])
     reply = api.functions["NotifyFunction"].invoke(fresh[f"{name}/notify_post.json"])
@@ -214,9 +222,7 @@ def test_cancel_sample_withdraws_the_unpaid_order(
     name: str, stack: Stack, wire: responses.RequestsMock, link: ProviderLink
 ) -> None:
     """The other way the sample order goes: the merchant withdraws it before anyone pays."""
-    kit = kit_of(name)
-    api, sandbox = sample_stack(kit, stack, wire, link)
-    create(api, kit)
+    kit, api, sandbox = sample_created(name, stack, wire, link)
     cancel_event = load(f"{name}/cancel_order.json")
     reply = api.functions["OrderActionsFunction"].invoke(cancel_event)
     assert (reply.status, reply.json()["status"]) == (200, "cancelled"), reply.body
@@ -233,9 +239,7 @@ def test_the_scheduled_sample_runs_the_reconciler(
 ) -> None:
     """The scheduled event, as EventBridge Scheduler sends it: a run of the reconciler that finds the
     sample order paid at the provider, though no notification said so."""
-    kit = kit_of(PROVIDERS[0])
-    api, sandbox = sample_stack(kit, stack, wire, link)
-    create(api, kit)
+    kit, api, sandbox = sample_created(PROVIDERS[0], stack, wire, link)
     sandbox.control(kit.sample_order_id, "pay_silently")
     function = api.functions["ReconcileFunction"]
     later = datetime.now(UTC) + timedelta(minutes=3)  # past the order's first check (2 minutes)
