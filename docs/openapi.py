@@ -37,6 +37,7 @@ def _schemas() -> dict[str, Any]:
     from payments.money import CURRENCY_EXPONENTS
     from payments.orders import OrderStatus
     from payments.providers import provider_names
+    from payments.providers.capabilities import PAYER_URLS
 
     request = CreateOrderRequest.model_json_schema(ref_template=REF)
     schemas: dict[str, Any] = request.pop("$defs")
@@ -49,9 +50,16 @@ def _schemas() -> dict[str, Any]:
     request["properties"]["provider"]["enum"] = provider_names()
     request["properties"]["provider"]["description"] = _providers_description()
     schemas["AmountIn"]["properties"]["currency"]["enum"] = sorted(CURRENCY_EXPONENTS)
-    for url in ("return_url", "cancel_url"):
+    for url, use in PAYER_URLS.items():
         request["properties"][url].update(
-            {"format": "uri", "maxLength": 2000, "description": "https (http only for localhost)"}
+            {
+                "format": "uri",
+                "maxLength": 2000,
+                "description": (
+                    f"https (http only for localhost). Required where the provider {use} "
+                    "(payer_urls in x-provider-capabilities); accepted and unused elsewhere"
+                ),
+            }
         )
     request["properties"]["description"]["description"] = "plain text: no '<' or '>', no control characters"
     schemas["CreateOrderRequest"] = request
@@ -234,18 +242,23 @@ def _schemas() -> dict[str, Any]:
 
 ERRORS = {
     "400": "malformed_json: not JSON, not an object, or a repeated key",
-    "403": "missing or wrong API key (answered by API Gateway)",
-    "404": "order_not_found, event_not_found, route_not_found",
+    "403": "invalid_api_key: missing or wrong x-api-key; route_not_found: no route for this method and "
+    "path (answered by API Gateway)",
+    "404": "order_not_found, event_not_found",
+    "413": "request_too_large: a body over 1048576 bytes",
+    "429": "rate_limited: API Gateway's throttle",
     "409": "order_id_conflict, request_in_progress, payment_action_unavailable, refund_id_conflict, "
     "order_not_refundable, order_not_cancellable",
     "422": "missing_field, unknown_field, invalid_field, invalid_amount, unknown_currency, "
     "currency_not_supported, amount_over_limit, unknown_provider, provider_not_configured, invalid_url, "
     "html_not_allowed, items_total_mismatch, refund_exceeds_refundable, currency_mismatch, ...",
-    "500": "configuration_error: the provider secret does not match its schema",
+    "500": "configuration_error: the provider secret does not match its schema; internal_error",
     "502": "provider_rejected (order or refund failed), provider_unavailable, provider_bad_reply, "
-    "provider_bad_signature, provider_amount_mismatch, provider_result_unknown (order or refund unknown)",
+    "provider_bad_signature, provider_amount_mismatch, provider_result_unknown (order or refund unknown); "
+    "internal_error: the function failed",
     "503": "store_unavailable: DynamoDB throttled after retries; nothing was written, retry",
-    "504": "provider_timeout: order unknown; retry the same request",
+    "504": "provider_timeout: order unknown; retry the same request; internal_error: no answer within "
+    "API Gateway's 29 s",
 }
 
 
@@ -283,6 +296,8 @@ def _providers_description() -> str:
             + f"default {caps['default_expiry_seconds']}",
             "terminal_type: " + ", ".join(caps["terminal_types"]),
         ]
+        if caps["payer_urls"]:
+            parts.append("asks for " + " and ".join(caps["payer_urls"]))
         if caps["required_customer_fields"]:
             parts.append("requires " + ", ".join(f"customer.{f}" for f in caps["required_customer_fields"]))
         parts.append("cancels unpaid orders" if caps["cancels_unpaid_orders"] else "no cancel call")
@@ -293,18 +308,15 @@ def _providers_description() -> str:
     return "\n".join(lines)
 
 
+# What API Gateway may answer on any route (template.yaml, GatewayResponses), in the same shape.
+ANY_ROUTE = ["403", "413", "429", "500", "502", "504"]
+
+
 def _responses(ok: dict[str, Any], statuses: list[str]) -> dict[str, Any]:
     error = {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}
     responses: dict[str, Any] = dict(ok)
-    for status in statuses:
-        if status == "403":  # API Gateway's own answer, not ours
-            gateway = {"type": "object", "properties": {"message": {"type": "string"}}}
-            responses[status] = {
-                "description": ERRORS[status],
-                "content": {"application/json": {"schema": gateway}},
-            }
-        else:
-            responses[status] = {"description": ERRORS[status], "content": error}
+    for status in sorted({*statuses, *ANY_ROUTE}):
+        responses[status] = {"description": ERRORS[status], "content": error}
     return responses
 
 

@@ -7,13 +7,23 @@ ones that sandbox sends when the order is paid, signed by the sandbox's signer, 
 A stack whose secret holds the sample credentials (events/<provider>/sample_secret_entry.json) accepts
 them. Signatures that carry a timestamp are stamped with the moment of generation: regenerate right
 before `sam local invoke` if you want such a sample accepted rather than refused as stale.
+
+Every merchant route has its sample for every provider (create, get, refund, cancel, sync), and every
+scheduled function one of the event EventBridge Scheduler sends it. What would be drawn at random (the
+sandboxes' ids, the events' request ids) is drawn from a seed: a second run changes only what the
+moment of generation changes (`make events` is byte-stable otherwise).
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import random
+import re
+import secrets
 import sys
 import time
+import uuid
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -28,6 +38,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "payments")]
 from local.testing import (  # noqa: E402
     ProviderKit,
     Statement,
+    Template,
     kits,
     proxy_event,
 )
@@ -47,14 +58,18 @@ SECRET_ENTRY_FILE = "sample_secret_entry.json"  # noqa: S105 - a file name, in e
 def sample_create_body(kit: ProviderKit[Any, Any]) -> dict[str, object]:
     """10.00 EUR for the provider's sample order: the amount its notification samples report."""
     order_id = kit.sample_order_id
+    pages = {
+        "return_url": f"https://shop.example.com/orders/{order_id}/return",
+        "cancel_url": f"https://shop.example.com/orders/{order_id}/cancel",
+    }
+    uses = provider_class(kit.name).documented_capabilities.payer_urls
     return {
         "order_id": order_id,
         "provider": kit.name,
         "amount": {"value": 1000, "currency": "EUR"},
         "description": "Tea set",
-        "return_url": f"https://shop.example.com/orders/{order_id}/return",
-        # Not every provider has a field for it; the API asks for it whatever the provider.
-        "cancel_url": f"https://shop.example.com/orders/{order_id}/cancel",
+        # The pages this provider sends the payer to: the API asks for those only.
+        **{name: url for name, url in pages.items() if name in uses},
         # Some providers require the payer's IP address; the others pass on what they have a field for.
         "customer": {"locale": "zh_CN", "ip_address": "203.0.113.7", "country": "CN"},
         "items": [{"name": "Tea set", "quantity": 1, "unit_price": 1000}],
@@ -112,6 +127,28 @@ def clock_at(now: int) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def ids_from(seed: str) -> Iterator[None]:
+    """The ids and tokens drawn at random while the samples are made (the sandboxes' through
+    `secrets`, the proxy events' through `uuid`) drawn from `seed` instead: the same on every run."""
+    rng = random.Random(seed)  # noqa: S311 - sample ids, published on purpose: nothing secret
+
+    def token_bytes(size: int | None = None) -> bytes:
+        return rng.randbytes(32 if size is None else size)
+
+    with (
+        mock.patch.object(secrets, "token_hex", lambda size=None: token_bytes(size).hex()),
+        mock.patch.object(
+            secrets,
+            "token_urlsafe",
+            lambda size=None: base64.urlsafe_b64encode(token_bytes(size)).rstrip(b"=").decode(),
+        ),
+        mock.patch.object(secrets, "randbelow", rng.randrange),
+        mock.patch.object(uuid, "uuid4", side_effect=lambda: uuid.UUID(int=rng.getrandbits(128), version=4)),
+    ):
+        yield
+
+
 def merchant_event(
     method: str, path: str, resource: str, order_id: str | None = None, body: dict[str, object] | None = None
 ) -> dict[str, Any]:
@@ -152,30 +189,60 @@ def provider_events(kit: ProviderKit[Any, Any], now: int) -> dict[str, dict[str,
     events = {
         "create_order.json": merchant_event("POST", "/orders", "/orders", body=sample_create_body(kit)),
         "get_order.json": merchant_event("GET", order_path, "/orders/{order_id}", order_id),
-    }
-    if "refund" in kit.sample_actions:
-        events["refund_order.json"] = merchant_event(
+        "refund_order.json": merchant_event(
             "POST", f"{order_path}/refunds", "/orders/{order_id}/refunds", order_id, sample_refund_body()
-        )
-    if "cancel" in kit.sample_actions:  # no body: the route takes none (`{}` is accepted too)
-        events["cancel_order.json"] = merchant_event(
+        ),
+        # No body: these routes take none (`{}` is accepted too).
+        "cancel_order.json": merchant_event(
             "POST", f"{order_path}/cancel", "/orders/{order_id}/cancel", order_id
-        )
+        ),
+        "sync_order.json": merchant_event("POST", f"{order_path}/sync", "/orders/{order_id}/sync", order_id),
+    }
     for statement in sample_notifications(kit, now):
         events[f"notify_{statement.method.lower()}.json"] = notification_event(kit, statement)
     return events
 
 
+def scheduled_file(logical_id: str) -> str:
+    """`ReconcileFunction` -> `reconcile_scheduled.json`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", logical_id.removesuffix("Function")).lower() + "_scheduled.json"
+
+
+def scheduled_event(logical_id: str, now: int) -> dict[str, Any]:
+    """What EventBridge Scheduler sends a Lambda target whose schedule gives no input (the template's
+    do not): its default notification. The scheduled functions read nothing of it."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "account": "123456789012",
+        "time": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": "eu-west-1",
+        "resources": [
+            f"arn:aws:scheduler:eu-west-1:123456789012:schedule/default/alipay-payments-{logical_id}"
+        ],
+        "detail": "{}",
+    }
+
+
 def build(now: int, providers: Collection[str] | None = None) -> dict[str, dict[str, Any]]:
-    """{path under events/: event} for every provider (or those named), as if generated at `now`
-    (epoch seconds)."""
+    """{path under events/: event} for every provider (or those named) and, when all are asked for,
+    every scheduled function, as if generated at `now` (epoch seconds)."""
+    events: dict[str, dict[str, Any]] = {}
     with clock_at(now):
-        return {
-            f"{name}/{file}": event
-            for name, kit in kits().items()
-            if providers is None or name in providers
-            for file, event in provider_events(kit, now).items()
-        }
+        for name, kit in kits().items():
+            if providers is None or name in providers:
+                with ids_from(name):
+                    events.update(
+                        {f"{name}/{file}": event for file, event in provider_events(kit, now).items()}
+                    )
+        if providers is None:
+            for spec in Template().functions():
+                if spec.scheduled:
+                    with ids_from(spec.logical_id):
+                        events[scheduled_file(spec.logical_id)] = scheduled_event(spec.logical_id, now)
+    return events
 
 
 def sample_secret_entries() -> dict[str, dict[str, Any]]:

@@ -44,14 +44,25 @@ def load_event(path: Path) -> dict[str, Any]:
         ) from None
     except ValueError as exc:
         raise InvokeError(f"EVENT={path} is not JSON ({exc})") from None
-    if not isinstance(event, dict) or "httpMethod" not in event:
-        raise InvokeError(f"EVENT={path} is not an API Gateway proxy event (no httpMethod)")
+    if not isinstance(event, dict) or ("httpMethod" not in event and event.get("source") != SCHEDULER):
+        raise InvokeError(
+            f"EVENT={path} is neither an API Gateway proxy event (no httpMethod) nor a scheduled one"
+        )
     return event
 
 
+SCHEDULER = "aws.scheduler"  # the `source` of what EventBridge Scheduler sends a scheduled function
+
+
 def function_for(event: dict[str, Any], template: Template) -> str:
-    """The logical id of the function the event's route reaches, as API Gateway would route it."""
+    """The logical id of the function the event's route reaches, as API Gateway would route it; for a
+    scheduled event, the template's scheduled function."""
     specs = template.functions()
+    if event.get("source") == SCHEDULER:
+        scheduled = [spec.logical_id for spec in specs if spec.scheduled]
+        if len(scheduled) != 1:
+            raise InvokeError(f"template.yaml has {len(scheduled)} scheduled functions: say which with sam")
+        return scheduled[0]
     path = str(event.get("resource") or event.get("path") or "")
     method = str(event["httpMethod"])
     for spec in specs:

@@ -55,7 +55,7 @@ def proxy_event(
     for name, value in query:
         single_query[name] = value
         multi_query.setdefault(name, []).append(value)
-    now = datetime.now(UTC)
+    now = datetime.fromtimestamp(time.time(), UTC)  # one clock for requestTime and requestTimeEpoch
     request_id = str(uuid.uuid4())
     user_agent = next((value for name, value in headers if name.lower() == "user-agent"), None)
     encoded_body: str | None = None
@@ -96,7 +96,7 @@ def proxy_event(
             "protocol": "HTTP/1.1",
             "requestId": request_id,
             "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "requestTimeEpoch": int(time.time() * 1000),
+            "requestTimeEpoch": int(now.timestamp() * 1000),
             "resourceId": "abc123",
             "resourcePath": resource,
             "stage": stage,

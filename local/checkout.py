@@ -120,17 +120,32 @@ class Checkout(Protocol):
         Raises the sandbox's OrderClosed when the order can no longer take it."""
 
 
+def label(key: str, language: str) -> str:
+    """A page's word in English, with the provider's own beside it where the page's language is
+    another: every page reads in any browser, one without the fonts for Chinese included."""
+    english = html.escape(LABELS["en"][key])
+    if language == "en":
+        return english
+    return f'{english} <span class="locale" lang="{language}">{html.escape(LABELS[language][key])}</span>'
+
+
 def checkout_page(checkout: Checkout, order_id: str, language: str, message: str = "") -> bytes:
-    """The checkout page of `order_id`: the order, a button per outcome (disabled once the order is
-    closed), its refunds; `message` (HTML) above the buttons."""
+    """The checkout page of `order_id`: the order, a button per outcome while the order can still take
+    one (none once it is closed: paid, cancelled, failed or expired), its refunds; `message` (HTML)
+    above the buttons."""
     view = checkout.view(order_id)
-    words = LABELS[language]
-    disabled = "" if view.payable else " disabled"
-    buttons = "".join(
-        f'<form method="post" action="/_checkout/{quote(order_id, safe="")}/{outcome}" '
-        f'style="display:inline"><button id="{outcome}" type="submit"{disabled}>'
-        f"{html.escape(words[outcome])}</button></form>"
-        for outcome in OUTCOMES
+
+    def word(key: str) -> str:
+        return label(key, language)
+
+    buttons = (
+        "".join(
+            f'<form method="post" action="/_checkout/{quote(order_id, safe="")}/{outcome}" '
+            f'style="display:inline"><button id="{outcome}" type="submit">{word(outcome)}</button></form>'
+            for outcome in OUTCOMES
+        )
+        if view.payable
+        else f'<p id="closed">{word("closed")}</p>'
     )
     refund_rows = "".join(
         f"<tr><td>{html.escape(r.merchant_refund_id or r.refund_id)}</td>"
@@ -139,22 +154,21 @@ def checkout_page(checkout: Checkout, order_id: str, language: str, message: str
         for r in view.refunds
     )
     refunds = (
-        f'<table id="refunds"><tr><th>{words["refund"]}</th><th>{words["amount"]}</th>'
-        f"<th>{words['status']}</th></tr>{refund_rows}</table>"
+        f'<table id="refunds"><tr><th>{word("refund")}</th><th>{word("amount")}</th>'
+        f"<th>{word('status')}</th></tr>{refund_rows}</table>"
         if view.refunds
-        else f'<p id="refunds">{words["no_refunds"]}</p>'
+        else f'<p id="refunds">{word("no_refunds")}</p>'
     )
-    closed = "" if view.payable else f"<p>{words['closed']}</p>"
     name = html.escape(checkout.display_name)
     return page(
-        f"{checkout.display_name} — {words['order']} {order_id}",
+        f"{checkout.display_name} — {LABELS['en']['order']} {order_id}",
         (
-            f"<h1>{html.escape(checkout.title)}</h1><p>{name} · {words['notice']}</p>"
+            f"<h1>{html.escape(checkout.title)}</h1><p>{name} · {word('notice')}</p>"
             f'<p id="description">{html.escape(view.description or "—")}</p>'
-            f'<p>{words["amount"]}: <span id="amount" class="status">'
+            f'<p>{word("amount")}: <span id="amount" class="status">'
             f"{html.escape(major_units(view.amount, view.currency))}</span></p>"
-            f"<p>{words['order']} <b>{html.escape(order_id)}</b> · {words['status']}: "
+            f"<p>{word('order')} <b>{html.escape(order_id)}</b> · {word('status')}: "
             f'<span id="provider-status">{html.escape(view.status)}</span></p>'
-            f"{message}{closed}{buttons}<h2>{words['refunds']}</h2>{refunds}"
+            f"{message}{buttons}<h2>{word('refunds')}</h2>{refunds}"
         ),
     )

@@ -22,7 +22,7 @@ from typing import Any
 
 import requests
 
-from local.inprocess import Reply, reply_of
+from local.inprocess import InvocationFailed, Reply, reply_of
 from local.template import FunctionSpec
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
@@ -86,16 +86,12 @@ class EmulatedFunction:
             result: Any = reply.json()
         except ValueError:
             # Not the runtime's answer (the emulator's own, e.g. an init that timed out): still a
-            # failed invocation, which API Gateway answers with 502.
+            # failed invocation.
             exited = "" if self.process.poll() is None else f"; the emulator exited, see {self.log_path}"
             result = {"emulator": f"HTTP {reply.status_code}: {reply.text[:500]}{exited}"}
         if not isinstance(result, dict) or "statusCode" not in result:
-            # An unhandled exception or an import error: API Gateway answers 502 for those.
-            return Reply(
-                502,
-                {"content-type": "application/json"},
-                json.dumps({"message": "Internal server error", "lambda": result}),
-            )
+            # An unhandled exception or an import error: API Gateway answers its integration failure.
+            raise InvocationFailed(json.dumps(result)[:1000])
         return reply_of(result)
 
 

@@ -3,7 +3,8 @@ over HTTP (local/router.py), with the demo shop at `/` (local/shop_server.py).""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from local.http_server import LoopbackServer, Response
@@ -19,6 +20,7 @@ class Gateway(LoopbackServer):
     def __init__(
         self,
         specs: list[FunctionSpec],
+        gateway_responses: Mapping[str, Mapping[str, Any]],
         api_key: str,
         port: int,
         log: Callable[[str], None],
@@ -26,6 +28,7 @@ class Gateway(LoopbackServer):
         # Binds now, before anything else starts: the port is ours (or this fails) from the outset.
         super().__init__(port, log)
         self.specs = specs
+        self.gateway_responses = gateway_responses
         self.api_key = api_key
         self.router: Router | None = None
         self.shop = DemoShop(self.call, api_key, self.base_url, log)
@@ -33,7 +36,15 @@ class Gateway(LoopbackServer):
     def serve(self, backend: Backend, providers: list[str]) -> None:
         """Start answering, with the functions behind `backend`; the shop offers `providers`."""
         domain = urlsplit(self.base_url).netloc
-        self.router = Router(self.specs, self.api_key, backend, domain_name=domain, source_ip="127.0.0.1")
+        self.router = Router(
+            self.specs,
+            self.api_key,
+            backend,
+            self.gateway_responses,
+            domain_name=domain,
+            source_ip="127.0.0.1",
+            log=self.log,
+        )
         self.shop.providers = providers
         self.start()
 
@@ -54,4 +65,8 @@ class Gateway(LoopbackServer):
             raise RuntimeError("Gateway.serve() was not called")
         parts = urlsplit(target)
         query = parse_qsl(parts.query, keep_blank_values=True)
-        return self.router.answer(method, parts.path, query, headers, body if body else None)
+        try:
+            return self.router.answer(method, parts.path, query, headers, body if body else None)
+        except Exception as exc:  # a handler run in this process raised: as Lambda, a failed invocation
+            self.log(f"{method} {parts.path} failed in process: {type(exc).__name__}: {str(exc)[:200]}")
+            return self.router.responses.reply("INTEGRATION_FAILURE")

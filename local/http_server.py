@@ -15,7 +15,8 @@ Response = tuple[int, dict[str, str], bytes]  # status, headers, body
 # The local stack's one stylesheet: the demo shop and the sandboxes' checkout pages share it.
 # Besides plain elements it offers: .primary (the main button; #pay gets it too), .muted, .notice,
 # .error, .pill (a status; colour by status word: .pill.paid …), .price, dl.facts, .row, .invalid,
-# .money (an input with its currency after it), .num (a right-aligned amount), button.small, button.danger.
+# .money (an input with its currency after it), .num (a right-aligned amount), button.small, button.danger,
+# .locale (a label's words in the provider's language, after the English), .id (a long id that may wrap).
 PAGE_STYLE = (
     ":root{--ink:#1f2329;--muted:#646a73;--line:#e4e6eb;--bg:#f4f5f7;--brand:#1677ff;--ok:#1a7f37;"
     "--warn:#8a5a00;--bad:#c62828}"
@@ -53,6 +54,7 @@ PAGE_STYLE = (
     "button.small{font-size:.8rem;padding:.2rem .6rem;margin:.35rem 0 0}"
     ".money{display:flex;align-items:center;gap:.5rem}.money span{color:var(--muted);font-weight:600}"
     ".num{text-align:right;white-space:nowrap}td.num{padding-right:1rem}th.num{padding-right:1rem}"
+    ".locale{font-weight:400;opacity:.8;margin-left:.25em}.id{overflow-wrap:anywhere}"
     "ul.flags{margin:0;padding-left:1.1rem}.nowrap{white-space:nowrap}"
     "#refund-form{margin-top:1rem}"
     ".notice{padding:.75rem 1rem;border-radius:8px;background:#eef4ff;border:1px solid #cfe0ff}"
@@ -76,6 +78,11 @@ def page(title: str, body: str, refresh: int | None = None) -> bytes:
         f"<title>{html.escape(title)}</title>{meta}"
         f"<style>{PAGE_STYLE}</style></head><body><main>{body}</main></body></html>"
     ).encode()
+
+
+# Every browser asks each site for its icon: "no icon", rather than an error in the console.
+FAVICON_PATH = "/favicon.ico"
+NO_ICON: Response = (204, {}, b"")
 
 
 def json_response(status: int, value: Any) -> Response:

@@ -64,6 +64,11 @@ class Reply:
         return json.loads(self.body)
 
 
+class InvocationFailed(Exception):
+    """The function gave no proxy result (it raised, could not start, or its runtime answered something
+    else): API Gateway answers with its integration failure. The message says what came back."""
+
+
 class LambdaUnderTest:
     def __init__(self, spec: FunctionSpec, env: dict[str, str], all_env_keys: set[str]) -> None:
         self.spec = spec

@@ -4,17 +4,27 @@ function, in order, with partial batch failures honoured.
 
 - `StreamPoller`: each shard from its start, the template's filter applied (only audit events' own
   writes), records in batches of up to 100; a record the function reports failed is given again, from
-  itself onward, on the next poll (Lambda's `ReportBatchItemFailures` for streams).
+  itself onward, on the next poll (Lambda's `ReportBatchItemFailures` for streams). Every poll reads
+  from the last record read, by its sequence number, and checks that record is still there: moto
+  restores a copy of the table when a transaction is cancelled, stream shard included, so an iterator
+  kept from before reads an orphaned shard (nothing new ever, but the cancelled writes), and records
+  already read may be taken back (`ShardCursor`).
 - `QueuePoller`: up to 5 messages at a time with all their attributes (receive count, message group),
   the ones the function does not report failed deleted; the failed ones stay, hidden for the backoff
   the function set (Lambda's `ReportBatchItemFailures` for SQS).
+
+Both keep `behind_s`, how old the work they last handed over was (Lambda's IteratorAge; for the queue,
+a first delivery's wait), which `make dev` watches (local/watch.py).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -59,36 +69,61 @@ def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     return converted
 
 
+READ_LIMIT = 100  # records per GetRecords, as the template's BatchSize
+REMEMBERED = 100  # records of a shard whose ids are kept, to find where a rewound shard departs
+
+
+@dataclass
+class ShardCursor:
+    """Where a shard was read up to: the sequence numbers and event ids of its latest records read,
+    oldest first (at most REMEMBERED)."""
+
+    read: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=REMEMBERED))
+
+    def remember(self, records: list[dict[str, Any]]) -> None:
+        self.read.extend((record["dynamodb"]["SequenceNumber"], record["eventID"]) for record in records)
+
+
 class StreamPoller:
     def __init__(
-        self, dynamodb: Any, streams: Any, table_name: str, invoke: Invoke, filters: list[dict[str, Any]]
+        self,
+        dynamodb: Any,
+        streams: Any,
+        table_name: str,
+        invoke: Invoke,
+        filters: list[dict[str, Any]],
+        warn: Callable[[str], None] = lambda _: None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.streams = streams
         self.invoke = invoke
         self.filters = filters
+        self.warn = warn
+        self.clock = clock
         self.stream_arn: str = dynamodb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
-        self.iterators: dict[str, str] = {}
+        self.cursors: dict[str, ShardCursor] = {}
         self.pending: dict[str, list[dict[str, Any]]] = {}  # shard -> records given again (failed)
+        # Lambda's IteratorAge: how old the last record handed to the function was, when handed over
+        # (0 when there was nothing to hand over).
+        self.behind_s = 0.0
 
     def poll_once(self) -> int:
         """One pass over every shard; the number of records the function accepted."""
         accepted = 0
+        self.behind_s = 0.0
         for shard in self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]:
             shard_id = shard["ShardId"]
-            if shard_id not in self.iterators:
-                self.iterators[shard_id] = self.streams.get_shard_iterator(
-                    StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-                )["ShardIterator"]
-            page = self.streams.get_records(ShardIterator=self.iterators[shard_id], Limit=100)
-            self.iterators[shard_id] = page.get("NextShardIterator") or self.iterators[shard_id]
             fresh = [
                 lambda_record(record, self.stream_arn)
-                for record in page.get("Records", [])
+                for record in self._read(shard_id)
                 if not self.filters or any(matches(record, pattern) for pattern in self.filters)
             ]
             records = self.pending.pop(shard_id, []) + fresh
             if not records:
                 continue
+            created = records[-1]["dynamodb"].get("ApproximateCreationDateTime")
+            if isinstance(created, int | float):
+                self.behind_s = max(self.behind_s, self.clock() - created)
             result = self.invoke({"Records": records})
             failed = [item["itemIdentifier"] for item in (result or {}).get("batchItemFailures", [])]
             if failed:
@@ -99,13 +134,77 @@ class StreamPoller:
                 accepted += len(records)
         return accepted
 
+    def _read(self, shard_id: str) -> list[dict[str, Any]]:
+        """The shard's records after the last one read. Read afresh from that record every time, and
+        only if it is still the record read: an iterator kept from an earlier poll may belong to a
+        shard moto has since replaced (a cancelled transaction), which never returns anything again."""
+        cursor = self.cursors.setdefault(shard_id, ShardCursor())
+        if not cursor.read:
+            records = self._records(shard_id, "TRIM_HORIZON", None, READ_LIMIT)
+        else:
+            last_sequence, last_event = cursor.read[-1]
+            records = self._records(shard_id, "AT_SEQUENCE_NUMBER", last_sequence, READ_LIMIT + 1)
+            if records and records[0]["eventID"] == last_event:
+                records = records[1:]
+            else:
+                records = self._after_rewind(shard_id, cursor)
+        cursor.remember(records)
+        return records
+
+    def _after_rewind(self, shard_id: str, cursor: ShardCursor) -> list[dict[str, Any]]:
+        """The last record read is gone: moto took back a cancelled transaction's writes after this
+        poller had read them (the function has seen them: said in a warning). Find where the shard
+        departs from what was read, and read on from there."""
+        oldest_sequence = cursor.read[0][0]
+        records = self._records(
+            shard_id, "AT_SEQUENCE_NUMBER", oldest_sequence, len(cursor.read) + READ_LIMIT
+        )
+        kept = 0
+        while (
+            kept < len(cursor.read)
+            and kept < len(records)
+            and records[kept]["eventID"] == cursor.read[kept][1]
+        ):
+            kept += 1
+        undone = len(cursor.read) - kept
+        if undone:
+            self.warn(
+                f"{undone} stream record(s) already handed to the function were taken back (a cancelled "
+                f"transaction, rolled back by moto after they were read): reading on from sequence "
+                f"number {cursor.read[kept][0]}"
+            )
+        for _ in range(undone):
+            cursor.read.pop()
+        return records[kept:]
+
+    def _records(self, shard_id: str, kind: str, sequence: str | None, limit: int) -> list[dict[str, Any]]:
+        position = {"SequenceNumber": sequence} if sequence is not None else {}
+        iterator = self.streams.get_shard_iterator(
+            StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType=kind, **position
+        )["ShardIterator"]
+        records: list[dict[str, Any]] = self.streams.get_records(ShardIterator=iterator, Limit=limit).get(
+            "Records", []
+        )
+        return records
+
 
 class QueuePoller:
-    def __init__(self, sqs: Any, queue_url: str, invoke: Invoke, batch_size: int = 5) -> None:
+    def __init__(
+        self,
+        sqs: Any,
+        queue_url: str,
+        invoke: Invoke,
+        batch_size: int = 5,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
         self.invoke = invoke
         self.batch_size = batch_size
+        self.clock = clock
+        # How long the oldest message received for the first time had waited in the queue (0 when
+        # none): a retry waits on purpose, for the backoff its function set, and is not counted.
+        self.behind_s = 0.0
         self.queue_arn: str = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]
@@ -118,6 +217,13 @@ class QueuePoller:
             AttributeNames=["All"],
             MessageSystemAttributeNames=["All"],
         ).get("Messages", [])
+        first_tries = [
+            int(message["Attributes"]["SentTimestamp"]) / 1000
+            for message in messages
+            if message.get("Attributes", {}).get("ApproximateReceiveCount") == "1"
+            and "SentTimestamp" in message["Attributes"]
+        ]
+        self.behind_s = max((self.clock() - sent for sent in first_tries), default=0.0)
         if not messages:
             return 0
         records = [

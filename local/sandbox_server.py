@@ -13,7 +13,15 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import requests
 
 from local.checkout import OUTCOMES, Checkout, checkout_page
-from local.http_server import LoopbackServer, RequestHandler, Response, html_response, json_response
+from local.http_server import (
+    FAVICON_PATH,
+    NO_ICON,
+    LoopbackServer,
+    RequestHandler,
+    Response,
+    html_response,
+    json_response,
+)
 from local.providers.controls import (
     NothingToRedeliver,
     Notification,
@@ -106,6 +114,8 @@ class SandboxServer(LoopbackServer):
     def route(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> Response:
         """Raises ReplyLost when the sandbox processed an API call whose reply must never arrive."""
         parts = urlsplit(target)
+        if parts.path == FAVICON_PATH:  # the checkout page's icon: no provider API answers it
+            return NO_ICON
         segments = parts.path.strip("/").split("/")
         if segments[0] in ("_checkout", "_control") and len(segments) in (2, 3):
             named = unquote(segments[1])

@@ -280,8 +280,11 @@ def api_errors(status: int, body: str, inputs: Mapping[str, str] = ORDER_FORM_IN
     errors = FormErrors()
     error = _error_of(body)
     if error is None:
-        # API Gateway's own replies ({"message": "Forbidden"}) and a function that crashed.
+        # Not the API's shape (nothing local answers so; a proxy in front of a deployed API might).
         errors.add(f"The payment service answered HTTP {status}; see .local-logs/ and the make dev output.")
+        return errors
+    if error.get("code") == "internal_error":  # the function failed: its log says why
+        errors.add(f"The payment service failed (HTTP {status}); see .local-logs/ and the make dev output.")
         return errors
     details = error.get("details") if isinstance(error.get("details"), list) else None
     for item in details or [error]:
@@ -757,7 +760,7 @@ def _webhooks_section(webhooks: Sequence[Mapping[str, Any]]) -> str:
         f'<td class="nowrap">{_escape(_time(event.get("created_at")))}</td>'
         f"<td>{_escape(event.get('type', ''))}</td>"
         f"<td>{_escape(event.get('sequence', ''))}</td>"
-        f'<td class="muted">{_escape(event.get("id", ""))}</td>'
+        f'<td class="muted id">{_escape(event.get("id", ""))}</td>'
         "</tr>"
         for event in sorted(webhooks, key=lambda e: (e.get("sequence", 0), str(e.get("id"))))
     )

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from local import shop
-from local.http_server import Response, html_response, page
+from local.http_server import FAVICON_PATH, NO_ICON, Response, html_response, page
 from local.inprocess import Reply
 
 # The API as the shop calls it: (method, target, headers, body) -> the API's reply.
@@ -41,8 +41,8 @@ class DemoShop:
         parts = urlsplit(target)
         if parts.path in ("/", "/shop") and method == "GET":
             return self._html(shop.shop_page(self.providers, recent=self._recent()))
-        if parts.path == "/favicon.ico":  # every browser asks; "no icon" without a 404 in the log
-            return 204, {}, b""
+        if parts.path == FAVICON_PATH:
+            return NO_ICON
         if parts.path == "/shop/pay" and method == "POST":
             return self._pay(body)
         if parts.path == "/shop/return" and method == "GET":

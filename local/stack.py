@@ -45,6 +45,8 @@ from local.preflight import (
 from local.providers import kits
 from local.sandbox_server import SandboxServer
 from local.template import ROOT, FunctionSpec, Template
+from local.watch import SourceWatch, watched
+from payments.providers import provider_class
 
 REGION = "eu-west-1"
 
@@ -107,7 +109,12 @@ class Scheduler:
         self.every_s = every_s
         self.log = log
         self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
+        self.thread = threading.Thread(
+            target=watched,
+            args=("scheduler", self._loop, self.stopped, log, "scheduled functions no longer run"),
+            name="scheduler",
+            daemon=True,
+        )
 
     def start(self) -> None:
         if self.specs and self.every_s > 0:
@@ -147,7 +154,7 @@ class EventSourcePumps:
     ) -> None:
         self.log = log
         self.stopped = threading.Event()
-        self.pollers: list[tuple[str, Any]] = []
+        self.pollers: list[tuple[SourceWatch, StreamPoller | QueuePoller]] = []
         by_id = {spec.logical_id: spec for spec in specs}
         for logical_id, spec in by_id.items():
             for event in template.resources[logical_id]["Properties"].get("Events", {}).values():
@@ -161,21 +168,31 @@ class EventSourcePumps:
                     streams = boto3.client(
                         "dynamodbstreams", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None
                     )
-                    poller: Any = StreamPoller(
-                        boto3.client("dynamodb"), streams, table, invoke, filters_of(properties)
+                    poller = StreamPoller(
+                        boto3.client("dynamodb"),
+                        streams,
+                        table,
+                        invoke,
+                        filters_of(properties),
+                        warn=_prefixed(log, f"[{logical_id}] "),
                     )
-                    self.pollers.append((logical_id, poller))
+                    self.pollers.append((SourceWatch(logical_id, log), poller))
                 elif event["Type"] == "SQS":
                     queue = properties["Queue"]["Fn::GetAtt"][0]
                     self.pollers.append(
                         (
-                            logical_id,
+                            SourceWatch(logical_id, log),
                             QueuePoller(
                                 boto3.client("sqs"), refs[queue], invoke, properties.get("BatchSize", 5)
                             ),
                         )
                     )
-        self.thread = threading.Thread(target=self._loop, name="event-sources", daemon=True)
+        self.thread = threading.Thread(
+            target=watched,
+            args=("event-sources", self._loop, self.stopped, log, "merchant events no longer flow"),
+            name="event-sources",
+            daemon=True,
+        )
 
     def start(self) -> None:
         if self.pollers:
@@ -186,15 +203,19 @@ class EventSourcePumps:
 
     def _loop(self) -> None:
         while not self.stopped.wait(0.5):
-            for logical_id, poller in self.pollers:
+            for watch, poller in self.pollers:
                 try:
                     # Again at once while it moves something (as Lambda's pollers keep up with a
                     # backlog), a bounded number of times, so one source never starves the others.
                     for _ in range(MAX_POLLS_IN_A_ROW):
-                        if not poller.poll_once():
+                        moved = poller.poll_once()
+                        watch.lag(poller.behind_s)
+                        if not moved:
                             break
-                except Exception as exc:  # reported; the next poll comes anyway
-                    self.log(f"[{logical_id}] event source failed: {type(exc).__name__}")
+                except Exception as exc:  # said (once, then now and then); the next poll comes anyway
+                    watch.failed(exc)
+                else:
+                    watch.succeeded()
 
 
 class StopRequested(Exception):
@@ -283,7 +304,9 @@ def start(args: argparse.Namespace, running: ExitStack, log: Callable[[str], Non
     specs = template.functions()
     public = f"http://{HOST}:{port}"
     try:
-        gateway = Gateway(specs, api_key, port, lambda line: log(f"[api] {line}"))
+        gateway = Gateway(
+            specs, template.gateway_responses(), api_key, port, lambda line: log(f"[api] {line}")
+        )
     except OSError as exc:
         raise port_error(port, exc) from None
     running.callback(gateway.server_close)
@@ -357,19 +380,27 @@ def start(args: argparse.Namespace, running: ExitStack, log: Callable[[str], Non
     )
 
 
+# The payer, as the banner's example create describes them to a provider that requires it.
+SAMPLE_CUSTOMER = {"ip_address": "127.0.0.1", "email": "mei@example.com", "phone": "+8613800000000"}
+
+
 def banner(ready: Ready, key_is_fixed: bool) -> str:
     order_id = "demo-1"
+    provider = next(iter(ready.sandboxes))  # any provider: the first folder
     back = f"{ready.public}/shop/return?order_id={order_id}"
-    example = json.dumps(
-        {
-            "order_id": order_id,
-            "provider": next(iter(ready.sandboxes)),  # any provider: the first folder
-            "amount": {"value": 1000, "currency": "EUR"},
-            "description": "Tea set",
-            "return_url": back,
-            "cancel_url": back + "&cancelled=1",
-        }
-    )
+    pages = {"return_url": back, "cancel_url": back + "&cancelled=1"}  # the demo shop's order page
+    capabilities = provider_class(provider).documented_capabilities
+    body: dict[str, Any] = {
+        "order_id": order_id,
+        "provider": provider,
+        "amount": {"value": 1000, "currency": "EUR"},
+        "description": "Tea set",
+        # What this provider asks for, and nothing else.
+        **{name: url for name, url in pages.items() if name in capabilities.payer_urls},
+    }
+    if capabilities.required_customer_fields:
+        body["customer"] = {name: SAMPLE_CUSTOMER[name] for name in capabilities.required_customer_fields}
+    example = json.dumps(body)
     key_note = "from LOCAL_API_KEY" if key_is_fixed else "new each run; LOCAL_API_KEY=… make dev keeps one"
     mode = (
         "handlers in this process"
@@ -383,6 +414,8 @@ Local stack ready ({mode}).
   API            {ready.public}   x-api-key {ready.api_key} ({key_note})
   Sandboxes
 {sandboxes}
+  Events         each change is a webhook to the demo shop at once (its order pages list them);
+                 GET /events lists an event once it is two minutes old (its settle window)
   Data           in memory: every order is gone when this stops
 
 In another terminal:

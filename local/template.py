@@ -134,6 +134,12 @@ class Template:
             )
         return specs
 
+    def gateway_responses(self) -> dict[str, dict[str, Any]]:
+        """The API's `GatewayResponses` (API Gateway's own answers), by response type, as written."""
+        [api] = self.of_type("AWS::Serverless::Api").values()
+        responses: dict[str, dict[str, Any]] = api["Properties"].get("GatewayResponses", {})
+        return responses
+
     def function(self, logical_id: str) -> FunctionSpec:
         return next(spec for spec in self.functions() if spec.logical_id == logical_id)
 

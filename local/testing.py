@@ -13,6 +13,7 @@ from local.gateway import Gateway
 from local.inprocess import (
     FakeContext,
     InProcessBackend,
+    InvocationFailed,
     LambdaUnderTest,
     Reply,
     environment,
@@ -30,7 +31,7 @@ from local.providers.controls import (
     UnknownAction,
 )
 from local.providers.kit import ProviderKit, Statement, private_pem, public_pem
-from local.router import Router
+from local.router import API_GATEWAY_MAX_BODY, LAMBDA_MAX_PAYLOAD, GatewayResponses, Router
 from local.sandbox_server import SandboxServer
 from local.shop import (
     AmountError,
@@ -49,10 +50,16 @@ from local.shop import (
     refund_errors,
     shop_page,
 )
-from local.template import ROOT, FunctionSpec, Template, table_arguments
+from local.stack import Ready, banner
+from local.template import ROOT, FunctionSpec, Route, Template, table_arguments
+from local.watch import BEHIND_AFTER_S, REPEAT_AFTER_S, SourceWatch, watched
 
 __all__ = [
+    "API_GATEWAY_MAX_BODY",
+    "BEHIND_AFTER_S",
+    "LAMBDA_MAX_PAYLOAD",
     "OUTCOMES",
+    "REPEAT_AFTER_S",
     "ROOT",
     "AmountError",
     "Checkout",
@@ -61,7 +68,9 @@ __all__ = [
     "FormErrors",
     "FunctionSpec",
     "Gateway",
+    "GatewayResponses",
     "InProcessBackend",
+    "InvocationFailed",
     "LambdaUnderTest",
     "NothingToRedeliver",
     "Notification",
@@ -70,16 +79,20 @@ __all__ = [
     "PreflightError",
     "ProviderKit",
     "QueuePoller",
+    "Ready",
     "RefundForm",
     "Reply",
     "ReplyLost",
+    "Route",
     "Router",
     "SandboxServer",
+    "SourceWatch",
     "Statement",
     "StreamPoller",
     "Template",
     "UnknownAction",
     "api_errors",
+    "banner",
     "cancel_errors",
     "check_api_key",
     "check_providers_file",
@@ -106,4 +119,5 @@ __all__ = [
     "share_stream_records",
     "shop_page",
     "table_arguments",
+    "watched",
 ]

@@ -12,7 +12,7 @@ from payments import snapstart, web
 snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
 logger = Logger()
 metrics = Metrics()
-app = web.create_app()
+app = web.create_app(refuse_large_bodies=False)  # the flow refuses them, and records each one
 service = web.build_service()
 
 

@@ -157,9 +157,6 @@ class ProviderKit[Credentials, Sandbox](ABC):
 
     # -- the sample events (events/<name>/, written by `make events`: events/README.md) -----------
     sample_order_id: ClassVar[str]  # the order the provider's sample events create, pay and act on
-    # The merchant's actions on the sample order, each an event of its own: "refund" (part of it given
-    # back once paid), "cancel" (withdrawn while unpaid).
-    sample_actions: ClassVar[tuple[str, ...]] = ()
     notification_source_ip: ClassVar[str] = "203.0.113.10"  # where the provider's notifications come from
 
     # -- what `make bench` expects of it (bench/) -------------------------------------------------

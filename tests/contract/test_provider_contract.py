@@ -20,6 +20,7 @@ from payments.orders import OrderStatus
 from payments.providers import provider_class, provider_names
 from payments.providers.capabilities import RefundReporting
 from tests.conftest import Stack
+from tests.e2e.provider_facts import facts_of
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
 from tests.support.providers import Kit, mount, provider_variants
@@ -217,6 +218,8 @@ def test_the_adapters_capabilities_agree_with_the_kits_reading_of_the_provider(k
     the OpenAPI document shows) and the kit's traits (what the sandbox and the generic tests do)."""
     record = provider_class(kit.name).documented_capabilities
     assert record.cancels_unpaid_orders == kit.traits.cancels_at_the_provider
+    # The pages its checkout sends the payer to: return_url always, cancel_url where Cancel goes there.
+    assert record.payer_urls == {"return_url"} | ({"cancel_url"} if facts_of(kit.name).cancel_link else set())
     by_event = type(kit).refund_statement is not ProviderKit.refund_statement  # it signs refund events
     assert (record.refunds_reported is RefundReporting.EVENT_PER_REFUND) == by_event
     assert (record.refunds_reported is RefundReporting.WHEN_ASKED) == kit.traits.answers_refunds_at_once

@@ -28,6 +28,7 @@ class LocalStack:
     mode: str
     http: requests.Session
     pid: int  # the stack's process
+    moto: str  # the stack's moto server (its AWS endpoint)
 
     def create(self, order_id: str, provider: str, **overrides: Any) -> requests.Response:
         body = {
@@ -96,7 +97,13 @@ def start_stack(mode_args: list[str], env: dict[str, str] | None = None) -> Iter
             time.sleep(0.1)
         state = json.loads(state_file.read_text())
         yield LocalStack(
-            state["api"], state["api_key"], state["sandboxes"], state["mode"], requests.Session(), process.pid
+            state["api"],
+            state["api_key"],
+            state["sandboxes"],
+            state["mode"],
+            requests.Session(),
+            process.pid,
+            state["moto"],
         )
     finally:
         process.terminate()
@@ -112,3 +119,48 @@ def start_stack(mode_args: list[str], env: dict[str, str] | None = None) -> Iter
 def local_stack() -> Iterator[LocalStack]:
     """In-process mode: no build needed. The emulator mode has its own test (test_emulator.py)."""
     yield from start_stack(["--in-process", "--quiet"])
+
+
+BUILD = ROOT / ".aws-sam" / "build"
+NEEDED = [
+    BUILD / "PaymentsLayer" / "python" / "payments",
+    ROOT / ".venv-runtime" / "bin" / "python",
+    ROOT / ".venv-sam" / "bin" / "sam",
+]
+
+
+def require_build() -> None:
+    """The emulator mode needs `make build` and the runtime venv (make dev and .ci/run make both);
+    REQUIRE_EMULATOR=1 fails instead of skipping when they are missing."""
+    missing = [str(path) for path in NEEDED if not path.exists()]
+    if missing:
+        if os.environ.get("REQUIRE_EMULATOR"):
+            pytest.fail(f"emulator mode needs {missing}")
+        pytest.skip(f"emulator mode needs {missing} (make build; make .venv-runtime/.installed)")
+
+
+@pytest.fixture(scope="session")
+def emulated() -> Iterator[LocalStack]:
+    """The emulator mode (what `make dev` runs by default), for every end-to-end file that needs it on
+    this worker. The reconciler every second, its checks compressed 100-fold (the first 1.2 s after an
+    order)."""
+    require_build()
+    yield from start_stack(["--quiet", "--schedule-every", "1"], env={"RECONCILE_SCHEDULE_SCALE": "0.01"})
+
+
+def check_gateway_answers(stack: LocalStack) -> None:
+    """API Gateway's own answers and every body size over the limit, in the README's error shape over
+    HTTP: the template's gateway responses (local/router.py) and the functions' own 413."""
+    key = {"x-api-key": stack.api_key}
+    expected = {
+        ("GET", "/nowhere", True, b""): (403, "route_not_found"),
+        ("POST", "/orders", False, b"{}"): (403, "invalid_api_key"),
+        ("POST", "/orders", True, b"x" * (2 * 1024 * 1024)): (413, "request_too_large"),  # the function's
+        ("POST", "/orders", True, b"x" * (5 * 1024 * 1024)): (413, "request_too_large"),  # over Lambda's 6 MB
+        ("POST", "/orders", True, b"x" * (11 * 1024 * 1024)): (413, "request_too_large"),  # API Gateway's
+    }
+    for (method, path, with_key, body), answer in expected.items():
+        reply = stack.http.request(
+            method, f"{stack.api}{path}", data=body, headers=key if with_key else {}, timeout=60
+        )
+        assert (reply.status_code, reply.json()["error"]["code"]) == answer, (method, path, len(body))

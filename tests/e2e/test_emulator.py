@@ -6,39 +6,14 @@ fail instead of skip when they are missing.
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from local.testing import ROOT
-from tests.e2e.conftest import LocalStack, start_stack
+from tests.e2e.conftest import BUILD, LocalStack, check_gateway_answers, require_build, start_stack
 from tests.e2e.provider_facts import example_provider, providers
-
-BUILD = ROOT / ".aws-sam" / "build"
-NEEDED = [
-    BUILD / "PaymentsLayer" / "python" / "payments",
-    ROOT / ".venv-runtime" / "bin" / "python",
-    ROOT / ".venv-sam" / "bin" / "sam",
-]
-
-
-def _require_build() -> None:
-    missing = [str(path) for path in NEEDED if not path.exists()]
-    if missing:
-        if os.environ.get("REQUIRE_EMULATOR"):
-            pytest.fail(f"emulator mode needs {missing}")
-        pytest.skip(f"emulator mode needs {missing} (make build; make .venv-runtime/.installed)")
-
-
-@pytest.fixture(scope="module")
-def emulated() -> Iterator[LocalStack]:
-    _require_build()
-    # The reconciler every second, its checks compressed 100-fold (the first 1.2 s after an order).
-    yield from start_stack(["--quiet", "--schedule-every", "1"], env={"RECONCILE_SCHEDULE_SCALE": "0.01"})
 
 
 def test_built_functions_reconcile_and_send_webhooks(emulated: LocalStack) -> None:
@@ -88,9 +63,14 @@ def test_built_functions_take_a_payment_refund_it_and_cancel(emulated: LocalStac
     assert (cancelled.status_code, cancelled.json()["status"]) == (200, "cancelled"), cancelled.text
 
 
+def test_api_gateways_own_answers_and_large_bodies_have_the_error_shape(emulated: LocalStack) -> None:
+    """A 5 MB body once answered 502 here: the emulator refuses an event over Lambda's 6 MB."""
+    check_gateway_answers(emulated)
+
+
 def test_a_broken_build_fails_like_lambda(tmp_path: Path) -> None:
     """A layer missing a dependency: the function cannot import, and the caller gets 502."""
-    _require_build()
+    require_build()
     broken = tmp_path / "build"
     shutil.copytree(BUILD, broken, symlinks=True)
     shutil.rmtree(broken / "PaymentsLayer" / "python" / "pydantic")
@@ -99,7 +79,7 @@ def test_a_broken_build_fails_like_lambda(tmp_path: Path) -> None:
     try:
         reply = running.create("emu-broken", example_provider())  # fails before any provider is asked
         assert reply.status_code == 502
-        assert reply.json()["message"] == "Internal server error"
+        assert reply.json()["error"]["code"] == "internal_error"  # the template's INTEGRATION_FAILURE
     finally:
         stack.close()
 
@@ -124,7 +104,7 @@ def test_the_built_layer_ships_bytecode_lambda_will_use() -> None:
     """Lambda mounts layers read-only: without shipped bytecode every cold start recompiles every
     module. Each module in the layer needs a CPython 3.12 .pyc that is used without checking the
     source's mtime (unchecked-hash, PEP 552), since the deployment zip does not keep mtimes exact."""
-    _require_build()
+    require_build()
     layer = BUILD / "PaymentsLayer" / "python"
     sources = [path for path in layer.rglob("*.py") if "__pycache__" not in path.parts]
     assert len(sources) > 100  # our package and its dependencies
@@ -143,15 +123,16 @@ def test_the_built_layer_ships_bytecode_lambda_will_use() -> None:
     assert not (layer / "botocore").exists()
 
 
-def test_an_answer_that_is_not_the_runtimes_is_a_502(tmp_path: Path) -> None:
-    """The emulator's own replies (a timed-out init, an emulator in trouble) are not JSON: API Gateway
-    would answer 502 for any failed invocation, and so does the local gateway, naming what came back."""
+def test_an_answer_that_is_not_the_runtimes_is_a_failed_invocation(tmp_path: Path) -> None:
+    """The emulator's own replies (a timed-out init, an emulator in trouble) are not JSON: a failed
+    invocation, which the local gateway answers as API Gateway does (local/router.py), naming in its
+    log what came back."""
     import subprocess
     import sys
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
-    from local.testing import EmulatedFunction, FunctionSpec
+    from local.testing import EmulatedFunction, FunctionSpec, InvocationFailed
 
     class NotTheRuntime(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -171,10 +152,8 @@ def test_an_answer_that_is_not_the_runtimes_is_a_502(tmp_path: Path) -> None:
     try:
         spec = FunctionSpec("CreateOrderFunction", tmp_path, "app.lambda_handler", {})
         function = EmulatedFunction(spec, stand_in, server.server_address[1], tmp_path / "x.log")
-        reply = function.invoke({"httpMethod": "GET"})
-        assert reply.status == 502
-        assert reply.json()["message"] == "Internal server error"
-        assert "HTTP 500: init timed out" in reply.json()["lambda"]["emulator"]
+        with pytest.raises(InvocationFailed, match="HTTP 500: init timed out"):
+            function.invoke({"httpMethod": "GET"})
     finally:
         stand_in.kill()
         stand_in.wait()

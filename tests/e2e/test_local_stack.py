@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from local.testing import OUTCOMES, kit_of
-from tests.e2e.conftest import LocalStack
+from tests.e2e.conftest import LocalStack, check_gateway_answers
 from tests.e2e.provider_facts import example_provider, facts_of, provider_facts, providers
 
 _ids = itertools.count()
@@ -94,6 +94,10 @@ def test_api_key_is_enforced_and_notify_is_public(local_stack: LocalStack) -> No
                 timeout=30,
             )
             assert forged.status_code == 401, (provider, forged.text)
+
+
+def test_api_gateways_own_answers_and_large_bodies_have_the_error_shape(local_stack: LocalStack) -> None:
+    check_gateway_answers(local_stack)
 
 
 def test_bad_input_gets_the_error_shape_over_http(local_stack: LocalStack) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from local.testing import ROOT, kits
-from tests.e2e.test_emulator import BUILD, _require_build
+from tests.e2e.conftest import BUILD, require_build
 
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
 SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
@@ -24,7 +24,9 @@ EVENTS = ROOT / "events"
 # Every provider's sample events (events/<provider>/<what>.json), and one to invoke for the checks that
 # need only some event.
 SAMPLE_EVENTS = sorted(
-    path.relative_to(ROOT).as_posix() for path in EVENTS.glob("*/*.json") if "httpMethod" in path.read_text()
+    path.relative_to(ROOT).as_posix()
+    for path in [*EVENTS.glob("*/*.json"), *EVENTS.glob("*.json")]
+    if '"httpMethod"' in path.read_text() or '"aws.scheduler"' in path.read_text()
 )
 A_CREATE_EVENT = f"events/{min(kits())}/create_order.json"
 A_GET_EVENT = f"events/{min(kits())}/get_order.json"
@@ -46,6 +48,8 @@ EXPECTED_FUNCTION = {
     "notify": "NotifyFunction",
     "refund_order": "OrderActionsFunction",
     "cancel_order": "OrderActionsFunction",
+    "sync_order": "OrderActionsFunction",
+    "reconcile_scheduled": "ReconcileFunction",
 }
 
 
@@ -73,7 +77,7 @@ def test_each_event_is_sent_to_the_function_of_its_route(event: str, tmp_path: P
 
 
 def test_every_provider_has_sample_events() -> None:
-    assert {Path(event).parent.name for event in SAMPLE_EVENTS} == set(kits())
+    assert {Path(event).parent.name for event in SAMPLE_EVENTS} == {*kits(), "events"}
 
 
 def test_the_committed_sample_is_refused_until_filled_in() -> None:
@@ -111,7 +115,7 @@ print(json.dumps({f.name: runner._make_env_vars(f).resolve() for f in provider.g
 
 
 def test_sam_gives_each_function_the_deployed_table_and_secret(tmp_path: Path) -> None:
-    _require_build()
+    require_build()
     result = subprocess.run(
         [str(SAM_PYTHON), "-c", RESOLVE, str(BUILD / "template.yaml"), str(filled_env_vars(tmp_path))],
         cwd=ROOT,
@@ -161,7 +165,7 @@ def _container_runtime_running() -> bool:
 
 @pytest.mark.skipif(_container_runtime_running(), reason="with Docker running, sam would really invoke it")
 def test_sam_local_invoke_accepts_everything_and_stops_at_the_container(tmp_path: Path) -> None:
-    _require_build()
+    require_build()
     result = subprocess.run(
         [
             str(SAM),

@@ -21,9 +21,8 @@ import pytest
 import requests
 
 from local.testing import ROOT, PreflightError, check_api_key, check_providers_file, free_port, parse_port
-from tests.e2e.conftest import start_stack
+from tests.e2e.conftest import BUILD, require_build, start_stack
 from tests.e2e.provider_facts import example_provider
-from tests.e2e.test_emulator import BUILD, _require_build
 
 FAIL_FAST_S = 15  # seconds, not minutes: generous for a loaded 2-core CI machine (typically < 1 s)
 MAKE = shutil.which("make") or "make"
@@ -100,7 +99,7 @@ def _processes_using(path: Path) -> list[str]:
 
 def _build_missing_last_function(tmp_path: Path) -> Path:
     """A build where the first functions start and the last one cannot: a failure half-way through."""
-    _require_build()
+    require_build()
     build = tmp_path / "build"
     build.mkdir()
     names = sorted(path.name for path in BUILD.iterdir() if path.is_dir())
@@ -135,7 +134,7 @@ def test_a_failure_half_way_through_startup_stops_what_had_started(tmp_path: Pat
 @pytest.mark.skipif(not Path("/usr/bin/setpriv").exists(), reason="needs util-linux setpriv")
 def test_a_killed_stack_takes_its_emulators_with_it(tmp_path: Path) -> None:
     """SIGKILL skips every cleanup: the emulators end because their parent died (setpriv --pdeathsig)."""
-    _require_build()
+    require_build()
     build = tmp_path / "build"
     build.mkdir()
     for path in BUILD.iterdir():

@@ -11,12 +11,14 @@ import pytest
 import responses
 
 from local.testing import proxy_event
+from payments.providers import provider_class
 from tests.conftest import Stack
 from tests.support.creation import abandoned_creation, error_of
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
 from tests.support.orders import order_body
 from tests.support.providers import ANY_KIT, ANY_PROVIDER, mount
+from tests.support.shop_kit import Shop
 from tests.support.store import order_item
 
 
@@ -153,3 +155,25 @@ def test_identical_request_while_the_first_is_in_flight_is_409(api: Api, sandbox
     assert reply.status == 409
     assert error_of(reply)["code"] == "request_in_progress"
     assert ANY_KIT.create_calls(sandbox, "c-inflight") == 0
+
+
+def test_each_provider_asks_only_for_the_payers_pages_it_uses(shop: Shop, stack: Stack) -> None:
+    """The capabilities record names the merchant's pages the provider sends the payer to: a create
+    without one of those is refused naming it, and stores nothing; without one the provider does not
+    use, the order is made, and reads back."""
+    uses = provider_class(shop.provider).documented_capabilities.payer_urls
+    for name in ("return_url", "cancel_url"):
+        order_id = f"urls-{name.split('_')[0]}"
+        body = order_body(order_id, provider=shop.provider)
+        del body[name]
+        reply = shop.api.request("POST", "/orders", body=body)
+        if name in uses:
+            assert (reply.status, error_of(reply)["code"], error_of(reply)["field"]) == (
+                422,
+                "missing_field",
+                name,
+            )
+            assert order_item(stack.table_name, order_id) is None
+        else:
+            assert reply.status == 201, reply.body
+            assert shop.read(order_id)["status"] == "pending"

@@ -241,4 +241,4 @@ def test_catching_up_and_redelivering(
     assert (bad.status, bad.json()["error"]["field"]) == (422, "limit")
     missing = api.request("POST", "/events/evt_20260101T000000000000Z_0000000000000000/redeliver")
     assert (missing.status, missing.json()["error"]["code"]) == (404, "event_not_found")
-    assert json.loads(api.request("GET", "/events", api_key=None).body)["message"] == "Forbidden"
+    assert json.loads(api.request("GET", "/events", api_key=None).body)["error"]["code"] == "invalid_api_key"

@@ -1,16 +1,17 @@
 """events/ must work with the handlers: every sample is driven here, per provider in the order a user
-of `sam local invoke` would send them (create -> get -> notification -> get, then what the provider's
-own tests in tests/providers/<name>/test_sample_events.py drive: the merchant's refund or cancel, other
-notifications), and the signed ones verify with the sample credentials events/<name>/ publishes."""
+of `sam local invoke` would send them (create -> get -> notification -> get -> sync -> refund, or create
+-> cancel while unpaid, then what the provider's own tests in tests/providers/<name>/test_sample_events.py
+drive: its other notifications), the scheduled reconciler's sample too; the signed ones verify with
+the sample credentials events/<name>/ publishes; and a second run of the generator at the same moment
+writes every file byte for byte (`make events` changes only what the moment changes)."""
 
 from __future__ import annotations
 
-import base64
 import importlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -33,10 +34,17 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 EVENTS = ROOT / "events"
 PROVIDER_TESTS = ROOT / "tests" / "providers"
 PROVIDERS = sorted(kits())
-# The events every provider has, driven by test_samples_take_the_order_to_paid below. A provider's
-# other events are driven by its own tests/providers/<name>/test_sample_events.py, which names them in
-# its DRIVES: {file: the function there that drives it}.
-DRIVEN_HERE = ("create_order.json", "get_order.json", "notify_post.json")
+# The events every provider has, and the test below that drives each. A provider's other events are
+# driven by its own tests/providers/<name>/test_sample_events.py, which names them in its DRIVES:
+# {file: the function there that drives it}.
+DRIVEN_HERE = {
+    "create_order.json": "test_samples_take_the_order_to_paid",
+    "get_order.json": "test_samples_take_the_order_to_paid",
+    "notify_post.json": "test_samples_take_the_order_to_paid",
+    "sync_order.json": "test_samples_take_the_order_to_paid",
+    "refund_order.json": "test_samples_take_the_order_to_paid",
+    "cancel_order.json": "test_cancel_sample_withdraws_the_unpaid_order",
+}
 
 
 def load(name: str) -> dict[str, Any]:
@@ -46,10 +54,11 @@ def load(name: str) -> dict[str, Any]:
 
 
 def event_files() -> set[str]:
+    """Every committed event: each provider's proxy events, and the scheduled functions' at the top."""
     return {
         path.relative_to(EVENTS).as_posix()
-        for path in EVENTS.glob("*/*.json")
-        if "httpMethod" in path.read_text()
+        for path in [*EVENTS.glob("*/*.json"), *EVENTS.glob("*.json")]
+        if '"httpMethod"' in path.read_text() or '"aws.scheduler"' in path.read_text()
     }
 
 
@@ -58,6 +67,9 @@ def provider_tests(name: str) -> ModuleType | None:
     if not (PROVIDER_TESTS / name / "test_sample_events.py").exists():
         return None
     return importlib.import_module(f"tests.providers.{name}.test_sample_events")
+
+
+RECONCILE_SAMPLE = "reconcile_scheduled.json"
 
 
 def moment_of(event: dict[str, Any]) -> int:
@@ -70,39 +82,25 @@ def test_every_event_is_generated_and_driven_by_a_test() -> None:
     assert {path.name for path in EVENTS.iterdir() if path.is_dir() and path.name != "__pycache__"} == set(
         PROVIDERS
     )
-    driven: dict[str, str] = {}
+    driven = {RECONCILE_SAMPLE: "test_the_scheduled_sample_runs_the_reconciler"}
     for name in PROVIDERS:
-        # A create, a get and a signed notification for every provider.
-        driven |= {f"{name}/{file}": "test_samples_take_the_order_to_paid" for file in DRIVEN_HERE}
+        driven |= {f"{name}/{file}": function for file, function in DRIVEN_HERE.items()}
         module = provider_tests(name)
         for file, function in getattr(module, "DRIVES", {}).items():
             assert hasattr(module, function), f"{name}: {function}"
             driven[f"{name}/{file}"] = function
     assert set(driven) == event_files()
-    assert "test_samples_take_the_order_to_paid" in globals()
+    assert all(function in globals() for function in {*DRIVEN_HERE.values(), driven[RECONCILE_SAMPLE]})
 
 
-def test_committed_events_are_what_the_generator_writes() -> None:
+def test_committed_events_are_what_the_generator_writes_byte_for_byte() -> None:
+    """Generated again at the moment they were made, every file comes out the same, byte for byte:
+    nothing but that moment changes from one `make events` to the next."""
     committed_entries = {name: load(name) for name in sample_secret_entries()}
     assert committed_entries == sample_secret_entries()
     stamp = moment_of(load(f"{PROVIDERS[0]}/create_order.json"))
-    fresh = build(stamp)
-    for name, event in fresh.items():
-        committed = load(name)
-        assert moment_of(committed) == stamp, name  # one run of the generator made them all
-        committed.pop("requestContext")
-        event.pop("requestContext")
-        if name.endswith("/create_order.json"):
-            assert json.loads(base64.b64decode(committed.pop("body"))) == json.loads(
-                base64.b64decode(str(event.pop("body")))
-            )
-        if Path(name).name.startswith("notify_") and committed["body"] is not None:
-            # Made afresh by the sandbox each time (its own ids, its signature): what it must do —
-            # verify with the sample credentials and report the order paid — is checked below.
-            committed.pop("body"), event.pop("body")
-            for part in ("headers", "multiValueHeaders"):  # the same headers, their values made afresh
-                assert set(committed.pop(part)) == set(event.pop(part) or {}), name
-        assert committed == json.loads(json.dumps(event)), name
+    for name, event in build(stamp).items():
+        assert (EVENTS / name).read_text() == json.dumps(event, indent=2) + "\n", name
 
 
 @pytest.mark.parametrize("name", PROVIDERS)
@@ -161,18 +159,91 @@ def create(api: Api, kit: ProviderKit[Any, Any]) -> None:
     assert status_of(api, kit.name) == "pending"
 
 
+def sample_created(
+    name: str, stack: Stack, wire: responses.RequestsMock, link: ProviderLink
+) -> tuple[ProviderKit[Any, Any], Api, Any]:
+    """The provider's sample stack (sample_stack) with its sample order created: kit, API, sandbox."""
+    kit = kit_of(name)
+    api, sandbox = sample_stack(kit, stack, wire, link)
+    create(api, kit)
+    return kit, api, sandbox
+
+
 @pytest.mark.parametrize("name", PROVIDERS)
 def test_samples_take_the_order_to_paid(
     name: str, stack: Stack, wire: responses.RequestsMock, link: ProviderLink
 ) -> None:
-    kit = kit_of(name)
-    api, sandbox = sample_stack(kit, stack, wire, link)
-    create(api, kit)
+    kit, api, sandbox = sample_created(name, stack, wire, link)
     # Made now: a committed notification may be older than a provider's signature lifetime.
     fresh = build(int(datetime.now(UTC).timestamp()), [name])
     reply = api.functions["NotifyFunction"].invoke(fresh[f"{name}/notify_post.json"])
     assert reply.status == 200, reply.body
     assert status_of(api, name) == "paid"
+    # The signed sample came from a sandbox of its own (build above): this one learns of the payment.
+    sandbox.control(kit.sample_order_id, "pay_silently")
+    # Asked now, the provider says what the notification said: nothing changes.
+    synced = api.functions["OrderActionsFunction"].invoke(load(f"{name}/sync_order.json"))
+    assert (synced.status, synced.json()["status"]) == (200, "paid"), synced.body
+    refund_the_sample(api, sandbox, kit)
     then = getattr(provider_tests(name), "after_paid", None)
     if then is not None:
         then(SampleRun(kit, api, sandbox, reply))
+
+
+def refund_the_sample(api: Api, sandbox: Any, kit: ProviderKit[Any, Any]) -> None:
+    """Part of the paid sample order back; the same event again is the same refund, made once."""
+    refund_event = load(f"{kit.name}/refund_order.json")
+    reply = api.functions["OrderActionsFunction"].invoke(refund_event)
+    assert reply.status == 201, reply.body
+    refund = reply.json()
+    assert (refund["refund_id"], refund["amount"], refund["reason"]) == (
+        "sample-refund-1",
+        {"value": 400, "currency": "EUR"},
+        "One cup arrived broken",
+    )
+    assert refund["status"] == ("succeeded" if kit.traits.answers_refunds_at_once else "pending")
+    for note in sandbox.take_notifications():  # a provider that reports refunds later does so now
+        assert (
+            api.request(note.method, note.url, body=note.body, headers=note.headers, api_key=None).status
+            == 200
+        )
+    assert status_of(api, kit.name) == "partially_refunded"
+    again = api.functions["OrderActionsFunction"].invoke(refund_event)
+    assert (again.status, again.json()["refund_id"], again.json()["status"]) == (
+        200,
+        "sample-refund-1",
+        "succeeded",
+    )
+    assert [call["operation"] for call in sandbox.view(kit.sample_order_id)["calls"]].count("refund") == 1
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_cancel_sample_withdraws_the_unpaid_order(
+    name: str, stack: Stack, wire: responses.RequestsMock, link: ProviderLink
+) -> None:
+    """The other way the sample order goes: the merchant withdraws it before anyone pays."""
+    kit, api, sandbox = sample_created(name, stack, wire, link)
+    cancel_event = load(f"{name}/cancel_order.json")
+    reply = api.functions["OrderActionsFunction"].invoke(cancel_event)
+    assert (reply.status, reply.json()["status"]) == (200, "cancelled"), reply.body
+    assert status_of(api, name) == "cancelled"
+    # Invoked again: answered as it is, and the provider is not asked twice.
+    again = api.functions["OrderActionsFunction"].invoke(cancel_event)
+    assert (again.status, again.json()["status"]) == (200, "cancelled")
+    calls = [call["operation"] for call in sandbox.view(kit.sample_order_id)["calls"]]
+    assert calls == (["create", "cancel"] if kit.traits.cancels_at_the_provider else ["create"])
+
+
+def test_the_scheduled_sample_runs_the_reconciler(
+    stack: Stack, wire: responses.RequestsMock, link: ProviderLink
+) -> None:
+    """The scheduled event, as EventBridge Scheduler sends it: a run of the reconciler that finds the
+    sample order paid at the provider, though no notification said so."""
+    kit, api, sandbox = sample_created(PROVIDERS[0], stack, wire, link)
+    sandbox.control(kit.sample_order_id, "pay_silently")
+    function = api.functions["ReconcileFunction"]
+    later = datetime.now(UTC) + timedelta(minutes=3)  # past the order's first check (2 minutes)
+    function.module.service.clock = lambda: later
+    report = function.run(load(RECONCILE_SAMPLE))
+    assert report["checked"] == 1, report
+    assert status_of(api, kit.name) == "paid"

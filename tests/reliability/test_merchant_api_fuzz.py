@@ -1,8 +1,9 @@
 """6. Bad merchant input: docs/openapi.json is generated from the code (and fails here when stale); the
 merchant API is fuzzed through the real handlers with requests generated from that document and
 mutated (wrong types, missing and unknown fields, boundary numbers, markup and control characters,
-non-JSON, non-UTF-8, repeated keys, nesting bombs, a 1 MB body). Zero 5xx; every 4xx in the documented
-error shape; every 2xx in the documented order shape; a refused request stores nothing.
+non-JSON, non-UTF-8, repeated keys, nesting bombs, a body over 1 MB). Zero 5xx; every 4xx in the
+documented error shape, every 422's messages in the project's words (none of pydantic's); every 2xx in
+the documented order shape; a refused request stores nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from tests.reliability.harness import use_fresh_table
 from tests.reliability.kits import reliability_kit
 from tests.reliability.report import FIGURES
 from tests.support.lambdas import Api
+from tests.support.messages import pydantic_phrases_in
 from tests.support.orders import order_body
 
 DOC: dict[str, Any] = json.loads(DOC_PATH.read_text())
@@ -362,6 +364,9 @@ def check(api: Api, tables: Tables, request: Request) -> None:
         errors = list(ERROR_SHAPE.iter_errors(answer))
         FIGURES.add("fuzz.bad_error_shape", int(bool(errors)))
         assert not errors, (reply.status, answer)
+        if reply.status == 422:  # every message in the project's words, none of pydantic's
+            said = [answer["error"]["message"], *(d["message"] for d in answer["error"].get("details", []))]
+            assert not [phrase for message in said for phrase in pydantic_phrases_in(message)], said
         order_id = _order_id_of(body) if method == "POST" else None
         if order_id and reply.status in (400, 422):
             assert order_id in CREATED or not tables.stored(order_id), "refused, yet stored"

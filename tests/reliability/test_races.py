@@ -395,7 +395,7 @@ def test_concurrent_refunds_over_http_never_reserve_more_than_was_paid(
     ]
     rng.shuffle(bodies)
     metrics_one_at_a_time(monkeypatch)
-    gateway = Gateway([spec], API_KEY, 0, lambda line: None)
+    gateway = Gateway([spec], Template().gateway_responses(), API_KEY, 0, lambda line: None)
     gateway.socket.listen(REFUND_REQUESTS)  # API Gateway takes every connection at once (default backlog: 5)
     gateway.serve(LambdaInstances(spec, env, REFUND_REQUESTS), [provider])
     wire.add_passthru(gateway.base_url)  # the merchant API itself is real HTTP on loopback

@@ -20,7 +20,7 @@ class Api:
         backend = InProcessBackend(specs, envs)
         self.functions = backend.functions
         # The events carry a deployed API's domain and a client's address (proxy_event's defaults).
-        self.router = Router(specs, api_key, backend, api_key_id="testkeyid")
+        self.router = Router(specs, api_key, backend, template.gateway_responses(), api_key_id="testkeyid")
 
     def request(
         self,

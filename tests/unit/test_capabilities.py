@@ -24,6 +24,7 @@ from payments.providers.capabilities import (
     check_capabilities,
 )
 from tests.support.orders import order_body
+from tests.support.providers import ANY_PROVIDER
 
 # A provider that restricts everything a record can restrict.
 STRICT = Capabilities(
@@ -33,6 +34,7 @@ STRICT = Capabilities(
     default_expiry_seconds=600,
     terminal_types=frozenset({"WEB", "WAP"}),
     required_customer_fields=frozenset({"ip_address", "email"}),
+    payer_urls=frozenset({"return_url", "cancel_url"}),
     cancels_unpaid_orders=False,
     refunds_reported=RefundReporting.EVENT_PER_REFUND,
 )
@@ -43,13 +45,18 @@ OPEN = Capabilities(
     max_expiry_seconds=None,
     default_expiry_seconds=600,
     terminal_types=frozenset(TERMINAL_TYPES),
+    payer_urls=frozenset(),
     cancels_unpaid_orders=True,
     refunds_reported=RefundReporting.WHEN_ASKED,
 )
 
 
 def request(**overrides: Any) -> CreateOrderRequest:
-    return CreateOrderRequest.model_validate(order_body("cap-1", provider="any", **overrides))
+    body = order_body("cap-1", provider=ANY_PROVIDER, **overrides)
+    return CreateOrderRequest.model_validate({key: value for key, value in body.items() if value is not OMIT})
+
+
+OMIT = object()  # an override that leaves the field out
 
 
 @pytest.mark.parametrize(
@@ -66,6 +73,18 @@ def request(**overrides: Any) -> CreateOrderRequest:
             "amount.value",
             "amount_over_limit",
             "amount.value: above Acme's limit of 5000 minor units",
+        ),
+        (
+            {"return_url": OMIT},
+            "return_url",
+            "missing_field",
+            "return_url: Acme sends the payer back there after the payment, so it is required",
+        ),
+        (
+            {"cancel_url": OMIT},
+            "cancel_url",
+            "missing_field",
+            "cancel_url: Acme sends a payer who cancels there, so it is required",
         ),
         (
             {"terminal_type": "APP"},
@@ -117,6 +136,7 @@ def test_what_a_record_allows_passes() -> None:
         {"terminal_type": "APP"},
         {"customer": None},
         {"expires_in_seconds": 7 * 24 * 3600},
+        {"return_url": OMIT, "cancel_url": OMIT},
     ],
 )
 def test_a_provider_without_a_restriction_accepts(overrides: dict[str, Any]) -> None:
@@ -144,6 +164,7 @@ def test_the_first_refused_field_in_the_requests_order_is_named() -> None:
         ({"terminal_types": frozenset({"POS"})}, "terminal_types"),
         ({"terminal_types": frozenset()}, "terminal_types"),
         ({"set_by_settings": frozenset({"gateway"})}, "set_by_settings"),
+        ({"payer_urls": frozenset({"success_url"})}, "payer_urls"),
     ],
 )
 def test_an_impossible_record_is_refused_when_declared(changes: dict[str, Any], complaint: str) -> None:

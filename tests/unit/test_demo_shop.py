@@ -93,10 +93,10 @@ def test_api_errors_become_sentences_per_field() -> None:
         {
             "error": {
                 "code": "invalid_amount",
-                "message": "amount.value: Input should be greater than 0",
+                "message": "amount.value: must be greater than 0",
                 "field": "amount.value",
                 "details": [
-                    {"field": "amount.value", "message": "Input should be greater than 0"},
+                    {"field": "amount.value", "message": "must be greater than 0"},
                     {"field": "description", "message": "must be plain text: '<' and '>' are not allowed"},
                 ],
             }
@@ -104,7 +104,7 @@ def test_api_errors_become_sentences_per_field() -> None:
     )
     errors = api_errors(422, body)
     assert errors.messages == [
-        "Amount: Input should be greater than 0.",
+        "Amount: must be greater than 0.",
         "Description: must be plain text: '<' and '>' are not allowed.",
     ]
     assert errors.inputs == {"amount", "description"}
@@ -124,6 +124,11 @@ def test_provider_refusals_and_gateway_errors_are_readable() -> None:
     ]
     assert "HTTP 502" in api_errors(502, '{"message": "Internal server error"}').messages[0]
     assert "HTTP 500" in api_errors(500, "<html>").messages[0]
+    # A failed function (the template's gateway response): where to look, not the gateway's words.
+    failed = '{"error": {"code": "internal_error", "message": "the function failed; retry later"}}'
+    assert api_errors(502, failed).messages == [
+        "The payment service failed (HTTP 502); see .local-logs/ and the make dev output."
+    ]
 
 
 def test_what_was_typed_is_escaped_when_shown_again(kit: ProviderKit[Any, Any]) -> None:

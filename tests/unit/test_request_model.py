@@ -9,6 +9,8 @@ import pytest
 
 from payments.api import parse_create_order
 from payments.errors import MalformedRequest, ValidationFailed
+from payments.providers import provider_names
+from tests.support.messages import pydantic_phrases_in
 from tests.support.orders import order_body
 from tests.support.providers import ANY_PROVIDER
 
@@ -109,17 +111,63 @@ def test_invalid_field_is_named(name: str, change: dict[str, Any], field: str, c
     assert error.status == 422
     assert (error.field, error.code) == (field, code)
     assert error.message.startswith(field)
+    assert error.details
+    for message in [error.message, *(detail["message"] for detail in error.details)]:
+        assert pydantic_phrases_in(message) == [], message
 
 
-@pytest.mark.parametrize(
-    "name", ["order_id", "provider", "amount", "description", "return_url", "cancel_url"]
-)
+@pytest.mark.parametrize("name", ["order_id", "provider", "amount", "description"])
 def test_missing_required_field(name: str) -> None:
     body = order_body(provider=ANY_PROVIDER)
     del body[name]
     with pytest.raises(ValidationFailed) as caught:
         parse(body)
     assert (caught.value.field, caught.value.code) == (name, "missing_field")
+    assert caught.value.message == f"{name}: is required"
+
+
+def test_the_payers_pages_are_left_to_the_provider_to_ask_for() -> None:
+    """return_url and cancel_url are required where the provider sends the payer there (its
+    capabilities: tests/unit/test_capabilities.py), not by the request model."""
+    body = order_body(provider=ANY_PROVIDER)
+    del body["return_url"], body["cancel_url"]
+    request = parse(body)
+    assert (request.return_url, request.cancel_url) == (None, None)
+
+
+def test_an_unknown_provider_is_reported_first() -> None:
+    """What else is wrong depends on which provider was meant ("paypal" once got only a complaint
+    about a missing cancel_url)."""
+    body = order_body(provider="paypal", order_id="has space", amount={"value": 0, "currency": "EUR"})
+    del body["cancel_url"]
+    with pytest.raises(ValidationFailed) as caught:
+        parse(body)
+    error = caught.value
+    assert (error.field, error.code) == ("provider", "unknown_provider")
+    assert error.message == "provider: must be one of: " + ", ".join(provider_names())
+    assert [detail["field"] for detail in error.details or []] == ["provider", "order_id", "amount.value"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"order_id": "has space"}, "order_id: must be 1-50 characters of A-Z a-z 0-9 . _ -"),
+        ({"flow": "embedded"}, "flow: must be 'redirect' or 'direct'"),
+        ({"amount": {"value": 0, "currency": "EUR"}}, "amount.value: must be greater than 0"),
+        ({"amount": {"value": 10.5, "currency": "EUR"}}, "amount.value: must be a whole number"),
+        ({"description": "x" * 201}, "description: must be at most 200 characters long"),
+        (
+            {"customer": {"email": "not-an-email"}},
+            "customer.email: must be an email address, e.g. mei@example.com",
+        ),
+        ({"customer": {"shoe_size": "42"}}, "customer.shoe_size: is not a field of this request"),
+        ({"metadata": {f"k{i}": "v" for i in range(21)}}, "metadata: must have at most 20 items"),
+    ],
+)
+def test_messages_are_in_the_projects_words(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        parse(order_body(**{"provider": ANY_PROVIDER, **change}))
+    assert caught.value.message == message
 
 
 def test_error_messages_never_echo_values() -> None:

@@ -109,10 +109,35 @@ def test_the_checkout_page_shows_the_order_and_closes_once_paid(
     clicked = requests.post(f"{server.base_url}/_checkout/o-1/pay", allow_redirects=False, timeout=5)
     assert (clicked.status_code, clicked.headers["Location"]) == (303, RETURN_URL)
     assert len(receiver.wait_for(1)) == 1  # the payment's notification
-    assert 'id="pay" type="submit" disabled' in requests.get(url, timeout=5).text
+    closed = requests.get(url, timeout=5).text
+    assert 'id="closed">This order can no longer be paid.' in closed
+    assert not [button for button in ("pay", "cancel", "fail", "expire") if f'id="{button}"' in closed]
     again = requests.post(f"{server.base_url}/_checkout/o-1/pay", allow_redirects=False, timeout=5)
     assert again.status_code == 409
-    assert 'id="pay" type="submit" disabled' in again.text
+    assert 'id="closed"' in again.text
+    assert 'id="pay"' not in again.text
+
+
+@pytest.mark.parametrize("outcome", ["cancel", "fail", "expire"])
+def test_a_checkout_closed_otherwise_shows_no_buttons_either(
+    kit: Kit, server: SandboxServer, receiver: Receiver, outcome: str
+) -> None:
+    """A cancelled checkout once still showed its four buttons (disabled): a page that can no longer
+    take a payer's action offers none. A provider whose order stays payable after the
+    payer leaves (no notification: see tests/e2e/provider_facts.py) still offers them."""
+    url = open_order(kit, server, receiver)
+    requests.post(f"{server.base_url}/_checkout/o-1/{outcome}", allow_redirects=False, timeout=5)
+    with server.lock:
+        still_open = server.checkout.view("o-1").payable
+    page = requests.get(url, timeout=5).text
+    assert ('id="pay"' in page) is still_open
+    assert ('id="closed"' in page) is not still_open
+
+
+def test_every_sandbox_answers_a_browsers_icon_request_with_no_icon(server: SandboxServer) -> None:
+    """Without it a checkout page's console shows an error (the provider APIs answer 401/404/405)."""
+    icon = requests.get(f"{server.base_url}/favicon.ico", timeout=5)
+    assert (icon.status_code, icon.content) == (204, b"")
 
 
 # -- amounts -------------------------------------------------------------------------------------------------

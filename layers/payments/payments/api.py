@@ -106,8 +106,9 @@ class CreateOrderRequest(_Model):
     provider: Annotated[StrictStr, Field(min_length=1, max_length=40)]
     amount: AmountIn
     description: Text
-    return_url: StrictStr
-    cancel_url: StrictStr
+    # Asked for where the provider sends the payer there (its capabilities' payer_urls).
+    return_url: StrictStr | None = None
+    cancel_url: StrictStr | None = None
     flow: Literal["redirect", "direct"] = "redirect"
     terminal_type: Literal["WEB", "WAP", "APP"] = "WEB"
     os_type: Literal["IOS", "ANDROID"] | None = None  # the payer's device, for WAP payments
@@ -118,6 +119,15 @@ class CreateOrderRequest(_Model):
         Annotated[dict[StrictStr, Annotated[StrictStr, Field(max_length=500)]], Field(max_length=20)] | None
     ) = None
 
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        from payments.providers import provider_names  # the registry: the one list of providers
+
+        if value not in provider_names():
+            raise PydanticCustomError("unknown_provider", "must be one of: " + ", ".join(provider_names()))
+        return value
+
     @field_validator("description")
     @classmethod
     def _description(cls, value: str) -> str:
@@ -125,7 +135,9 @@ class CreateOrderRequest(_Model):
 
     @field_validator("return_url", "cancel_url")
     @classmethod
-    def _url(cls, value: str) -> str:
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if len(value) > 2000:
             raise PydanticCustomError("invalid_url", "must be at most 2000 characters")
         try:
@@ -172,17 +184,76 @@ _ERROR_CODES = {
     "missing": "missing_field",
     "extra_forbidden": "unknown_field",
 }
-
-
-_CUSTOM_CODES = frozenset({"html_not_allowed", "control_characters", "items_total_mismatch"})
+# Raised by our own validators (PydanticCustomError): their messages are ours already.
+_CUSTOM_CODES = frozenset(
+    {
+        "html_not_allowed",
+        "control_characters",
+        "items_total_mismatch",
+        "unknown_currency",
+        "unknown_provider",
+        "invalid_ip_address",
+        "invalid_url",
+        "invalid_metadata_key",
+    }
+)
+# pydantic's error types our models can raise, in our words (`{…}`: the error's context).
+_MESSAGES = {
+    "missing": "is required",
+    "extra_forbidden": "is not a field of this request",
+    "string_type": "must be a string",
+    "int_type": "must be a whole number",
+    "bool_type": "must be true or false",
+    "model_type": "must be a JSON object",
+    "model_attributes_type": "must be a JSON object",
+    "dict_type": "must be a JSON object",
+    "list_type": "must be a JSON array",
+    "greater_than": "must be greater than {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+    "less_than": "must be less than {lt}",
+    "string_too_short": "must be at least {min_length} character(s) long",
+    "string_too_long": "must be at most {max_length} characters long",
+    "too_short": "must have at least {min_length} item(s)",
+    "too_long": "must have at most {max_length} items",
+    "literal_error": "must be {expected}",
+    "string_pattern_mismatch": "is not in the expected form",
+}
+# What a pattern asks for, by the field's name (the last part of its path).
+_PATTERN_MESSAGES = {
+    "order_id": "must be 1-50 characters of A-Z a-z 0-9 . _ -",
+    "refund_id": "must be 1-50 characters of A-Z a-z 0-9 . _ -",
+    "email": "must be an email address, e.g. mei@example.com",
+    "phone": "must be a phone number: 4-32 digits, spaces, ( ) or -, with an optional leading +",
+    "locale": "must be a locale such as zh_CN",
+    "country": "must be an ISO 3166 country code in upper case, e.g. CN",
+}
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+def _message(error: Any) -> str:
+    """One of pydantic's errors in the project's words (never pydantic's own text)."""
+    error_type = error["type"]
+    if error_type in _CUSTOM_CODES:
+        return str(error["msg"])
+    loc = tuple(error["loc"])
+    if error_type == "string_pattern_mismatch" and loc and str(loc[-1]) in _PATTERN_MESSAGES:
+        return _PATTERN_MESSAGES[str(loc[-1])]
+    template = _MESSAGES.get(error_type, "is not valid")
+    context = {key: str(value) for key, value in (error.get("ctx") or {}).items()}
+    try:
+        return template.format(**context)
+    except KeyError:  # a context this version of pydantic does not give: the words without it
+        return _MESSAGES["string_pattern_mismatch"] if "{" in template else template
+
+
 def validation_failure(error: ValidationError) -> ValidationFailed:
-    details = error.errors(include_input=False, include_url=False, include_context=False)
+    details = error.errors(include_input=False, include_url=False)
+    # An unknown provider first: what else is wrong depends on which provider was meant.
+    details.sort(key=lambda detail: tuple(detail["loc"])[:1] != ("provider",))
     first = details[0]
     loc = tuple(first["loc"])
     error_type = first["type"]
@@ -190,16 +261,16 @@ def validation_failure(error: ValidationError) -> ValidationFailed:
         code = "invalid_amount"
     elif error_type in _ERROR_CODES:
         code = _ERROR_CODES[error_type]
-    elif error_type.startswith(("unknown_", "invalid_")) or error_type in _CUSTOM_CODES:
+    elif error_type in _CUSTOM_CODES:
         code = error_type
     else:
         code = "invalid_field"
     field = _field_path(loc) or ("items" if error_type == "items_total_mismatch" else "")
     return ValidationFailed(
-        f"{field}: {first['msg']}",
+        f"{field}: {_message(first)}",
         field=field,
         code=code,
-        details=[{"field": _field_path(tuple(d["loc"])), "message": d["msg"]} for d in details],
+        details=[{"field": _field_path(tuple(d["loc"])), "message": _message(d)} for d in details],
     )
 
 

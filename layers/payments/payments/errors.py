@@ -47,6 +47,20 @@ class MalformedRequest(PaymentsError):
     code = "malformed_request"
 
 
+# The largest request body the API takes, on every route: a merchant request is a few kB, and a
+# provider notification tens. Far below Lambda's 6 MB event (bodies are base64-encoded in it) and API
+# Gateway's 10 MB, so that every larger body gets this answer, in every mode (README: Errors).
+MAX_REQUEST_BODY_BYTES = 1024 * 1024
+
+
+class RequestTooLarge(PaymentsError):
+    status = 413
+    code = "request_too_large"
+
+    def __init__(self) -> None:
+        super().__init__(f"the request body is over {MAX_REQUEST_BODY_BYTES} bytes")
+
+
 class ValidationFailed(PaymentsError):
     status = 422
     code = "validation_failed"

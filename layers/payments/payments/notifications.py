@@ -17,7 +17,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from payments import gate
 from payments.clock import utc_now
 from payments.engine import Engine, Plan, statement_event
-from payments.errors import NotFound, NotificationRejected, PaymentsError, ProviderNotConfigured
+from payments.errors import (
+    MAX_REQUEST_BODY_BYTES,
+    NotFound,
+    NotificationRejected,
+    PaymentsError,
+    ProviderNotConfigured,
+)
 from payments.facts import Notification
 from payments.ledger import Refund
 from payments.orders import OPEN, ORDER_ID_RE, Order, OrderStatus
@@ -53,6 +59,10 @@ class NotificationFlow:
                 f"no notification endpoint for '{provider_name}'", code="unknown_provider"
             ) from None
         try:
+            if len(raw.body) > MAX_REQUEST_BODY_BYTES:  # not worth parsing: no provider sends that much
+                raise NotificationRejected(
+                    "request_too_large", f"the body is over {MAX_REQUEST_BODY_BYTES} bytes", status=413
+                )
             statement = provider.parse_notification(raw)
         except NotificationRejected as rejection:
             self._record_rejection(provider.name, raw, rejection, verified=False)

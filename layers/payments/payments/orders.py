@@ -95,8 +95,8 @@ class Order:
     status: OrderStatus
     amount: Money
     description: str
-    return_url: str
-    cancel_url: str
+    return_url: str | None  # given where the provider uses it (its capabilities' payer_urls)
+    cancel_url: str | None
     flow: str
     terminal_type: str
     request_hash: str

@@ -54,7 +54,6 @@ class AlipayIntlKit(ProviderKit[Credentials, AlipayIntlSandbox]):
     test_base_url = "https://open-sea.alipay.com"
     api_path_pattern = "/api/alipay/intl/.*"
     sample_order_id = "sample-order-3"
-    sample_actions = ("cancel",)
     notification_source_ip = "110.75.1.10"
     notify_cpu_target_ms = {"": 5.0}
     outcomes = {

@@ -56,9 +56,10 @@ import binascii
 import json
 import re
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -769,4 +770,5 @@ class AlipayIntlSandbox(SandboxControls):
 
 
 def _now() -> str:
-    return datetime.now(UTC).astimezone(ALIPAY_TZ).replace(microsecond=0).isoformat()
+    # The moment through time.time(), which events/generate.py fixes to make the samples.
+    return datetime.fromtimestamp(time.time(), ALIPAY_TZ).replace(microsecond=0).isoformat()

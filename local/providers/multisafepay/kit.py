@@ -29,7 +29,6 @@ class MultiSafepayKit(ProviderKit[Credentials, MultiSafepaySandbox]):
     api_path_pattern = "/v1/json/.*"
     api_methods = ("GET", "POST", "PATCH")
     sample_order_id = "sample-order-1"
-    sample_actions = ("refund",)
     notification_source_ip = "185.110.48.12"
     notify_cpu_target_ms = {"": 2.0}
     outcomes = {

@@ -416,7 +416,8 @@ class MultiSafepaySandbox(SandboxControls):
 
     @staticmethod
     def _stamp() -> str:
-        return time.strftime("%Y-%m-%dT%H:%M:%S")
+        # The moment through time.time(), which events/generate.py fixes to make the samples.
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time()))
 
     @staticmethod
     def _public(order: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ANY_CURRENCY",
+    "PAYER_URLS",
     "TERMINAL_TYPES",
     "Capabilities",
     "RefundReporting",
@@ -28,6 +29,11 @@ __all__ = [
 
 ANY_CURRENCY: Literal["any"] = "any"
 TERMINAL_TYPES = ("WEB", "WAP", "APP")  # every terminal_type of the API, in the order messages name them
+# The merchant's pages a provider may send the payer to, as the API names them, and when it does.
+PAYER_URLS = {
+    "return_url": "sends the payer back there after the payment",
+    "cancel_url": "sends a payer who cancels there",
+}
 # How a required customer field is named in a message, when its name does not say it well enough.
 _CUSTOMER_FIELD_WORDS = {"ip_address": "IP address", "email": "email address", "phone": "phone number"}
 
@@ -54,6 +60,9 @@ class Capabilities:
     default_expiry_seconds: int  # when the request gives no expires_in_seconds
     terminal_types: frozenset[str]  # a subset of TERMINAL_TYPES
     required_customer_fields: frozenset[str] = frozenset()  # fields of `customer` that must be given
+    # The merchant's pages the provider sends the payer to (keys of PAYER_URLS): the API asks for
+    # exactly these; one it does not use is accepted and goes nowhere.
+    payer_urls: frozenset[str]
     cancels_unpaid_orders: bool  # False: no cancel call; the provider's checkout closes on expiry
     refunds_reported: RefundReporting
     # The fields above whose value comes from the merchant's entry in the provider secret (the
@@ -74,6 +83,8 @@ class Capabilities:
             raise ValueError("default_expiry_seconds: not between 60 and max_expiry_seconds")
         if not self.terminal_types or not self.terminal_types <= set(TERMINAL_TYPES):
             raise ValueError(f"terminal_types: not a subset of {TERMINAL_TYPES}")
+        if not self.payer_urls <= PAYER_URLS.keys():
+            raise ValueError(f"payer_urls: not a subset of {sorted(PAYER_URLS)}")
         names = {item.name for item in fields(self)} - {"set_by_settings"}
         if not self.set_by_settings <= names:
             unknown = sorted(self.set_by_settings - names)
@@ -91,6 +102,7 @@ class Capabilities:
             "default_expiry_seconds": self.default_expiry_seconds,
             "terminal_types": _terminal_order(self.terminal_types),
             "required_customer_fields": sorted(self.required_customer_fields),
+            "payer_urls": [name for name in PAYER_URLS if name in self.payer_urls],
             "cancels_unpaid_orders": self.cancels_unpaid_orders,
             "refunds_reported": str(self.refunds_reported),
             "set_by_settings": sorted(self.set_by_settings),
@@ -119,6 +131,9 @@ def check_capabilities(request: CreateOrderRequest, capabilities: Capabilities, 
             f"above {label}'s limit of {capabilities.max_amount} minor units",
             "amount_over_limit",
         )
+    for name, use in PAYER_URLS.items():
+        if name in capabilities.payer_urls and getattr(request, name) is None:
+            raise refuse(name, f"{label} {use}, so it is required", "missing_field")
     if request.terminal_type not in capabilities.terminal_types:
         accepted = " or ".join(_terminal_order(capabilities.terminal_types))
         raise refuse("terminal_type", f"{label} takes Alipay payments from {accepted} terminals")

@@ -178,6 +178,7 @@ class AlipayIntl(ProviderBase):
         max_expiry_seconds=None,  # expireTime has no documented ceiling
         default_expiry_seconds=DEFAULT_EXPIRY_S,
         terminal_types=frozenset(TERMINAL_TYPES),
+        payer_urls=frozenset({"return_url"}),  # merchantRedirectUrl, for every outcome
         cancels_unpaid_orders=True,  # payCancel
         refunds_reported=RefundReporting.WHEN_ASKED,  # common.refund is synchronous; no refund notification
     )
@@ -196,7 +197,7 @@ class AlipayIntl(ProviderBase):
     # -- create ---------------------------------------------------------------------------------
     def check_order(self, request: CreateOrderRequest) -> None:
         # Alipay's documented limits only (the rest is in documented_capabilities).
-        if len(request.return_url) > MAX_REDIRECT_URL:
+        if request.return_url is not None and len(request.return_url) > MAX_REDIRECT_URL:
             raise ValidationFailed(
                 f"return_url: Alipay takes at most {MAX_REDIRECT_URL} characters",
                 field="return_url",

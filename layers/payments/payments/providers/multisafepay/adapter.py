@@ -140,6 +140,7 @@ class MultiSafepay(ProviderBase):
         max_expiry_seconds=GATEWAY_EXPIRY_S[DEFAULT_GATEWAY],
         default_expiry_seconds=GATEWAY_EXPIRY_S[DEFAULT_GATEWAY],
         terminal_types=frozenset(TERMINAL_TYPES),  # it is not told the terminal: its page adapts
+        payer_urls=frozenset({"return_url", "cancel_url"}),  # payment_options.redirect_url and cancel_url
         cancels_unpaid_orders=True,  # PATCH status cancelled
         # Refunds are accepted, then complete in the order's amount_refunded (notified and queried).
         refunds_reported=RefundReporting.ORDER_REFUNDED_TOTAL,

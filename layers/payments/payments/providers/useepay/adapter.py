@@ -183,6 +183,7 @@ class UseePay(ProviderBase):
         default_expiry_seconds=MAX_EXPIRY_S,
         terminal_types=frozenset({"WEB", "WAP"}),  # APP terminals are not offered for Alipay
         required_customer_fields=frozenset({"ip_address"}),  # userInfo.ip
+        payer_urls=frozenset({"return_url"}),  # redirectUrl, for every outcome
         cancels_unpaid_orders=False,  # no cancel call for unpaid Alipay orders (see `cancel`)
         refunds_reported=RefundReporting.EVENT_PER_REFUND,  # a transactionType=refund notification
     )
@@ -269,11 +270,12 @@ class UseePay(ProviderBase):
             "currency": order.amount.currency,
             "notifyUrl": ctx.notify_url,
             "echoParam": order.order_id,  # comes back in replies and notifications
-            "redirectUrl": order.return_url,
             "payerInfo": _json_text(payer),
             "orderInfo": _json_text(order_info),
             "userInfo": _json_text({key: value for key, value in user.items() if value}),
         }
+        if order.return_url is not None:  # always, as payer_urls asks for it: its only merchant page
+            fields["redirectUrl"] = order.return_url
         reply = self._call(fields)
         if reply.get("transactionId") != order.order_id:
             raise self.bad_reply("is for another transaction")
