@@ -120,7 +120,8 @@ class SandboxControls:
         raise NotImplementedError
 
     def actions(self) -> dict[str, Callable[[str], None]]:
-        """Control actions by name. Subclasses extend this with their provider's own."""
+        """Control actions by name: the knobs and the payer's actions. Subclasses extend this with
+        their provider's own."""
         return {
             "drop_next_notification": self.drop_next_notification,
             "refuse_next_refund": self.refuse_next_refund,
@@ -128,7 +129,34 @@ class SandboxControls:
             "release_refunds": self.release_refunds,
             "timeout_once": self.timeout_once,
             "redeliver": self.redeliver,
+            "pay": self.pay,
+            "pay_silently": self.pay_silently,
+            "cancel": self.cancel,
+            "fail": self.fail,
+            "expire": self.expire,
         }
+
+    # -- the payer's actions at the checkout (each sandbox says what they do at its provider) -------
+    def payer_action(self, order_id: str, action: str, *, notify: bool) -> None:
+        """The payer does `action` ("pay", "cancel", "fail", "expire") on the provider's page; the
+        provider notifies it when `notify`. OrderClosed when the order can no longer be acted on."""
+        raise NotImplementedError
+
+    def pay(self, order_id: str) -> None:
+        self.payer_action(order_id, "pay", notify=True)
+
+    def pay_silently(self, order_id: str) -> None:
+        """Paid at the provider; no notification is sent (only its status query tells)."""
+        self.payer_action(order_id, "pay", notify=False)
+
+    def cancel(self, order_id: str) -> None:
+        self.payer_action(order_id, "cancel", notify=True)
+
+    def fail(self, order_id: str) -> None:
+        self.payer_action(order_id, "fail", notify=True)
+
+    def expire(self, order_id: str) -> None:
+        self.payer_action(order_id, "expire", notify=True)
 
     def release_refunds(self, order_id: str) -> None:
         raise NotImplementedError

@@ -53,8 +53,6 @@ class EndToEndFacts:
     cancelled_word: str | None
     # The call that settles a refund whose reply was lost (the sandbox's CallRecord.operation).
     lost_refund_resolved_by: str
-    # A create retried after its reply was lost gets the payment link back (the provider's order query
-    # gives it); otherwise the merchant is told there is nothing to pay with (409).
     currency_refusal: CurrencyRefusal | None = None
     forged_notification: ForgedNotification | None = None
 

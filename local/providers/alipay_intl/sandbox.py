@@ -43,8 +43,8 @@ is Alipay closing a payment that never happened; the documentation describes nei
 the merchant learns of them by payQuery (or by its own expiry time), and after its own payCancel.
 
 Other choices where the notes are silent (inferences): the resultCodes ORDER_STATUS_INVALID,
-REFUND_AMOUNT_EXCEED, REPEAT_REQ_INCONSISTENT and ORDER_NOT_EXIST are not in seed 002's table (they
-are the names Alipay's later APIs use) and their resultCodeIds are the sandbox's own: branch on
+REFUND_AMOUNT_EXCEED, REPEAT_REQ_INCONSISTENT and ORDER_NOT_EXIST are not in the documentation's
+table (they are the names Alipay's later APIs use) and their resultCodeIds are the sandbox's own: branch on
 resultStatus. A refund sends no notification. A paid or closed order takes no payer action
 (`OrderClosed`); refunds are listed by `refunds()` unless refused.
 """
@@ -57,7 +57,6 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -585,17 +584,7 @@ class AlipayIntlSandbox(SandboxControls):
             answer["acquirementId"] = order["acquirementId"]
         return answer
 
-    # -- the payer at the cashier --------------------------------------------------------------------
-    def actions(self) -> dict[str, Callable[[str], None]]:
-        return {
-            **super().actions(),
-            "pay": self.pay,
-            "pay_silently": self.pay_silently,
-            "cancel": self.cancel,
-            "fail": self.fail,
-            "expire": self.expire,
-        }
-
+    # -- the payer at the cashier (Alipay notifies a payment or a failure only) --------------------
     def pay(self, order_id: str) -> None:
         self._open(order_id)
         self._notify(order_id, "SUCCESS", "payment succeeded")

@@ -34,8 +34,8 @@ Choices where the notes are silent (inferences, the strict reading where there i
 - `PATCH` on an order already `cancelled` answers success again and notifies nothing; on any other
   status than `initialized` it answers HTTP 400, error 9999 "cannot cancel" (no code in the notes
   fits); a `status` other than `cancelled` is refused with 1016.
-- The payment link honours the customer's `locale` sent at create as `?lang=<locale>` (seed 000's
-  link carries `?lang=nl_NL`); without one it is `en_US`.
+- The payment link honours the customer's `locale` sent at create as `?lang=<locale>` (the
+  documentation's sample link carries `?lang=nl_NL`); without one it is `en_US`.
 - A notification retry (`redeliver`) carries a new timestamp and signature over the same body, as
   MultiSafepay's retries do.
 """
@@ -65,6 +65,7 @@ from local.providers.controls import (
 JSON_HEADERS = {"Content-Type": "application/json"}
 ORDER_ID_RE = re.compile(r"^.{1,50}$", re.S)
 REFUNDABLE = ("completed", "shipped", "partial_refunded")
+PAYER_STATUSES = {"pay": "completed", "cancel": "void", "fail": "declined", "expire": "expired"}
 DEFAULT_LOCALE = "en_US"
 
 
@@ -317,37 +318,13 @@ class MultiSafepaySandbox(SandboxControls):
         return self._ok({})
 
     # -- the payer's actions at the checkout -------------------------------------------------------
-    def actions(self) -> dict[str, Callable[[str], None]]:
-        return {
-            **super().actions(),
-            "pay": self.pay,
-            "pay_silently": self.pay_silently,
-            "cancel": self.cancel,
-            "fail": self.fail,
-            "expire": self.expire,
-        }
-
-    def pay(self, order_id: str) -> None:
-        self._payer(order_id, "completed", notify=True)
-
-    def pay_silently(self, order_id: str) -> None:
-        """Paid at MultiSafepay; no notification is sent (only `GET orders/{id}` tells)."""
-        self._payer(order_id, "completed", notify=False)
-
-    def cancel(self, order_id: str) -> None:
-        """The payer cancels on the payment page (MultiSafepay calls it void)."""
-        self._payer(order_id, "void", notify=True)
-
-    def fail(self, order_id: str) -> None:
-        self._payer(order_id, "declined", notify=True)
-
-    def expire(self, order_id: str) -> None:
-        self._payer(order_id, "expired", notify=True)
-
-    def _payer(self, order_id: str, status: str, *, notify: bool) -> None:
+    def payer_action(self, order_id: str, action: str, *, notify: bool) -> None:
+        """The order's status becomes MultiSafepay's word for the action (`PAYER_STATUSES`); a payer's
+        cancel is `void` on its pages."""
         order = self.orders[order_id]
         if order["status"] != "initialized":
             raise OrderClosed(f"the order is {order['status']}")
+        status = PAYER_STATUSES[action]
         self._move(order, status)
         if notify:
             self._notify(order_id, f"order {status}")

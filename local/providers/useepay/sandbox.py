@@ -466,34 +466,13 @@ class UseePaySandbox(SandboxControls):
     def actions(self) -> dict[str, Callable[[str], None]]:
         return {
             **super().actions(),
-            "pay": self.pay,
-            "pay_silently": self.pay_silently,
-            "cancel": self.cancel,
-            "fail": self.fail,
-            "expire": self.expire,
             "fail_next_refund": self.fail_next_refund,
             "busy_next_query": self.busy_next_query,
         }
 
-    def pay(self, order_id: str) -> None:
-        self._payer(order_id, "pay", notify=True)
-
-    def pay_silently(self, order_id: str) -> None:
-        """Paid at UseePay; no notification is sent (only `query` tells)."""
-        self._payer(order_id, "pay", notify=False)
-
-    def cancel(self, order_id: str) -> None:
-        """The payer cancels on UseePay's page."""
-        self._payer(order_id, "cancel", notify=True)
-
-    def fail(self, order_id: str) -> None:
-        self._payer(order_id, "fail", notify=True)
-
-    def expire(self, order_id: str) -> None:
-        """The payment window ran out: UseePay closes the order (3300) and notifies it."""
-        self._payer(order_id, "expire", notify=True)
-
-    def _payer(self, order_id: str, action: str, *, notify: bool) -> None:
+    def payer_action(self, order_id: str, action: str, *, notify: bool) -> None:
+        """The payment settles as UseePay reports the action (`PAYER_RESULTS`): an expiry is its
+        close (3300), notified like the rest."""
         if not self.is_open(order_id):
             raise OrderClosed(f"the payment is {self.transactions[order_id]['resultCode']}")
         self.settle(order_id, *PAYER_RESULTS[action])

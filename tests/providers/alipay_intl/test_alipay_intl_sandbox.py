@@ -24,7 +24,7 @@ RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}")
 
 
 def seed_body(**changes: Any) -> dict[str, Any]:
-    """Seed 002's request sample, made valid (its enum fields print every option)."""
+    """The documentation's request sample, made valid (its enum fields print every option)."""
     body: dict[str, Any] = {
         "merchantId": MERCHANT_ID,
         "productCode": "AUTO_DEBIT",

@@ -15,7 +15,7 @@ from payments.http import HttpClient
 from payments.providers.useepay.adapter import UseePay, UseePaySettings, string_to_sign
 from tests.providers.useepay.fixtures import MD5_SETTINGS, MERCHANT_KEY, RSA_SETTINGS, USEEPAY_KEY
 
-# Seed 001's request, as a merchant would send it.
+# The documentation's sample request, as a merchant would send it.
 SEED_FIELDS = {
     "amount": "100",
     "appId": "www.pay.com",
