@@ -149,7 +149,7 @@ def emulated() -> Iterator[LocalStack]:
 
 
 def check_gateway_answers(stack: LocalStack) -> None:
-    """API Gateway's own answers and every body size over the limit, in the README's error shape over
+    """API Gateway's own answers and every body size over the limit, in docs/api.md's error shape over
     HTTP: the template's gateway responses (local/router.py) and the functions' own 413."""
     key = {"x-api-key": stack.api_key}
     expected = {

@@ -20,7 +20,7 @@ from local.testing import (
     Template,
 )
 
-# What each of API Gateway's answers says, in our words (README: Errors).
+# What each of API Gateway's answers says, in our words (docs/api.md: Errors).
 CODES = {
     "MISSING_AUTHENTICATION_TOKEN": "route_not_found",
     "INVALID_API_KEY": "invalid_api_key",

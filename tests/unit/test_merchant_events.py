@@ -1,5 +1,5 @@
 """Merchant events: which committed changes become which events, their ids, and the webhook signature
-(checked here by a receiver written with the standard library, as the README shows a merchant)."""
+(checked here by a receiver written with the standard library, as docs/api.md shows a merchant)."""
 
 from __future__ import annotations
 
@@ -102,12 +102,12 @@ def test_sequence_increases_strictly_per_order_and_is_stable_per_event() -> None
     assert again == sequences  # a stream retry publishes the same numbers
 
 
-# -- the signature, verified as a merchant would (README, "Signed webhooks") -----------------------
+# -- the signature, verified as a merchant would (docs/api.md, "Signed webhooks") ------------------
 TOLERANCE_S = 300
 
 
 def receiver_accepts(secret: str, header: str, body: bytes, now: float) -> bool:
-    """The README's receiver: hmac from the standard library, nothing of ours."""
+    """The receiver of docs/api.md: hmac from the standard library, nothing of ours."""
     parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
     timestamp, received = parts.get("t", ""), parts.get("v1", "")
     if not timestamp.isdigit() or abs(now - int(timestamp)) > TOLERANCE_S:
@@ -137,12 +137,12 @@ def test_any_tampered_byte_or_a_stale_timestamp_fails() -> None:
     assert not receiver_accepts("whsec-0123456789", stale, body, now)
 
 
-def test_the_readme_receiver_is_the_one_tested_here() -> None:
-    """The snippet merchants copy from the README runs and agrees with `sign`."""
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    block = next(b for b in readme.split("```python\n")[1:] if "def verified(" in b).split("```", 1)[0]
+def test_the_documented_receiver_is_the_one_tested_here() -> None:
+    """The snippet merchants copy from docs/api.md runs and agrees with `sign`."""
+    api = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    block = next(b for b in api.split("```python\n")[1:] if "def verified(" in b).split("```", 1)[0]
     namespace: dict[str, Any] = {}
-    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    exec(compile(block, "docs/api.md", "exec"), namespace)  # noqa: S102 - our own documentation
     body = json.dumps({"id": "evt_1", "type": "order.paid"})
     header = sign("whsec-0123456789", int(time.time()), body)
     assert namespace["verified"]("whsec-0123456789", header, body.encode())

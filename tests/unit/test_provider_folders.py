@@ -3,8 +3,8 @@ provider's folders names it, so adding one touches nothing else.
 
 A provider's folders are the paths with a directory named like it (layers/payments/payments/
 providers/<name>/, local/providers/<name>/, tests/providers/<name>/, events/<name>/, ...). Prose
-that lists the providers may name them: docs/, the README and template.yaml's Outputs (the
-notification URL each provider is given).
+that lists the providers may name them: docs/, the README, the benchmark figures (bench/README.md:
+measured per provider) and template.yaml's Outputs (the notification URL each provider is given).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 from local.testing import kits
 
 ROOT = Path(__file__).resolve().parents[2]
-ANYWHERE = ("docs/", "README.md")
+ANYWHERE = ("docs/", "README.md", "bench/README.md")
 
 
 def name_pattern(name: str) -> re.Pattern[str]:

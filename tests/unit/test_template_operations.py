@@ -1,10 +1,10 @@
-"""template.yaml keeps the operations promises of the README's "Operating it" section.
+"""template.yaml keeps the operations promises of docs/operations.md ("Operating it").
 
 Generic over the template: every function found in it (a function added later included) must log to
 a log group of its own with a retention, have an Errors and a Throttles alarm, appear on the dashboard,
 and register the SnapStart hooks. Alarms on our own metrics must use a metric the code emits, with the
-namespace and dimensions it emits it with; every alarm the README lists must exist, and every alarm must
-be in the README. The API access log must carry no body, key or IP field.
+namespace and dimensions it emits it with; every alarm the operations guide lists must exist, and every
+alarm must be in its alarms table. The API access log must carry no body, key or IP field.
 
 Each check returns its problems, so the tests at the end can show that it fails on a broken template.
 """
@@ -25,7 +25,7 @@ from local.testing import ROOT, Template
 from tests.support.providers import ANY_PROVIDER
 
 LAYER = ROOT / "layers" / "payments" / "payments"
-README = ROOT / "README.md"
+OPERATIONS = ROOT / "docs" / "operations.md"
 ALARM = "AWS::CloudWatch::Alarm"
 FUNCTION = "AWS::Serverless::Function"
 # Metrics Powertools emits itself (log_metrics(capture_cold_start_metric=True)), with their dimensions.
@@ -200,10 +200,9 @@ def custom_metric_alarm_problems(template: Template, emitted: dict[str, set[str]
     return problems
 
 
-def readme_alarm_metrics(text: str) -> set[str]:
-    """The metric column (second) of the alarms table in the README's "Operating it" section."""
-    section = text.split("\n## Operating it", 1)[1].split("\n## ", 1)[0]
-    table = section.split("\n### Alarms", 1)[1].split("\n#", 1)[0]
+def documented_alarm_metrics(text: str) -> set[str]:
+    """The metric column (second) of the alarms table in docs/operations.md's "Alarms" section."""
+    table = text.split("\n## Alarms", 1)[1].split("\n#", 1)[0]
     names = set()
     for line in table.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
@@ -212,9 +211,9 @@ def readme_alarm_metrics(text: str) -> set[str]:
     return names
 
 
-def readme_problems(template: Template, readme: str, emitted: dict[str, set[str]]) -> list[str]:
+def documentation_problems(template: Template, guide: str, emitted: dict[str, set[str]]) -> list[str]:
     namespace, _ = powertools_env(template)
-    listed = readme_alarm_metrics(readme)
+    listed = documented_alarm_metrics(guide)
     in_template = {
         (ns, metric) for alarm in alarms(template).values() for ns, metric, _ in alarm_metrics(alarm)
     }
@@ -222,13 +221,13 @@ def readme_problems(template: Template, readme: str, emitted: dict[str, set[str]
     for metric in sorted(listed):
         if metric in emitted and (namespace, metric) not in in_template:
             problems.append(
-                f"the README lists an alarm on {metric}, emitted by the code: none in the template"
+                f"docs/operations.md lists an alarm on {metric}, emitted by the code: none in the template"
             )
         elif not any(metric == m for _, m in in_template):
-            problems.append(f"the README lists an alarm on {metric}: none in the template")
+            problems.append(f"docs/operations.md lists an alarm on {metric}: none in the template")
     for ns, metric in sorted(in_template):
         if metric not in listed:
-            problems.append(f"the alarm on {ns} {metric} is not in the README's alarms table")
+            problems.append(f"the alarm on {ns} {metric} is not in docs/operations.md's alarms table")
     return problems
 
 
@@ -326,11 +325,12 @@ def test_alarms_on_our_metrics_match_what_the_code_emits(
     assert custom_metric_alarm_problems(template, emitted) == []
 
 
-def test_every_alarm_in_the_readme_is_in_the_template_and_back(
+def test_every_alarm_in_the_operations_guide_is_in_the_template_and_back(
     template: Template, emitted: dict[str, set[str]]
 ) -> None:
-    assert readme_alarm_metrics(README.read_text()) >= {"Errors", "Throttles", "NotificationAmountMismatch"}
-    assert readme_problems(template, README.read_text(), emitted) == []
+    guide = OPERATIONS.read_text()
+    assert documented_alarm_metrics(guide) >= {"Errors", "Throttles", "NotificationAmountMismatch"}
+    assert documentation_problems(template, guide, emitted) == []
 
 
 def test_the_access_log_is_json_without_body_key_or_ip(template: Template) -> None:
@@ -463,17 +463,18 @@ def test_a_function_without_an_errors_alarm_fails(template: Template) -> None:
     ]
 
 
-def test_a_readme_alarm_missing_from_the_template_fails(
+def test_a_documented_alarm_missing_from_the_template_fails(
     template: Template, emitted: dict[str, set[str]]
 ) -> None:
     missing = broken(template)
     del missing.resources["NotificationAmountMismatchAlarm"]
-    assert readme_problems(missing, README.read_text(), emitted) == [
-        "the README lists an alarm on NotificationAmountMismatch, emitted by the code: none in the template"
+    assert documentation_problems(missing, OPERATIONS.read_text(), emitted) == [
+        "docs/operations.md lists an alarm on NotificationAmountMismatch, emitted by the code:"
+        " none in the template"
     ]
-    undocumented = README.read_text().replace("`ProviderOutcomeUnknown`", "ProviderOutcomeUnknown")
-    assert readme_problems(template, undocumented, emitted) == [
-        "the alarm on AlipayPayments ProviderOutcomeUnknown is not in the README's alarms table"
+    undocumented = OPERATIONS.read_text().replace("`ProviderOutcomeUnknown`", "ProviderOutcomeUnknown")
+    assert documentation_problems(template, undocumented, emitted) == [
+        "the alarm on AlipayPayments ProviderOutcomeUnknown is not in docs/operations.md's alarms table"
     ]
 
 
