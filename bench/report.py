@@ -96,10 +96,8 @@ def render(results: dict[str, Any]) -> str:
         lines.append(
             "   create, notify and order actions add pydantic (provider settings, the request models) and"
         )
-        lines.append(
-            "   boto3 (Powertools Parameters). Closing the gap: leave those libraries, or SnapStart (README,"
-        )
-        lines.append("   Benchmarks).")
+        lines.append("   boto3 (Powertools Parameters). Closing the gap: leave those libraries, or SnapStart")
+        lines.append("   (docs/operations.md, SnapStart).")
     lines += [
         "",
         "2./3. Per request: our CPU (DynamoDB and provider time excluded) and round trips",
@@ -130,7 +128,7 @@ def render(results: dict[str, Any]) -> str:
             "   routing, logging and metrics, verifying, parsing, the redacted audit event, the gate and"
             " the engine. Closing",
             "   it means leaving botocore for pre-serialised, hand-signed DynamoDB requests"
-            " (README, Benchmarks).",
+            " (bench/README.md).",
         ]
     cancels = [row for case, row in rows.items() if case.startswith(CANCEL)]
     if any(row["dynamodb_reads"] > 1 for row in cancels):

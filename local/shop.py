@@ -776,7 +776,7 @@ def webhook_signature_valid(
     secret: str, header: str, body: bytes, now: float, tolerance_s: int = 300
 ) -> bool:
     """`Payments-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`: checked the
-    way the README tells a merchant to, with the standard library."""
+    way docs/api.md tells a merchant to, with the standard library."""
     parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
     timestamp, received = parts.get("t", ""), parts.get("v1", "")
     if not secret or not timestamp.isdigit() or abs(now - int(timestamp)) > tolerance_s:

@@ -49,7 +49,7 @@ class MalformedRequest(PaymentsError):
 
 # The largest request body the API takes, on every route: a merchant request is a few kB, and a
 # provider notification tens. Far below Lambda's 6 MB event (bodies are base64-encoded in it) and API
-# Gateway's 10 MB, so that every larger body gets this answer, in every mode (README: Errors).
+# Gateway's 10 MB, so that every larger body gets this answer, in every mode (docs/api.md: Errors).
 MAX_REQUEST_BODY_BYTES = 1024 * 1024
 
 
