@@ -63,7 +63,8 @@ JSON_UTF8 = "application/json; charset=UTF-8"
 # Notifications: resultInfo is the payment's result. Anything else is `unknown` (and logged).
 PAID_RESULT = ("S", "SUCCESS")
 # payQuery: resultInfo is the query's result; the payment's state is in `payStatus`. Alipay's cashier
-# pages do not list its words: these are the ones of the alipay.intl family (inference, see docs/providers/alipay-intl.md).
+# pages do not list its words: these are the ones of the alipay.intl family (inference, see
+# docs/providers/alipay-intl.md).
 PAY_STATUS_TABLE: dict[str, OrderStatus] = {
     "INIT": OrderStatus.PENDING,  # order made, not paid yet
     "WAIT_BUYER_PAY": OrderStatus.PENDING,
