@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from local.testing import kit_of, kits
+from payments.providers.capabilities import RefundReporting
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,5 +99,5 @@ def providers_where(holds: Callable[[EndToEndFacts], object]) -> list[str]:
 
 
 def notifies_refunds(name: str) -> bool:
-    """It reports a refund's result by notification (else in the refund's reply): the kit's traits."""
-    return not kit_of(name).traits.answers_refunds_at_once
+    """It reports a refund's result by notification (else in the refund's reply): its capabilities."""
+    return kit_of(name).capabilities.refunds_reported is not RefundReporting.WHEN_ASKED
