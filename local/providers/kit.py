@@ -97,7 +97,7 @@ class ProviderKit[Credentials, Sandbox](ABC):
         """Every secret in `credentials` as text, in the forms it could leak in (the leak guard)."""
 
     @abstractmethod
-    def checkout(self, sandbox: Sandbox) -> Checkout:
+    def checkout(self, sandbox: Sandbox) -> Checkout[Any]:
         """The sandbox's hosted checkout page."""
 
     @abstractmethod
