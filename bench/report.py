@@ -51,7 +51,9 @@ def _target(case: str, row: dict[str, Any]) -> str:
         return _counts(row, 1, 2, 1)  # read; reserve (transaction); provider; outcome (transaction)
     if case.startswith(CANCEL):
         # read; the order's lease; provider (unless it has no cancel call); the outcome (transaction)
-        return _counts(row, 1, 2, 0 if provider and not provider.kit.traits.cancels_at_the_provider else 1)
+        return _counts(
+            row, 1, 2, 0 if provider and not provider.kit.capabilities.cancels_unpaid_orders else 1
+        )
     if case.startswith("POST /orders"):
         return _counts(row, 0, 2, 1)  # order + first event (transaction); provider; outcome
     if case.startswith("GET /orders"):
@@ -138,7 +140,7 @@ def render(results: dict[str, Any]) -> str:
             "   the lease's UpdateItem could return the order it wrote (ReturnValues=ALL_NEW) instead.",
         ]
         without_cancel = sorted(
-            {p.kit.display_name for p in provider_cases() if not p.kit.traits.cancels_at_the_provider}
+            {p.kit.display_name for p in provider_cases() if not p.kit.capabilities.cancels_unpaid_orders}
         )
         if without_cancel:
             lines.append(

@@ -4,19 +4,22 @@ What a payer's click means (the status words and the notifications each provider
 sandbox's own business: each button runs the sandbox's control action of the same name (`pay`,
 `cancel`, `fail`, `expire`), which queues the provider's notifications, if any, in its outbox.
 This module adds what a page needs around that: the order's description and amount in major units,
-the refunds made on it, the provider's display name, its language, and where the provider sends the
-browser afterwards.
+the refunds made on it, the provider's display name (its adapter's label), its language, and where the
+provider sends the browser afterwards. Each provider's page (local/providers/<name>/checkout.py) is a
+`Checkout` that says only how its sandbox holds an order and where its browser goes.
 """
 
 from __future__ import annotations
 
 import html
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from local.http_server import page
-from local.providers.controls import RefundView
+from local.providers.controls import RefundView, SandboxControls
+from payments.providers import provider_class
 
 OUTCOMES = ("pay", "cancel", "fail", "expire")  # the buttons; their ids are what the browser test clicks
 
@@ -102,22 +105,45 @@ class OrderView:
     refunds: list[RefundView]
 
 
-class Checkout(Protocol):
-    provider: str
-    display_name: str
-    title: str
+class Checkout[Sandbox: SandboxControls](ABC):
+    """One provider's hosted checkout page over its sandbox."""
 
+    provider: ClassVar[str]  # the provider's name (its folders' name)
+    page_name: ClassVar[str] = "Alipay"  # what the page's title calls it, after the provider's name
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+
+    @property
+    def display_name(self) -> str:
+        """The provider as it calls itself: its adapter's label."""
+        return provider_class(self.provider).label
+
+    @property
+    def title(self) -> str:
+        return f"{self.display_name} — {self.page_name}"
+
+    @abstractmethod
     def order_of(self, path: str, query: str) -> str | None:
         """The order a checkout page URL belongs to."""
 
+    @abstractmethod
     def view(self, order_id: str) -> OrderView: ...
 
     def language(self, order_id: str, query: str) -> str:
-        """ "en" or "zh": the page's language."""
+        """ "en" or "zh": the page's language (English unless the provider's page says otherwise)."""
+        return "en"
 
     def finish(self, order_id: str, outcome: str) -> str:
         """Run the payer's `outcome` at the sandbox; the URL the provider then sends the browser to.
         Raises the sandbox's OrderClosed when the order can no longer take it."""
+        self.sandbox.control(order_id, outcome)
+        return self.browser_goes_to(order_id, outcome)
+
+    @abstractmethod
+    def browser_goes_to(self, order_id: str, outcome: str) -> str:
+        """Where the provider sends the browser after the payer's `outcome`: a merchant's URL given at
+        create ("" when none was)."""
 
 
 def label(key: str, language: str) -> str:
@@ -129,7 +155,7 @@ def label(key: str, language: str) -> str:
     return f'{english} <span class="locale" lang="{language}">{html.escape(LABELS[language][key])}</span>'
 
 
-def checkout_page(checkout: Checkout, order_id: str, language: str, message: str = "") -> bytes:
+def checkout_page(checkout: Checkout[Any], order_id: str, language: str, message: str = "") -> bytes:
     """The checkout page of `order_id`: the order, a button per outcome while the order can still take
     one (none once it is closed: paid, cancelled, failed or expired), its refunds; `message` (HTML)
     above the buttons."""

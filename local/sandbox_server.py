@@ -98,7 +98,7 @@ class SandboxServer(LoopbackServer):
     def __init__(
         self,
         sandbox: Sandbox,
-        checkout: Checkout,
+        checkout: Checkout[Any],
         port: int,
         log: Callable[[str], None],
         notification_delay: float = 0.2,

@@ -3,8 +3,10 @@
 A kit is everything about one provider that is not the adapter (the adapter is the layer's
 `payments.providers.<name>.adapter`): its sandbox and checkout page, fresh credentials and the secret
 entry that points the adapter at a sandbox, its status words, its signer for test notifications,
-and the questions the generic tests ask about the provider's side. The local stack, the sample-event
-generator, the reliability harness and the contract suite reach a provider only through its kit
+and the questions the generic tests ask about the provider's side. What the provider's protocol does
+and what it is called are its adapter's `documented_capabilities` and `label`, written once there: the
+kit reads them (`capabilities`, `display_name`). The local stack, the sample-event generator, the
+reliability harness and the contract suite reach a provider only through its kit
 (docs/adding-a-provider.md).
 """
 
@@ -20,6 +22,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from payments.orders import OrderStatus
+from payments.providers import provider_class
+from payments.providers.capabilities import Capabilities
 
 if TYPE_CHECKING:
     from local.checkout import Checkout
@@ -38,35 +42,10 @@ class Statement:
     refund_key: str | None = None  # refunds reported by their own event: recorded once per key
 
 
-@dataclass(frozen=True, slots=True)
-class ProtocolTraits:
-    """What the provider's protocol does where the generic tests expect different things, from its
-    documentation (docs/providers/), independent of the adapter."""
-
-    # The provider has a call that withdraws an unpaid order: a cancel shows at the provider, and a
-    # payment racing it is refused there. Without one, its checkout closes on its own and a payment
-    # it reports after our cancel is applied and flagged late.
-    cancels_at_the_provider: bool
-    # The provider can be asked about one refund, so it shows a refund it never received and the
-    # same request (or reconciliation) sends it. Without that lookup a refund whose outcome is unclear
-    # stays unknown rather than risk a second one.
-    looks_up_a_refund: bool
-    # The provider answers a refund at once and notifies none: holding refunds makes it answer
-    # "unclear" instead (a later refund notification cannot be lost).
-    answers_refunds_at_once: bool
-    # The provider's rule for a create whose outcome stays unclear: cancel it, so that it can never be
-    # paid later. Otherwise it is left to the merchant's retry, or its expiry.
-    cancels_unclear_creates: bool
-    # The provider's order query gives the payment link back: a create resumed by a query can still
-    # send the payer to pay.
-    query_gives_payment_link: bool
-
-
 class ProviderKit[Credentials, Sandbox](ABC):
     """One provider's kit. Subclasses set the class attributes and fill in the methods."""
 
     name: ClassVar[str]  # the provider's name in our API and its folders' name
-    display_name: ClassVar[str]  # for people, as the provider calls itself: "Example Pay"
     variants: ClassVar[tuple[str, ...]] = ("",)  # configurations tested separately (a sign type)
     # Where the adapter calls in tests (requests are answered by the sandbox, never the internet):
     test_base_url: ClassVar[str]
@@ -75,7 +54,18 @@ class ProviderKit[Credentials, Sandbox](ABC):
     # Independent of the adapter's tables: what each of the provider's words means, from its notes.
     # outcome name -> (the provider's word, the unified status).
     outcomes: ClassVar[Mapping[str, tuple[str, OrderStatus]]]
-    traits: ClassVar[ProtocolTraits]
+
+    # -- what the adapter states of the provider (its one statement) -------------------------------
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the provider takes and how its protocol behaves: the adapter's documented record,
+        where the generic tests read whether it has a cancel call, how it reports refunds, etc."""
+        return provider_class(self.name).documented_capabilities
+
+    @property
+    def display_name(self) -> str:
+        """For people, as the provider calls itself: the adapter's `label`."""
+        return provider_class(self.name).label
 
     # -- how the demo shop names it to a customer (local/shop.py) ---------------------------------
     @property
@@ -107,7 +97,7 @@ class ProviderKit[Credentials, Sandbox](ABC):
         """Every secret in `credentials` as text, in the forms it could leak in (the leak guard)."""
 
     @abstractmethod
-    def checkout(self, sandbox: Sandbox) -> Checkout:
+    def checkout(self, sandbox: Sandbox) -> Checkout[Any]:
         """The sandbox's hosted checkout page."""
 
     @abstractmethod

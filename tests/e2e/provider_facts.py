@@ -1,9 +1,12 @@
 """What the end-to-end tests expect of each provider, discovered: every provider's folder under
 tests/providers holds an `e2e` module with its `FACTS` (docs/adding-a-provider.md).
 
-The end-to-end tests name no provider: they run over `kits()` and ask these facts (and the kit's own
-attributes, such as its display name) wherever the providers differ. A fact here is what the
-provider's documentation says and its sandbox does, written down independently of the adapter.
+The end-to-end tests name no provider: they run over `kits()` and ask these facts wherever the
+providers differ. A fact here is what the provider's documentation says its side shows (its words,
+its checkout's outcomes, the call its sandbox records), written down independently of the adapter.
+What the protocol does (a cancel call, how refunds report, the pages the payer is sent to) and the
+provider's name are not repeated here: the tests read them from the kit (`capabilities`,
+`display_name`, `shop_label`), which reads the adapter's one record.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from local.testing import kit_of, kits
+from payments.providers.capabilities import RefundReporting
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,15 +48,13 @@ class CurrencyRefusal:
 
 @dataclass(frozen=True, slots=True)
 class EndToEndFacts:
-    shop_choice: str  # how the demo shop's "Pay with" list names the provider
     # For each checkout button (local/checkout.py's OUTCOMES: pay, cancel, fail, expire):
     checkout_outcomes: Mapping[str, CheckoutOutcome]
-    cancel_link: bool  # its checkout's Cancel sends the payer to the merchant's cancel_url
-    # Its word for an order its cancel call withdrew; None: it has no cancel call (the order is
-    # cancelled on our side only and its checkout closes on its own).
-    cancelled_word: str | None
     # The call that settles a refund whose reply was lost (the sandbox's CallRecord.operation).
     lost_refund_resolved_by: str
+    # Its word for an order its cancel call withdrew: given exactly when it has one
+    # (capabilities.cancels_unpaid_orders).
+    cancelled_word: str | None = None
     currency_refusal: CurrencyRefusal | None = None
     forged_notification: ForgedNotification | None = None
 
@@ -73,6 +75,11 @@ def provider_facts() -> dict[str, EndToEndFacts]:
             ) from None
         if not isinstance(facts, EndToEndFacts):
             raise TypeError(f"tests/providers/{name}/e2e.py: FACTS is not an EndToEndFacts")
+        if (facts.cancelled_word is not None) != kit_of(name).capabilities.cancels_unpaid_orders:
+            raise ValueError(
+                f"tests/providers/{name}/e2e.py: cancelled_word is the word of a cancel call,"
+                " given exactly when the adapter's capabilities have one"
+            )
         found[name] = facts
     return found
 
@@ -98,5 +105,5 @@ def providers_where(holds: Callable[[EndToEndFacts], object]) -> list[str]:
 
 
 def notifies_refunds(name: str) -> bool:
-    """It reports a refund's result by notification (else in the refund's reply): the kit's traits."""
-    return not kit_of(name).traits.answers_refunds_at_once
+    """It reports a refund's result by notification (else in the refund's reply): its capabilities."""
+    return kit_of(name).capabilities.refunds_reported is not RefundReporting.WHEN_ASKED

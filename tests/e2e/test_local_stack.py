@@ -137,7 +137,7 @@ def test_a_create_whose_reply_is_lost_is_resolved_by_the_retry(
     assert lost.status_code in (502, 504), lost.text
     assert local_stack.order(order_id)["status"] == "unknown"
     retry = local_stack.create(order_id, provider)
-    if kit_of(provider).traits.query_gives_payment_link:
+    if kit_of(provider).capabilities.query_gives_payment_link:
         assert retry.status_code in (200, 201), retry.text
         assert retry.json()["status"] == "pending"
     else:  # the provider's query does not: the merchant is told, not left with nothing to pay with

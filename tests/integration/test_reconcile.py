@@ -11,6 +11,7 @@ import boto3
 
 from local.testing import kit_of
 from payments.orders import OPEN
+from payments.providers.capabilities import RefundReporting
 from payments.store import OrdersStore
 from tests.conftest import Stack
 from tests.support.link import ProviderLink
@@ -67,13 +68,13 @@ def test_an_order_never_paid_expires_after_its_expiry(shop: Shop, stack: Stack) 
 def test_a_refund_whose_result_was_never_notified_is_completed(shop: Shop, stack: Stack) -> None:
     shop.paid("rc-3")
     shop.sandbox.drop_next_notification("rc-3")
-    if kit_of(shop.provider).traits.answers_refunds_at_once:
+    if kit_of(shop.provider).capabilities.refunds_reported is RefundReporting.WHEN_ASKED:
         shop.sandbox.hold_refunds("rc-3")  # make it answer "unclear" instead
     first = shop.refund("rc-3", "r-1", amount=money(300))
     assert first.status in (201, 502), first.body
     shop.deliver()
     assert shop.read("rc-3")["refunds"][0]["status"] in ("pending", "unknown")
-    if kit_of(shop.provider).traits.answers_refunds_at_once:
+    if kit_of(shop.provider).capabilities.refunds_reported is RefundReporting.WHEN_ASKED:
         shop.sandbox.release_refunds("rc-3")
     shop.reconcile(LATER)
     order = shop.read("rc-3")
@@ -100,7 +101,7 @@ def test_an_unclear_create_the_provider_never_saw(shop: Shop, link: ProviderLink
     assert shop.api.request("POST", "/orders", body=shop_body(shop, "rc-5")).status == 504
     shop.reconcile(LATER)
     order = shop.read("rc-5")
-    if kit_of(shop.provider).traits.cancels_unclear_creates:
+    if kit_of(shop.provider).capabilities.withdraws_unclear_creates:
         # The provider's rule for an unclear create: cancel it, so that it can never be paid later.
         assert order["status"] == "cancelled"
         assert [call.operation for call in shop.sandbox.calls_for("rc-5")][-1] == "cancel"
@@ -144,7 +145,7 @@ def test_open_work_unresolved_for_seven_days_needs_a_person(shop: Shop, link: Pr
     shop.paid("rc-8")
     link.inject("connect_timeout")
     assert shop.refund("rc-8", "r-1", amount=money(100)).status == 504
-    if kit_of(shop.provider).traits.looks_up_a_refund:
+    if kit_of(shop.provider).capabilities.looks_up_a_refund:
         return  # the provider shows it never got it: reconciliation sends it (tested above)
     for day in range(1, 15):
         shop.reconcile(timedelta(days=day, minutes=1))

@@ -20,13 +20,14 @@ from payments.facts import Notification, RefundStatus
 from payments.ledger import MERCHANT, Refund
 from payments.money import Money
 from payments.orders import OrderStatus
+from payments.providers.capabilities import Capabilities
 from payments.reconcile import ReconcileFlow
 from payments.refunds import RefundFlow
 from payments.schedule import CHECK_OFFSETS
 from payments.store import OrdersStore, iso
 from tests.conftest import Stack
 from tests.support.orders import stored_order
-from tests.support.providers import ANY_PROVIDER
+from tests.support.providers import ANY_PROVIDER, capabilities_with
 from tests.support.store import history
 
 CREATED = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -43,8 +44,10 @@ class ScriptedProvider:
     down: bool = False
     refunds_fail: bool = False  # it answers, but a refund sent again fails
     calls: list[str] = field(default_factory=list)
-    expiry_grace_seconds: int = 900
-    withdraws_unclear_creates: bool = False
+    # It leaves an unclear create to expire, and may report a payment until 15 minutes after expiry.
+    capabilities: Capabilities = field(
+        default_factory=lambda: capabilities_with(withdraws_unclear_creates=False, expiry_grace_seconds=900)
+    )
 
     def _answer(self, what: str) -> None:
         self.calls.append(what)

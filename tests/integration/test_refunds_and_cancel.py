@@ -9,6 +9,7 @@ import pytest
 import responses
 
 from local.testing import kit_of, kits
+from payments.providers.capabilities import RefundReporting
 from tests.conftest import Stack
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
@@ -16,7 +17,9 @@ from tests.support.providers import ANY_PROVIDER, mount
 from tests.support.shop_kit import Shop
 
 # Refunds that stay in flight until the provider reports them: one that does not answer them at once.
-REPORTS_REFUNDS_LATER = next(name for name in kits() if not kit_of(name).traits.answers_refunds_at_once)
+REPORTS_REFUNDS_LATER = next(
+    name for name in kits() if kit_of(name).capabilities.refunds_reported is not RefundReporting.WHEN_ASKED
+)
 
 
 def money(value: int) -> dict[str, Any]:
@@ -121,7 +124,7 @@ def test_a_refund_that_never_reached_the_provider_is_sent_by_the_same_request(
     assert shop.refund("rf-5", "r-1", amount=money(300)).status == 504
     assert shop.provider_refunds("rf-5") == []
     again = shop.refund("rf-5", "r-1", amount=money(300))
-    if not kit_of(shop.provider).traits.looks_up_a_refund:
+    if not kit_of(shop.provider).capabilities.looks_up_a_refund:
         # No lookup by refund: until the provider's order shows it, the refund stays unknown rather
         # than risk a second one.
         assert (again.status, again.json()["status"]) == (200, "unknown")
@@ -201,7 +204,7 @@ def test_cancel_a_pending_order(shop: Shop) -> None:
     shop.deliver()  # a provider may notify the cancel too: nothing changes
     assert shop.read("c-1")["status"] == "cancelled"
     assert shop.cancel("c-1", {}).status == 200  # already cancelled: the same answer, unchanged
-    if kit_of(shop.provider).traits.cancels_at_the_provider:  # else its checkout closes on its own
+    if kit_of(shop.provider).capabilities.cancels_unpaid_orders:  # else its checkout closes on its own
         assert shop.sandbox.status_of("c-1").lower() in ("cancelled", "void")
 
 
@@ -236,7 +239,7 @@ def test_cancel_racing_a_payment_ends_paid(shop: Shop) -> None:
     shop.sandbox.pay_silently("c-3")
     reply = shop.cancel("c-3")
     order = shop.read("c-3")
-    if not kit_of(shop.provider).traits.cancels_at_the_provider:
+    if not kit_of(shop.provider).capabilities.cancels_unpaid_orders:
         # No cancel call to refuse it: cancelled here; the payment, when the provider reports it, is
         # applied and flagged late (the money is real).
         assert reply.status == 200

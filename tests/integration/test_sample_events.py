@@ -25,6 +25,7 @@ from events.generate import SECRET_ENTRY_FILE, build, sample_secret_entries
 from local.testing import ProviderKit, Reply, kit_of, kits
 from payments.http import HttpClient
 from payments.providers import provider_class
+from payments.providers.capabilities import RefundReporting
 from payments.web import raw_request
 from tests.conftest import Stack
 from tests.support.lambdas import Api
@@ -201,7 +202,9 @@ def refund_the_sample(api: Api, sandbox: Any, kit: ProviderKit[Any, Any]) -> Non
         {"value": 400, "currency": "EUR"},
         "One cup arrived broken",
     )
-    assert refund["status"] == ("succeeded" if kit.traits.answers_refunds_at_once else "pending")
+    assert refund["status"] == (
+        "succeeded" if kit.capabilities.refunds_reported is RefundReporting.WHEN_ASKED else "pending"
+    )
     for note in sandbox.take_notifications():  # a provider that reports refunds later does so now
         assert (
             api.request(note.method, note.url, body=note.body, headers=note.headers, api_key=None).status
@@ -231,7 +234,7 @@ def test_cancel_sample_withdraws_the_unpaid_order(
     again = api.functions["OrderActionsFunction"].invoke(cancel_event)
     assert (again.status, again.json()["status"]) == (200, "cancelled")
     calls = [call["operation"] for call in sandbox.view(kit.sample_order_id)["calls"]]
-    assert calls == (["create", "cancel"] if kit.traits.cancels_at_the_provider else ["create"])
+    assert calls == (["create", "cancel"] if kit.capabilities.cancels_unpaid_orders else ["create"])
 
 
 def test_the_scheduled_sample_runs_the_reconciler(

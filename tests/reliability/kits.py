@@ -1,6 +1,7 @@
 """What the reliability suite knows of each provider beyond its kit (local/providers/<name>/kit.py): how
 its notifications are forged, how its side breaks on create, how our replies to it read, and the
-expectations that differ from one provider to another. Each provider's is its folder's
+expectations that differ from one provider to another (what its protocol does, such as how refunds
+report, is not repeated here: the tests read the kit's `capabilities`). Each provider's is its folder's
 tests/providers/<name>/reliability.py (its `RELIABILITY`), discovered by the provider's name; the
 suite's tests are written once, over every provider (and every variant, such as a sign type).
 """
@@ -36,16 +37,12 @@ class ReliabilityKit(ABC):
     the class attributes where the provider differs from the defaults."""
 
     name: ClassVar[str]  # the provider's name: its folders' name
-    # Its own reports of refunds (a signed event per refund), beside its payment reports.
-    reports_refunds_by_event: ClassVar[bool] = False
     # outcome -> the order's cumulative refunded total (of a 1000 order) its statement reports.
     refunded_totals: ClassVar[Mapping[str, int]] = {}
     # The race test's scenarios: name -> {outcome: deliveries of it} (50 deliveries in all).
     race_mixes: ClassVar[Mapping[str, Mapping[str, int]]]
     # Reconciliation: fate -> the status the order ends in, where it is not the usual one.
     reconciled_otherwise: ClassVar[Mapping[str, str]] = {}
-    # A refund whose result is lost is one the provider answered "unknown" (held, then released).
-    refund_result_unknown: ClassVar[bool] = False
     # The rows of the DynamoDB-fault table this provider carries, as (what the caller does, the
     # operation that fails): each row is tried with one provider (test_store_faults.py).
     store_faults: ClassVar[tuple[tuple[str, str], ...]] = ()

@@ -20,9 +20,10 @@ from moto.dynamodb.exceptions import TransactionCanceledException
 from moto.dynamodb.models import DynamoDBBackend
 
 from local.testing import LambdaUnderTest, Template, kits
+from payments.providers.capabilities import RefundReporting
 from tests.reliability.conftest import mount
 from tests.reliability.harness import Harness
-from tests.reliability.kits import DEFAULT_VARIANTS, reliability_kit
+from tests.reliability.kits import DEFAULT_VARIANTS
 from tests.reliability.report import FIGURES
 from tests.support.event_pipeline import Receiver, with_webhooks
 from tests.support.lambdas import Api
@@ -97,7 +98,7 @@ def flows(harness: Harness, link: ProviderLink, monkeypatch: pytest.MonkeyPatch)
     paid, _ = harness.notification(order_id, "paid")
     assert harness.deliver_via_handler(paid).status == 200
     assert harness.deliver_via_handler(paid.replace(body=paid.body[:-5])).status >= 400  # rejected, recorded
-    if reliability_kit(harness.provider).reports_refunds_by_event:
+    if kits()[harness.provider].capabilities.refunds_reported is RefundReporting.EVENT_PER_REFUND:
         refund, _ = harness.notification(order_id, "refund:rf-1:300")
         assert harness.deliver_via_handler(refund).status == 200
     refunded = api.request(

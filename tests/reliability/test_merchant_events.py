@@ -25,6 +25,7 @@ from local.testing import QueuePoller, StreamPoller, filters_of, kit_of, kits, t
 from payments.api import RefundRequest, parse_create_order
 from payments.clock import utc_now
 from payments.config import ProviderDirectory
+from payments.providers.capabilities import RefundReporting
 from payments.service import PaymentsService
 from payments.store import OrdersStore
 from tests.conftest import Stack
@@ -38,7 +39,9 @@ from tests.support.orders import order_body
 
 ORDERS = int(os.environ.get("EVENTS_RELIABILITY_ORDERS", "100"))
 # The provider: one whose refunds succeed at once (each refund a committed change of its own).
-PROVIDER = next(name for name, kit in kits().items() if kit.traits.answers_refunds_at_once)
+PROVIDER = next(
+    name for name, kit in kits().items() if kit.capabilities.refunds_reported is RefundReporting.WHEN_ASKED
+)
 REFUNDS_PER_ORDER = 8  # with the payment and the create: ten changes per order
 
 

@@ -96,7 +96,7 @@ def fault_on_create(harness: Harness, link: ProviderLink, stack: Stack, fault: s
     resumed = harness.order(order_id)
     assert resumed is not None
     assert resumed.status == S.PENDING
-    if not made or kit_of(harness.provider).traits.query_gives_payment_link:
+    if not made or kit_of(harness.provider).capabilities.query_gives_payment_link:
         # Created now, or resumed from a provider whose order query returns the payment link.
         assert retry.status == 200, retry.body  # the same order, not a new one
         assert retry.json()["payment_url"]

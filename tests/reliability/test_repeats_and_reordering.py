@@ -22,6 +22,7 @@ from local.testing import kit_of, kits
 from payments.merchant_events import ORDER_TYPES, merchant_events
 from payments.orders import OrderStatus, Outcome, decide
 from payments.providers.base import RawResponse
+from payments.providers.capabilities import RefundReporting
 from tests.conftest import Stack
 from tests.reliability.harness import Delivery, Harness
 from tests.reliability.harness import Outcome as Statement
@@ -38,8 +39,9 @@ REFUND_EVENTS = ["refund:rf-1:1000", "refund:rf-2:300", "refund:rf-3:200", "refu
 def choices(provider: str) -> list[str]:
     """Every statement the provider can make about an order: each of its outcomes, and its refund
     events if it reports refunds by events of their own."""
-    events = REFUND_EVENTS if reliability_kit(provider).reports_refunds_by_event else []
-    return [*kit_of(provider).outcomes, *events]
+    kit = kit_of(provider)
+    by_event = kit.capabilities.refunds_reported is RefundReporting.EVENT_PER_REFUND
+    return [*kit.outcomes, *(REFUND_EVENTS if by_event else [])]
 
 
 # (The test reads this table: hypothesis derives its examples from the test's source.)

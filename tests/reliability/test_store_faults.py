@@ -235,7 +235,7 @@ def test_create_interrupted_after_the_provider_accepted_is_resumed_not_repeated(
     order = harness.order(order_id)
     assert order is not None
     assert order.status == OrderStatus.PENDING
-    if kit_of(harness.provider).traits.query_gives_payment_link:
+    if kit_of(harness.provider).capabilities.query_gives_payment_link:
         assert retry.status == 200, retry.body
     else:  # the merchant is told, not left with nothing to pay with
         assert (retry.status, error_code(retry)) == (409, "payment_action_unavailable"), retry.body

@@ -9,6 +9,7 @@ never by name.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -16,6 +17,8 @@ import responses
 from requests import PreparedRequest
 
 from local.testing import ProviderKit, kits
+from payments.providers import provider_class
+from payments.providers.capabilities import Capabilities
 from tests.support.link import ProviderLink
 from tests.support.secrets import PROVIDER_SECRET
 
@@ -25,6 +28,12 @@ ANY_KIT: Kit = next(iter(kits().values()))
 ANY_PROVIDER: str = ANY_KIT.name
 # A second name for "an order of one provider, a statement from another": any registered one will do.
 ANOTHER_PROVIDER: str = next((name for name in kits() if name != ANY_PROVIDER), f"not-{ANY_PROVIDER}")
+
+
+def capabilities_with(**changes: Any) -> Capabilities:
+    """A registered provider's capabilities record with `changes`: what a scripted provider in a flow's
+    test says of itself."""
+    return replace(provider_class(ANY_PROVIDER).documented_capabilities, **changes)
 
 
 def label(name: str, variant: str) -> str:

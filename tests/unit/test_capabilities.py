@@ -36,7 +36,12 @@ STRICT = Capabilities(
     required_customer_fields=frozenset({"ip_address", "email"}),
     payer_urls=frozenset({"return_url", "cancel_url"}),
     cancels_unpaid_orders=False,
+    confirms_payment_after_cancel=False,
+    withdraws_unclear_creates=False,
+    expiry_grace_seconds=600,
+    query_gives_payment_link=False,
     refunds_reported=RefundReporting.EVENT_PER_REFUND,
+    looks_up_a_refund=True,
 )
 # One that restricts nothing a record can restrict.
 OPEN = Capabilities(
@@ -47,7 +52,12 @@ OPEN = Capabilities(
     terminal_types=frozenset(TERMINAL_TYPES),
     payer_urls=frozenset(),
     cancels_unpaid_orders=True,
+    confirms_payment_after_cancel=True,
+    withdraws_unclear_creates=True,
+    expiry_grace_seconds=900,
+    query_gives_payment_link=True,
     refunds_reported=RefundReporting.WHEN_ASKED,
+    looks_up_a_refund=False,
 )
 
 
@@ -165,6 +175,10 @@ def test_the_first_refused_field_in_the_requests_order_is_named() -> None:
         ({"terminal_types": frozenset()}, "terminal_types"),
         ({"set_by_settings": frozenset({"gateway"})}, "set_by_settings"),
         ({"payer_urls": frozenset({"success_url"})}, "payer_urls"),
+        # Without a cancel call there is no cancel to confirm a payment after, nor to withdraw with.
+        ({"confirms_payment_after_cancel": True}, "confirms_payment_after_cancel"),
+        ({"withdraws_unclear_creates": True}, "withdraws_unclear_creates"),
+        ({"expiry_grace_seconds": -1}, "expiry_grace_seconds"),
     ],
 )
 def test_an_impossible_record_is_refused_when_declared(changes: dict[str, Any], complaint: str) -> None:

@@ -25,7 +25,7 @@ from payments.orders import Order, OrderStatus
 from payments.providers.base import Provider, RefundContext
 from payments.refunds import RefundFlow
 from payments.store import iso
-from tests.support.providers import ANY_PROVIDER
+from tests.support.providers import ANY_PROVIDER, capabilities_with
 from tests.unit.test_gate import FakeStore, order_in
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -291,7 +291,7 @@ def test_an_order_cancelled_at_a_provider_without_a_cancel_call_is_watched_until
     order.expires_at = iso(NOW + timedelta(minutes=10))
     store, provider = LeasingStore(order), ScriptedProvider()
     provider.cancel_answer = CancelResult.NO_CANCEL_CALL
-    provider.expiry_grace_seconds = 900
+    provider.capabilities = capabilities_with(expiry_grace_seconds=900)
     assert canceller(store, provider).cancel("g-1").status == OrderStatus.CANCELLED
     assert store.order.watch_until == iso(NOW + timedelta(minutes=25))  # its expiry, then the grace
     withdrawn = LeasingStore(order_in(OrderStatus.PENDING))

@@ -86,7 +86,7 @@ class CancelFlow:
 
         watch_until = None
         if outcome == CancelResult.NO_CANCEL_CALL:
-            watch_until = _checkout_closes(order, provider.expiry_grace_seconds, now)
+            watch_until = _checkout_closes(order, provider.capabilities.expiry_grace_seconds, now)
             if watch_until is not None:
                 reason += f"; asked again until {watch_until}"
 

@@ -99,7 +99,7 @@ class NotificationFlow:
             statement, source = asked, "provider_query"
         order = gate.check_owner(order, provider.name, statement)
         if (
-            provider.confirms_payment_after_cancel
+            provider.capabilities.confirms_payment_after_cancel
             and order.status == OrderStatus.CANCELLED
             and statement.status == OrderStatus.PAID
         ):

@@ -225,7 +225,7 @@ class ReconcileFlow:
             if (
                 statement is None
                 and order.status == OrderStatus.UNKNOWN
-                and provider.withdraws_unclear_creates
+                and provider.capabilities.withdraws_unclear_creates
             ):
                 # The provider's rule for a create whose outcome stayed unclear: withdraw it for good.
                 withdrawn = provider.cancel(order)
@@ -238,7 +238,7 @@ class ReconcileFlow:
             else event(source, source, now, reason="the provider does not know the order")
         )
         past_expiry = now > datetime.fromisoformat(order.expires_at) + timedelta(
-            seconds=provider.expiry_grace_seconds
+            seconds=provider.capabilities.expiry_grace_seconds
         )
 
         def decide(plan: Plan) -> None:

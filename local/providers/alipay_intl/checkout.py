@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
-from local.checkout import OrderView
+from local.checkout import Checkout, OrderView
 from local.providers.alipay_intl.sandbox import AlipayIntlSandbox
 
 
-class AlipayIntlCheckout:
+class AlipayIntlCheckout(Checkout[AlipayIntlSandbox]):
     provider = "alipay_intl"
-    display_name = "Alipay"
-    title = "Alipay — international cashier"
-
-    def __init__(self, sandbox: AlipayIntlSandbox) -> None:
-        self.sandbox = sandbox
+    page_name = "international cashier"
 
     def order_of(self, path: str, query: str) -> str | None:
         found = parse_qs(query).get("merchant_trans_id")
@@ -33,9 +29,5 @@ class AlipayIntlCheckout:
             self.sandbox.refunds(order_id),
         )
 
-    def language(self, order_id: str, query: str) -> str:
-        return "en"
-
-    def finish(self, order_id: str, outcome: str) -> str:
-        self.sandbox.control(order_id, outcome)
+    def browser_goes_to(self, order_id: str, outcome: str) -> str:
         return str(self.sandbox.orders[order_id]["request"].get("merchantRedirectUrl", ""))

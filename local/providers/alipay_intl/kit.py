@@ -14,7 +14,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from local.providers.alipay_intl.checkout import AlipayIntlCheckout
 from local.providers.alipay_intl.sandbox import RESULT_CODES, AlipayIntlSandbox
 from local.providers.kit import (
-    ProtocolTraits,
     ProviderKit,
     Statement,
     key_fragments,
@@ -50,7 +49,6 @@ class Credentials:
 
 class AlipayIntlKit(ProviderKit[Credentials, AlipayIntlSandbox]):
     name = "alipay_intl"
-    display_name = "Alipay"
     test_base_url = "https://open-sea.alipay.com"
     api_path_pattern = "/api/alipay/intl/.*"
     sample_order_id = "sample-order-3"
@@ -61,13 +59,6 @@ class AlipayIntlKit(ProviderKit[Credentials, AlipayIntlSandbox]):
         "failed": ("PROCESS_FAIL", S.FAILED),
         "unmapped": ("UNKNOWN_EXCEPTION", S.UNKNOWN),
     }
-    traits = ProtocolTraits(
-        cancels_at_the_provider=True,  # payCancel closes an unpaid order for good
-        looks_up_a_refund=True,  # it answers a merchantRefundId once: sending it again tells
-        answers_refunds_at_once=True,  # common.refund is synchronous, and no refund is notified
-        query_gives_payment_link=False,
-        cancels_unclear_creates=True,  # payCancel: Alipay's rule for an unclear create
-    )
 
     @property
     def shop_label(self) -> str:

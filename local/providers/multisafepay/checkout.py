@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from local.checkout import OrderView
+from local.checkout import Checkout, OrderView
 from local.providers.multisafepay.sandbox import MultiSafepaySandbox
 
 
@@ -13,13 +13,8 @@ def language_of(locale: str) -> str:
     return "zh" if locale.lower().startswith(("zh", "cn")) else "en"
 
 
-class MultiSafepayCheckout:
+class MultiSafepayCheckout(Checkout[MultiSafepaySandbox]):
     provider = "multisafepay"
-    display_name = "MultiSafepay"
-    title = "MultiSafepay — Alipay"
-
-    def __init__(self, sandbox: MultiSafepaySandbox) -> None:
-        self.sandbox = sandbox
 
     def order_of(self, path: str, query: str) -> str | None:
         return next(
@@ -44,8 +39,7 @@ class MultiSafepayCheckout:
         locale = found[0] if found else self.sandbox.orders[order_id]["customer"].get("locale")
         return language_of(str(locale or ""))
 
-    def finish(self, order_id: str, outcome: str) -> str:
-        self.sandbox.control(order_id, outcome)
+    def browser_goes_to(self, order_id: str, outcome: str) -> str:
         options = self.sandbox.orders[order_id]["_options"]
         browser = options.get("cancel_url") if outcome == "cancel" else options.get("redirect_url")
         return str(browser or "")

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from local.providers.kit import ProtocolTraits, ProviderKit, Statement
+from local.providers.kit import ProviderKit, Statement
 from local.providers.multisafepay.checkout import MultiSafepayCheckout
 from local.providers.multisafepay.sandbox import MultiSafepaySandbox
 from payments.orders import OrderStatus as S
@@ -24,7 +24,6 @@ class Credentials:
 
 class MultiSafepayKit(ProviderKit[Credentials, MultiSafepaySandbox]):
     name = "multisafepay"
-    display_name = "MultiSafepay"
     test_base_url = "https://testapi.multisafepay.com"
     api_path_pattern = "/v1/json/.*"
     api_methods = ("GET", "POST", "PATCH")
@@ -42,14 +41,6 @@ class MultiSafepayKit(ProviderKit[Credentials, MultiSafepaySandbox]):
         "charged_back": ("chargeback", S.CHARGED_BACK),
         "unmapped": ("teleported", S.UNKNOWN),
     }
-    traits = ProtocolTraits(
-        cancels_at_the_provider=True,  # PATCH orders/{id}: the order's status becomes void
-        # MultiSafepay has no lookup by refund: until its order shows it, a refund stays unknown.
-        looks_up_a_refund=False,
-        answers_refunds_at_once=False,  # its order's notification reports the grown amount_refunded
-        query_gives_payment_link=True,
-        cancels_unclear_creates=False,
-    )
 
     def new_credentials(self, variant: str = "") -> Credentials:
         return Credentials(api_key=secrets.token_hex(20))

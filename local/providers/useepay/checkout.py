@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from local.checkout import OrderView
+from local.checkout import Checkout, OrderView
 from local.providers.useepay.sandbox import UseePaySandbox
 
 
-class UseePayCheckout:
+class UseePayCheckout(Checkout[UseePaySandbox]):
     provider = "useepay"
-    display_name = "UseePay"
-    title = "UseePay — Alipay"
-
-    def __init__(self, sandbox: UseePaySandbox) -> None:
-        self.sandbox = sandbox
 
     def order_of(self, path: str, query: str) -> str | None:
         return next(
@@ -38,10 +33,6 @@ class UseePayCheckout:
             self.sandbox.refunds(order_id),
         )
 
-    def language(self, order_id: str, query: str) -> str:
-        return "en"
-
-    def finish(self, order_id: str, outcome: str) -> str:
-        self.sandbox.control(order_id, outcome)
+    def browser_goes_to(self, order_id: str, outcome: str) -> str:
         # UseePay knows one merchant URL (redirectUrl): every outcome goes back there.
         return self.sandbox.transactions[order_id]["redirectUrl"]

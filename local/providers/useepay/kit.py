@@ -11,7 +11,6 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from local.providers.kit import (
-    ProtocolTraits,
     ProviderKit,
     Statement,
     key_fragments,
@@ -38,7 +37,6 @@ class Credentials:
 
 class UseePayKit(ProviderKit[Credentials, UseePaySandbox]):
     name = "useepay"
-    display_name = "UseePay"
     variants = ("MD5", "RSA")
     test_base_url = "https://pay-gateway1.uat.useepay.com"
     api_path_pattern = "/api"
@@ -53,14 +51,6 @@ class UseePayKit(ProviderKit[Credentials, UseePaySandbox]):
         "expired": ("closed", S.EXPIRED),
         "unmapped": ("mystery", S.UNKNOWN),
     }
-    traits = ProtocolTraits(
-        # UseePay has no cancel call for unpaid Alipay orders: its checkout closes on its own.
-        cancels_at_the_provider=False,
-        looks_up_a_refund=True,  # `query` on the refund's own transactionId
-        answers_refunds_at_once=False,  # a refund is accepted `pending`; its result comes as a notification
-        query_gives_payment_link=False,
-        cancels_unclear_creates=False,
-    )
 
     def new_credentials(self, variant: str = "") -> Credentials:
         if variant in ("", "MD5"):

@@ -6,7 +6,6 @@ from __future__ import annotations
 from tests.e2e.provider_facts import CheckoutOutcome, EndToEndFacts
 
 FACTS = EndToEndFacts(
-    shop_choice="Alipay (international gateway)",
     # Alipay's notify.pay reports payment results only (S paid, F failed): a payer who cancels on the
     # cashier is sent back unnotified and the order stays payable (INIT); an expired order is closed
     # (CLOSED) unnotified. Our order stays pending until it is asked (payQuery) or expires on our side.
@@ -16,7 +15,6 @@ FACTS = EndToEndFacts(
         "fail": CheckoutOutcome("failed", True, "FAIL"),
         "expire": CheckoutOutcome("pending", False, "CLOSED"),
     },
-    cancel_link=False,  # the cashier sends the payer back to merchantRedirectUrl, whatever happened
     cancelled_word="CANCELLED",  # payCancel
     # It sends the refund again under the same merchantRefundId, which Alipay answers without
     # refunding twice.

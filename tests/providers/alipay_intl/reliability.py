@@ -22,7 +22,6 @@ class AlipayIntlReliability(ReliabilityKit):
         # Alipay's rule for an unclear create: payCancel.
         "create never reached the provider": "cancelled",
     }
-    refund_result_unknown = True  # answered U: the outcome unknown until asked again
 
     def forgeries(self, harness: Harness, order_id: str, genuine: Delivery, rng: random.Random) -> list[Case]:
         return reliability_forgeries.forgeries(harness, order_id, genuine, rng)

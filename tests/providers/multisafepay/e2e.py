@@ -5,7 +5,6 @@ from __future__ import annotations
 from tests.e2e.provider_facts import CheckoutOutcome, CurrencyRefusal, EndToEndFacts, ForgedNotification
 
 FACTS = EndToEndFacts(
-    shop_choice="MultiSafepay",
     # MultiSafepay notifies every outcome, with its own word for each.
     checkout_outcomes={
         "pay": CheckoutOutcome("paid", True, "completed"),
@@ -13,7 +12,6 @@ FACTS = EndToEndFacts(
         "fail": CheckoutOutcome("failed", True, "declined"),
         "expire": CheckoutOutcome("expired", True, "expired"),
     },
-    cancel_link=True,  # the order's payment_options.cancel_url
     cancelled_word="cancelled",  # PATCH /orders/{id} status=cancelled
     lost_refund_resolved_by="get",  # it reads the order's refunded total
     currency_refusal=CurrencyRefusal("JPY", "Currency: MultiSafepay takes Alipay payments in EUR, USD."),

@@ -5,14 +5,11 @@ from __future__ import annotations
 from tests.e2e.provider_facts import CheckoutOutcome, EndToEndFacts
 
 FACTS = EndToEndFacts(
-    shop_choice="UseePay",
     checkout_outcomes={
         "pay": CheckoutOutcome("paid", True, "succeed"),
         "cancel": CheckoutOutcome("cancelled", True, "cancelled"),
         "fail": CheckoutOutcome("failed", True, "failed"),
         "expire": CheckoutOutcome("expired", True, "closed"),
     },
-    cancel_link=False,  # it knows one merchant URL (redirectUrl): every outcome goes back there
-    cancelled_word=None,  # UseePay has no cancel call
     lost_refund_resolved_by="query",  # it queries the refund's transactionId
 )

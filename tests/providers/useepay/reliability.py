@@ -13,7 +13,6 @@ from tests.reliability.kits import LINK_FAULTS, Case, ReliabilityKit
 
 class UseePayReliability(ReliabilityKit):
     name = "useepay"
-    reports_refunds_by_event = True
     store_faults = (("refund", "transact_write_items"),)
     race_mixes = {
         "paid vs failed vs duplicates": {"paid": 15, "failed": 15, "expired": 10, "pending": 10},

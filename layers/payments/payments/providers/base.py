@@ -125,7 +125,8 @@ class Provider(Protocol):
 
     @property
     def capabilities(self) -> Capabilities:
-        """What this provider takes under its settings; checked by the service before `check_order`."""
+        """What this provider takes under its settings, checked by the service before `check_order`,
+        and how its protocol behaves (what the flows read)."""
 
     def check_order(self, request: CreateOrderRequest) -> None:
         """Raise ValidationFailed (naming the field) for what this provider cannot take beyond what
@@ -161,19 +162,6 @@ class Provider(Protocol):
         """Withdraw an unpaid order. Raises ProviderRejected when the provider refuses (e.g. it is
         paid), another ProviderError when the outcome is unknown."""
 
-    @property
-    def confirms_payment_after_cancel(self) -> bool:
-        """True when a payment notified after our cancel must be confirmed by a query first."""
-
-    @property
-    def expiry_grace_seconds(self) -> int:
-        """How long after an order's expires_at the provider may still report a payment."""
-
-    @property
-    def withdraws_unclear_creates(self) -> bool:
-        """True when a create whose outcome stays unclear is to be withdrawn (cancel) rather than
-        left to expire (for a provider that can cancel an order it may or may not have made)."""
-
 
 class ProviderFactory(Protocol):
     name: ClassVar[str]
@@ -187,15 +175,14 @@ class ProviderFactory(Protocol):
 class ProviderBase:
     """What the adapters share: verification as steps, rejections, acknowledgements, wire checks."""
 
-    label: ClassVar[str]  # the provider's name in messages, as the provider spells it
-    # What the provider's documentation says it takes, with the settings' defaults where a value
-    # comes from the merchant's secret entry (then the adapter overrides `capabilities`).
+    # The provider's name for people, as the provider spells it: in messages, the OpenAPI document,
+    # the demo shop and the sandbox's pages (the one place it is written).
+    label: ClassVar[str]
+    # What the provider's documentation says it takes and does, with the settings' defaults where a
+    # value comes from the merchant's secret entry (then the adapter overrides `capabilities`).
     documented_capabilities: ClassVar[Capabilities]
     notification_methods: ClassVar[frozenset[str]] = frozenset({"POST"})
     ok_body: ClassVar[str] = "OK"
-    confirms_payment_after_cancel: ClassVar[bool] = False
-    expiry_grace_seconds: ClassVar[int] = 900
-    withdraws_unclear_creates: ClassVar[bool] = False
 
     # -- what the provider takes -------------------------------------------------------------------
     @property

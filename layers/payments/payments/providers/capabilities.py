@@ -1,5 +1,7 @@
 """What a provider can take and how it behaves, as one record per adapter, checked generically.
 
+The record is the one statement of what the provider's protocol does: the flows read its behaviour
+from it, and the kits, the demo shop and the tests derive theirs from it (docs/adding-a-provider.md).
 Each adapter declares `documented_capabilities` (its documentation's defaults: what the OpenAPI
 document shows); its instance's `capabilities` is what this merchant's settings allow (the same record
 unless a value comes from the provider's secret entry). `check_capabilities` runs before the adapter's
@@ -51,7 +53,7 @@ class RefundReporting(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Capabilities:
-    """One provider's limits and behaviour, as far as a merchant's request meets them."""
+    """One provider's limits (what a merchant's request may ask) and its protocol's behaviour."""
 
     # ISO 4217 codes accepted, or ANY_CURRENCY: any the API takes (left to the merchant's contract).
     currencies: frozenset[str] | Literal["any"]
@@ -63,8 +65,26 @@ class Capabilities:
     # The merchant's pages the provider sends the payer to (keys of PAYER_URLS): the API asks for
     # exactly these; one it does not use is accepted and goes nowhere.
     payer_urls: frozenset[str]
-    cancels_unpaid_orders: bool  # False: no cancel call; the provider's checkout closes on expiry
+    # False: no cancel call; the provider's checkout closes on its own and a payment it reports after
+    # our cancel is applied and flagged late. True: a cancel shows at the provider, which refuses a
+    # payment racing it.
+    cancels_unpaid_orders: bool
+    # A payment the provider notifies after our cancel is confirmed by a status query first.
+    confirms_payment_after_cancel: bool
+    # A create whose outcome stays unclear is withdrawn with a cancel (the provider's rule), so that
+    # it can never be paid later, rather than left to the merchant's retry or its expiry.
+    withdraws_unclear_creates: bool
+    # How long after an order's expires_at the provider may still report a payment (its checkout
+    # closes, or its last expiry notification comes, within it).
+    expiry_grace_seconds: int
+    # The status query gives the payment link back: a create resumed by a query can still send the
+    # payer to pay.
+    query_gives_payment_link: bool
     refunds_reported: RefundReporting
+    # The provider can be asked about one refund, so it shows a refund it never received and the
+    # refund can be sent again. Without that lookup a refund whose outcome is unclear stays unknown
+    # rather than risk a second one.
+    looks_up_a_refund: bool
     # The fields above whose value comes from the merchant's entry in the provider secret (the
     # documented record shows their defaults).
     set_by_settings: frozenset[str] = frozenset()
@@ -85,6 +105,12 @@ class Capabilities:
             raise ValueError(f"terminal_types: not a subset of {TERMINAL_TYPES}")
         if not self.payer_urls <= PAYER_URLS.keys():
             raise ValueError(f"payer_urls: not a subset of {sorted(PAYER_URLS)}")
+        if not self.cancels_unpaid_orders and self.confirms_payment_after_cancel:
+            raise ValueError("confirms_payment_after_cancel: the provider has no cancel call")
+        if not self.cancels_unpaid_orders and self.withdraws_unclear_creates:
+            raise ValueError("withdraws_unclear_creates: the provider has no cancel call")
+        if self.expiry_grace_seconds < 0:
+            raise ValueError("expiry_grace_seconds: must not be negative")
         names = {item.name for item in fields(self)} - {"set_by_settings"}
         if not self.set_by_settings <= names:
             unknown = sorted(self.set_by_settings - names)
@@ -104,7 +130,12 @@ class Capabilities:
             "required_customer_fields": sorted(self.required_customer_fields),
             "payer_urls": [name for name in PAYER_URLS if name in self.payer_urls],
             "cancels_unpaid_orders": self.cancels_unpaid_orders,
+            "confirms_payment_after_cancel": self.confirms_payment_after_cancel,
+            "withdraws_unclear_creates": self.withdraws_unclear_creates,
+            "expiry_grace_seconds": self.expiry_grace_seconds,
+            "query_gives_payment_link": self.query_gives_payment_link,
             "refunds_reported": str(self.refunds_reported),
+            "looks_up_a_refund": self.looks_up_a_refund,
             "set_by_settings": sorted(self.set_by_settings),
         }
 

@@ -168,11 +168,6 @@ class AlipayIntl(ProviderBase):
     name: ClassVar[str] = "alipay_intl"
     label: ClassVar[str] = "Alipay"
     settings_model: ClassVar[type[ProviderSettings]] = AlipayIntlSettings
-    # After a successful payCancel, a payment notified for the order is confirmed with payQuery.
-    confirms_payment_after_cancel: ClassVar[bool] = True
-    # A create that timed out or answered U is cancelled with payCancel, never assumed failed.
-    withdraws_unclear_creates: ClassVar[bool] = True
-    expiry_grace_seconds: ClassVar[int] = 600
     documented_capabilities: ClassVar[Capabilities] = Capabilities(
         currencies=ANY_CURRENCY,  # currencies and amounts are the merchant's contract with Alipay
         max_amount=None,
@@ -180,8 +175,15 @@ class AlipayIntl(ProviderBase):
         default_expiry_seconds=DEFAULT_EXPIRY_S,
         terminal_types=frozenset(TERMINAL_TYPES),
         payer_urls=frozenset({"return_url"}),  # merchantRedirectUrl, for every outcome
-        cancels_unpaid_orders=True,  # payCancel
+        cancels_unpaid_orders=True,  # payCancel closes an unpaid order for good
+        # After a successful payCancel, a payment notified for the order is confirmed with payQuery.
+        confirms_payment_after_cancel=True,
+        # A create that timed out or answered U is cancelled with payCancel, never assumed failed.
+        withdraws_unclear_creates=True,
+        expiry_grace_seconds=600,
+        query_gives_payment_link=False,  # payQuery answers the payment's state, not its cashier page
         refunds_reported=RefundReporting.WHEN_ASKED,  # common.refund is synchronous; no refund notification
+        looks_up_a_refund=True,  # it answers a merchantRefundId once: sending it again tells
     )
 
     def __init__(

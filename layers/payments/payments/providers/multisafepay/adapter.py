@@ -133,7 +133,6 @@ class MultiSafepay(ProviderBase):
     settings_model: ClassVar[type[ProviderSettings]] = MultiSafepaySettings
     notification_methods: ClassVar[frozenset[str]] = frozenset({"POST", "GET"})
     ok_body: ClassVar[str] = "OK"  # MultiSafepay looks for "OK" in the first 100 characters
-    expiry_grace_seconds: ClassVar[int] = 900  # it notifies an expiry itself, retrying 15 minutes apart
     documented_capabilities: ClassVar[Capabilities] = Capabilities(
         currencies=frozenset(DEFAULT_CURRENCIES),
         max_amount=MAX_AMOUNT,
@@ -142,8 +141,13 @@ class MultiSafepay(ProviderBase):
         terminal_types=frozenset(TERMINAL_TYPES),  # it is not told the terminal: its page adapts
         payer_urls=frozenset({"return_url", "cancel_url"}),  # payment_options.redirect_url and cancel_url
         cancels_unpaid_orders=True,  # PATCH status cancelled
+        confirms_payment_after_cancel=False,
+        withdraws_unclear_creates=False,
+        expiry_grace_seconds=900,  # it notifies an expiry itself, retrying 15 minutes apart
+        query_gives_payment_link=True,  # GET orders/{id} carries payment_url
         # Refunds are accepted, then complete in the order's amount_refunded (notified and queried).
         refunds_reported=RefundReporting.ORDER_REFUNDED_TOTAL,
+        looks_up_a_refund=False,  # no lookup by refund: until its order shows it, a refund stays unknown
         set_by_settings=frozenset(
             {"currencies", "max_amount", "max_expiry_seconds", "default_expiry_seconds"}
         ),

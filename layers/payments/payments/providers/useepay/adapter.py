@@ -175,7 +175,6 @@ class UseePay(ProviderBase):
     label: ClassVar[str] = "UseePay"
     settings_model: ClassVar[type[ProviderSettings]] = UseePaySettings
     ok_body: ClassVar[str] = "ok"  # any HTTP 200 stops UseePay's retries
-    expiry_grace_seconds: ClassVar[int] = 600  # its checkout closes at most 10 minutes after expiry
     documented_capabilities: ClassVar[Capabilities] = Capabilities(
         currencies=ANY_CURRENCY,
         max_amount=MAX_AMOUNT,
@@ -185,7 +184,12 @@ class UseePay(ProviderBase):
         required_customer_fields=frozenset({"ip_address"}),  # userInfo.ip
         payer_urls=frozenset({"return_url"}),  # redirectUrl, for every outcome
         cancels_unpaid_orders=False,  # no cancel call for unpaid Alipay orders (see `cancel`)
+        confirms_payment_after_cancel=False,
+        withdraws_unclear_creates=False,
+        expiry_grace_seconds=600,  # its checkout closes at most 10 minutes after expiry
+        query_gives_payment_link=False,
         refunds_reported=RefundReporting.EVENT_PER_REFUND,  # a transactionType=refund notification
+        looks_up_a_refund=True,  # `query` on the refund's own transactionId
     )
 
     def __init__(self, settings: UseePaySettings, http: HttpClient) -> None:
