@@ -404,7 +404,7 @@ def _round_trip_floor(table_name: str, n: int) -> dict[str, Any]:
     and its refund ledger (`sk >= ORDER`), one TransactWriteItems of a version-conditioned update plus
     an audit-event put — made with a bare client (our retry config) against the same moto, metered
     the same way. No implementation that talks to DynamoDB through botocore can go below it."""
-    from payments.store import RETRY_CONFIG
+    from payments.store.table import RETRY_CONFIG
 
     client = boto3.client("dynamodb", config=RETRY_CONFIG)
     key = {"pk": {"S": "ORDER#floor"}, "sk": {"S": "ORDER"}}

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payments import snapstart
-from payments.store import OrdersStore
+from payments.store.webhook_tries import WebhookTries
 from payments.webhooks import (
     DEAD_LETTERED,
     DeliveryFailed,
@@ -48,7 +48,7 @@ def sqs() -> Any:
     if _sqs is None:
         import boto3
 
-        from payments.store import RETRY_CONFIG
+        from payments.store.table import RETRY_CONFIG
 
         _sqs = boto3.client("sqs", config=RETRY_CONFIG)
     return _sqs
@@ -57,7 +57,7 @@ def sqs() -> Any:
 def failures() -> FailedDeliveries:
     global _failures
     if _failures is None:
-        _failures = FailedDeliveries(OrdersStore.from_env(), sqs(), QUEUE_URL, DEAD_LETTER_URL)
+        _failures = FailedDeliveries(WebhookTries.from_env(), sqs(), QUEUE_URL, DEAD_LETTER_URL)
     return _failures
 
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payments import snapstart, web
 from payments.queries import order_page, public_order
-from payments.store import OrdersStore
+from payments.store.orders import OrdersStore
 
 snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
 logger = Logger()

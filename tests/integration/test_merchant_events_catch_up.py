@@ -17,7 +17,8 @@ from payments.merchant_events import MerchantEvent, merchant_events
 from payments.orders import OrderEvent
 from payments.orders import OrderStatus as S
 from payments.publisher import EventPublisher
-from payments.store import OrdersStore
+from payments.store.merchant_events import MerchantEventStore
+from payments.store.table import Table
 from tests.conftest import Stack
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -26,7 +27,7 @@ T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def publisher(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> EventPublisher:
     boto3.client("events").create_event_bus(Name="catch-up")
-    made = EventPublisher(OrdersStore(stack.table_name), boto3.client("events"), "catch-up")
+    made = EventPublisher(MerchantEventStore(Table(stack.table_name)), boto3.client("events"), "catch-up")
     monkeypatch.setattr(event_queries, "publisher", lambda: made)
     return made
 

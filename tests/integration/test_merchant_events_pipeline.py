@@ -196,7 +196,7 @@ def test_a_failure_that_cannot_be_counted_waits_out_the_queue_visibility_timeout
         raise StoreUnavailable("the order store is unavailable; retry later")
 
     with environment(function.env, function.drop):
-        monkeypatch.setattr(function.module.failures().store, "record_webhook_failure", down)
+        monkeypatch.setattr(function.module.failures().tries, "record_failure", down)
     shop.create("ev-down")
     pipeline.drain(rounds=5)
     assert len(receiver.attempted) == 1

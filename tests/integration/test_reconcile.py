@@ -12,7 +12,8 @@ import boto3
 from local.testing import kit_of
 from payments.orders import OPEN
 from payments.providers.capabilities import RefundReporting
-from payments.store import OrdersStore
+from payments.store.orders import OrdersStore
+from payments.store.table import Table
 from tests.conftest import Stack
 from tests.support.link import ProviderLink
 from tests.support.shop_kit import Shop
@@ -115,7 +116,7 @@ def test_an_item_another_run_holds_is_checked_once(shop: Shop, stack: Stack) -> 
     shop.create("rc-6")
     shop.sandbox.pay_silently("rc-6")
     now = int(time.time()) + int(LATER.total_seconds())
-    assert OrdersStore(stack.table_name).acquire_lease("rc-6", OPEN, now, now + 60)  # a run at work
+    assert OrdersStore(Table(stack.table_name)).acquire_lease("rc-6", OPEN, now, now + 60)  # a run at work
     report = shop.reconcile(LATER)
     assert (report["checked"], report["skipped"]) == (0, {"busy": 1})
     assert shop.read("rc-6")["status"] == "pending"
@@ -166,7 +167,7 @@ def test_a_check_reads_the_order_once(shop: Shop) -> None:
     provider, the commit: no second read of the order when the lease finds the version that was read."""
     shop.create("rc-once")
     shop.sandbox.pay_silently("rc-once")
-    client = shop.api.functions["ReconcileFunction"].module.service.store._client
+    client = shop.api.functions["ReconcileFunction"].module.service.store.table.client
     calls: list[str] = []
 
     def record(**kwargs: Any) -> None:

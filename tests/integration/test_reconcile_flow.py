@@ -14,6 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from local.testing import kits
 from payments import engine as engine_module
 from payments import reconcile
+from payments.clock import iso
 from payments.engine import Engine, Plan, event
 from payments.errors import ProviderUnavailable
 from payments.facts import Notification, RefundStatus
@@ -24,7 +25,8 @@ from payments.providers.capabilities import Capabilities
 from payments.reconcile import ReconcileFlow
 from payments.refunds import RefundFlow
 from payments.schedule import CHECK_OFFSETS
-from payments.store import OrdersStore, iso
+from payments.store.orders import OrdersStore
+from payments.store.table import Table
 from tests.conftest import Stack
 from tests.support.orders import stored_order
 from tests.support.providers import ANY_PROVIDER, capabilities_with
@@ -78,7 +80,7 @@ class Directory:
 
 @pytest.fixture
 def store(stack: Stack) -> OrdersStore:
-    return OrdersStore(stack.table_name)
+    return OrdersStore(Table(stack.table_name))
 
 
 @pytest.fixture
@@ -130,7 +132,7 @@ def pending_refund(
 
 
 def due(stack: Stack, store: OrdersStore) -> list[str]:
-    page = store._client.query(
+    page = store.table.client.query(
         TableName=stack.table_name,
         IndexName="DueIndex",
         KeyConditionExpression="due_pk = :due",

@@ -212,7 +212,7 @@ def test_a_cancel_reads_the_order_once(shop: Shop) -> None:
     """Read, lease (which answers the order as leased), ask the provider, commit: no second read
     when the lease finds the version that was read."""
     shop.create("c-5")
-    client = shop.api.functions["OrderActionsFunction"].module.service.store._client
+    client = shop.api.functions["OrderActionsFunction"].module.service.store.table.client
     calls: list[str] = []
 
     def record(**kwargs: Any) -> None:

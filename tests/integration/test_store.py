@@ -8,12 +8,16 @@ from datetime import UTC, datetime
 
 import pytest
 
+from payments.clock import iso
 from payments.engine import Engine, Plan
+from payments.errors import ConcurrentUpdateError
 from payments.facts import RefundStatus
 from payments.ledger import MERCHANT, Refund
 from payments.money import Money
 from payments.orders import OrderEvent, OrderStatus
-from payments.store import ConcurrentUpdateError, OrdersStore, iso
+from payments.store.orders import OrdersStore
+from payments.store.rejected import RejectedNotifications
+from payments.store.table import Table
 from tests.conftest import Stack
 from tests.support.orders import stored_order
 from tests.support.providers import ANY_PROVIDER
@@ -35,7 +39,7 @@ def moved(target: OrderStatus, **kwargs: object) -> Callable[[Plan], None]:
 
 @pytest.fixture
 def store(stack: Stack) -> OrdersStore:
-    return OrdersStore(stack.table_name)
+    return OrdersStore(Table(stack.table_name))
 
 
 def test_create_is_conditional_and_returns_the_existing_order(store: OrdersStore, stack: Stack) -> None:
@@ -157,9 +161,10 @@ def test_only_one_request_holds_the_lease_until_it_expires(store: OrdersStore) -
 
 def test_rejected_attempts_live_in_their_own_partition(store: OrdersStore, stack: Stack) -> None:
     store.create(stored_order(provider=ANY_PROVIDER), event())
-    store.record_rejected(
+    rejected = RejectedNotifications(store.table)
+    rejected.record(
         ANY_PROVIDER, NOW, reason="bad_signature", claimed_order_id="s-1", verified=False, payload={}
     )
     assert [e["type"] for e in event_items(stack.table_name, "s-1")] == ["test"]
-    [attempt] = store.rejected_attempts(ANY_PROVIDER, "2026-11-22")
+    [attempt] = rejected.attempts(ANY_PROVIDER, "2026-11-22")
     assert (attempt.reason, attempt.claimed_order_id, attempt.verified) == ("bad_signature", "s-1", False)

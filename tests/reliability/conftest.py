@@ -15,7 +15,8 @@ import responses
 from local.testing import kits
 from payments.config import ProviderDirectory
 from payments.service import PaymentsService
-from payments.store import OrdersStore
+from payments.store.orders import OrdersStore
+from payments.store.table import Table
 from tests.conftest import Stack
 from tests.reliability.harness import Harness
 from tests.reliability.kits import VARIANTS, sandbox_on_wire, split_label
@@ -39,7 +40,7 @@ def harness(
     monkeypatch.setenv("PROVIDER_SECRET_ARN", stack.secret_arn)
     provider, variant = split_label(label)
     sandbox = mount(stack, wire, link, provider, variant)
-    service = PaymentsService(OrdersStore(stack.table_name), ProviderDirectory())
+    service = PaymentsService(OrdersStore(Table(stack.table_name)), ProviderDirectory())
     return Harness(provider, sandbox, service, api, variant=variant)
 
 

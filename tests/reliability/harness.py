@@ -22,7 +22,7 @@ from payments.errors import PaymentsError
 from payments.orders import Order, OrderStatus
 from payments.providers.base import RawRequest, RawResponse
 from payments.service import PaymentsService
-from payments.store import OrdersStore
+from payments.store.table import Table
 from tests.support.lambdas import Api
 from tests.support.orders import order_body
 
@@ -69,19 +69,20 @@ def use_fresh_table(api: Api, template_properties: dict[str, Any], name: str) ->
     """
     boto3.client("dynamodb").create_table(**table_arguments(template_properties, name))
     for function in api.functions.values():
-        for store in stores_of(function.module):
-            store.table_name = name
+        for table in tables_of(function.module):
+            table.name = name
 
 
-def stores_of(module: Any) -> list[OrdersStore]:
-    """The order stores a handler module built at import: its own, or its service's, publisher's…"""
-    found = []
+def tables_of(module: Any) -> list[Table]:
+    """The tables a handler module's stores were built over at import: its own store's, or those of
+    its service, publisher, failed deliveries… (the stores of one service share one Table)."""
+    found: dict[int, Table] = {}
     for value in vars(module).values():
-        if isinstance(value, OrdersStore):
-            found.append(value)
-        elif isinstance(getattr(value, "store", None), OrdersStore):
-            found.append(value.store)
-    return found
+        for holder in (value, *getattr(value, "__dict__", {}).values()):
+            table = getattr(holder, "table", None)
+            if isinstance(table, Table):
+                found[id(table)] = table
+    return list(found.values())
 
 
 @dataclass
@@ -99,7 +100,7 @@ class Harness:
 
     def use_fresh_table(self, template_properties: dict[str, Any], name: str) -> None:
         use_fresh_table(self.api, template_properties, name)
-        self.service.store.table_name = name
+        self.service.store.table.name = name
 
     # -- orders -------------------------------------------------------------------------------------
     def body(self, order_id: str) -> dict[str, Any]:

@@ -17,8 +17,9 @@ import boto3
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
+from payments.clock import iso
 from payments.orders import OrderStatus
-from payments.store import iso, order_key
+from payments.store.order_items import order_key
 from tests.conftest import Stack
 from tests.reliability.forgeries import forgeries_of
 from tests.reliability.harness import Delivery, Harness

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from docs.openapi import DOC_PATH, ROOT, render
 from local.testing import Reply, kits
 from payments.orders import ORDER_ID_RE
-from payments.store import order_key
+from payments.store.order_items import order_key
 from tests.conftest import Stack
 from tests.reliability.harness import use_fresh_table
 from tests.reliability.kits import reliability_kit

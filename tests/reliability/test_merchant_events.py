@@ -27,7 +27,9 @@ from payments.clock import utc_now
 from payments.config import ProviderDirectory
 from payments.providers.capabilities import RefundReporting
 from payments.service import PaymentsService
-from payments.store import OrdersStore
+from payments.store.merchant_events import MerchantEventStore
+from payments.store.orders import OrdersStore
+from payments.store.table import Table
 from tests.conftest import Stack
 from tests.reliability.harness import BASE_URL, Delivery
 from tests.reliability.kits import sandbox_on_wire
@@ -56,11 +58,11 @@ class FlakyReceiver(Receiver):
         return self.rng.random() < 0.3
 
 
-def published_events(store: OrdersStore) -> list[dict[str, Any]]:
+def published_events(store: MerchantEventStore) -> list[dict[str, Any]]:
     """Every published event, page by page (a Query answers at most 1 MB)."""
     events: list[dict[str, Any]] = []
     everything = utc_now() + timedelta(days=1)  # past any settle window
-    while page := store.merchant_events_after(events[-1]["id"] if events else None, 100, everything):
+    while page := store.listed_after(events[-1]["id"] if events else None, 100, everything):
         events.extend(json.loads(body) for body in page)
     return events
 
@@ -108,7 +110,7 @@ def test_every_change_reaches_a_flaky_receiver_once_in_order(
         for index in range(ORDERS):
             table = order_table(stack, index)
             pollers.append(StreamPoller(boto3.client("dynamodb"), streams, table, publish, filters))
-            service = PaymentsService(OrdersStore(table), directory)
+            service = PaymentsService(OrdersStore(Table(table)), directory)
             order_id = f"ev-{index}"
             request = parse_create_order(json.dumps(order_body(order_id, provider=PROVIDER)))
             service.create_order(request, BASE_URL)
@@ -133,7 +135,7 @@ def test_every_change_reaches_a_flaky_receiver_once_in_order(
     finally:
         receiver.stop()
 
-    published = published_events(OrdersStore(stack.table_name))
+    published = published_events(MerchantEventStore(Table(stack.table_name)))
     published_ids = {event["id"] for event in published}
     received = [r.event for r in receiver.received]
     received_ids = Counter(event["id"] for event in received)

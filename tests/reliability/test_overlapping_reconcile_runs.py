@@ -19,7 +19,8 @@ from payments.clock import utc_now
 from payments.orders import OrderStatus
 from payments.reconcile import RunReport
 from payments.service import PaymentsService
-from payments.store import RETRY_CONFIG, OrdersStore
+from payments.store.orders import OrdersStore
+from payments.store.table import RETRY_CONFIG, Table
 from tests.reliability.harness import Harness
 from tests.reliability.report import FIGURES
 from tests.reliability.test_races import FixedSecret, aws, sandbox_for
@@ -50,7 +51,7 @@ def test_two_runs_at_once_check_each_due_item_once(
     directory = FixedSecret(PROVIDER_SECRET)
     directory.get(provider)
     services = [
-        PaymentsService(OrdersStore(refs["OrdersTable"], client=client("dynamodb")), directory)
+        PaymentsService(OrdersStore(Table(refs["OrdersTable"], client=client("dynamodb"))), directory)
         for _ in range(RUNS)
     ]
     harness = Harness(provider, sandbox, services[0], api=None)  # type: ignore[arg-type]

@@ -50,7 +50,8 @@ from payments.config import ProviderDirectory
 from payments.errors import PaymentsError
 from payments.orders import ALLOWED_PREDECESSORS, UNPAID_FINAL, OrderStatus
 from payments.service import PaymentsService
-from payments.store import RETRY_CONFIG, OrdersStore
+from payments.store.orders import OrdersStore
+from payments.store.table import RETRY_CONFIG, Table
 from tests.reliability.harness import BASE_URL, Delivery, Harness
 from tests.reliability.kits import reliability_kit, reliability_kits, sandbox_on_wire
 from tests.reliability.report import FIGURES
@@ -172,7 +173,8 @@ def test_concurrent_deliveries_make_exactly_one_terminal_transition(
     directory = FixedSecret(PROVIDER_SECRET)
     directory.get(provider)
     services = [
-        PaymentsService(OrdersStore(table, client=client("dynamodb")), directory) for _ in range(DELIVERIES)
+        PaymentsService(OrdersStore(Table(table, client=client("dynamodb"))), directory)
+        for _ in range(DELIVERIES)
     ]
     harness = Harness(provider, sandbox, services[0], api=None)  # type: ignore[arg-type]
     order_id = f"race-{provider}-{scenario.split()[0]}"
@@ -253,7 +255,7 @@ def test_overlapping_retries_of_an_unknown_order_reach_the_provider_once(
     directory = FixedSecret(PROVIDER_SECRET)
     directory.get(provider)
     services = [
-        PaymentsService(OrdersStore(refs["OrdersTable"], client=client("dynamodb")), directory)
+        PaymentsService(OrdersStore(Table(refs["OrdersTable"], client=client("dynamodb"))), directory)
         for _ in range(RETRIES)
     ]
     harness = Harness(provider, sandbox, services[0], api=None)  # type: ignore[arg-type]
@@ -381,7 +383,7 @@ def test_concurrent_refunds_over_http_never_reserve_more_than_was_paid(
         monkeypatch.setenv(name, value)
     parameters.clear_caches()
     sandbox = sandbox_for(provider, wire, link)
-    store = OrdersStore(refs["OrdersTable"], client=client("dynamodb"))
+    store = OrdersStore(Table(refs["OrdersTable"], client=client("dynamodb")))
     harness = Harness(provider, sandbox, PaymentsService(store, FixedSecret(PROVIDER_SECRET)), api=None)  # type: ignore[arg-type]
     order_id = f"refund-race-{provider}"
     assert getattr(harness.create(order_id), "status", None) == S.PENDING

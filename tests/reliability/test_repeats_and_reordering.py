@@ -231,7 +231,7 @@ def test_any_order_any_repeats_end_where_the_table_says(
     )
     for index in sequence:
         model.deliver(harness.provider, messages[index][1])
-    order, events = history(harness.service.store.table_name, order_id)
+    order, events = history(harness.service.store.table.name, order_id)
     got_transitions: list[Transition] = [
         (e.from_status, e.to_status) for e in events if e.from_status and e.to_status
     ]

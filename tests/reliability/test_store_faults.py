@@ -22,7 +22,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from local.testing import Reply, kit_of
 from payments.orders import OrderStatus
 from payments.service import utc_now
-from payments.store import CONFLICT_ATTEMPTS, RETRY_CONFIG
+from payments.store.table import CONFLICT_ATTEMPTS, RETRY_CONFIG
 from tests.conftest import Stack
 from tests.reliability.harness import Harness
 from tests.reliability.kits import DEFAULT_VARIANTS, default_variant, reliability_kit, reliability_kits

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from payments.api import parse_create_order
+from payments.clock import iso
 from payments.creation import LEASE
 from payments.orders import OrderEvent
-from payments.store import OrdersStore, iso
+from payments.store.orders import OrdersStore
+from payments.store.table import Table
 from tests.support.orders import order_body, stored_order
 
 
@@ -27,6 +29,6 @@ def abandoned_creation(stack: Any, order_id: str, age_seconds: int, *, provider:
     order = stored_order(order_id, at=started, provider=provider)
     order.request_hash = parse_create_order(json.dumps(order_body(order_id, provider=provider))).fingerprint()
     order.lease_until = int((started + LEASE).timestamp())  # as the creating request took it
-    OrdersStore(stack.table_name).create(
+    OrdersStore(Table(stack.table_name)).create(
         order, OrderEvent(type="order_created", at=iso(datetime.now(UTC)), source="merchant")
     )

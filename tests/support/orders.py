@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from payments.clock import iso
 from payments.money import Money
 from payments.orders import Order, OrderStatus
-from payments.store import iso
 
 
 def order_body(order_id: str = "order-1", *, provider: str, **overrides: Any) -> dict[str, Any]:

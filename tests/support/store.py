@@ -55,13 +55,15 @@ def last_rejected(table: str, provider: str) -> dict[str, Any]:
 def history(source: Any, order_id: str) -> tuple[Any, list[Any]]:
     """The order and its whole audit history, oldest first, as the store reads them. `source`: an
     OrdersStore (its own client, e.g. one on a moto server) or a table name (the mocked default)."""
-    from payments.store import OrdersStore, event_from_item
+    from payments.store.order_items import event_from_item
+    from payments.store.orders import OrdersStore
+    from payments.store.table import Table
 
-    store = source if isinstance(source, OrdersStore) else OrdersStore(source)
+    store = source if isinstance(source, OrdersStore) else OrdersStore(Table(source))
     found = store.get_with_refunds(order_id)
     assert found is not None, f"no order {order_id}"
-    page = store._client.query(
-        TableName=store.table_name,
+    page = store.table.client.query(
+        TableName=store.table.name,
         KeyConditionExpression="pk = :pk AND begins_with(sk, :events)",
         ExpressionAttributeValues={":pk": {"S": f"ORDER#{order_id}"}, ":events": {"S": "EVENT#"}},
         ConsistentRead=True,

@@ -15,6 +15,7 @@ import pytest
 from payments import gate
 from payments.api import RefundRequest
 from payments.cancellation import CancelFlow
+from payments.clock import iso
 from payments.config import ProviderDirectory
 from payments.engine import Engine, Plan, event
 from payments.errors import Conflict, ProviderRejected, ProviderUnavailable, ValidationFailed
@@ -24,7 +25,6 @@ from payments.money import Money
 from payments.orders import Order, OrderStatus
 from payments.providers.base import Provider, RefundContext
 from payments.refunds import RefundFlow
-from payments.store import iso
 from tests.support.providers import ANY_PROVIDER, capabilities_with
 from tests.unit.test_gate import FakeStore, order_in
 

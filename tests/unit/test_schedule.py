@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from payments import schedule
-from payments.store import iso
+from payments.clock import iso
 
 CREATED = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 # The checks the schedule promises, from the item's creation (written out, not derived from the code).

@@ -12,9 +12,10 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from payments.engine import Plan
-from payments.errors import StoreUnavailable
+from payments.errors import ConcurrentUpdateError, StoreUnavailable
 from payments.orders import OrderEvent, OrderStatus
-from payments.store import CONFLICT_ATTEMPTS, RETRY_CONFIG, ConcurrentUpdateError, OrdersStore
+from payments.store.orders import OrdersStore
+from payments.store.table import CONFLICT_ATTEMPTS, RETRY_CONFIG, Table
 from tests.support.orders import stored_order
 from tests.support.providers import ANY_PROVIDER
 
@@ -52,7 +53,7 @@ def client_error(code: str, **extra: Any) -> ClientError:
     ],
 )
 def test_exhausted_retries_become_store_unavailable(error: Exception) -> None:
-    store = OrdersStore("orders", client=FailingClient(error))
+    store = OrdersStore(Table("orders", client=FailingClient(error)))
     with pytest.raises(StoreUnavailable) as caught:
         store.create(stored_order(provider=ANY_PROVIDER), EVENT)
     assert caught.value.status == 503
@@ -65,7 +66,7 @@ def test_lost_races_are_reported_as_concurrent_updates() -> None:
         "TransactionCanceledException",
         CancellationReasons=[{"Code": "ConditionalCheckFailed"}, {"Code": "None"}],
     )
-    store = OrdersStore("orders", client=FailingClient(error))
+    store = OrdersStore(Table("orders", client=FailingClient(error)))
     with pytest.raises(ConcurrentUpdateError):
         store.commit(pending_plan())
 
@@ -87,9 +88,9 @@ class Conflicting:
 def test_transaction_conflicts_are_retried_with_backoff_then_503(monkeypatch: pytest.MonkeyPatch) -> None:
     """A conflict wrote nothing and botocore does not retry cancellations: the store does."""
     delays: list[float] = []
-    monkeypatch.setattr("payments.store.time.sleep", delays.append)
+    monkeypatch.setattr("payments.store.table.time.sleep", delays.append)
     client = Conflicting()
-    store = OrdersStore("orders", client=client)
+    store = OrdersStore(Table("orders", client=client))
     with pytest.raises(StoreUnavailable):
         store.commit(pending_plan())
     assert client.attempts == CONFLICT_ATTEMPTS
@@ -129,7 +130,7 @@ def test_throttling_is_retried_with_backoff_then_503(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{httpd.server_address[1]}")
     Throttling.attempts = 0
     try:
-        store = OrdersStore("orders")  # the client exactly as production builds it
+        store = OrdersStore(Table("orders"))  # the client exactly as production builds it
         with pytest.raises(StoreUnavailable):
             store.get("o-1")
     finally:

@@ -8,7 +8,7 @@ import pytest
 
 from local.testing import Template, kits
 
-# What each function does to the table, read from its code paths (see payments/store.py).
+# What each function does to the table, read from its code paths (see payments/store/).
 TABLE_ACTIONS = {
     "CreateOrderFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
     "NotifyFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},

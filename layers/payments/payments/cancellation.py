@@ -25,7 +25,7 @@ from payments.errors import Conflict, NotFound, ProviderError, ProviderRejected
 from payments.facts import CancelResult
 from payments.ledger import Refund
 from payments.orders import OPEN, ORDER_ID_RE, Order, OrderStatus, Outcome
-from payments.store import OrdersStore
+from payments.store.orders import OrdersStore
 
 if TYPE_CHECKING:
     from payments.config import ProviderDirectory

@@ -34,7 +34,7 @@ from payments.money import Money
 from payments.orders import Order, OrderEvent, OrderStatus
 from payments.providers.base import CallContext, Provider
 from payments.providers.capabilities import check_capabilities
-from payments.store import OrdersStore
+from payments.store.orders import OrdersStore
 
 if TYPE_CHECKING:
     from payments.api import CreateOrderRequest

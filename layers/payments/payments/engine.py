@@ -41,7 +41,7 @@ MUTABLE_FIELDS = ("payment_url", "payment_action", "provider_reference", "provid
 
 
 class Store(Protocol):
-    """What the engine needs of the store (payments/store.py; a fake in the unit tests)."""
+    """What the engine needs of the store (payments/store/orders.py; a fake in the unit tests)."""
 
     def get_with_refunds(self, order_id: str) -> tuple[Order, list[Refund]] | None: ...
 

@@ -41,7 +41,7 @@ def events_page(after: str | None, limit_text: str | None) -> dict[str, Any]:
             )
         limit = int(limit_text)
     stored_before = utc_now() - timedelta(seconds=SETTLE_S)
-    bodies = publisher().store.merchant_events_after(after, limit, stored_before)
+    bodies = publisher().store.listed_after(after, limit, stored_before)
     if bodies is None:
         raise ValidationFailed(
             "after: no such event (events are kept for 30 days)", field="after", code="invalid_field"

@@ -2,7 +2,7 @@
 answer the way that provider expects.
 
 What we refuse (unverified, malformed, or about an order we do not hold) is never written into an
-order's history: it is kept apart, per provider and day (`OrdersStore.record_rejected`), and counted.
+order's history: it is kept apart, per provider and day (payments/store/rejected.py), and counted.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from payments.ledger import Refund
 from payments.orders import OPEN, ORDER_ID_RE, Order, OrderStatus
 from payments.providers.base import Provider, RawRequest, RawResponse
 from payments.redact import summarize_raw_body
-from payments.store import OrdersStore
+from payments.store.orders import OrdersStore
+from payments.store.rejected import RejectedNotifications
 
 if TYPE_CHECKING:
     from payments.config import ProviderDirectory
@@ -50,6 +51,7 @@ class NotificationFlow:
         self.providers = providers
         self.engine = engine
         self.clock = clock
+        self.rejected = RejectedNotifications(store.table)
 
     def receive(self, provider_name: str, raw: RawRequest) -> RawResponse:
         try:
@@ -138,7 +140,7 @@ class NotificationFlow:
         # By provider: the dashboard counts this log line's `provider` (no metric dimension needed).
         logger.warning("notification rejected", extra={"provider": provider_name, "reason": rejection.reason})
         try:
-            self.store.record_rejected(
+            self.rejected.record(
                 provider_name,
                 self.clock(),
                 reason=rejection.reason,

@@ -21,7 +21,8 @@ from typing import Any
 from payments.clock import utc_now
 from payments.errors import StoreUnavailable
 from payments.merchant_events import SOURCE, MerchantEvent, merchant_events
-from payments.store import EVENT_PREFIX, OrdersStore, event_from_item
+from payments.store.merchant_events import MerchantEventStore
+from payments.store.order_items import EVENT_PREFIX, event_from_item
 
 
 class PublishFailed(Exception):
@@ -46,7 +47,7 @@ def events_of(image: Mapping[str, Any]) -> list[MerchantEvent]:
 class EventPublisher:
     def __init__(
         self,
-        store: OrdersStore,
+        store: MerchantEventStore,
         events_client: Any,
         bus_name: str,
         sqs_client: Any | None = None,
@@ -63,11 +64,11 @@ class EventPublisher:
         """Wired by template.yaml: the table, the bus, and the webhook queue when a URL is configured."""
         import boto3
 
-        from payments.store import RETRY_CONFIG
+        from payments.store.table import RETRY_CONFIG
 
         queue_url = os.environ.get("WEBHOOK_QUEUE_URL") if os.environ.get("WEBHOOK_URL") else None
         return cls(
-            OrdersStore.from_env(),
+            MerchantEventStore.from_env(),
             boto3.client("events", config=RETRY_CONFIG),
             os.environ["EVENT_BUS_NAME"],
             boto3.client("sqs", config=RETRY_CONFIG) if queue_url else None,
@@ -90,9 +91,7 @@ class EventPublisher:
             try:
                 # Stamped just before the write: GET /events lists only what was stamped before its
                 # settle window, by when every such write has landed (payments/event_queries.py).
-                self.store.put_merchant_event(
-                    event.id, event.order_id, event.type, body, now, stored_at=utc_now()
-                )
+                self.store.put(event.id, event.order_id, event.type, body, now, stored_at=utc_now())
             except StoreUnavailable as down:
                 raise PublishFailed("the event could not be kept") from down
         answer = self.events_client.put_events(
@@ -119,7 +118,7 @@ class EventPublisher:
 
     def redeliver(self, event_id: str, now: datetime | None = None) -> MerchantEvent | None:
         """POST /events/{id}/redeliver: send a kept event again (to the bus and the webhook)."""
-        body = self.store.merchant_event(event_id)
+        body = self.store.get(event_id)
         if body is None:
             return None
         event = MerchantEvent.from_dict(json.loads(body))

@@ -7,7 +7,7 @@ from typing import Any
 
 from payments.errors import NotFound, ValidationFailed
 from payments.orders import ORDER_ID_RE
-from payments.store import OrderPage, OrdersStore
+from payments.store.orders import OrderPage, OrdersStore
 
 
 def order_page(store: OrdersStore, order_id: str, events_before: str | None = None) -> OrderPage:

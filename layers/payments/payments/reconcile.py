@@ -37,7 +37,7 @@ from payments.providers.base import Provider, RefundContext
 from payments.refunds import LEASE as REFUND_LEASE
 from payments.refunds import RefundFlow
 from payments.schedule import schedule_spent
-from payments.store import DueItem, OrdersStore
+from payments.store.orders import DueItem, OrdersStore
 
 if TYPE_CHECKING:
     from payments.config import ProviderDirectory

@@ -33,7 +33,7 @@ from payments.ledger import MERCHANT, Refund, provider_refund_key
 from payments.money import Money
 from payments.orders import ORDER_ID_RE, Order, OrderStatus
 from payments.providers.base import Provider, RefundContext
-from payments.store import OrdersStore
+from payments.store.orders import OrdersStore
 
 if TYPE_CHECKING:
     from payments.api import RefundRequest

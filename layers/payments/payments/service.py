@@ -18,7 +18,7 @@ from payments.orders import Order
 from payments.providers.base import RawRequest, RawResponse
 from payments.reconcile import ReconcileFlow
 from payments.refunds import RefundFlow, RefundResult
-from payments.store import OrdersStore
+from payments.store.orders import OrdersStore
 
 if TYPE_CHECKING:
     from payments.api import CreateOrderRequest, RefundRequest

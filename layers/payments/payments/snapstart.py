@@ -4,9 +4,9 @@ With SnapStart on (template parameter EnableSnapStart), Lambda runs the init cod
 is published, snapshots the memory, and resumes every new execution environment from that snapshot,
 possibly days later. Whatever init left in memory is then shared by every restored copy:
 
-- `random`'s generator state: every copy would draw the same backoff jitter (store.py), so retries
-  after a conflict would collide again. Reseeded from the OS. (Ids and nonces — `uuid4`, `secrets` —
-  read the kernel's generator on every call, which Lambda keeps unique across restores.)
+- `random`'s generator state: every copy would draw the same backoff jitter (payments/store/table.py),
+  so retries after a conflict would collide again. Reseeded from the OS. (Ids and nonces — `uuid4`,
+  `secrets` — read the kernel's generator on every call, which Lambda keeps unique across restores.)
 - Credentials: boto3's default session keeps what it resolved at init, and Powertools Parameters
   caches the provider secret and its Secrets Manager client. Both are dropped, so clients made from
   now on resolve AWS credentials afresh and the provider credentials (perhaps rotated since) are read

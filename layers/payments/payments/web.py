@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from payments.errors import MAX_REQUEST_BODY_BYTES, PaymentsError, RequestTooLarge
-from payments.store import OrdersStore
+from payments.store.orders import OrdersStore
 
 if TYPE_CHECKING:
     from payments.providers.base import RawRequest

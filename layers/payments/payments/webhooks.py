@@ -9,7 +9,7 @@ once it is settled (delivered or dead-lettered) the next is attempted, with a 24
 
 Why the events behind are attempted rather than dead-lettered with it: the endpoint may be back by
 then, and an event in the dead-letter queue needs a person. Its own 24 hours are counted in the table
-(store.record_webhook_failure), not by the queue's receive count, which also grows while a message
+(payments/store/webhook_tries.py), not by the queue's receive count, which also grows while a message
 is only held back. The queue's maxReceiveCount is a safety net for a failing function, never reached
 by retries. An event that has waited 13 days (the queue keeps a message 14) is dead-lettered at its
 next failure, so a long backlog is never dropped by the queue unseen.
@@ -29,7 +29,7 @@ from payments.clock import utc_now
 from payments.errors import ProviderError
 from payments.http import HttpClient
 from payments.merchant_events import SIGNATURE_HEADER, sign
-from payments.store import OrdersStore
+from payments.store.webhook_tries import WebhookTries
 
 logger = Logger()
 
@@ -100,8 +100,8 @@ class FailedDeliveries:
     """What becomes of a message whose delivery failed: hidden for its backoff, or, after 24 hours of
     tries, moved to the dead-letter queue and acknowledged (so the next of its order goes next)."""
 
-    def __init__(self, store: OrdersStore, sqs_client: Any, queue_url: str, dead_letter_url: str) -> None:
-        self.store = store
+    def __init__(self, tries: WebhookTries, sqs_client: Any, queue_url: str, dead_letter_url: str) -> None:
+        self.tries = tries
         self.sqs = sqs_client
         self.queue_url = queue_url
         self.dead_letter_url = dead_letter_url
@@ -110,7 +110,7 @@ class FailedDeliveries:
         self, message_id: str, receipt_handle: str, body: str, group_id: str, enqueued_at: datetime
     ) -> str:
         now = utc_now()
-        attempts, first_failed_at = self.store.record_webhook_failure(message_id, now)
+        attempts, first_failed_at = self.tries.record_failure(message_id, now)
         delay = next_try_in(attempts, first_failed_at, enqueued_at, now)
         if delay is None:
             self.sqs.send_message(

@@ -259,7 +259,7 @@ def test_the_store_being_down_asks_alipay_to_retry(
     api: Api, alipay: AlipayIntlSandbox, order: str, stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from payments.errors import StoreUnavailable
-    from payments.store import OrdersStore
+    from payments.store.orders import OrdersStore
 
     def down(*_: Any, **__: Any) -> None:
         raise StoreUnavailable("the orders table is unavailable")

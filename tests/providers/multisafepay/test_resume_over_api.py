@@ -7,7 +7,8 @@ import time
 
 from local.providers.multisafepay.sandbox import MultiSafepaySandbox
 from payments.creation import RESUMABLE
-from payments.store import OrdersStore
+from payments.store.orders import OrdersStore
+from payments.store.table import Table
 from tests.conftest import Stack
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
@@ -65,7 +66,8 @@ def test_a_second_retry_while_the_first_talks_to_the_provider_waits(
     link.inject("connect_timeout")  # MultiSafepay never saw it
     assert api.request("POST", "/orders", body=order_body("r-8", provider="multisafepay")).status == 504
     now = int(time.time())
-    assert OrdersStore(stack.table_name).acquire_lease("r-8", RESUMABLE, now, now + 60)  # another retry
+    store = OrdersStore(Table(stack.table_name))
+    assert store.acquire_lease("r-8", RESUMABLE, now, now + 60)  # another retry
     calls = len(msp.calls)
     reply = api.request("POST", "/orders", body=order_body("r-8", provider="multisafepay"))
     assert (reply.status, reply.json()["error"]["code"]) == (409, "request_in_progress")

@@ -111,7 +111,7 @@ def test_recut_notifications_are_refused(harness: Harness) -> None:
     order_id = f"recut-{harness.label}"
     created = harness.create(order_id)
     assert getattr(created, "status", None) == OrderStatus.PENDING, created
-    table = harness.service.store.table_name
+    table = harness.service.store.table.name
     before = (order_item(table, order_id), len(event_items(table, order_id)))
     rng = random.Random(f"recut-{harness.label}")
     cases: list[dict[str, str]] = []

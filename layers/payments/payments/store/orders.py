@@ -1,0 +1,426 @@
+"""The orders repository: an order, its refund ledger and its audit history, read and changed only in
+the ways the service needs (keys and item shapes: payments/store/order_items.py).
+
+Every change to an order is one transaction (`commit`): the order conditional on the version read,
+each refund it touches conditional on its own version, and the audit events explaining the change.
+So there is never a state change without its event, nor a lost update. Leases and reconciliation's
+check counts are single conditional updates beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from payments.clock import iso
+from payments.errors import ConcurrentUpdateError, StoreUnavailable
+from payments.facts import RefundStatus
+from payments.ledger import Refund
+from payments.orders import Order, OrderEvent, OrderStatus
+from payments.schedule import DUE_PARTITION, schedule_spent
+from payments.store.order_items import (
+    DUE_INDEX,
+    EVENT_PREFIX,
+    ORDER_PREFIX,
+    ORDER_SK,
+    REFUND_PREFIX,
+    as_stored,
+    event_from_item,
+    event_item,
+    event_sk,
+    order_due_at,
+    order_from_item,
+    order_item,
+    order_key,
+    order_pk,
+    refund_due_at,
+    refund_from_item,
+    refund_item,
+    refund_key,
+)
+from payments.store.table import TableStore, deserialize, serialize
+
+if TYPE_CHECKING:
+    from payments.engine import Plan
+
+EVENTS_PAGE = 50  # newest events a read returns; older ones through the cursor
+MAX_REFUNDS_READ = 200
+
+# Order attributes a commit may change, besides status, version, updated_at and event_seq.
+_CHANGEABLE = (
+    "payment_url",
+    "payment_action",
+    "provider_reference",
+    "provider_status",
+    "refunded_value",
+    "reserved_value",
+    "flags",
+    "ignored_reports",
+    "checks",
+    "amount_confirmed",
+    "watch_until",
+)
+
+
+def _not_the_last(checks: int) -> None:
+    """A bare check count never takes an item off the due index: the check that spends the schedule
+    goes through the engine, which flags the order `needs_attention` with its event and metric."""
+    if schedule_spent(checks):
+        raise ValueError("the last scheduled check is recorded with its needs_attention flag, not here")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    """What GET /orders/{id} shows: the order, its refunds, and a bounded page of its newest events."""
+
+    order: Order
+    refunds: list[Refund]
+    events: list[OrderEvent]  # oldest first within the page
+    older_events_cursor: int | None  # pass as `events_before` for the page before this one
+
+
+@dataclass(frozen=True, slots=True)
+class DueItem:
+    """Open work, as the due index lists it."""
+
+    order_id: str
+    refund_id: str | None  # None: the order itself
+    provider: str
+    due_at: str
+
+
+class OrdersStore(TableStore):
+    """The orders repository: orders, their refunds and audit events, their leases and the due index."""
+
+    # -- reads ---------------------------------------------------------------------------------
+    def get(self, order_id: str) -> Order | None:
+        """The order item alone. A Query on its key, like every read here: the functions need only
+        dynamodb:Query."""
+        page = self.table.call(
+            "query",
+            KeyConditionExpression="pk = :pk AND sk = :order",
+            ExpressionAttributeValues={":pk": {"S": order_pk(order_id)}, ":order": {"S": ORDER_SK}},
+            ConsistentRead=True,
+        )
+        items = page.get("Items") or []
+        return order_from_item(items[0]) if items else None
+
+    def get_with_refunds(self, order_id: str) -> tuple[Order, list[Refund]] | None:
+        """The order and its refund ledger in one consistent Query (`sk >= ORDER`: the order item,
+        then the REFUND# items; events sort before both)."""
+        items = self.table.query_all(
+            MAX_REFUNDS_READ,
+            KeyConditionExpression="pk = :pk AND sk >= :order",
+            ExpressionAttributeValues={":pk": {"S": order_pk(order_id)}, ":order": {"S": ORDER_SK}},
+            ConsistentRead=True,
+        )
+        order: Order | None = None
+        refunds: list[Refund] = []
+        for item in items:
+            sort_key = item["sk"]["S"]
+            if sort_key == ORDER_SK:
+                order = order_from_item(item)
+            elif sort_key.startswith(REFUND_PREFIX):
+                refunds.append(refund_from_item(item))
+        if order is None:
+            return None
+        return order, sorted(refunds, key=lambda refund: (refund.created_at, refund.refund_id))
+
+    def read_page(
+        self, order_id: str, *, events_before: int | None = None, limit: int = EVENTS_PAGE
+    ) -> OrderPage | None:
+        """The order, its refunds and its newest `limit` events (older than `events_before` when given).
+        Two bounded Queries, however long the history: a flooded order reads as fast as any other."""
+        found = self.get_with_refunds(order_id)
+        if found is None:
+            return None
+        order, refunds = found
+        upper = event_sk(events_before - 1) if events_before is not None else f"{EVENT_PREFIX}~"
+        page = self.table.call(
+            "query",
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+            ExpressionAttributeValues={
+                ":pk": {"S": order_pk(order_id)},
+                ":low": {"S": EVENT_PREFIX},
+                ":high": {"S": upper},
+            },
+            ScanIndexForward=False,
+            Limit=limit,
+            ConsistentRead=True,
+        )
+        events = [event_from_item(item) for item in reversed(page.get("Items", []))]
+        oldest = events[0].seq if events else None
+        cursor = oldest if oldest is not None and oldest > 1 and len(events) == limit else None
+        return OrderPage(order, refunds, events, cursor)
+
+    def due_items(self, now: datetime, limit: int, after: DueItem | None = None) -> list[DueItem]:
+        """The open work due by `now`, oldest due first: a Query of the sparse index, never a scan.
+        `after`: the last item of the page before (the next page starts behind it)."""
+        request: dict[str, Any] = {}
+        if after is not None:
+            sort_key = f"{REFUND_PREFIX}{after.refund_id}" if after.refund_id is not None else ORDER_SK
+            request["ExclusiveStartKey"] = {
+                **order_key(after.order_id),
+                "sk": {"S": sort_key},
+                "due_pk": {"S": DUE_PARTITION},
+                "due_at": {"S": after.due_at},
+            }
+        page = self.table.call(
+            "query",
+            IndexName=DUE_INDEX,
+            KeyConditionExpression="due_pk = :due AND due_at <= :now",
+            ExpressionAttributeValues={":due": {"S": DUE_PARTITION}, ":now": {"S": iso(now)}},
+            Limit=limit,
+            **request,
+        )
+        items = []
+        for raw in page.get("Items", []):
+            item = deserialize(raw)
+            sort_key = item["sk"]
+            items.append(
+                DueItem(
+                    order_id=item["pk"].removeprefix(ORDER_PREFIX),
+                    refund_id=sort_key.removeprefix(REFUND_PREFIX)
+                    if sort_key.startswith(REFUND_PREFIX)
+                    else None,
+                    provider=item.get("provider", ""),
+                    due_at=item["due_at"],
+                )
+            )
+        return items
+
+    def record_check(self, order: Order) -> bool:
+        """Reconciliation asked the provider and nothing changed: count the check (so the next one
+        comes later) and give back the lease. Conditional on the version read; False if it moved."""
+        checked = replace(order, checks=order.checks + 1)
+        _not_the_last(checked.checks)
+        due = order_due_at(checked)
+        expression = "SET checks = :checks REMOVE lease_until"
+        values: dict[str, Any] = {":checks": {"N": str(checked.checks)}, ":read": {"N": str(order.version)}}
+        if due is None:
+            expression += ", due_pk, due_at"
+        else:
+            expression = "SET checks = :checks, due_at = :due_at REMOVE lease_until"
+            values[":due_at"] = {"S": due}
+        return self._conditional_update(order_key(order.order_id), expression, "#version = :read", values)
+
+    def record_refund_check(self, refund: Refund) -> bool:
+        """The same for a refund: counted, pushed back, lease given back (its version bumped)."""
+        checked = replace(refund, checks=refund.checks + 1)
+        _not_the_last(checked.checks)
+        due = refund_due_at(checked)
+        values: dict[str, Any] = {
+            ":checks": {"N": str(checked.checks)},
+            ":read": {"N": str(refund.version)},
+            ":next": {"N": str(refund.version + 1)},
+        }
+        if due is None:
+            expression = "SET checks = :checks, #version = :next REMOVE lease_until, due_pk, due_at"
+        else:
+            expression = "SET checks = :checks, #version = :next, due_at = :due_at REMOVE lease_until"
+            values[":due_at"] = {"S": due}
+        return self._conditional_update(refund_key(refund), expression, "#version = :read", values)
+
+    # -- writes --------------------------------------------------------------------------------
+    def create(self, order: Order, event: OrderEvent) -> Order | None:
+        """Store a new order with its first event. Returns the existing order if the id is taken."""
+        first = replace(event, seq=1)
+        stored = replace(order, event_seq=1)
+        try:
+            self.table.transact(
+                [
+                    {
+                        "Put": {
+                            "Item": order_item(stored),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                        }
+                    },
+                    {"Put": self._event_put(order.order_id, first, stored)},
+                ]
+            )
+        except ConcurrentUpdateError as failed:
+            existing = failed.args[0] if failed.args and failed.args[0] else None
+            if existing:
+                return order_from_item(existing)
+            found = self.get(order.order_id)
+            if found is None:  # the condition failed on something else; should not happen
+                raise StoreUnavailable("the order could not be stored; retry") from None
+            return found
+        return None
+
+    def commit(self, plan: Plan) -> Order:
+        """Write a plan: the order (conditional on the version read), the refunds it changed
+        (each conditional on its own version, or on not existing yet) and its events, atomically.
+
+        Raises ConcurrentUpdateError when anything moved on since it was read.
+        """
+        original, order = plan.original, plan.order
+        now = plan.now
+        events = [
+            replace(event, seq=original.event_seq + index) for index, event in enumerate(plan.events, 1)
+        ]
+        updated = replace(
+            order,
+            version=original.version + 1,
+            updated_at=now,
+            event_seq=original.event_seq + len(events),
+            lease_until=None if plan.release_lease else original.lease_until,
+        )
+        names = {"#status": "status", "#version": "version", "#updated_at": "updated_at", "#seq": "event_seq"}
+        values: dict[str, Any] = {
+            ":status": str(updated.status),
+            ":next": updated.version,
+            ":read": original.version,
+            ":updated_at": now,
+            ":seq": updated.event_seq,
+        }
+        assignments = ["#status = :status", "#version = :next", "#updated_at = :updated_at", "#seq = :seq"]
+        removals = []
+        for index, name in enumerate(_CHANGEABLE):
+            value = as_stored(getattr(updated, name))
+            if value == as_stored(getattr(original, name)):
+                continue
+            names[f"#f{index}"] = name
+            if value is None:
+                removals.append(f"#f{index}")
+            else:
+                values[f":f{index}"] = value
+                assignments.append(f"#f{index} = :f{index}")
+        due_before, due_after = order_due_at(original), order_due_at(updated)
+        if due_after != due_before:
+            names["#due_pk"], names["#due_at"] = "due_pk", "due_at"
+            if due_after is None:
+                removals.extend(["#due_pk", "#due_at"])
+            else:
+                values[":due_pk"], values[":due_at"] = DUE_PARTITION, due_after
+                assignments.extend(["#due_pk = :due_pk", "#due_at = :due_at"])
+        if plan.release_lease:
+            names["#lease"] = "lease_until"
+            removals.append("#lease")
+        expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "Key": order_key(order.order_id),
+                    "UpdateExpression": expression,
+                    "ConditionExpression": "#version = :read",
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": serialize(values),
+                }
+            }
+        ]
+        for refund in plan.changed_refunds:
+            before = plan.original_refunds.get(refund.refund_id)
+            written = replace(refund, version=(before.version + 1) if before else 1)
+            put: dict[str, Any] = {
+                "Item": refund_item(written, order.provider),
+            }
+            if before is None:
+                put["ConditionExpression"] = "attribute_not_exists(sk)"
+            else:
+                put["ConditionExpression"] = "#version = :read"
+                put["ExpressionAttributeNames"] = {"#version": "version"}
+                put["ExpressionAttributeValues"] = {":read": {"N": str(before.version)}}
+            items.append({"Put": put})
+        items.extend({"Put": self._event_put(order.order_id, event, updated)} for event in events)
+        self.table.transact(items)
+        return updated
+
+    def acquire_lease(
+        self, order_id: str, statuses: frozenset[OrderStatus], now: int, until: int
+    ) -> Order | None:
+        """Become the one request talking to the provider about an order in one of `statuses` until
+        `until` (epoch seconds): the order as leased. None when another request holds an unexpired
+        lease, or the order is no longer in those statuses. The lease is not a change of the order: no
+        version, no event; a caller whose earlier read has the same version need not read again."""
+        status_values = {f":s{index}": {"S": str(status)} for index, status in enumerate(sorted(statuses))}
+        leased = self.table.conditional(
+            "update_item",
+            Key=order_key(order_id),
+            UpdateExpression="SET lease_until = :until",
+            ConditionExpression=(
+                f"#status IN ({', '.join(status_values)}) "
+                "AND (attribute_not_exists(lease_until) OR lease_until < :now)"
+            ),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":until": {"N": str(until)},
+                ":now": {"N": str(now)},
+                **status_values,
+            },
+            ReturnValues="ALL_NEW",
+        )
+        return order_from_item(leased["Attributes"]) if leased is not None else None
+
+    def acquire_refund_lease(
+        self,
+        refund: Refund,
+        now: int,
+        until: int,
+        statuses: frozenset[RefundStatus] = frozenset({RefundStatus.UNKNOWN}),
+    ) -> Refund | None:
+        """Become the one request resolving a refund whose outcome is unknown. Unlike the order's
+        lease this one bumps the refund's version: a commit made on what was read before cannot
+        then overwrite it. None when another request holds it or the refund moved on."""
+        status_values = {f":s{index}": {"S": str(status)} for index, status in enumerate(sorted(statuses))}
+        leased = self.table.conditional(
+            "update_item",
+            Key=refund_key(refund),
+            UpdateExpression="SET lease_until = :until, #version = :next",
+            ConditionExpression=(
+                f"#version = :read AND #status IN ({', '.join(status_values)}) "
+                "AND (attribute_not_exists(lease_until) OR lease_until < :now)"
+            ),
+            ExpressionAttributeNames={"#version": "version", "#status": "status"},
+            ExpressionAttributeValues={
+                ":until": {"N": str(until)},
+                ":now": {"N": str(now)},
+                ":read": {"N": str(refund.version)},
+                ":next": {"N": str(refund.version + 1)},
+                **status_values,
+            },
+        )
+        return replace(refund, version=refund.version + 1, lease_until=until) if leased is not None else None
+
+    def release_refund_lease(self, refund: Refund) -> None:
+        """Give up a refund's lease we hold, when nothing else was committed that would release it."""
+        self.table.conditional(
+            "update_item",
+            Key=refund_key(refund),
+            UpdateExpression="REMOVE lease_until SET #version = :next",
+            ConditionExpression="#version = :read",
+            ExpressionAttributeNames={"#version": "version"},
+            ExpressionAttributeValues={
+                ":read": {"N": str(refund.version)},
+                ":next": {"N": str(refund.version + 1)},
+            },
+        )
+
+    def release_lease(self, order_id: str, until: int) -> None:
+        """Give up a lease we hold (when nothing else was committed that would release it)."""
+        self.table.conditional(
+            "update_item",
+            Key=order_key(order_id),
+            UpdateExpression="REMOVE lease_until",
+            ConditionExpression="lease_until = :until",
+            ExpressionAttributeValues={":until": {"N": str(until)}},
+        )
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _conditional_update(
+        self, key: dict[str, Any], expression: str, condition: str, values: dict[str, Any]
+    ) -> bool:
+        updated = self.table.conditional(
+            "update_item",
+            Key=key,
+            UpdateExpression=expression,
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#version": "version"},
+            ExpressionAttributeValues=values,
+        )
+        return updated is not None
+
+    def _event_put(self, order_id: str, event: OrderEvent, order: Order | None = None) -> dict[str, Any]:
+        return {"Item": event_item(order_id, event, order), "ConditionExpression": "attribute_not_exists(sk)"}
