@@ -136,7 +136,7 @@ def render(results: dict[str, Any]) -> str:
     if any(row["dynamodb_reads"] > 1 for row in cancels):
         lines += [
             "   cancel reads the order twice (Q Upd Q): once to check it, again after taking the lease"
-            " (payments/cancellation.py);",
+            " (payments/flows/cancellation.py);",
             "   the lease's UpdateItem could return the order it wrote (ReturnValues=ALL_NEW) instead.",
         ]
         without_cancel = sorted(

@@ -169,7 +169,7 @@ def _schemas() -> dict[str, Any]:
         "required": sorted([*order_properties, "refunds", "events", "events_before"]),
         "properties": {**order_properties, "refunds": refunds, "events": events, "events_before": cursor},
     }
-    from payments.merchant_events import EVENT_TYPES
+    from payments.outbox.merchant_events import EVENT_TYPES
 
     schemas["MerchantEvent"] = {
         "type": "object",

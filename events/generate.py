@@ -43,7 +43,7 @@ from local.testing import (  # noqa: E402
     proxy_event,
 )
 from payments.api import parse_create_order  # noqa: E402
-from payments.creation import new_order  # noqa: E402
+from payments.flows.creation import new_order  # noqa: E402
 from payments.http import HttpClient, HttpResponse  # noqa: E402
 from payments.providers import provider_class  # noqa: E402
 from payments.providers.base import CallContext  # noqa: E402

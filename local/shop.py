@@ -92,7 +92,7 @@ EVENT_NAMES = {
     "refund_exceeds_amount": "Refunds beyond the amount",
     "refund_total_mismatch": "Refunded total went down",
     "refund_outcome_unknown": "Refund not confirmed",
-    # Reconciliation (payments/reconcile.py): what asking the provider found, and when it gave up.
+    # Reconciliation (payments/flows/reconcile.py): what asking the provider found, and when it gave up.
     "reconcile": "Found by reconciliation (asked the provider)",
     "reconcile_ignored": "Reconciliation: the provider's answer was not applied",
     "reconcile_expired": "Expired: reconciliation found it never paid",

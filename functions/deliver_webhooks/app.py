@@ -15,14 +15,14 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payments import snapstart
-from payments.store.webhook_tries import WebhookTries
-from payments.webhooks import (
+from payments.outbox.webhooks import (
     DEAD_LETTERED,
     DeliveryFailed,
     FailedDeliveries,
     WebhookSender,
     release_held_back,
 )
+from payments.store.webhook_tries import WebhookTries
 
 snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
 logger = Logger()

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payments import snapstart, web
 from payments.api import parse_empty_body
-from payments.event_queries import events_page, redeliver
+from payments.outbox.event_queries import events_page, redeliver
 
 snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
 logger = Logger()

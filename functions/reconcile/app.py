@@ -6,8 +6,8 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from payments import reconcile as reconciliation
 from payments import snapstart, web
+from payments.flows import reconcile as reconciliation
 
 snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
 logger = Logger()

@@ -11,12 +11,12 @@ from typing import Any
 import boto3
 import pytest
 
-from payments import event_queries
 from payments.errors import ValidationFailed
-from payments.merchant_events import MerchantEvent, merchant_events
 from payments.orders import OrderEvent
 from payments.orders import OrderStatus as S
-from payments.publisher import EventPublisher
+from payments.outbox import event_queries
+from payments.outbox.merchant_events import MerchantEvent, merchant_events
+from payments.outbox.publisher import EventPublisher
 from payments.store.merchant_events import MerchantEventStore
 from payments.store.table import Table
 from tests.conftest import Stack

@@ -41,7 +41,7 @@ def signed_by(secret: str, received: Any, tolerance_s: int = 300) -> bool:
 def receiver(api: Api, monkeypatch: pytest.MonkeyPatch, wire: responses.RequestsMock) -> Iterator[Receiver]:
     started = Receiver().start()
     wire.add_passthru(started.url)  # the merchant's endpoint is real HTTP on loopback
-    monkeypatch.setattr("payments.webhooks.SCALE", 0)  # retry at once: the test does not wait 30 s
+    monkeypatch.setattr("payments.outbox.webhooks.SCALE", 0)  # retry at once: the test does not wait 30 s
     yield started
     started.stop()
 
@@ -173,7 +173,7 @@ def test_events_held_behind_a_failing_one_are_attempted_before_the_dead_letter_q
     """The endpoint never answers: each event is tried for 24 hours of its own, the earlier one first,
     then goes to the dead-letter queue, in order; none goes there untried (held back behind another)."""
     receiver.fail_first = 10_000
-    monkeypatch.setattr("payments.webhooks.utc_now", Hours(2), raising=False)
+    monkeypatch.setattr("payments.outbox.webhooks.utc_now", Hours(2), raising=False)
     shop.paid("ev-dlq")
     pipeline.drain(rounds=400)
     pending, paid = (e["id"] for e in dead_lettered(stack))
@@ -221,7 +221,7 @@ def test_a_refused_notification_and_a_duplicate_publish_nothing(
 def test_catching_up_and_redelivering(
     shop: Shop, pipeline: Pipeline, receiver: Receiver, api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("payments.event_queries.SETTLE_S", 0)  # list what was just stored
+    monkeypatch.setattr("payments.outbox.event_queries.SETTLE_S", 0)  # list what was just stored
     shop.paid("ev-4")
     pipeline.drain()
     page = api.request("GET", "/events?limit=1").json()

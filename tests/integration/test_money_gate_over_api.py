@@ -1,6 +1,7 @@
 """The money gate through the real handlers, for every provider whose protocol brings the case: a
 repeated mismatched report is a repeat, and an order cancelled here at a provider without a cancel call
-is still asked about until its checkout has closed (payments/gate.py, payments/cancellation.py)."""
+is still asked about until its checkout has closed (payments/flows/gate.py,
+payments/flows/cancellation.py)."""
 
 from __future__ import annotations
 

@@ -13,17 +13,17 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from local.testing import kits
 from payments import engine as engine_module
-from payments import reconcile
 from payments.clock import iso
 from payments.engine import Engine, Plan, event
 from payments.errors import ProviderUnavailable
 from payments.facts import Notification, RefundStatus
+from payments.flows import reconcile
+from payments.flows.reconcile import ReconcileFlow
+from payments.flows.refunds import RefundFlow
 from payments.ledger import MERCHANT, Refund
 from payments.money import Money
 from payments.orders import OrderStatus
 from payments.providers.capabilities import Capabilities
-from payments.reconcile import ReconcileFlow
-from payments.refunds import RefundFlow
 from payments.schedule import CHECK_OFFSETS
 from payments.store.orders import OrdersStore
 from payments.store.table import Table

@@ -152,11 +152,11 @@ def test_every_function_is_granted_exactly_what_it_uses(
     days = itertools.count()
     try:
         request.getfixturevalue("wire").add_passthru(receiver.url)
-        monkeypatch.setattr("payments.webhooks.SCALE", 0)
+        monkeypatch.setattr("payments.outbox.webhooks.SCALE", 0)
         monkeypatch.setattr(
-            "payments.webhooks.utc_now", lambda: datetime.now(UTC) + timedelta(days=next(days))
+            "payments.outbox.webhooks.utc_now", lambda: datetime.now(UTC) + timedelta(days=next(days))
         )
-        monkeypatch.setattr("payments.event_queries.SETTLE_S", 0)  # list what was just stored
+        monkeypatch.setattr("payments.outbox.event_queries.SETTLE_S", 0)  # list what was just stored
         stack = request.getfixturevalue("stack")
         with_webhooks(api, stack.table_name, stack.refs["WebhookQueue"], receiver).drain()
         assert receiver.received

@@ -91,7 +91,7 @@ def test_every_change_reaches_a_flaky_receiver_once_in_order(
     receiver = FlakyReceiver(seed).start()
     try:
         wire.add_passthru(receiver.url)
-        monkeypatch.setattr("payments.webhooks.SCALE", 0)  # a refused event is offered again at once
+        monkeypatch.setattr("payments.outbox.webhooks.SCALE", 0)  # a refused event is offered again at once
         monkeypatch.setenv("PROVIDER_SECRET_ARN", stack.secret_arn)
         pipeline = with_webhooks(api, stack.table_name, stack.refs["WebhookQueue"], receiver)
         publish = api.functions["PublishEventsFunction"].run

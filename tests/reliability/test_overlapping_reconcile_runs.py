@@ -16,8 +16,8 @@ import responses
 
 from local.testing import Template, kits
 from payments.clock import utc_now
+from payments.flows.reconcile import RunReport
 from payments.orders import OrderStatus
-from payments.reconcile import RunReport
 from payments.service import PaymentsService
 from payments.store.orders import OrdersStore
 from payments.store.table import RETRY_CONFIG, Table

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from local.testing import kit_of, kits
-from payments.merchant_events import ORDER_TYPES, merchant_events
 from payments.orders import OrderStatus, Outcome, decide
+from payments.outbox.merchant_events import ORDER_TYPES, merchant_events
 from payments.providers.base import RawResponse
 from payments.providers.capabilities import RefundReporting
 from tests.conftest import Stack

@@ -100,8 +100,8 @@ def with_webhooks(api: Api, table_name: str, queue_url: str, receiver: Receiver)
     """Point the functions at `receiver` as the merchant's webhook (WEBHOOK_URL, a template parameter
     deployed), rebuilding what they built from it at import, and give the pipeline that feeds them."""
     from local.testing import environment
-    from payments import event_queries
-    from payments.publisher import EventPublisher
+    from payments.outbox import event_queries
+    from payments.outbox.publisher import EventPublisher
 
     for name in ("PublishEventsFunction", "DeliverWebhooksFunction", "EventsApiFunction"):
         api.functions[name].env["WEBHOOK_URL"] = receiver.url

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from payments import gate
 from payments.engine import Committed, Engine, Plan, event
 from payments.errors import ConcurrentUpdateError, NotificationRejected, StoreUnavailable
 from payments.facts import (
@@ -22,6 +21,7 @@ from payments.facts import (
     RefundFact,
     RefundStatus,
 )
+from payments.flows import gate
 from payments.ledger import MERCHANT, Refund, provider_refund_key
 from payments.money import Money
 from payments.orders import Order, OrderStatus

@@ -1,7 +1,7 @@
-"""RefundFlow (payments/refunds.py) and CancelFlow (payments/cancellation.py) below DynamoDB: the engine
-over the fake store of test_gate.py, with leases, and a scripted provider. Reservation, release on
-refusal, the paths of a request that comes again (identical, concurrent, after an unknown outcome),
-and a cancel that the provider refuses because the order was paid meanwhile."""
+"""RefundFlow (payments/flows/refunds.py) and CancelFlow (payments/flows/cancellation.py) below
+DynamoDB: the engine over the fake store of test_gate.py, with leases, and a scripted provider.
+Reservation, release on refusal, the paths of a request that comes again (identical, concurrent, after
+an unknown outcome), and a cancel that the provider refuses because the order was paid meanwhile."""
 
 from __future__ import annotations
 
@@ -12,19 +12,19 @@ from typing import Any, cast
 
 import pytest
 
-from payments import gate
 from payments.api import RefundRequest
-from payments.cancellation import CancelFlow
 from payments.clock import iso
 from payments.config import ProviderDirectory
 from payments.engine import Engine, Plan, event
 from payments.errors import Conflict, ProviderRejected, ProviderUnavailable, ValidationFailed
 from payments.facts import CancelResult, Notification, PaymentFact, RefundFact, RefundStatus
+from payments.flows import gate
+from payments.flows.cancellation import CancelFlow
+from payments.flows.refunds import RefundFlow
 from payments.ledger import Refund
 from payments.money import Money
 from payments.orders import Order, OrderStatus
 from payments.providers.base import Provider, RefundContext
-from payments.refunds import RefundFlow
 from tests.support.providers import ANY_PROVIDER, capabilities_with
 from tests.unit.test_gate import FakeStore, order_in
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
-from payments.webhooks import QUEUE_AGE_LIMIT_S, RETRY_FOR_S, next_try_in
+from payments.outbox.webhooks import QUEUE_AGE_LIMIT_S, RETRY_FOR_S, next_try_in
 
 T0 = datetime(2026, 11, 26, tzinfo=UTC)
 

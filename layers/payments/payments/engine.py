@@ -1,7 +1,7 @@
 """The transition engine: every change to an order goes through here.
 
 A `Plan` is a working copy of an order and its refunds plus the audit events that explain each change;
-the gate (payments/gate.py) and the flows fill it by deciding, and `Engine.run` commits it as one
+the gate (payments/flows/gate.py) and the flows fill it by deciding, and `Engine.run` commits it as one
 DynamoDB transaction (the order conditional on the version read, each refund on its own, the events
 with their sequence numbers). On a lost race the order is read again and the decision made afresh.
 """

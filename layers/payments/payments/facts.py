@@ -1,7 +1,7 @@
 """What a provider can state about an order, provider-neutral.
 
 Adapters turn every verified notification, create reply, status query and refund reply into these;
-the gate (payments/gate.py) checks each one against the order before the engine applies anything.
+the gate (payments/flows/gate.py) checks each one against the order before the engine applies anything.
 """
 
 from __future__ import annotations

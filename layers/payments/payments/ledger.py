@@ -10,7 +10,7 @@ The ledger's verbs — `reserve`, `release`, `settle`, `record_provider_refund`,
 — are the only code that changes the totals (a test holds every other module to it): each changes a
 plan's working copy and records its audit event, and the order's status follows the totals. What
 may be applied at all (ownership, amounts, currencies, the payment a refund implies) is the gate's
-to decide before it calls them (payments/gate.py).
+to decide before it calls them (payments/flows/gate.py).
 """
 
 from __future__ import annotations

@@ -120,7 +120,7 @@ class Order:
     checks: int = 0  # times reconciliation asked the provider about it (payments/schedule.py)
     lease_until: int | None = None  # epoch seconds: a request is talking to the provider until then
     # A verified statement gave the payment's amount, and it was ours: a refund or chargeback reported
-    # without the payment's amount may then prove the payment (payments/gate.py).
+    # without the payment's amount may then prove the payment (payments/flows/gate.py).
     amount_confirmed: bool = False
     # Cancelled here while the provider's checkout, which has no cancel call, may still take a payment:
     # reconciliation keeps asking until then (ISO time; payments/schedule.py).

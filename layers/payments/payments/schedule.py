@@ -3,7 +3,7 @@
 An order that is `created`, `pending` or `unknown`, an order cancelled here while its provider's checkout
 (which has no cancel call) may still take a payment (`watch_until`), and a refund that is `pending` or
 `unknown`, carry `due_pk`/`due_at` in the orders table: the sparse index `DueIndex` holds exactly those
-items, so the reconciler (payments/reconcile.py) finds its work with a Query, never a scan. The store
+items, so the reconciler (payments/flows/reconcile.py) finds its work with a Query, never a scan. The store
 sets and clears the two attributes in the same writes that change the item (payments/store/orders.py).
 """
 

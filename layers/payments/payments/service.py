@@ -9,15 +9,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from payments.cancellation import CancelFlow
 from payments.clock import utc_now
-from payments.creation import CreateFlow, CreateResult
 from payments.engine import Engine
-from payments.notifications import NotificationFlow
+from payments.flows.cancellation import CancelFlow
+from payments.flows.creation import CreateFlow, CreateResult
+from payments.flows.notifications import NotificationFlow
+from payments.flows.reconcile import ReconcileFlow
+from payments.flows.refunds import RefundFlow, RefundResult
 from payments.orders import Order
 from payments.providers.base import RawRequest, RawResponse
-from payments.reconcile import ReconcileFlow
-from payments.refunds import RefundFlow, RefundResult
 from payments.store.orders import OrdersStore
 
 if TYPE_CHECKING:

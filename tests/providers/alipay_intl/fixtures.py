@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from local.providers.alipay_intl.sandbox import AlipayIntlSandbox
 from local.testing import ReplyLost, kit_of
 from payments.api import CreateOrderRequest, parse_create_order
-from payments.creation import new_order
 from payments.errors import ProviderTimeout
+from payments.flows.creation import new_order
 from payments.http import HttpClient, HttpResponse
 from payments.orders import Order
 from payments.providers.alipay_intl.adapter import AlipayIntl, AlipayIntlSettings

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from local.providers.multisafepay.sandbox import MultiSafepaySandbox
-from payments.creation import RESUMABLE
+from payments.flows.creation import RESUMABLE
 from payments.store.orders import OrdersStore
 from payments.store.table import Table
 from tests.conftest import Stack

@@ -1,5 +1,5 @@
 """Published merchant events, kept 30 days for the merchant to catch up (GET /events) and to redeliver
-(payments/merchant_events.py makes them, payments/publisher.py keeps them here).
+(payments/outbox/merchant_events.py makes them, payments/outbox/publisher.py keeps them here).
 
     pk = MERCHANT_EVENTS   sk = <event_id>                      the event's body (and where it is listed)
                            sk = LISTED#<stored_at>#<event_id>   its place in the list, in the order stored

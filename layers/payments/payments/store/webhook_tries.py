@@ -1,4 +1,4 @@
-"""How often each queued webhook has failed, and since when (payments/webhooks.py decides from it):
+"""How often each queued webhook has failed, and since when (payments/outbox/webhooks.py decides from it):
 
     pk = WEBHOOK_TRIES#<message_id>   sk = TRIES   attempts, first_failed_at; 15-day TTL
 

@@ -1,7 +1,7 @@
 """From a committed change to the merchant: the orders table's stream -> merchant events.
 
 For each audit event the stream carries (an INSERT of an `EVENT#` item: the change's own write), the
-merchant events it stands for (payments/merchant_events.py) are kept for catching up (GET /events),
+merchant events it stands for (payments/outbox/merchant_events.py) are kept for catching up (GET /events),
 put on the EventBridge bus (`source` = the service, `detail-type` = the event type), and, when the
 merchant has a webhook, queued for delivery on a FIFO queue grouped by order (so one order's events go
 out in sequence, a later one never before an earlier one is acknowledged or dead-lettered).
@@ -20,7 +20,7 @@ from typing import Any
 
 from payments.clock import utc_now
 from payments.errors import StoreUnavailable
-from payments.merchant_events import SOURCE, MerchantEvent, merchant_events
+from payments.outbox.merchant_events import SOURCE, MerchantEvent, merchant_events
 from payments.store.merchant_events import MerchantEventStore
 from payments.store.order_items import EVENT_PREFIX, event_from_item
 
@@ -90,7 +90,7 @@ class EventPublisher:
         if not again:
             try:
                 # Stamped just before the write: GET /events lists only what was stamped before its
-                # settle window, by when every such write has landed (payments/event_queries.py).
+                # settle window, by when every such write has landed (payments/outbox/event_queries.py).
                 self.store.put(event.id, event.order_id, event.type, body, now, stored_at=utc_now())
             except StoreUnavailable as down:
                 raise PublishFailed("the event could not be kept") from down

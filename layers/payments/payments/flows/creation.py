@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from payments import gate
 from payments.clock import iso, utc_now
 from payments.engine import Committed, Engine, Plan, event, statement_event
 from payments.errors import (
@@ -29,6 +28,7 @@ from payments.errors import (
     StoreUnavailable,
 )
 from payments.facts import Notification
+from payments.flows import gate
 from payments.ledger import Refund
 from payments.money import Money
 from payments.orders import Order, OrderEvent, OrderStatus

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from payments import gate
 from payments.clock import utc_now
 from payments.engine import Engine, Plan, statement_event
 from payments.errors import (
@@ -25,6 +24,7 @@ from payments.errors import (
     ProviderNotConfigured,
 )
 from payments.facts import Notification
+from payments.flows import gate
 from payments.ledger import Refund
 from payments.orders import OPEN, ORDER_ID_RE, Order, OrderStatus
 from payments.providers.base import Provider, RawRequest, RawResponse

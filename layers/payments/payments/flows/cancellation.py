@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from payments import gate
 from payments.clock import iso, utc_now
 from payments.engine import Engine, Plan, event, statement_event
 from payments.errors import Conflict, NotFound, ProviderError, ProviderRejected
 from payments.facts import CancelResult
+from payments.flows import gate
 from payments.ledger import Refund
 from payments.orders import OPEN, ORDER_ID_RE, Order, OrderStatus, Outcome
 from payments.store.orders import OrdersStore
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 metrics = Metrics()
 
-LEASE = timedelta(seconds=60)  # see payments/creation.py
+LEASE = timedelta(seconds=60)  # see payments/flows/creation.py
 
 
 class CancelFlow:

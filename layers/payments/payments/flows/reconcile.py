@@ -25,17 +25,17 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from payments import gate
 from payments.clock import utc_now
 from payments.engine import Engine, Plan, event, statement_event
 from payments.errors import NotFound, PaymentsError, ProviderError, ProviderRejected, StoreUnavailable
 from payments.facts import CancelResult, RefundStatus
+from payments.flows import gate
+from payments.flows.refunds import LEASE as REFUND_LEASE
+from payments.flows.refunds import RefundFlow
 from payments.http import worst_call_s
 from payments.ledger import IN_FLIGHT, Refund
 from payments.orders import OPEN, ORDER_ID_RE, Order, OrderStatus, watched
 from payments.providers.base import Provider, RefundContext
-from payments.refunds import LEASE as REFUND_LEASE
-from payments.refunds import RefundFlow
 from payments.schedule import schedule_spent
 from payments.store.orders import DueItem, OrdersStore
 
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 logger = Logger()
 metrics = Metrics()
 
-LEASE = timedelta(seconds=60)  # see payments/creation.py
+LEASE = timedelta(seconds=60)  # see payments/flows/creation.py
 FAILURES_BEFORE_SKIPPING = 2  # provider errors in one run after which its remaining items wait
 # One item can make two provider calls (query then cancel, or resolve a refund then resend it), each up
 # to its timeouts and retries (payments/http.py), plus its reads and writes: a run starts an item only

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from payments import gate, ledger
+from payments import ledger
 from payments.clock import iso, utc_now
 from payments.engine import Engine, Plan, event, statement_event
 from payments.errors import (
@@ -29,6 +29,7 @@ from payments.errors import (
     ValidationFailed,
 )
 from payments.facts import Notification, RefundStatus
+from payments.flows import gate
 from payments.ledger import MERCHANT, Refund, provider_refund_key
 from payments.money import Money
 from payments.orders import ORDER_ID_RE, Order, OrderStatus
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 logger = Logger()
 metrics = Metrics()
 
-LEASE = timedelta(seconds=60)  # longer than a provider call can take; see payments/creation.py
+LEASE = timedelta(seconds=60)  # longer than a provider call can take; see payments/flows/creation.py
 REFUNDABLE = frozenset({OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED})
 
 

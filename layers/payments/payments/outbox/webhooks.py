@@ -1,4 +1,4 @@
-"""Signed webhooks to the merchant, from the FIFO queue the publisher fills (payments/publisher.py).
+"""Signed webhooks to the merchant, from the FIFO queue the publisher fills (payments/outbox/publisher.py).
 
 Each event is POSTed as JSON with `Payments-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret,
 "<t>.<raw body>")>`. A 2xx acknowledges; anything else, or no answer within 10 s, leaves the message
@@ -28,7 +28,7 @@ from aws_lambda_powertools import Logger
 from payments.clock import utc_now
 from payments.errors import ProviderError
 from payments.http import HttpClient
-from payments.merchant_events import SIGNATURE_HEADER, sign
+from payments.outbox.merchant_events import SIGNATURE_HEADER, sign
 from payments.store.webhook_tries import WebhookTries
 
 logger = Logger()

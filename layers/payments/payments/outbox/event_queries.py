@@ -10,7 +10,7 @@ from typing import Any
 
 from payments.clock import utc_now
 from payments.errors import NotFound, ValidationFailed
-from payments.publisher import EventPublisher
+from payments.outbox.publisher import EventPublisher
 
 EVENT_ID_RE = re.compile(r"evt_[0-9TZ]{15,30}_[0-9a-f]{16}")
 DEFAULT_LIMIT = 50
