@@ -19,7 +19,6 @@ from payments.errors import ProviderUnavailable
 from payments.facts import Notification, RefundStatus
 from payments.flows import reconcile
 from payments.flows.reconcile import ReconcileFlow
-from payments.flows.refunds import RefundFlow
 from payments.ledger import MERCHANT, Refund
 from payments.money import Money
 from payments.orders import OrderStatus
@@ -102,8 +101,7 @@ def flow(store: OrdersStore, directory: Directory, now: datetime) -> ReconcileFl
     def clock() -> datetime:
         return now
 
-    engine = Engine(store, clock)
-    return ReconcileFlow(store, directory, engine, RefundFlow(store, directory, engine, clock), clock)  # type: ignore[arg-type]
+    return ReconcileFlow(store, directory, Engine(store, clock))  # type: ignore[arg-type]
 
 
 def open_order(store: OrdersStore, order_id: str, provider: str, checks: int = 0) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from payments.api import parse_create_order
 from payments.clock import iso
-from payments.flows.creation import LEASE
+from payments.flows.base import LEASE
 from payments.orders import OrderEvent
 from payments.store.orders import OrdersStore
 from payments.store.table import Table

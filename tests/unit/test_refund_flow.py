@@ -140,7 +140,7 @@ class OneProvider(ProviderDirectory):
 
 
 def flow(store: LeasingStore, provider: ScriptedProvider) -> RefundFlow:
-    return RefundFlow(store, OneProvider(provider), Engine(store, clock=lambda: NOW), clock=lambda: NOW)  # type: ignore[arg-type]
+    return RefundFlow(store, OneProvider(provider), Engine(store, clock=lambda: NOW))  # type: ignore[arg-type]
 
 
 def request(refund_id: str = "r-1", value: int | None = 300) -> RefundRequest:
@@ -272,7 +272,7 @@ def test_a_refund_settled_meanwhile_is_answered_as_it_stands_not_as_unknown() ->
 
 # -- cancel ----------------------------------------------------------------------------------------
 def canceller(store: LeasingStore, provider: ScriptedProvider) -> CancelFlow:
-    return CancelFlow(store, OneProvider(provider), Engine(store, clock=lambda: NOW), clock=lambda: NOW)  # type: ignore[arg-type]
+    return CancelFlow(store, OneProvider(provider), Engine(store, clock=lambda: NOW))  # type: ignore[arg-type]
 
 
 def test_a_pending_order_is_withdrawn_and_cancelled_once() -> None:

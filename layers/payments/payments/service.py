@@ -1,4 +1,4 @@
-"""What the handlers call: the create flow, the notification flow, and the engine they share.
+"""What the handlers call: the flows, over the one engine they share (and its clock).
 
 Provider-neutral: everything provider-specific happens behind the `Provider` contract.
 """
@@ -35,30 +35,20 @@ class PaymentsService:
         self.store = store
         self.providers = providers
         self.engine = Engine(store, clock)
-        self.creation = CreateFlow(store, providers, self.engine, clock)
-        self.notifications = NotificationFlow(store, providers, self.engine, clock)
-        self.refunds = RefundFlow(store, providers, self.engine, clock)
-        self.cancellation = CancelFlow(store, providers, self.engine, clock)
-        self.reconciliation = ReconcileFlow(store, providers, self.engine, self.refunds, clock)
-        self.clock = clock
+        self.creation = CreateFlow(store, providers, self.engine)
+        self.notifications = NotificationFlow(store, providers, self.engine)
+        self.refunds = RefundFlow(store, providers, self.engine)
+        self.cancellation = CancelFlow(store, providers, self.engine)
+        self.reconciliation = ReconcileFlow(store, providers, self.engine)
 
     @property
     def clock(self) -> Callable[[], datetime]:
-        return self._clock
+        """One clock for every flow: the engine's, which each flow reads (tests move it forward)."""
+        return self.engine.clock
 
     @clock.setter
     def clock(self, clock: Callable[[], datetime]) -> None:
-        """One clock for every flow (tests move it forward)."""
-        self._clock = clock
-        for part in (
-            self.engine,
-            self.creation,
-            self.notifications,
-            self.refunds,
-            self.cancellation,
-            self.reconciliation,
-        ):
-            part.clock = clock
+        self.engine.clock = clock
 
     def create_order(self, request: CreateOrderRequest, public_base_url: str) -> CreateResult:
         return self.creation.create_order(request, public_base_url)

@@ -11,53 +11,34 @@ the provider, and a payment found is applied as a late payment, flagged).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from payments.clock import iso, utc_now
-from payments.engine import Engine, Plan, event, statement_event
-from payments.errors import Conflict, NotFound, ProviderError, ProviderRejected
+from payments.clock import iso
+from payments.engine import Plan, event, statement_event
+from payments.errors import Conflict, ProviderError, ProviderRejected
 from payments.facts import CancelResult
 from payments.flows import gate
+from payments.flows.base import Flow, lease_until
 from payments.ledger import Refund
-from payments.orders import OPEN, ORDER_ID_RE, Order, OrderStatus, Outcome
-from payments.store.orders import OrdersStore
-
-if TYPE_CHECKING:
-    from payments.config import ProviderDirectory
+from payments.orders import OPEN, Order, OrderStatus, Outcome
 
 metrics = Metrics()
 
-LEASE = timedelta(seconds=60)  # see payments/flows/creation.py
 
-
-class CancelFlow:
-    def __init__(
-        self,
-        store: OrdersStore,
-        providers: ProviderDirectory,
-        engine: Engine,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self.store = store
-        self.providers = providers
-        self.engine = engine
-        self.clock = clock
-
+class CancelFlow(Flow):
     def cancel(self, order_id: str) -> Order:
-        order, refunds = self._read(order_id)
+        order, refunds = self.read(order_id)
         if order.status == OrderStatus.CANCELLED:
             return order
         _check_cancellable(order)
         now = self.clock()
-        until = int((now + LEASE).timestamp())
+        until = lease_until(now)
         leased = self.store.acquire_lease(order_id, OPEN, int(now.timestamp()), until)
         if leased is None:
-            order, refunds = self._read(order_id)
+            order, refunds = self.read(order_id)
             if order.status == OrderStatus.CANCELLED:
                 return order
             _check_cancellable(order)
@@ -69,7 +50,7 @@ class CancelFlow:
         if leased.version == order.version:
             order = leased  # nothing changed since the read (the lease is no change): no second read
         else:
-            order, refunds = self._read(order_id)
+            order, refunds = self.read(order_id)
         provider = self.providers.get(order.provider)
         try:
             outcome = provider.cancel(order)
@@ -134,12 +115,6 @@ class CancelFlow:
             self.store.release_lease(order.order_id, until)
         _check_cancellable(committed.order)
         raise refused  # still open at the provider, yet it refused: say what it said
-
-    def _read(self, order_id: str) -> tuple[Order, list[Refund]]:
-        found = self.store.get_with_refunds(order_id) if ORDER_ID_RE.match(order_id) else None
-        if found is None:
-            raise NotFound("no such order", field="order_id", code="order_not_found")
-        return found
 
 
 def _checkout_closes(order: Order, grace_seconds: int, now: datetime) -> str | None:

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from payments.clock import iso, utc_now
-from payments.engine import Committed, Engine, Plan, event, statement_event
+from payments.clock import iso
+from payments.engine import Committed, Plan, event, statement_event
 from payments.errors import (
     Conflict,
     PaymentActionUnavailable,
@@ -29,24 +29,19 @@ from payments.errors import (
 )
 from payments.facts import Notification
 from payments.flows import gate
+from payments.flows.base import Flow, lease_until
 from payments.ledger import Refund
 from payments.money import Money
 from payments.orders import Order, OrderEvent, OrderStatus
 from payments.providers.base import CallContext, Provider
 from payments.providers.capabilities import check_capabilities
-from payments.store.orders import OrdersStore
 
 if TYPE_CHECKING:
     from payments.api import CreateOrderRequest
-    from payments.config import ProviderDirectory
 
 logger = Logger()
 metrics = Metrics()
 
-# How long a request may talk to the provider about an order before another may take over: longer
-# than a provider call can take (3 s connect + 10 s read, with retries), short enough for a retry
-# after a crash.
-LEASE = timedelta(seconds=60)
 RESUMABLE = frozenset({OrderStatus.CREATED, OrderStatus.UNKNOWN})
 
 
@@ -67,7 +62,7 @@ def new_order(request: CreateOrderRequest, now: datetime, expires_in_seconds: in
         updated_at=iso(now),
         expires_at=iso(now + timedelta(seconds=expires_in_seconds)),
         metadata=dict(request.metadata or {}),
-        lease_until=int((now + LEASE).timestamp()),
+        lease_until=lease_until(now),
     )
 
 
@@ -77,19 +72,7 @@ class CreateResult:
     created: bool  # False: an idempotent repeat of an earlier request
 
 
-class CreateFlow:
-    def __init__(
-        self,
-        store: OrdersStore,
-        providers: ProviderDirectory,
-        engine: Engine,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self.store = store
-        self.providers = providers
-        self.engine = engine
-        self.clock = clock
-
+class CreateFlow(Flow):
     def create_order(self, request: CreateOrderRequest, public_base_url: str) -> CreateResult:
         provider = self.providers.get(request.provider)
         check_capabilities(request, provider.capabilities, provider.label)  # the record's limits
@@ -115,7 +98,7 @@ class CreateFlow:
         if order.status not in RESUMABLE:
             return usable(order)
         now_s = int(ctx.now.timestamp())
-        until = int((ctx.now + LEASE).timestamp())
+        until = lease_until(ctx.now)
         if not self.store.acquire_lease(order.order_id, RESUMABLE, now_s, until):
             fresh = self.store.get(order.order_id)
             if fresh is not None and fresh.status not in RESUMABLE:

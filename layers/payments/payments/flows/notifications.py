@@ -7,14 +7,11 @@ order's history: it is kept apart, per provider and day (payments/store/rejected
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from payments.clock import utc_now
 from payments.engine import Engine, Plan, statement_event
 from payments.errors import (
     MAX_REQUEST_BODY_BYTES,
@@ -25,6 +22,7 @@ from payments.errors import (
 )
 from payments.facts import Notification
 from payments.flows import gate
+from payments.flows.base import Flow
 from payments.ledger import Refund
 from payments.orders import OPEN, ORDER_ID_RE, Order, OrderStatus
 from payments.providers.base import Provider, RawRequest, RawResponse
@@ -39,19 +37,10 @@ logger = Logger()
 metrics = Metrics()
 
 
-class NotificationFlow:
-    def __init__(
-        self,
-        store: OrdersStore,
-        providers: ProviderDirectory,
-        engine: Engine,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self.store = store
-        self.providers = providers
-        self.engine = engine
-        self.clock = clock
-        self.rejected = RejectedNotifications(store.table)
+class NotificationFlow(Flow):
+    def __init__(self, store: OrdersStore, providers: ProviderDirectory, engine: Engine) -> None:
+        super().__init__(store, providers, engine)
+        self.rejected = RejectedNotifications(store.table)  # over the same table and client
 
     def receive(self, provider_name: str, raw: RawRequest) -> RawResponse:
         try:

@@ -20,32 +20,26 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from payments.clock import utc_now
-from payments.engine import Engine, Plan, event, statement_event
+from payments.engine import Plan, event, statement_event
 from payments.errors import NotFound, PaymentsError, ProviderError, ProviderRejected, StoreUnavailable
 from payments.facts import CancelResult, RefundStatus
 from payments.flows import gate
-from payments.flows.refunds import LEASE as REFUND_LEASE
-from payments.flows.refunds import RefundFlow
+from payments.flows.base import Flow, lease_until
+from payments.flows.refunds import send_refund
 from payments.http import worst_call_s
 from payments.ledger import IN_FLIGHT, Refund
-from payments.orders import OPEN, ORDER_ID_RE, Order, OrderStatus, watched
+from payments.orders import OPEN, Order, OrderStatus, watched
 from payments.providers.base import Provider, RefundContext
 from payments.schedule import schedule_spent
-from payments.store.orders import DueItem, OrdersStore
-
-if TYPE_CHECKING:
-    from payments.config import ProviderDirectory
+from payments.store.orders import DueItem
 
 logger = Logger()
 metrics = Metrics()
 
-LEASE = timedelta(seconds=60)  # see payments/flows/creation.py
 FAILURES_BEFORE_SKIPPING = 2  # provider errors in one run after which its remaining items wait
 # One item can make two provider calls (query then cancel, or resolve a refund then resend it), each up
 # to its timeouts and retries (payments/http.py), plus its reads and writes: a run starts an item only
@@ -80,21 +74,7 @@ class RunReport:
         }
 
 
-class ReconcileFlow:
-    def __init__(
-        self,
-        store: OrdersStore,
-        providers: ProviderDirectory,
-        engine: Engine,
-        refunds: RefundFlow,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self.store = store
-        self.providers = providers
-        self.engine = engine
-        self.refunds = refunds
-        self.clock = clock
-
+class ReconcileFlow(Flow):
     # -- the scheduled run -----------------------------------------------------------------------
     def run(
         self, max_items: int, time_left_s: Callable[[], float], reserve_s: float = ITEM_WORST_CASE_S
@@ -180,10 +160,7 @@ class ReconcileFlow:
         """POST /orders/{order_id}/sync: ask the provider now; the order as it then stands. A final
         order without refunds in flight is answered as it is, without a provider call, unless it was
         cancelled here and is still `watched` (its provider's checkout may have taken a payment)."""
-        found = self.store.get_with_refunds(order_id) if ORDER_ID_RE.match(order_id) else None
-        if found is None:
-            raise NotFound("no such order", field="order_id", code="order_not_found")
-        order, refunds = found
+        order, refunds = self.read(order_id)
         provider = self.providers.get(order.provider)
         try:
             if order.status in OPEN or watched(order):
@@ -208,7 +185,7 @@ class ReconcileFlow:
         if order.status not in OPEN and not watched(order):
             raise _Skipped("settled")
         now = self.clock()
-        until = int((now + LEASE).timestamp())
+        until = lease_until(now)
         leased = self.store.acquire_lease(order.order_id, ASKED_ABOUT, int(now.timestamp()), until)
         if leased is None:
             raise _Skipped("busy")
@@ -303,9 +280,7 @@ class ReconcileFlow:
         count: bool = True,
     ) -> bool:
         now = self.clock()
-        held = self.store.acquire_refund_lease(
-            refund, int(now.timestamp()), int((now + REFUND_LEASE).timestamp()), IN_FLIGHT
-        )
+        held = self.store.acquire_refund_lease(refund, int(now.timestamp()), lease_until(now), IN_FLIGHT)
         if held is None:
             raise _Skipped("busy")
         refunds = [held if r.refund_id == held.refund_id else r for r in refunds]
@@ -322,7 +297,7 @@ class ReconcileFlow:
             # its same id); one the provider once accepted is left for a person if it stays so.
             if held.status == RefundStatus.UNKNOWN:
                 try:
-                    self.refunds.send_again(order, refunds, held, provider, ctx)
+                    send_refund(self, order, refunds, held, provider, ctx, resending=True)
                 except ProviderError:
                     self._count_failed_resend(order.order_id, held.refund_id, source, count=count)
                     raise

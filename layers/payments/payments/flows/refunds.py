@@ -5,24 +5,24 @@ requests never reserve more than was paid), then the provider is called under th
 provider-facing id, and its answer goes through the gate like any provider fact. A refund whose outcome
 is unknown is resolved, when the same request comes again, by asking the provider — never by a second
 refund there. One request at a time talks to the provider about a refund (its lease).
+
+Sending a refund and applying the provider's answer (`send_refund`) is shared with reconciliation,
+which finishes a refund whose outcome was unknown by sending it again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from payments import ledger
-from payments.clock import iso, utc_now
-from payments.engine import Engine, Plan, event, statement_event
+from payments.clock import iso
+from payments.engine import Plan, event, statement_event
 from payments.errors import (
     Conflict,
-    NotFound,
     PaymentsError,
     ProviderError,
     ProviderRejected,
@@ -30,20 +30,18 @@ from payments.errors import (
 )
 from payments.facts import Notification, RefundStatus
 from payments.flows import gate
+from payments.flows.base import Flow, lease_until
 from payments.ledger import MERCHANT, Refund, provider_refund_key
 from payments.money import Money
-from payments.orders import ORDER_ID_RE, Order, OrderStatus
+from payments.orders import Order, OrderStatus
 from payments.providers.base import Provider, RefundContext
-from payments.store.orders import OrdersStore
 
 if TYPE_CHECKING:
     from payments.api import RefundRequest
-    from payments.config import ProviderDirectory
 
 logger = Logger()
 metrics = Metrics()
 
-LEASE = timedelta(seconds=60)  # longer than a provider call can take; see payments/flows/creation.py
 REFUNDABLE = frozenset({OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED})
 
 
@@ -53,21 +51,9 @@ class RefundResult:
     created: bool  # False: the same request again
 
 
-class RefundFlow:
-    def __init__(
-        self,
-        store: OrdersStore,
-        providers: ProviderDirectory,
-        engine: Engine,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self.store = store
-        self.providers = providers
-        self.engine = engine
-        self.clock = clock
-
+class RefundFlow(Flow):
     def refund(self, order_id: str, request: RefundRequest, public_base_url: str) -> RefundResult:
-        order, refunds = self._read(order_id)
+        order, refunds = self.read(order_id)
         provider = self.providers.get(order.provider)
         ctx = RefundContext(notify_url=f"{public_base_url}/notify/{provider.name}", now=self.clock())
         existing = next((r for r in refunds if r.refund_id == request.refund_id), None)
@@ -86,7 +72,7 @@ class RefundFlow:
             updated_at=iso(now),
             reason=request.reason,
             request_hash=request.fingerprint(),
-            lease_until=int((now + LEASE).timestamp()),
+            lease_until=lease_until(now),
         )
 
         def reserve(plan: Plan) -> None:
@@ -98,12 +84,14 @@ class RefundFlow:
         try:
             committed = self.engine.run(order, refunds, event("refund_requested", "merchant", now), reserve)
         except _Raced:
-            order, refunds = self._read(order_id)
+            order, refunds = self.read(order_id)
             raced = next(r for r in refunds if r.refund_id == request.refund_id)
             return RefundResult(self._again(order, refunds, raced, request, provider, ctx), False)
         metrics.add_metric(name="RefundsRequested", unit=MetricUnit.Count, value=1)
         stored = next(r for r in committed.refunds if r.refund_id == refund.refund_id)
-        return RefundResult(self._send(committed.order, committed.refunds, stored, provider, ctx), True)
+        return RefundResult(
+            send_refund(self, committed.order, committed.refunds, stored, provider, ctx), True
+        )
 
     # -- the same request again ------------------------------------------------------------------
     def _again(
@@ -124,9 +112,9 @@ class RefundFlow:
         if refund.status != RefundStatus.UNKNOWN:
             return refund
         now_s = int(ctx.now.timestamp())
-        held = self.store.acquire_refund_lease(refund, now_s, int((ctx.now + LEASE).timestamp()))
+        held = self.store.acquire_refund_lease(refund, now_s, lease_until(ctx.now))
         if held is None:
-            fresh = self._read(order.order_id)[1]
+            fresh = self.read(order.order_id)[1]
             current = next(r for r in fresh if r.refund_id == refund.refund_id)
             if current.status != RefundStatus.UNKNOWN:
                 return current
@@ -139,130 +127,127 @@ class RefundFlow:
         try:
             found = provider.resolve_refund(order, held, ctx)
         except ProviderError:
-            self._unchanged(order, refunds, held)
+            _unchanged(self, order, refunds, held)
             raise
         if found is None:  # the provider never got it: sending it (under the same id) is safe
-            return self._send(order, refunds, held, provider, ctx, resending=True)
-        return self._apply(order, refunds, held, found, provider, "provider_query")
+            return send_refund(self, order, refunds, held, provider, ctx, resending=True)
+        return _apply(self, order, refunds, held, found, provider, "provider_query")
 
-    def send_again(
-        self, order: Order, refunds: list[Refund], refund: Refund, provider: Provider, ctx: RefundContext
-    ) -> Refund:
-        """A refund we hold the lease of, that the provider shows it never received: send it now,
-        under the same id (reconciliation's way to finish a refund whose outcome was unknown)."""
-        return self._send(order, refunds, refund, provider, ctx, resending=True)
 
-    # -- talking to the provider -----------------------------------------------------------------
-    def _send(
-        self,
-        order: Order,
-        refunds: list[Refund],
-        refund: Refund,
-        provider: Provider,
-        ctx: RefundContext,
-        *,
-        resending: bool = False,
-    ) -> Refund:
-        try:
-            statement = provider.refund(order, refund, ctx)
-        except ProviderRejected as rejected:
-            if resending:
-                # Refused on a resend: perhaps because the first one did arrive. Ask, never fail it.
-                found = provider.resolve_refund(order, refund, ctx)
-                if found is not None:
-                    return self._apply(order, refunds, refund, found, provider, "provider_query")
-            self._failed(order, refunds, refund, rejected)
-            raise
-        except ProviderError as error:
-            self._outcome_unknown(order, refunds, refund, error)
-            metrics.add_metric(name="ProviderOutcomeUnknown", unit=MetricUnit.Count, value=1)
-            logger.warning("refund outcome unknown", extra={"order_id": order.order_id, "reason": error.code})
-            raise
-        return self._apply(order, refunds, refund, statement, provider, "provider")
+# -- talking to the provider (shared with reconciliation) ------------------------------------------
+def send_refund(
+    flow: Flow,
+    order: Order,
+    refunds: list[Refund],
+    refund: Refund,
+    provider: Provider,
+    ctx: RefundContext,
+    *,
+    resending: bool = False,
+) -> Refund:
+    """Send a refund whose lease `flow` holds, under its provider-facing id, and apply the answer
+    through the gate. Refused, it is released (on a resend, the provider is asked first: the first
+    send may have arrived); no clear answer, it stays unknown with its amount reserved. The refund
+    flow sends a new refund here; reconciliation, one the provider shows it never received."""
+    try:
+        statement = provider.refund(order, refund, ctx)
+    except ProviderRejected as rejected:
+        if resending:
+            # Refused on a resend: perhaps because the first one did arrive. Ask, never fail it.
+            found = provider.resolve_refund(order, refund, ctx)
+            if found is not None:
+                return _apply(flow, order, refunds, refund, found, provider, "provider_query")
+        _failed(flow, order, refunds, refund, rejected)
+        raise
+    except ProviderError as error:
+        _outcome_unknown(flow, order, refunds, refund, error)
+        metrics.add_metric(name="ProviderOutcomeUnknown", unit=MetricUnit.Count, value=1)
+        logger.warning("refund outcome unknown", extra={"order_id": order.order_id, "reason": error.code})
+        raise
+    return _apply(flow, order, refunds, refund, statement, provider, "provider")
 
-    def _apply(
-        self,
-        order: Order,
-        refunds: list[Refund],
-        refund: Refund,
-        statement: Notification,
-        provider: Provider,
-        source: str,
-    ) -> Refund:
-        kind = "refund_reply" if source == "provider" else source
-        template = statement_event(kind, source, statement, self.clock())
 
-        def decide(plan: Plan) -> None:
-            gate.admit(plan, statement, provider=provider.name)
-            _release(plan, refund.refund_id)
+def _apply(
+    flow: Flow,
+    order: Order,
+    refunds: list[Refund],
+    refund: Refund,
+    statement: Notification,
+    provider: Provider,
+    source: str,
+) -> Refund:
+    kind = "refund_reply" if source == "provider" else source
+    template = statement_event(kind, source, statement, flow.clock())
 
-        committed = self.engine.run(order, refunds, template, decide)
-        if committed.plan.empty:
-            current = next((r for r in committed.refunds if r.refund_id == refund.refund_id), refund)
-            if current.status != RefundStatus.UNKNOWN:
-                # Settled meanwhile (its result notification came between the reply and our write):
-                # answer it as it stands, not as the unknown we held.
-                return current
-            self._release_alone(refund)  # nothing learnt (still unknown): give the lease back alone
-            return replace(refund, lease_until=None)
-        return next(r for r in committed.refunds if r.refund_id == refund.refund_id)
+    def decide(plan: Plan) -> None:
+        gate.admit(plan, statement, provider=provider.name)
+        _release(plan, refund.refund_id)
 
-    def _failed(
-        self, order: Order, refunds: list[Refund], refund: Refund, rejected: ProviderRejected
-    ) -> None:
-        template = event(
-            "refund_failed",
-            "provider",
-            self.clock(),
-            reason=f"{rejected.provider_code}: {rejected.provider_message}",
-        )
+    committed = flow.engine.run(order, refunds, template, decide)
+    if committed.plan.empty:
+        current = next((r for r in committed.refunds if r.refund_id == refund.refund_id), refund)
+        if current.status != RefundStatus.UNKNOWN:
+            # Settled meanwhile (its result notification came between the reply and our write):
+            # answer it as it stands, not as the unknown we held.
+            return current
+        _release_alone(flow, refund)  # nothing learnt (still unknown): give the lease back alone
+        return replace(refund, lease_until=None)
+    return next(r for r in committed.refunds if r.refund_id == refund.refund_id)
 
-        def decide(plan: Plan) -> None:
-            current = plan.refunds[refund.refund_id]
-            if current.in_flight:
-                ledger.release(plan, current)
 
-        self.engine.run(order, refunds, template, decide)
-        metrics.add_metric(name="RefundsRefused", unit=MetricUnit.Count, value=1)
+def _failed(
+    flow: Flow, order: Order, refunds: list[Refund], refund: Refund, rejected: ProviderRejected
+) -> None:
+    template = event(
+        "refund_failed",
+        "provider",
+        flow.clock(),
+        reason=f"{rejected.provider_code}: {rejected.provider_message}",
+    )
 
-    def _outcome_unknown(
-        self, order: Order, refunds: list[Refund], refund: Refund, error: ProviderError
-    ) -> None:
-        """The provider may have refunded: the refund stays unknown, its amount reserved, and the
-        history says so; the lease is given back in the same write."""
+    def decide(plan: Plan) -> None:
+        current = plan.refunds[refund.refund_id]
+        if current.in_flight:
+            ledger.release(plan, current)
 
-        def decide(plan: Plan) -> None:
-            current = plan.refunds.get(refund.refund_id)
-            if current is not None and current.status == RefundStatus.UNKNOWN:
-                held = replace(current, lease_until=None, updated_at=plan.now)
-                plan.put_refund(held)
-                plan.record("refund_outcome_unknown", reason=error.code, refund=held)
+    flow.engine.run(order, refunds, template, decide)
+    metrics.add_metric(name="RefundsRefused", unit=MetricUnit.Count, value=1)
 
-        template = event("refund_outcome_unknown", "provider", self.clock(), reason=error.code)
-        try:
-            committed = self.engine.run(order, refunds, template, decide)
-        except PaymentsError:
-            logger.warning("refund outcome not recorded", extra={"order_id": order.order_id})
-            return
-        if committed.plan.empty:
-            self._unchanged(order, refunds, refund)
 
-    def _unchanged(self, order: Order, refunds: list[Refund], refund: Refund) -> None:
-        """The outcome stays unknown: the reservation stays, the lease is given back."""
-        fresh = self._read(order.order_id)[1]
-        current = next((r for r in fresh if r.refund_id == refund.refund_id), None)
-        if current is not None:
-            self._release_alone(current)
+def _outcome_unknown(
+    flow: Flow, order: Order, refunds: list[Refund], refund: Refund, error: ProviderError
+) -> None:
+    """The provider may have refunded: the refund stays unknown, its amount reserved, and the
+    history says so; the lease is given back in the same write."""
 
-    def _release_alone(self, refund: Refund) -> None:
-        if refund.lease_until is not None and refund.status == RefundStatus.UNKNOWN:
-            self.store.release_refund_lease(refund)
+    def decide(plan: Plan) -> None:
+        current = plan.refunds.get(refund.refund_id)
+        if current is not None and current.status == RefundStatus.UNKNOWN:
+            held = replace(current, lease_until=None, updated_at=plan.now)
+            plan.put_refund(held)
+            plan.record("refund_outcome_unknown", reason=error.code, refund=held)
 
-    def _read(self, order_id: str) -> tuple[Order, list[Refund]]:
-        found = self.store.get_with_refunds(order_id) if ORDER_ID_RE.match(order_id) else None
-        if found is None:
-            raise NotFound("no such order", field="order_id", code="order_not_found")
-        return found
+    template = event("refund_outcome_unknown", "provider", flow.clock(), reason=error.code)
+    try:
+        committed = flow.engine.run(order, refunds, template, decide)
+    except PaymentsError:
+        logger.warning("refund outcome not recorded", extra={"order_id": order.order_id})
+        return
+    if committed.plan.empty:
+        _unchanged(flow, order, refunds, refund)
+
+
+def _unchanged(flow: Flow, order: Order, refunds: list[Refund], refund: Refund) -> None:
+    """The outcome stays unknown: the reservation stays, the lease is given back."""
+    fresh = flow.read(order.order_id)[1]
+    current = next((r for r in fresh if r.refund_id == refund.refund_id), None)
+    if current is not None:
+        _release_alone(flow, current)
+
+
+def _release_alone(flow: Flow, refund: Refund) -> None:
+    if refund.lease_until is not None and refund.status == RefundStatus.UNKNOWN:
+        flow.store.release_refund_lease(refund)
 
 
 class _Raced(Exception):
