@@ -1,6 +1,7 @@
 """GET /events (catch up on missed merchant events, oldest first) and POST /events/{event_id}/redeliver
 (send one again to the bus and the webhook)."""
 
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -10,25 +11,34 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payments import snapstart, web
 from payments.api import parse_empty_body
-from payments.outbox.event_queries import events_page, redeliver
+from payments.outbox.event_queries import events_page
+from payments.outbox.publisher import EventPublisher
+from payments.store.merchant_events import MerchantEventStore
 
 snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
 logger = Logger()
 metrics = Metrics()
 app = web.create_app()
+events = MerchantEventStore.from_env()
+
+
+@cache
+def publisher() -> EventPublisher:
+    """Built at the first redelivery: the bus and queue clients serve nothing else here."""
+    return EventPublisher.from_env()
 
 
 @app.get("/events")
 def list_events() -> Response[str]:
     query = app.current_event
-    body = events_page(query.get_query_string_value("after"), query.get_query_string_value("limit"))
+    body = events_page(events, query.get_query_string_value("after"), query.get_query_string_value("limit"))
     return web.json_response(200, body)
 
 
 @app.post("/events/<event_id>/redeliver")
 def redeliver_event(event_id: str) -> Response[str]:
     parse_empty_body(web.raw_body(app.current_event))
-    return web.json_response(202, redeliver(event_id))
+    return web.json_response(202, {"redelivered": publisher().redeliver(event_id).to_dict()})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -5,6 +5,7 @@ event the merchant already holds as its cursor."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,14 +23,23 @@ from payments.store.table import Table
 from tests.conftest import Stack
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+Page = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture
-def publisher(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> EventPublisher:
+def publisher(stack: Stack) -> EventPublisher:
     boto3.client("events").create_event_bus(Name="catch-up")
-    made = EventPublisher(MerchantEventStore(Table(stack.table_name)), boto3.client("events"), "catch-up")
-    monkeypatch.setattr(event_queries, "publisher", lambda: made)
-    return made
+    return EventPublisher(MerchantEventStore(Table(stack.table_name)), boto3.client("events"), "catch-up")
+
+
+@pytest.fixture
+def page(publisher: EventPublisher) -> Page:
+    """GET /events as the merchant pages it: after an event's id, `limit` at a time."""
+
+    def read(after: str | None, limit: int = 100) -> dict[str, Any]:
+        return event_queries.events_page(publisher.store, after, str(limit))
+
+    return read
 
 
 def paid(order_id: str, recorded: datetime) -> MerchantEvent:
@@ -48,12 +58,8 @@ def settled(monkeypatch: pytest.MonkeyPatch, seconds: float = 3600) -> None:
     monkeypatch.setattr(event_queries, "utc_now", lambda: moment, raising=False)
 
 
-def page(after: str | None, limit: int = 100) -> dict[str, Any]:
-    return event_queries.events_page(after, str(limit))
-
-
 def test_an_event_stored_after_the_merchants_cursor_is_listed_though_recorded_before_it(
-    publisher: EventPublisher, monkeypatch: pytest.MonkeyPatch
+    publisher: EventPublisher, page: Page, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     early, late = paid("o-early", T0), paid("o-late", T0 - timedelta(seconds=5))
     assert late.id < early.id  # its id sorts before the cursor the merchant will hold
@@ -67,7 +73,7 @@ def test_an_event_stored_after_the_merchants_cursor_is_listed_though_recorded_be
 
 
 def test_an_event_is_listed_only_once_the_settle_window_has_passed(
-    publisher: EventPublisher, monkeypatch: pytest.MonkeyPatch
+    publisher: EventPublisher, page: Page, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     event = paid("o-1", T0)
     publisher.publish(event, T0)
@@ -79,7 +85,7 @@ def test_an_event_is_listed_only_once_the_settle_window_has_passed(
 
 @pytest.mark.parametrize("seed", range(3))
 def test_paging_while_publishers_race_sees_every_event_exactly_once(
-    publisher: EventPublisher, monkeypatch: pytest.MonkeyPatch, seed: int
+    publisher: EventPublisher, page: Page, monkeypatch: pytest.MonkeyPatch, seed: int
 ) -> None:
     rng = random.Random(seed)
     # Changes recorded over a minute, stored in an order that has nothing to do with it.
@@ -103,7 +109,7 @@ def test_paging_while_publishers_race_sees_every_event_exactly_once(
 
 
 def test_ids_stay_the_merchants_handle_on_an_event(
-    publisher: EventPublisher, monkeypatch: pytest.MonkeyPatch
+    publisher: EventPublisher, page: Page, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     event = paid("o-1", T0)
     publisher.publish(event, T0)

@@ -16,7 +16,7 @@ from payments import engine as engine_module
 from payments.clock import iso
 from payments.engine import Engine, Plan, event
 from payments.errors import ProviderUnavailable
-from payments.facts import Notification, RefundStatus
+from payments.facts import RefundStatus, Statement
 from payments.flows import reconcile
 from payments.flows.reconcile import ReconcileFlow
 from payments.ledger import MERCHANT, Refund
@@ -55,15 +55,15 @@ class ScriptedProvider:
         if self.down:
             raise ProviderUnavailable("the connection to the payment provider failed (ConnectionError)")
 
-    def query(self, order: Any) -> Notification | None:
+    def query(self, order: Any) -> Statement | None:
         self._answer(f"query {order.order_id}")
         return None
 
-    def resolve_refund(self, order: Any, refund: Any, ctx: Any) -> Notification | None:
+    def resolve_refund(self, order: Any, refund: Any, ctx: Any) -> Statement | None:
         self._answer(f"resolve {refund.refund_id}")
         return None
 
-    def refund(self, order: Any, refund: Any, ctx: Any) -> Notification:
+    def refund(self, order: Any, refund: Any, ctx: Any) -> Statement:
         self._answer(f"refund {refund.refund_id}")
         assert self.refunds_fail
         raise ProviderUnavailable("the connection to the payment provider failed (ConnectionError)")

@@ -13,7 +13,7 @@ import pytest
 import responses
 
 from local.testing import kits
-from payments.config import ProviderDirectory
+from payments.providers.directory import ProviderDirectory
 from payments.service import PaymentsService
 from payments.store.orders import OrdersStore
 from payments.store.table import Table

@@ -24,8 +24,8 @@ import responses
 from local.testing import QueuePoller, StreamPoller, filters_of, kit_of, kits, table_arguments
 from payments.api import RefundRequest, parse_create_order
 from payments.clock import utc_now
-from payments.config import ProviderDirectory
 from payments.providers.capabilities import RefundReporting
+from payments.providers.directory import ProviderDirectory
 from payments.service import PaymentsService
 from payments.store.merchant_events import MerchantEventStore
 from payments.store.orders import OrdersStore

@@ -46,9 +46,9 @@ from local.testing import (
 )
 from payments.api import parse_create_order
 from payments.clock import utc_now
-from payments.config import ProviderDirectory
 from payments.errors import PaymentsError
 from payments.orders import ALLOWED_PREDECESSORS, UNPAID_FINAL, OrderStatus
+from payments.providers.directory import ProviderDirectory
 from payments.service import PaymentsService
 from payments.store.orders import OrdersStore
 from payments.store.table import RETRY_CONFIG, Table

@@ -100,7 +100,6 @@ def with_webhooks(api: Api, table_name: str, queue_url: str, receiver: Receiver)
     """Point the functions at `receiver` as the merchant's webhook (WEBHOOK_URL, a template parameter
     deployed), rebuilding what they built from it at import, and give the pipeline that feeds them."""
     from local.testing import environment
-    from payments.outbox import event_queries
     from payments.outbox.publisher import EventPublisher
 
     for name in ("PublishEventsFunction", "DeliverWebhooksFunction", "EventsApiFunction"):
@@ -109,7 +108,6 @@ def with_webhooks(api: Api, table_name: str, queue_url: str, receiver: Receiver)
     publish = api.functions["PublishEventsFunction"]
     with environment(publish.env, publish.drop):
         publish.module.publisher = EventPublisher.from_env()
-    # The events API builds its publisher at its first request, in whichever test made one first in
-    # this process (the layer's modules outlive each test's functions): built afresh, with the receiver.
-    event_queries.publisher.cache_clear()
+    # The events API builds its publisher at its first redelivery: built afresh, with the receiver.
+    api.functions["EventsApiFunction"].module.publisher.cache_clear()
     return Pipeline(api, table_name, queue_url)

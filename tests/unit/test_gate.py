@@ -15,11 +15,11 @@ from payments.errors import ConcurrentUpdateError, NotificationRejected, StoreUn
 from payments.facts import (
     ChargebackFact,
     Fact,
-    Notification,
     PaymentFact,
     RefundedTotalFact,
     RefundFact,
     RefundStatus,
+    Statement,
 )
 from payments.flows import gate
 from payments.ledger import MERCHANT, Refund, provider_refund_key
@@ -76,11 +76,11 @@ def order_in(status: OrderStatus, amount: int = 1000, currency: str = EUR) -> Or
     return order
 
 
-def statement(*facts: Fact, word: str = "word") -> Notification:
-    return Notification(order_id="g-1", facts=facts, provider_status=word, verified_by="test")
+def statement(*facts: Fact, word: str = "word") -> Statement:
+    return Statement(order_id="g-1", facts=facts, provider_status=word, verified_by="test")
 
 
-def apply(store: FakeStore, note: Notification) -> Committed:
+def apply(store: FakeStore, note: Statement) -> Committed:
     order, refunds = store.get_with_refunds("g-1") or (None, [])
     assert order is not None
     template = event("notification", "notification", NOW)
@@ -519,7 +519,7 @@ def test_a_statement_about_an_order_of_another_provider_is_refused() -> None:
 # -- ownership: every statement, whatever route brought it (create reply, query, refund reply) -------
 def test_a_statement_naming_another_order_is_refused_by_the_gate() -> None:
     store = FakeStore(order_in(S.PENDING))
-    note = Notification(
+    note = Statement(
         order_id="g-2",
         facts=(PaymentFact(S.PAID, money(1000)),),
         provider_status="completed",

@@ -15,7 +15,8 @@ import pytest
 
 from payments.orders import OrderEvent
 from payments.orders import OrderStatus as S
-from payments.outbox.merchant_events import EVENT_TYPES, event_id, merchant_events, sign
+from payments.outbox.merchant_events import EVENT_TYPES, event_id, merchant_events
+from payments.outbox.webhooks import sign
 
 ORDER = {"order_id": "o-1", "status": "paid"}
 AT = "2026-11-26T12:00:00.000000Z"

@@ -14,10 +14,9 @@ import pytest
 
 from payments.api import RefundRequest
 from payments.clock import iso
-from payments.config import ProviderDirectory
 from payments.engine import Engine, Plan, event
 from payments.errors import Conflict, ProviderRejected, ProviderUnavailable, ValidationFailed
-from payments.facts import CancelResult, Notification, PaymentFact, RefundFact, RefundStatus
+from payments.facts import CancelResult, PaymentFact, RefundFact, RefundStatus, Statement
 from payments.flows import gate
 from payments.flows.cancellation import CancelFlow
 from payments.flows.refunds import RefundFlow
@@ -25,6 +24,7 @@ from payments.ledger import Refund
 from payments.money import Money
 from payments.orders import Order, OrderStatus
 from payments.providers.base import Provider, RefundContext
+from payments.providers.directory import ProviderDirectory
 from tests.support.providers import ANY_PROVIDER, capabilities_with
 from tests.unit.test_gate import FakeStore, order_in
 
@@ -99,26 +99,26 @@ class ScriptedProvider:
         self.refund_calls: list[str] = []
         self.resolve_calls: list[str] = []
 
-    def _statement(self, refund: Refund, status: RefundStatus) -> Notification:
+    def _statement(self, refund: Refund, status: RefundStatus) -> Statement:
         fact = RefundFact(refund.provider_key, refund.amount, status)
-        return Notification(
+        return Statement(
             order_id=refund.order_id, facts=(fact,), provider_status=f"refund:{status}", verified_by="t"
         )
 
-    def refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Notification:
+    def refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Statement:
         self.refund_calls.append(refund.refund_id)
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
         return self._statement(refund, answer)
 
-    def resolve_refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Notification | None:
+    def resolve_refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Statement | None:
         self.resolve_calls.append(refund.refund_id)
         return None if self.resolved is None else self._statement(refund, self.resolved)
 
     # -- cancel ------------------------------------------------------------------------------------
     cancel_answer: CancelResult | Exception = CancelResult.WITHDRAWN
-    query_answer: Notification | None = None
+    query_answer: Statement | None = None
 
     def cancel(self, order: Order) -> CancelResult:
         self.cancel_calls = getattr(self, "cancel_calls", 0) + 1
@@ -126,7 +126,7 @@ class ScriptedProvider:
             raise self.cancel_answer
         return self.cancel_answer
 
-    def query(self, order: Order) -> Notification | None:
+    def query(self, order: Order) -> Statement | None:
         return self.query_answer
 
 
@@ -206,7 +206,7 @@ def test_the_same_request_while_the_first_talks_to_the_provider_is_told_to_retry
     first = ScriptedProvider(RefundStatus.PENDING)
     second = ScriptedProvider()
 
-    def meanwhile(order: Order, refund: Refund, ctx: RefundContext) -> Notification:
+    def meanwhile(order: Order, refund: Refund, ctx: RefundContext) -> Statement:
         # The identical request arrives while the first holds the refund's lease.
         with pytest.raises(Conflict) as busy:
             flow(store, second).refund("g-1", request(), BASE)
@@ -251,10 +251,10 @@ def test_a_refund_settled_meanwhile_is_answered_as_it_stands_not_as_unknown() ->
     provider = ScriptedProvider(RefundStatus.PENDING)
     answer_pending = provider.refund
 
-    def notified_meanwhile(order: Order, refund: Refund, ctx: RefundContext) -> Notification:
+    def notified_meanwhile(order: Order, refund: Refund, ctx: RefundContext) -> Statement:
         reply = answer_pending(order, refund, ctx)
         fact = RefundFact(refund.provider_key, refund.amount, RefundStatus.SUCCEEDED)
-        note = Notification(order_id="g-1", facts=(fact,), provider_status="refund:succeed", verified_by="t")
+        note = Statement(order_id="g-1", facts=(fact,), provider_status="refund:succeed", verified_by="t")
         current, refunds = store.get_with_refunds("g-1") or (order, [])
         Engine(store, clock=lambda: NOW).run(
             current,
@@ -310,7 +310,7 @@ def test_a_paid_order_is_not_cancellable_and_the_provider_is_not_asked() -> None
 def test_a_cancel_refused_because_the_order_was_paid_meanwhile_applies_the_payment() -> None:
     store, provider = LeasingStore(order_in(OrderStatus.PENDING)), ScriptedProvider()
     provider.cancel_answer = ProviderRejected("paid", provider_code="1024", provider_message="completed")
-    provider.query_answer = Notification(
+    provider.query_answer = Statement(
         order_id="g-1",
         facts=(PaymentFact(OrderStatus.PAID, Money(1000, "EUR")),),
         provider_status="completed",

@@ -22,7 +22,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from payments.clock import iso, utc_now
 from payments.errors import ConcurrentUpdateError, StoreUnavailable
-from payments.facts import Notification
+from payments.facts import Statement
 from payments.ledger import Refund
 from payments.orders import Order, OrderEvent, OrderStatus, Outcome, decide
 
@@ -53,7 +53,7 @@ def event(type_: str, source: str, at: datetime, **fields: Any) -> OrderEvent:
     return OrderEvent(type=type_, at=iso(at), source=source, **fields)
 
 
-def statement_event(type_: str, source: str, statement: Notification, at: datetime) -> OrderEvent:
+def statement_event(type_: str, source: str, statement: Statement, at: datetime) -> OrderEvent:
     """The audit event template for a verified provider statement."""
     payload = dict(statement.payload)
     payload["verified_by"] = statement.verified_by

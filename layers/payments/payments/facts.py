@@ -89,7 +89,7 @@ class PaymentAction:
 
 
 @dataclass(frozen=True, slots=True)
-class Notification:
+class Statement:
     """A verified statement from the provider about one order: one or more facts.
 
     Made from a notification, a status query, a create reply or a refund reply; whatever the road,

@@ -22,7 +22,7 @@ from payments.store.orders import OrdersStore
 
 if TYPE_CHECKING:
     from payments.api import CreateOrderRequest, RefundRequest
-    from payments.config import ProviderDirectory
+    from payments.providers.directory import ProviderDirectory
 
 
 class PaymentsService:

@@ -29,7 +29,7 @@ PUBLIC_BASE_URL_ENV = "PUBLIC_BASE_URL"
 # Parameters) are imported by the functions that build them, not by this module: the get function
 # never needs them, and at cold start each import is paid for.
 def build_service() -> PaymentsService:
-    from payments.config import ProviderDirectory
+    from payments.providers.directory import ProviderDirectory
     from payments.service import PaymentsService
 
     return PaymentsService(OrdersStore.from_env(), ProviderDirectory())

@@ -10,10 +10,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pydantic import ValidationError
 
-from payments.config import describe_validation_error
 from payments.orders import OrderStatus
 from payments.providers import provider_class
 from payments.providers.alipay_intl.adapter import AlipayIntl, AlipayIntlSettings
+from payments.providers.directory import describe_validation_error
 from tests.providers.alipay_intl.fixtures import (
     ALIPAY_KEY,
     MERCHANT_KEY,

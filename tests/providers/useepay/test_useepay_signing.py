@@ -125,7 +125,7 @@ def test_rsa_signature_by_another_key_fails() -> None:
 def test_settings_errors_name_the_field(change: dict[str, str], field: str) -> None:
     from pydantic import ValidationError
 
-    from payments.config import describe_validation_error
+    from payments.providers.directory import describe_validation_error
 
     with pytest.raises(ValidationError) as caught:
         UseePaySettings.model_validate({**MD5_SETTINGS, **change})
@@ -137,7 +137,7 @@ def test_settings_errors_name_the_field(change: dict[str, str], field: str) -> N
 def test_broken_rsa_key_is_named_not_echoed() -> None:
     from pydantic import ValidationError
 
-    from payments.config import describe_validation_error
+    from payments.providers.directory import describe_validation_error
 
     with pytest.raises(ValidationError) as caught:
         UseePaySettings.model_validate({**RSA_SETTINGS, "private_key": "MIIBOGUS"})

@@ -15,7 +15,7 @@ from payments.orders import ORDER_ID_RE, Order
 from payments.store.orders import OrdersStore
 
 if TYPE_CHECKING:
-    from payments.config import ProviderDirectory
+    from payments.providers.directory import ProviderDirectory
 
 # How long a request may talk to the provider about an order or a refund before another may take over:
 # longer than a provider call can take (3 s connect + 10 s read, with retries), short enough for a

@@ -27,7 +27,7 @@ from payments.errors import (
     ProviderUnavailable,
     StoreUnavailable,
 )
-from payments.facts import Notification
+from payments.facts import Statement
 from payments.flows import gate
 from payments.flows.base import Flow, lease_until
 from payments.ledger import Refund
@@ -118,7 +118,7 @@ class CreateFlow(Flow):
             return self._create_at_provider(order, refunds, provider, ctx, resumed=True)
         return self._apply_found(order, refunds, statement, provider)
 
-    def _ask(self, order: Order, refunds: list[Refund], provider: Provider) -> Notification | None:
+    def _ask(self, order: Order, refunds: list[Refund], provider: Provider) -> Statement | None:
         """The provider's account of the order; None when it does not know it. On no clear answer
         the order is (kept) `unknown`, the lease released, and the error raised."""
         try:
@@ -128,7 +128,7 @@ class CreateFlow(Flow):
             raise
 
     def _apply_found(
-        self, order: Order, refunds: list[Refund], statement: Notification, provider: Provider
+        self, order: Order, refunds: list[Refund], statement: Statement, provider: Provider
     ) -> Order:
         template = statement_event("provider_query", "provider_query", statement, self.clock())
 

@@ -29,11 +29,11 @@ from payments.errors import NotificationRejected
 from payments.facts import (
     ChargebackFact,
     Fact,
-    Notification,
     PaymentFact,
     RefundedTotalFact,
     RefundFact,
     RefundStatus,
+    Statement,
 )
 from payments.ledger import Refund
 from payments.money import Money
@@ -42,7 +42,7 @@ from payments.orders import LEDGER_STATUSES, UNPAID_FINAL, Order, OrderStatus
 logger = Logger()
 
 
-def check_owner(order: Order | None, provider_name: str, statement: Notification) -> Order:
+def check_owner(order: Order | None, provider_name: str, statement: Statement) -> Order:
     """The order a verified statement is about, if we hold it for that provider."""
     if order is None or order.provider != provider_name:
         raise NotificationRejected(
@@ -57,11 +57,11 @@ def check_owner(order: Order | None, provider_name: str, statement: Notification
 
 def admit(
     plan: Plan,
-    statement: Notification,
+    statement: Statement,
     *,
     provider: str,
     record_ignored: bool = False,
-    evidence: Notification | None = None,
+    evidence: Statement | None = None,
 ) -> None:
     """Decide what `statement` does to the order in `plan`, fact by fact. `provider` is the adapter
     that produced the statement (the one we called, or that verified the notification). `evidence`:
@@ -90,7 +90,7 @@ def admit(
             _chargeback(plan, fact, stated)
 
 
-def needs_payment_proof(order: Order, statement: Notification) -> bool:
+def needs_payment_proof(order: Order, statement: Statement) -> bool:
     """Whether `statement` reports a refund or chargeback of an order we hold unpaid without saying
     what the payment was, and no verified statement has confirmed the payment's amount yet: the
     provider is to be asked (its answer goes to `admit` as `evidence`) before anything is applied."""
@@ -109,7 +109,7 @@ def _paid(order: Order) -> bool:
     return order.status in LEDGER_STATUSES or order.status == OrderStatus.CHARGED_BACK
 
 
-def _owned(plan: Plan, statement: Notification, provider: str) -> bool:
+def _owned(plan: Plan, statement: Statement, provider: str) -> bool:
     """A statement naming another order, or from a provider other than the order's, is never applied:
     whatever route brought it, an adapter's slip must not move money on the wrong order."""
     order = plan.order

@@ -20,7 +20,7 @@ from payments.errors import (
     PaymentsError,
     ProviderNotConfigured,
 )
-from payments.facts import Notification
+from payments.facts import Statement
 from payments.flows import gate
 from payments.flows.base import Flow
 from payments.ledger import Refund
@@ -31,7 +31,7 @@ from payments.store.orders import OrdersStore
 from payments.store.rejected import RejectedNotifications
 
 if TYPE_CHECKING:
-    from payments.config import ProviderDirectory
+    from payments.providers.directory import ProviderDirectory
 
 logger = Logger()
 metrics = Metrics()
@@ -70,7 +70,7 @@ class NotificationFlow(Flow):
             )
             return provider.acknowledge(statement, error)
 
-    def _apply(self, provider: Provider, statement: Notification) -> RawResponse:
+    def _apply(self, provider: Provider, statement: Statement) -> RawResponse:
         if statement.no_op_reason:
             logger.info("notification acknowledged without action", extra={"reason": statement.no_op_reason})
             return provider.acknowledge(statement, None)

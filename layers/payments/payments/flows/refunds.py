@@ -28,7 +28,7 @@ from payments.errors import (
     ProviderRejected,
     ValidationFailed,
 )
-from payments.facts import Notification, RefundStatus
+from payments.facts import RefundStatus, Statement
 from payments.flows import gate
 from payments.flows.base import Flow, lease_until
 from payments.ledger import MERCHANT, Refund, provider_refund_key
@@ -172,7 +172,7 @@ def _apply(
     order: Order,
     refunds: list[Refund],
     refund: Refund,
-    statement: Notification,
+    statement: Statement,
     provider: Provider,
     source: str,
 ) -> Refund:

@@ -1,18 +1,17 @@
-"""GET /events and POST /events/{event_id}/redeliver: the merchant catches up on what it missed."""
+"""GET /events: the merchant catches up on what it missed, from the kept events (payments/store/
+merchant_events.py). Sending one again is a command: the publisher's (publisher.py, `redeliver`)."""
 
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
-from functools import lru_cache
 from typing import Any
 
 from payments.clock import utc_now
-from payments.errors import NotFound, ValidationFailed
-from payments.outbox.publisher import EventPublisher
+from payments.errors import ValidationFailed
+from payments.outbox.merchant_events import EVENT_ID_RE
+from payments.store.merchant_events import MerchantEventStore
 
-EVENT_ID_RE = re.compile(r"evt_[0-9TZ]{15,30}_[0-9a-f]{16}")
 DEFAULT_LIMIT = 50
 # Events are listed in the order they were stored, and only those stored longer ago than this: a
 # publisher stamps an event just before writing it, and its write lands within the publish function's
@@ -21,12 +20,7 @@ DEFAULT_LIMIT = 50
 SETTLE_S = 120
 
 
-@lru_cache(maxsize=1)
-def publisher() -> EventPublisher:
-    return EventPublisher.from_env()
-
-
-def events_page(after: str | None, limit_text: str | None) -> dict[str, Any]:
+def events_page(store: MerchantEventStore, after: str | None, limit_text: str | None) -> dict[str, Any]:
     """Events in the order they were stored (oldest first), after the event `after` (its id);
     `next_after` to ask for the next page. Paging on with `next_after` gives every event once."""
     if after is not None and not EVENT_ID_RE.fullmatch(after):
@@ -41,19 +35,10 @@ def events_page(after: str | None, limit_text: str | None) -> dict[str, Any]:
             )
         limit = int(limit_text)
     stored_before = utc_now() - timedelta(seconds=SETTLE_S)
-    bodies = publisher().store.listed_after(after, limit, stored_before)
+    bodies = store.listed_after(after, limit, stored_before)
     if bodies is None:
         raise ValidationFailed(
             "after: no such event (events are kept for 30 days)", field="after", code="invalid_field"
         )
     events = [json.loads(body) for body in bodies]
     return {"events": events, "next_after": events[-1]["id"] if events else after}
-
-
-def redeliver(event_id: str) -> dict[str, Any]:
-    if not EVENT_ID_RE.fullmatch(event_id):
-        raise NotFound("no such event", field="event_id", code="event_not_found")
-    event = publisher().redeliver(event_id)
-    if event is None:
-        raise NotFound("no such event", field="event_id", code="event_not_found")
-    return {"redelivered": event.to_dict()}

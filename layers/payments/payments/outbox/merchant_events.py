@@ -15,8 +15,8 @@ so it is the same every time the change is published and needs no counter of its
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +53,6 @@ ATTENTION_FLAGS = frozenset(
         "refund_conflict",
     }
 )
-SIGNATURE_HEADER = "Payments-Signature"
 # Room for each change's events in `sequence` (a change gives at most three: status, refund, flag).
 SEQUENCE_STRIDE = 10
 
@@ -99,6 +98,9 @@ class MerchantEvent:
         return self.id
 
 
+EVENT_ID_RE = re.compile(r"evt_[0-9TZ]{15,30}_[0-9a-f]{16}")  # what event_id makes
+
+
 def event_id(at: str, order_id: str, sequence: int, kind: str) -> str:
     """`evt_<time>_<digest>`: sortable by commit time, unique per (order, change, kind)."""
     stamp = at.replace("-", "").replace(":", "").replace(".", "")
@@ -141,9 +143,3 @@ def merchant_events(order: dict[str, Any], audit: OrderEvent, order_id: str) -> 
             )
         )
     return events
-
-
-def sign(secret: str, timestamp: int, body: str) -> str:
-    """`t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>` (Stripe's scheme)."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"

@@ -19,8 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from payments.clock import utc_now
-from payments.errors import StoreUnavailable
-from payments.outbox.merchant_events import SOURCE, MerchantEvent, merchant_events
+from payments.errors import NotFound, StoreUnavailable
+from payments.outbox.merchant_events import EVENT_ID_RE, SOURCE, MerchantEvent, merchant_events
 from payments.store.merchant_events import MerchantEventStore
 from payments.store.order_items import EVENT_PREFIX, event_from_item
 
@@ -116,11 +116,12 @@ class EventPublisher:
                 MessageDeduplicationId=f"{event.id}-again-{int(now.timestamp())}" if again else event.id,
             )
 
-    def redeliver(self, event_id: str, now: datetime | None = None) -> MerchantEvent | None:
-        """POST /events/{id}/redeliver: send a kept event again (to the bus and the webhook)."""
-        body = self.store.get(event_id)
+    def redeliver(self, event_id: str, now: datetime | None = None) -> MerchantEvent:
+        """POST /events/{event_id}/redeliver: send a kept event again (to the bus and the webhook);
+        404 for an id that is not an event's or no longer kept."""
+        body = self.store.get(event_id) if EVENT_ID_RE.fullmatch(event_id) else None
         if body is None:
-            return None
+            raise NotFound("no such event", field="event_id", code="event_not_found")
         event = MerchantEvent.from_dict(json.loads(body))
         self.publish(event, now or utc_now(), again=True)
         return event

@@ -17,6 +17,8 @@ next failure, so a long backlog is never dropped by the queue unseen.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 from collections.abc import Callable
@@ -28,7 +30,6 @@ from aws_lambda_powertools import Logger
 from payments.clock import utc_now
 from payments.errors import ProviderError
 from payments.http import HttpClient
-from payments.outbox.merchant_events import SIGNATURE_HEADER, sign
 from payments.store.webhook_tries import WebhookTries
 
 logger = Logger()
@@ -41,6 +42,13 @@ RETRY_FOR_S = 24 * 3600
 QUEUE_AGE_LIMIT_S = 13 * 24 * 3600  # the queue (template.yaml) keeps a message 14 days
 # Compresses the backoff for the local stack's tests (0: retry at once). Never set in template.yaml.
 SCALE = float(os.environ.get("WEBHOOK_BACKOFF_SCALE") or 1)
+SIGNATURE_HEADER = "Payments-Signature"
+
+
+def sign(secret: str, timestamp: int, body: str) -> str:
+    """`t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>` (Stripe's scheme)."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
 
 
 class DeliveryFailed(Exception):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from pydantic import BaseModel, field_validator
 
 from payments.errors import NotificationRejected, PaymentsError, ProviderUnavailable
-from payments.facts import CancelResult, Notification, PaymentAction
+from payments.facts import CancelResult, PaymentAction, Statement
 from payments.http import HttpClient, HttpResponse
 from payments.ledger import Refund
 from payments.orders import Order
@@ -31,7 +31,6 @@ __all__ = [
     "CallContext",
     "CancelResult",
     "Capabilities",
-    "Notification",
     "PaymentAction",
     "Provider",
     "ProviderBase",
@@ -41,6 +40,7 @@ __all__ = [
     "RawResponse",
     "RefundContext",
     "SignedMessage",
+    "Statement",
 ]
 
 
@@ -134,27 +134,27 @@ class Provider(Protocol):
 
     def default_expiry_seconds(self, request: CreateOrderRequest) -> int: ...
 
-    def create_payment(self, order: Order, ctx: CallContext) -> Notification:
+    def create_payment(self, order: Order, ctx: CallContext) -> Statement:
         """Create the payment; the provider's verified reply as a statement (through the gate).
         Raises ProviderRejected (refused), ProviderDuplicateOrder (the id is taken: ask with
         `query`), or another ProviderError (the outcome is unknown)."""
 
-    def parse_notification(self, request: RawRequest) -> Notification:
+    def parse_notification(self, request: RawRequest) -> Statement:
         """Verify and read a notification. Raise NotificationRejected on anything not proven genuine."""
 
-    def acknowledge(self, notification: Notification | None, error: Exception | None) -> RawResponse:
+    def acknowledge(self, notification: Statement | None, error: Exception | None) -> RawResponse:
         """The reply the provider expects: success, a refusal, or "retry later" for our failures."""
 
-    def query(self, order: Order) -> Notification | None:
+    def query(self, order: Order) -> Statement | None:
         """Pull the order's status. None only when the provider answers that it does not know the
         order; anything unclear raises ProviderError."""
 
-    def refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Notification:
+    def refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Statement:
         """Ask for `refund` under its provider-facing id (`refund.provider_key`, the same on every
         retry). The answer is a statement with a RefundFact for that id: pending, succeeded or failed.
         Raises ProviderRejected when refused, another ProviderError when the outcome is unknown."""
 
-    def resolve_refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Notification | None:
+    def resolve_refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Statement | None:
         """What became of a refund whose outcome we do not know. None only when the provider shows
         that it never received it, so that sending it again cannot refund twice."""
 
@@ -196,14 +196,14 @@ class ProviderBase:
         return self.capabilities.default_expiry_seconds
 
     # -- verification, written once ---------------------------------------------------------------
-    def parse_notification(self, request: RawRequest) -> Notification:
+    def parse_notification(self, request: RawRequest) -> Statement:
         if request.method not in self.notification_methods:
             allowed = " or ".join(sorted(self.notification_methods))
             raise NotificationRejected(
                 "method_not_allowed", f"{self.label} notifications are {allowed} requests", status=405
             )
         message = self.notification_message(request)
-        if isinstance(message, Notification):  # an unsigned hint or a no-op the protocol defines
+        if isinstance(message, Statement):  # an unsigned hint or a no-op the protocol defines
             return message
         if not message.signature.strip():
             raise self.rejection(message, "missing_signature", "the notification carries no signature")
@@ -211,7 +211,7 @@ class ProviderBase:
             raise self.rejection(message, "bad_signature", "the signature does not match the notification")
         return self.notification_from(message)
 
-    def notification_message(self, request: RawRequest) -> SignedMessage | Notification:
+    def notification_message(self, request: RawRequest) -> SignedMessage | Statement:
         """Step 1: the canonical form (raises NotificationRejected when malformed)."""
         raise NotImplementedError
 
@@ -219,7 +219,7 @@ class ProviderBase:
         """Step 2: the provider's algorithm and key over `message.signed`."""
         raise NotImplementedError
 
-    def notification_from(self, message: SignedMessage) -> Notification:
+    def notification_from(self, message: SignedMessage) -> Statement:
         """Steps 3 and 4, on verified fields only: read them and map them to facts."""
         raise NotImplementedError
 
@@ -236,7 +236,7 @@ class ProviderBase:
         )
 
     # -- acknowledgements -----------------------------------------------------------------------------
-    def acknowledge(self, notification: Notification | None, error: Exception | None) -> RawResponse:
+    def acknowledge(self, notification: Statement | None, error: Exception | None) -> RawResponse:
         """Plain HTTP: 200 with `ok_body` for anything verified; our error shape otherwise, with a 5xx
         for our own failures so that the provider retries."""
         if error is None:

@@ -27,7 +27,7 @@ from payments.errors import (
     ProviderUnavailable,
     ValidationFailed,
 )
-from payments.facts import CancelResult, Notification, PaymentAction, PaymentFact, RefundFact, RefundStatus
+from payments.facts import CancelResult, PaymentAction, PaymentFact, RefundFact, RefundStatus, Statement
 from payments.http import HttpClient, HttpResponse
 from payments.ledger import Refund
 from payments.money import Money, MoneyError
@@ -207,7 +207,7 @@ class AlipayIntl(ProviderBase):
                 code="invalid_field",
             )
 
-    def create_payment(self, order: Order, ctx: CallContext) -> Notification:
+    def create_payment(self, order: Order, ctx: CallContext) -> Statement:
         remaining = self.seconds_left(order, ctx.now)
         body: dict[str, Any] = {
             "merchantId": self.settings.merchant_id,
@@ -236,7 +236,7 @@ class AlipayIntl(ProviderBase):
             url = reply.get("paymentSiteUrl")
             if not isinstance(url, str) or not self.is_web_url(url):
                 raise self.bad_reply("has no paymentSiteUrl")
-            return Notification(
+            return Statement(
                 order_id=order.order_id,
                 facts=(PaymentFact(OrderStatus.PENDING, None),),
                 provider_status="S:SUCCESS",
@@ -295,7 +295,7 @@ class AlipayIntl(ProviderBase):
     def signature_valid(self, message: SignedMessage, request: RawRequest) -> bool:
         return rsa_verify(self._alipay_key, message.signed, message.signature, self.settings.sign_hash)
 
-    def notification_from(self, message: SignedMessage) -> Notification:
+    def notification_from(self, message: SignedMessage) -> Statement:
         # Verified: from here on, Alipay said it. reqTime's age is not checked: Alipay retries one
         # result for ~25 h, and a replayed genuine notification only repeats what Alipay said, which
         # the service applies once (a duplicate changes nothing).
@@ -329,7 +329,7 @@ class AlipayIntl(ProviderBase):
         if amount is None and status == OrderStatus.PAID:
             raise reject("malformed_body", "a paid notification without orderAmount")
         reference = body.get("acquirementId")
-        return Notification(
+        return Statement(
             order_id=claimed,
             facts=(PaymentFact(status, amount),),
             provider_status=word,
@@ -339,7 +339,7 @@ class AlipayIntl(ProviderBase):
             reply_context=dict(message.reply_context),
         )
 
-    def acknowledge(self, notification: Notification | None, error: Exception | None) -> RawResponse:
+    def acknowledge(self, notification: Statement | None, error: Exception | None) -> RawResponse:
         """Always a signed response envelope: Alipay retries until it gets a signed SUCCESS."""
         context: Mapping[str, str] = notification.reply_context if notification else {}
         if error is None:
@@ -373,7 +373,7 @@ class AlipayIntl(ProviderBase):
         return RawResponse(status, '{"response":' + text + ',"signature":"' + signature + '"}', JSON_UTF8)
 
     # -- status pull -----------------------------------------------------------------------------
-    def query(self, order: Order) -> Notification | None:
+    def query(self, order: Order) -> Statement | None:
         body = {"merchantId": self.settings.merchant_id, "merchantTransId": order.order_id}
         reply = self._call(QUERY, body, self.clock())
         result = _result_info(reply)
@@ -393,7 +393,7 @@ class AlipayIntl(ProviderBase):
         except ValueError:
             raise self.bad_reply("has an unreadable orderAmount") from None
         reference = reply.get("acquirementId")
-        return Notification(
+        return Statement(
             order_id=order.order_id,
             facts=(PaymentFact(PAY_STATUS_TABLE.get(word, OrderStatus.UNKNOWN), amount),),
             provider_status=word,
@@ -403,7 +403,7 @@ class AlipayIntl(ProviderBase):
         )
 
     # -- refunds and cancel ----------------------------------------------------------------------
-    def refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Notification:
+    def refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Statement:
         """`common.refund`: synchronous. S succeeded, F refused, U (or a timeout) unknown — resolved
         by sending it again under the same merchantRefundId, which Alipay answers only once."""
         acquirement_id = order.provider_reference or self._acquirement_id(order)
@@ -435,7 +435,7 @@ class AlipayIntl(ProviderBase):
         except ValueError:
             raise self.bad_reply("has an unreadable refundAmount") from None
         reference = reply.get("refundId")
-        return Notification(
+        return Statement(
             order_id=order.order_id,
             facts=(
                 RefundFact(
@@ -450,7 +450,7 @@ class AlipayIntl(ProviderBase):
             payload=redact(reply),
         )
 
-    def resolve_refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Notification | None:
+    def resolve_refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Statement | None:
         # Alipay answers a merchantRefundId once: asking again is how an unclear refund is resolved.
         return self.refund(order, refund, ctx)
 

@@ -27,12 +27,12 @@ from payments.facts import (
     CancelResult,
     ChargebackFact,
     Fact,
-    Notification,
     PaymentAction,
     PaymentFact,
     RefundedTotalFact,
     RefundFact,
     RefundStatus,
+    Statement,
 )
 from payments.http import HttpClient, HttpResponse
 from payments.ledger import Refund
@@ -183,7 +183,7 @@ class MultiSafepay(ProviderBase):
                     code="invalid_field",
                 )
 
-    def create_payment(self, order: Order, ctx: CallContext) -> Notification:
+    def create_payment(self, order: Order, ctx: CallContext) -> Statement:
         body: dict[str, Any] = {
             "type": order.flow,
             "order_id": order.order_id,
@@ -223,7 +223,7 @@ class MultiSafepay(ProviderBase):
             statement = self._statement(data, verified_by="provider-reply")
         else:
             payment_url = _payment_url_of(data)
-            statement = Notification(
+            statement = Statement(
                 order_id=order.order_id,
                 facts=(PaymentFact(OrderStatus.PENDING, _money_of(data)),),
                 provider_status="initialized",
@@ -238,7 +238,7 @@ class MultiSafepay(ProviderBase):
         return statement
 
     # -- notifications: the steps of ProviderBase.parse_notification -----------------------------
-    def notification_message(self, request: RawRequest) -> SignedMessage | Notification:
+    def notification_message(self, request: RawRequest) -> SignedMessage | Statement:
         try:
             claimed = request.query_value("transactionid")
             timestamp = request.query_value("timestamp")
@@ -281,7 +281,7 @@ class MultiSafepay(ProviderBase):
     def signature_valid(self, message: SignedMessage, request: RawRequest) -> bool:
         return constant_time_equal(hmac_sha512_hex(self._key.encode(), message.signed), message.signature)
 
-    def notification_from(self, message: SignedMessage) -> Notification:
+    def notification_from(self, message: SignedMessage) -> Statement:
         claimed = message.claimed_order_id
         data = _json_object(message.fields["body"], claimed)
         order_id = _order_id_of(data)
@@ -294,9 +294,7 @@ class MultiSafepay(ProviderBase):
             )
         return self._statement(data, verified_by="hmac-sha512", claimed=order_id)
 
-    def _statement(
-        self, data: dict[str, Any], *, verified_by: str, claimed: str | None = None
-    ) -> Notification:
+    def _statement(self, data: dict[str, Any], *, verified_by: str, claimed: str | None = None) -> Statement:
         """MultiSafepay's order object (a notification's body, a GET or a direct create reply)."""
 
         def malformed(message: str) -> NotificationRejected:
@@ -313,7 +311,7 @@ class MultiSafepay(ProviderBase):
         if type(refunded) is not int or refunded < 0:
             raise malformed("amount_refunded is not a whole number of minor units")
         payment_url = _payment_url_of(data)
-        return Notification(
+        return Statement(
             order_id=order_id,
             facts=_facts_of(word.lower(), amount, refunded),
             provider_status=word,
@@ -325,7 +323,7 @@ class MultiSafepay(ProviderBase):
         )
 
     # -- status pull -----------------------------------------------------------------------------
-    def query(self, order: Order) -> Notification | None:
+    def query(self, order: Order) -> Statement | None:
         data = self._fetch_order(order.order_id)
         if data is None:
             return None
@@ -347,7 +345,7 @@ class MultiSafepay(ProviderBase):
         raise ProviderUnavailable(f"MultiSafepay could not return the order ({error_code})")
 
     # -- refunds and cancel ----------------------------------------------------------------------
-    def refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Notification:
+    def refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Statement:
         """`POST orders/{id}/refunds`. Success means accepted: the order's later notification (or
         its GET) carries the grown `amount_refunded` that completes it."""
         body = {
@@ -369,7 +367,7 @@ class MultiSafepay(ProviderBase):
                 "MultiSafepay refused the refund", provider_code=error_code, provider_message=message
             )
         reference = data.get("refund_id")
-        return Notification(
+        return Statement(
             order_id=order.order_id,
             facts=(
                 RefundFact(
@@ -384,7 +382,7 @@ class MultiSafepay(ProviderBase):
             payload=redact(data),
         )
 
-    def resolve_refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Notification | None:
+    def resolve_refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Statement | None:
         """MultiSafepay has no lookup by refund: its order's cumulative `amount_refunded` tells. A
         refund that does not show there yet stays unknown — sending it again could refund twice."""
         data = self._fetch_order(order.order_id)
@@ -458,17 +456,17 @@ class MultiSafepay(ProviderBase):
         return f"http_{reply.status}", "unexpected reply"
 
 
-def _legacy_get(claimed: str | None, timestamp: str | None) -> Notification:
+def _legacy_get(claimed: str | None, timestamp: str | None) -> Statement:
     if not claimed:
         raise NotificationRejected("missing_field", "transactionid is missing", status=400)
     if not timestamp:
         # MultiSafepay: notifications without a timestamp are to be answered and ignored.
-        return Notification(
+        return Statement(
             order_id=claimed, facts=(), provider_status="", verified_by="none", no_op_reason="no timestamp"
         )
     # Unsigned: believe nothing it says. The service asks MultiSafepay, with our key, only about an
     # order we hold and that is still open.
-    return Notification(order_id=claimed, facts=(), provider_status="", verified_by="none", needs_query=True)
+    return Statement(order_id=claimed, facts=(), provider_status="", verified_by="none", needs_query=True)
 
 
 def _facts_of(word: str, amount: Money, refunded_value: int) -> tuple[Fact, ...]:

@@ -31,11 +31,11 @@ from payments.errors import (
 from payments.facts import (
     CancelResult,
     Fact,
-    Notification,
     PaymentAction,
     PaymentFact,
     RefundFact,
     RefundStatus,
+    Statement,
 )
 from payments.http import HttpClient
 from payments.ledger import Refund
@@ -238,7 +238,7 @@ class UseePay(ProviderBase):
             if item.unit_price <= 0:
                 raise invalid(f"items.{index}.unit_price", "UseePay requires a price greater than 0")
 
-    def create_payment(self, order: Order, ctx: CallContext) -> Notification:
+    def create_payment(self, order: Order, ctx: CallContext) -> Statement:
         request = ctx.request
         customer = request.customer
         payer: dict[str, str] = {"paymentMethod": "alipay", "terminalType": order.terminal_type}
@@ -301,7 +301,7 @@ class UseePay(ProviderBase):
         stated = _stated_money(reply)
         if stated is _UNREADABLE:
             raise self.bad_reply("has an unreadable amount")
-        return Notification(
+        return Statement(
             order_id=order.order_id,
             facts=(PaymentFact(STATUS_TABLE[code], stated if isinstance(stated, Money) else None),),
             provider_status=code,
@@ -329,7 +329,7 @@ class UseePay(ProviderBase):
     def signature_valid(self, message: SignedMessage, request: RawRequest) -> bool:
         return self._signature_matches(message.signed, message.signature.strip())
 
-    def notification_from(self, message: SignedMessage) -> Notification:
+    def notification_from(self, message: SignedMessage) -> Statement:
         # Only what was signed: blank fields are not part of the string to sign.
         fields = {key: value for key, value in message.fields.items() if value.strip()}
         if fields.get("merchantNo") != self.settings.merchant_no:
@@ -338,7 +338,7 @@ class UseePay(ProviderBase):
 
     def _statement(
         self, fields: Mapping[str, str], verified_by: str, message: SignedMessage | None
-    ) -> Notification:
+    ) -> Statement:
         """A pay or refund transaction as UseePay describes it (a notification or a query's
         transactionInfo). Raises NotificationRejected for what cannot be read."""
         kind = fields.get("transactionType") or "pay"
@@ -364,7 +364,7 @@ class UseePay(ProviderBase):
             facts = (RefundFact(transaction_id, amount, status, fields.get("reference") or None),)
         else:  # authorization, capture, …: not part of an Alipay payment
             facts = ()
-        return Notification(
+        return Statement(
             order_id=order_id,
             facts=facts,
             provider_status=code if kind == "pay" else f"{kind}:{code}",
@@ -374,10 +374,10 @@ class UseePay(ProviderBase):
         )
 
     # -- status pull -----------------------------------------------------------------------------
-    def query(self, order: Order) -> Notification | None:
+    def query(self, order: Order) -> Statement | None:
         return self._query_transaction(order.order_id)
 
-    def _query_transaction(self, transaction_id: str) -> Notification | None:
+    def _query_transaction(self, transaction_id: str) -> Statement | None:
         fields = {
             "transactionType": "query",
             "version": "1.0",
@@ -410,7 +410,7 @@ class UseePay(ProviderBase):
             raise self.bad_reply(f"cannot be read ({unreadable.message})") from None
 
     # -- refunds and cancel ----------------------------------------------------------------------
-    def refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Notification:
+    def refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Statement:
         """`transactionType=refund` under the refund's own transactionId. A synchronous `pending` +
         `0000` means accepted: the result comes as a `transactionType=refund` notification."""
         fields = {
@@ -441,7 +441,7 @@ class UseePay(ProviderBase):
         stated = _stated_money(reply)
         if stated is _UNREADABLE:
             raise self.bad_reply("has an unreadable amount")
-        return Notification(
+        return Statement(
             order_id=order.order_id,
             facts=(
                 RefundFact(
@@ -456,7 +456,7 @@ class UseePay(ProviderBase):
             payload=redact(dict(reply)),
         )
 
-    def resolve_refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Notification | None:
+    def resolve_refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Statement | None:
         """`query` on the refund's own transactionId; None when UseePay never received it."""
         return self._query_transaction(refund.provider_key)
 

@@ -1,5 +1,5 @@
-"""Provider settings from the credentials secret: read through Powertools Parameters (cached),
-validated per provider, never logged or returned."""
+"""The provider directory: each configured adapter, built from its settings in the credentials secret
+(read through Powertools Parameters, cached), validated per provider, never logged or returned."""
 
 from __future__ import annotations
 
