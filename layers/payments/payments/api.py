@@ -24,6 +24,7 @@ from pydantic_core import PydanticCustomError
 from payments.errors import MalformedRequest, ValidationFailed
 from payments.money import CURRENCY_EXPONENTS
 from payments.orders import ORDER_ID_PATTERN
+from payments.provider_names import provider_names
 
 MAX_JSON_SAFE_INT = 2**53 - 1  # beyond this, JavaScript clients silently round amounts
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -122,8 +123,6 @@ class CreateOrderRequest(_Model):
     @field_validator("provider")
     @classmethod
     def _known_provider(cls, value: str) -> str:
-        from payments.providers import provider_names  # the registry: the one list of providers
-
         if value not in provider_names():
             raise PydanticCustomError("unknown_provider", "must be one of: " + ", ".join(provider_names()))
         return value
