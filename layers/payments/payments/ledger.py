@@ -17,14 +17,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from payments.facts import FINAL_REFUND_STATUSES, RefundStatus
 from payments.money import Money
-from payments.orders import LEDGER_STATUSES, ledger_status
-
-if TYPE_CHECKING:
-    from payments.engine import Plan
+from payments.orders import LEDGER_STATUSES, Order, OrderStatus, Outcome, ledger_status
 
 MERCHANT = "merchant"
 PROVIDER = "provider"
@@ -140,6 +137,28 @@ def match_growth(in_flight: list[Refund], delta: int) -> Growth:
             ambiguous=f"several sets of the refunds in flight ({names}) make {best} minor units",
         )
     return Growth(completed=tuple(ordered[index] for index in chosen), unexplained=delta - best)
+
+
+class Plan(Protocol):
+    """What the verbs need of the engine's plan (payments/engine.py `Plan`, which fills it): a working
+    copy of the order and its refunds, and the audit events that explain each change. A protocol, so
+    that the ledger sits below the engine that commits it."""
+
+    order: Order
+    refunds: dict[str, Refund]
+
+    @property
+    def now(self) -> str: ...
+
+    def put_refund(self, refund: Refund) -> None: ...
+
+    def record(self, event_type: str | None = None, *, refund: Refund | None = None) -> None: ...
+
+    def note(self, event_type: str, *, reason: str, about: object = None) -> None: ...
+
+    def move(
+        self, target: OrderStatus, *, event_type: str | None = None, refund: Refund | None = None
+    ) -> Outcome: ...
 
 
 # -- the verbs: every change to the totals --------------------------------------------------------
