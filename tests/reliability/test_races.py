@@ -72,7 +72,7 @@ class AwsOnLoopback:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsOnLoopback]:
+def aws(mocked_aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsOnLoopback]:
     lock = threading.Lock()
     rng = random.Random("races")
     conflicts = [0]
