@@ -1,20 +1,19 @@
 """RefundFlow (payments/flows/refunds.py) and CancelFlow (payments/flows/cancellation.py) below
-DynamoDB: the engine over the fake store of test_gate.py, with leases, and a scripted provider.
-Reservation, release on refusal, the paths of a request that comes again (identical, concurrent, after
-an unknown outcome), and a cancel that the provider refuses because the order was paid meanwhile."""
+DynamoDB: the engine over the fake store with leases (tests/support/fake_store.py) and a scripted
+provider. Reservation, release on refusal, the paths of a request that comes again (identical,
+concurrent, after an unknown outcome), and a cancel that the provider refuses because the order was
+paid meanwhile."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
 from payments.api import RefundRequest
 from payments.clock import iso
-from payments.engine import Engine, Plan, event
+from payments.engine import Engine, event
 from payments.errors import Conflict, ProviderRejected, ProviderUnavailable, ValidationFailed
 from payments.facts import CancelResult, PaymentFact, RefundFact, RefundStatus, Statement
 from payments.flows import gate
@@ -23,120 +22,13 @@ from payments.flows.refunds import RefundFlow
 from payments.ledger import Refund
 from payments.money import Money
 from payments.orders import Order, OrderStatus
-from payments.providers.base import Provider, RefundContext
-from payments.providers.directory import ProviderDirectory
+from payments.providers.base import RefundContext
+from tests.support.fake_store import LeasingStore, order_in
 from tests.support.providers import ANY_PROVIDER, capabilities_with
-from tests.unit.test_gate import FakeStore, order_in
+from tests.support.scripted_provider import OneProvider, ScriptedProvider
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 BASE = "https://api.example"
-
-
-class LeasingStore(FakeStore):
-    """The fake store with the refund lease's conditional update; `before_commit` lets a test act as
-    a concurrent request between our read and our write."""
-
-    def __init__(self, order: Order) -> None:
-        super().__init__(order)
-        self.before_commit: Callable[[], None] | None = None
-
-    def commit(self, plan: Plan) -> Order:
-        hook, self.before_commit = self.before_commit, None
-        if hook is not None:
-            hook()
-        committed = super().commit(plan)
-        if plan.release_lease:  # as OrdersStore.commit: the lease goes in the same write
-            self.order = replace(self.order, lease_until=None)
-            committed = replace(self.order)
-        return committed
-
-    def acquire_refund_lease(
-        self,
-        refund: Refund,
-        now: int,
-        until: int,
-        statuses: frozenset[RefundStatus] = frozenset({RefundStatus.UNKNOWN}),
-    ) -> Refund | None:
-        stored = self.refunds.get(refund.refund_id)
-        if (
-            stored is None
-            or stored.version != refund.version
-            or stored.status not in statuses
-            or (stored.lease_until is not None and stored.lease_until >= now)
-        ):
-            return None
-        leased = replace(stored, version=stored.version + 1, lease_until=until)
-        self.refunds[refund.refund_id] = leased
-        return replace(leased)
-
-    def acquire_lease(
-        self, order_id: str, statuses: frozenset[OrderStatus], now: int, until: int
-    ) -> Order | None:
-        held = self.order.lease_until is not None and self.order.lease_until >= now
-        if self.order.status not in statuses or held:
-            return None
-        self.order = replace(self.order, lease_until=until)  # not a change: no version
-        return replace(self.order)
-
-    def release_lease(self, order_id: str, until: int) -> None:
-        if self.order.lease_until == until:
-            self.order = replace(self.order, lease_until=None)
-
-    def release_refund_lease(self, refund: Refund) -> None:
-        stored = self.refunds.get(refund.refund_id)
-        if stored is not None and stored.version == refund.version:
-            self.refunds[refund.refund_id] = replace(stored, lease_until=None, version=stored.version + 1)
-
-
-class ScriptedProvider:
-    """Answers refund calls from a script: a status for the RefundFact, or an exception to raise."""
-
-    name = ANY_PROVIDER  # the provider of `order_in`'s orders
-
-    def __init__(self, *answers: RefundStatus | Exception, resolved: RefundStatus | None = None) -> None:
-        self.answers = list(answers)
-        self.resolved = resolved
-        self.refund_calls: list[str] = []
-        self.resolve_calls: list[str] = []
-
-    def _statement(self, refund: Refund, status: RefundStatus) -> Statement:
-        fact = RefundFact(refund.provider_key, refund.amount, status)
-        return Statement(
-            order_id=refund.order_id, facts=(fact,), provider_status=f"refund:{status}", verified_by="t"
-        )
-
-    def refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Statement:
-        self.refund_calls.append(refund.refund_id)
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return self._statement(refund, answer)
-
-    def resolve_refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Statement | None:
-        self.resolve_calls.append(refund.refund_id)
-        return None if self.resolved is None else self._statement(refund, self.resolved)
-
-    # -- cancel ------------------------------------------------------------------------------------
-    cancel_answer: CancelResult | Exception = CancelResult.WITHDRAWN
-    query_answer: Statement | None = None
-
-    def cancel(self, order: Order) -> CancelResult:
-        self.cancel_calls = getattr(self, "cancel_calls", 0) + 1
-        if isinstance(self.cancel_answer, Exception):
-            raise self.cancel_answer
-        return self.cancel_answer
-
-    def query(self, order: Order) -> Statement | None:
-        return self.query_answer
-
-
-class OneProvider(ProviderDirectory):
-    def __init__(self, provider: ScriptedProvider) -> None:
-        super().__init__()
-        self.provider = provider
-
-    def get(self, name: str) -> Provider:
-        return cast(Provider, self.provider)
 
 
 def flow(store: LeasingStore, provider: ScriptedProvider) -> RefundFlow:
