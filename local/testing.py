@@ -29,7 +29,7 @@ from local.providers.controls import (
     ReplyLost,
     UnknownAction,
 )
-from local.providers.kit import ProviderKit, Statement, private_pem, public_pem
+from local.providers.kit import ProviderKit, SignedNotification, private_pem, public_pem
 from local.router import API_GATEWAY_MAX_BODY, LAMBDA_MAX_PAYLOAD, GatewayResponses, Router
 from local.sandbox_server import SandboxServer
 from local.shop import (
@@ -85,8 +85,8 @@ __all__ = [
     "Route",
     "Router",
     "SandboxServer",
+    "SignedNotification",
     "SourceWatch",
-    "Statement",
     "StreamPoller",
     "Template",
     "UnknownAction",
