@@ -39,11 +39,11 @@ for _name in (
 import boto3  # noqa: E402
 import pytest  # noqa: E402
 import responses  # noqa: E402
-from aws_lambda_powertools.utilities import parameters  # noqa: E402
 
 from tests.support.aws import (  # noqa: E402
     REFUSED,
     AwsCallOutsideMoto,
+    clear_parameter_caches,
     client,
     empty_stack_services,
     forbid_moto,
@@ -91,7 +91,7 @@ class Stack:
 
     def put_secret(self, value: dict[str, object]) -> None:
         client("secretsmanager").put_secret_value(SecretId=self.secret_arn, SecretString=json.dumps(value))
-        parameters.clear_caches()
+        clear_parameter_caches()
 
 
 @pytest.fixture(scope="session")
@@ -139,7 +139,7 @@ def mocked_aws() -> Iterator[None]:
 
 @pytest.fixture
 def stack(mocked_aws: None, template: Template) -> Iterator[Stack]:
-    parameters.clear_caches()
+    clear_parameter_caches()
     empty_stack_services()
     refs = template.provision(
         client("dynamodb"),
@@ -152,7 +152,7 @@ def stack(mocked_aws: None, template: Template) -> Iterator[Stack]:
     )
     yield Stack(template, refs)
     empty_stack_services()
-    parameters.clear_caches()
+    clear_parameter_caches()
 
 
 @pytest.fixture

@@ -177,7 +177,7 @@ def test_a_payment_after_a_local_cancel_is_found(
             if moment <= offset and order_id not in paid:
                 sandbox.pay_silently(order_id)  # the payer pays; the notification is lost
                 paid.add(order_id)
-        reconcile.module.service.clock = lambda offset=offset: started + offset  # type: ignore[misc]
+        reconcile.module.service.clock = lambda offset=offset: started + offset
         reconcile.run({})
         for order_id in paid_at:
             order, _ = history(stack.table_name, order_id)

@@ -32,7 +32,8 @@ import boto3
 import botocore.httpsession
 import botocore.loaders
 import botocore.session
-from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from aws_lambda_powertools.utilities import parameters
+from botocore.awsrequest import AWSPreparedRequest, AWSRequest, AWSResponse
 
 # The AWS services the stack is provisioned in (local/template.py) and the only ones tests use
 # (DynamoDB's streams are read from DynamoDB's backend).
@@ -62,6 +63,11 @@ def client(service: str) -> Any:
     return boto3.client(service)  # type: ignore[call-overload]
 
 
+def clear_parameter_caches() -> None:
+    """Powertools' cached secrets and its providers' clients dropped: the next read asks again."""
+    parameters.clear_caches()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
+
+
 def empty_stack_services() -> None:
     """The stack's services as moto starts them: no table, secret, queue or bus, in any account or region."""
     from moto.backends import get_backend
@@ -83,9 +89,9 @@ REFUSED: list[str] = []  # every call refused, so that a test whose code swallow
 
 
 def _send_to_loopback_only(
-    sender: botocore.httpsession.URLLib3Session, request: AWSPreparedRequest
+    sender: botocore.httpsession.URLLib3Session, request: AWSRequest | AWSPreparedRequest
 ) -> AWSResponse:
-    host = urlsplit(request.url).hostname
+    host = urlsplit(request.url or "").hostname
     if host not in LOOPBACK:
         REFUSED.append(
             f"{request.method} {host}: an AWS call with no moto to answer it (a test that calls AWS "
@@ -98,7 +104,8 @@ def _send_to_loopback_only(
 def keep_aws_calls_local() -> None:
     """Botocore's HTTP sender (reached only when moto in-process did not answer) sends to loopback
     only, i.e. to a moto server: an AWS call with no moto fails at once instead of leaving the machine."""
-    botocore.httpsession.URLLib3Session.send = _send_to_loopback_only  # type: ignore[method-assign]
+    # botocore's own sender, replaced on its class (a method assigned: mypy checks it as if bound)
+    botocore.httpsession.URLLib3Session.send = _send_to_loopback_only  # type: ignore[method-assign,assignment]
 
 
 class NoMotoFinder(importlib.abc.MetaPathFinder):

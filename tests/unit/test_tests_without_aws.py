@@ -4,7 +4,7 @@ tests/support/aws.py): `make unit` runs the tests not marked `aws`, without moto
 from __future__ import annotations
 
 import pytest
-from botocore.awsrequest import AWSPreparedRequest
+from botocore.awsrequest import AWSRequest
 from botocore.exceptions import EndpointConnectionError
 from botocore.httpsession import URLLib3Session
 
@@ -32,7 +32,7 @@ def test_a_test_whose_fixtures_reach_mocked_aws_is_marked_aws() -> None:
 
 
 def send(url: str) -> None:
-    URLLib3Session().send(AWSPreparedRequest("POST", url, {}, b"{}", stream_output=False))
+    URLLib3Session().send(AWSRequest("POST", url, data=b"{}").prepare())  # as botocore sends one
 
 
 def test_an_aws_call_no_moto_answers_fails_at_once_and_is_kept_for_the_test() -> None:
