@@ -37,7 +37,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "payments")]
 
 from local.testing import (  # noqa: E402
     ProviderKit,
-    Statement,
+    SignedNotification,
     Template,
     kits,
     proxy_event,
@@ -105,7 +105,7 @@ class SandboxWire(HttpClient):
         return HttpResponse(status, reply_headers, reply)
 
 
-def sample_notifications(kit: ProviderKit[Any, Any], now: int) -> list[Statement]:
+def sample_notifications(kit: ProviderKit[Any, Any], now: int) -> list[SignedNotification]:
     """The sample order created at a sandbox holding the sample credentials, through the adapter, and
     what that sandbox sends once the order is paid."""
     credentials = kit.sample_credentials()
@@ -168,7 +168,7 @@ def merchant_event(
     )
 
 
-def notification_event(kit: ProviderKit[Any, Any], statement: Statement) -> dict[str, Any]:
+def notification_event(kit: ProviderKit[Any, Any], statement: SignedNotification) -> dict[str, Any]:
     return proxy_event(
         method=statement.method,
         path=f"/notify/{kit.name}",

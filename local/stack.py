@@ -26,12 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from local.emulator import Emulator, EmulatorError, find_rie
 from local.gateway import Gateway
 from local.inprocess import InProcessBackend, Reply
-from local.moto_streams import share_stream_records
 from local.pipeline import QueuePoller, StreamPoller, filters_of
 from local.preflight import (
     DEFAULT_PORT,
@@ -310,6 +308,12 @@ def start(args: argparse.Namespace, running: ExitStack, log: Callable[[str], Non
     except OSError as exc:
         raise port_error(port, exc) from None
     running.callback(gateway.server_close)
+
+    # moto is imported here, as the stack starts it: what the tests take from this module (banner,
+    # Ready) must not need it (`make unit` runs without moto).
+    from moto.server import ThreadedMotoServer
+
+    from local.moto_streams import share_stream_records
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
     share_stream_records()  # a long-running stack must not slow down with every change

@@ -19,7 +19,6 @@ from local.inprocess import (
     environment,
     reply_of,
 )
-from local.moto_streams import share_stream_records
 from local.pipeline import QueuePoller, StreamPoller, filters_of
 from local.preflight import PreflightError, check_api_key, check_providers_file, parse_port
 from local.providers import kit_of, kits
@@ -30,7 +29,7 @@ from local.providers.controls import (
     ReplyLost,
     UnknownAction,
 )
-from local.providers.kit import ProviderKit, Statement, private_pem, public_pem
+from local.providers.kit import ProviderKit, SignedNotification, private_pem, public_pem
 from local.router import API_GATEWAY_MAX_BODY, LAMBDA_MAX_PAYLOAD, GatewayResponses, Router
 from local.sandbox_server import SandboxServer
 from local.shop import (
@@ -86,8 +85,8 @@ __all__ = [
     "Route",
     "Router",
     "SandboxServer",
+    "SignedNotification",
     "SourceWatch",
-    "Statement",
     "StreamPoller",
     "Template",
     "UnknownAction",
@@ -121,3 +120,10 @@ __all__ = [
     "table_arguments",
     "watched",
 ]
+
+
+def share_stream_records() -> None:
+    """local/moto_streams.py's, imported when called: tests that need no AWS run without moto."""
+    from local.moto_streams import share_stream_records as share
+
+    share()

@@ -1,13 +1,18 @@
 """Shared fixtures: a moto AWS provisioned from template.yaml, the provider sandboxes, the API.
 
 Provider-specific fixtures live in tests/providers/<name>/fixtures.py and are loaded automatically.
+
+Moto starts only in a process that runs a test needing AWS: such a test asks for `mocked_aws`
+(directly, or through `stack` and what builds on it) and is marked `aws` at collection, so that
+`make unit` runs the others, with moto unimportable (WITHOUT_MOTO=1). No AWS call leaves the machine
+either way (tests/support/aws.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,21 +36,30 @@ for _name in (
 ):
     os.environ.pop(_name, None)
 
+import boto3  # noqa: E402
 import pytest  # noqa: E402
 import responses  # noqa: E402
-from aws_lambda_powertools.utilities import parameters  # noqa: E402
-from moto import mock_aws  # noqa: E402
 
-from local.testing import (  # noqa: E402
-    Template,
-    share_stream_records,
+from tests.support.aws import (  # noqa: E402
+    REFUSED,
+    AwsCallOutsideMoto,
+    clear_parameter_caches,
+    client,
+    empty_stack_services,
+    forbid_moto,
+    keep_aws_calls_local,
+    share_botocore_data_loader,
 )
-from tests.support.aws import client, empty_stack_services, share_botocore_data_loader  # noqa: E402
+
+if os.environ.get("WITHOUT_MOTO"):
+    forbid_moto()  # before anything below imports it
+
+from local.testing import Template, share_stream_records  # noqa: E402
 from tests.support.lambdas import Api  # noqa: E402
 from tests.support.link import ProviderLink  # noqa: E402
 from tests.support.secrets import PROVIDER_SECRET, WEBHOOK_SIGNING_SECRET  # noqa: E402
 
-share_stream_records()  # the orders table has a stream: see local/moto_streams.py
+keep_aws_calls_local()
 share_botocore_data_loader()  # speed only: tests/support/aws.py
 
 pytest_plugins = [
@@ -77,7 +91,7 @@ class Stack:
 
     def put_secret(self, value: dict[str, object]) -> None:
         client("secretsmanager").put_secret_value(SecretId=self.secret_arn, SecretString=json.dumps(value))
-        parameters.clear_caches()
+        clear_parameter_caches()
 
 
 @pytest.fixture(scope="session")
@@ -85,18 +99,47 @@ def template() -> Template:
     return Template()
 
 
-@pytest.fixture(scope="session", autouse=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "aws: needs moto's AWS (asks for `mocked_aws`); set at collection (tests/conftest.py)"
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "mocked_aws" in getattr(item, "fixturenames", ()):  # its whole fixture closure
+            item.add_marker(pytest.mark.aws)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call() -> Generator[None, object, object]:
+    """A test fails when it made an AWS call that no moto answered, even one the code under test caught."""
+    before = len(REFUSED)
+    outcome = yield
+    if len(REFUSED) > before:
+        raise AwsCallOutsideMoto(REFUSED[before])
+    return outcome
+
+
+@pytest.fixture(scope="session")
 def mocked_aws() -> Iterator[None]:
-    """One moto for each pytest process, started before its first test: every test runs with AWS
-    mocked, and each that provisions the stack has DynamoDB, Secrets Manager, SQS and EventBridge
-    to itself (`stack`). Why not a moto per test: tests/support/aws.py."""
+    """One moto for each pytest process that runs a test needing AWS, started before the first such
+    test and kept for the others: each that provisions the stack has DynamoDB, Secrets Manager, SQS
+    and EventBridge to itself (`stack`). Why not a moto per test: tests/support/aws.py."""
+    from moto import mock_aws
+
+    share_stream_records()  # the orders table has a stream: see local/moto_streams.py
+    # A session made before moto was imported lacks its hook: boto3's next client makes a new one.
+    boto3.DEFAULT_SESSION = None
+    client.cache_clear()
     with mock_aws():
         yield
 
 
 @pytest.fixture
-def stack(template: Template) -> Iterator[Stack]:
-    parameters.clear_caches()
+def stack(mocked_aws: None, template: Template) -> Iterator[Stack]:
+    clear_parameter_caches()
     empty_stack_services()
     refs = template.provision(
         client("dynamodb"),
@@ -109,7 +152,7 @@ def stack(template: Template) -> Iterator[Stack]:
     )
     yield Stack(template, refs)
     empty_stack_services()
-    parameters.clear_caches()
+    clear_parameter_caches()
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True)
-class Statement:
+class SignedNotification:
     """A genuine notification the provider would send, and what its documentation says it means."""
 
     method: str
@@ -115,13 +115,13 @@ class ProviderKit[Credentials, Sandbox](ABC):
 
     # -- the provider's side, as the generic tests ask about it -----------------------------------
     @abstractmethod
-    def statement(self, sandbox: Sandbox, order_id: str, outcome: str) -> Statement:
+    def statement(self, sandbox: Sandbox, order_id: str, outcome: str) -> SignedNotification:
         """The genuine, signed notification saying that the order is now `outcome` (a key of
         `outcomes`); the sandbox's state moves with it."""
 
     def refund_statement(
         self, sandbox: Sandbox, order_id: str, refund_id: str, amount: int, *, pending: bool = False
-    ) -> Statement | None:
+    ) -> SignedNotification | None:
         """A provider that reports each refund by its own signed event: that event. None otherwise."""
         return None
 
@@ -159,7 +159,7 @@ class ProviderKit[Credentials, Sandbox](ABC):
         events/<name>/sample_secret_entry.json): a stack whose secret holds them accepts the samples."""
         raise NotImplementedError(f"{self.name}: no sample credentials (events/README.md)")
 
-    def sample_notifications(self, sandbox: Sandbox, order_id: str) -> list[Statement]:
+    def sample_notifications(self, sandbox: Sandbox, order_id: str) -> list[SignedNotification]:
         """What the provider sends when the sample order is paid: one event per request method."""
         return [self.statement(sandbox, order_id, "paid")]
 

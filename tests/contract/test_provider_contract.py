@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import responses
 
-from local.testing import ProviderKit, Reply, Statement, kit_of, kits
+from local.testing import ProviderKit, Reply, SignedNotification, kit_of, kits
 from payments.orders import OrderStatus
 from payments.providers import provider_class, provider_names
 from payments.providers.capabilities import RefundReporting
@@ -40,7 +40,7 @@ class Party:
     def sandbox(self) -> Any:
         return self.shop.sandbox
 
-    def deliver(self, statement: Statement) -> Reply:
+    def deliver(self, statement: SignedNotification) -> Reply:
         """POST a notification to our notify route as the provider would (no API key)."""
         return self.shop.api.request(
             statement.method, statement.url, body=statement.body, headers=statement.headers, api_key=None
@@ -112,7 +112,7 @@ def test_a_created_order_reaches_the_provider_once(party: Party) -> None:
 
 
 # -- notifications -------------------------------------------------------------------------------------
-def expected_status(created: OrderStatus, said: Statement) -> OrderStatus:
+def expected_status(created: OrderStatus, said: SignedNotification) -> OrderStatus:
     """What our order becomes when the provider says `said`: the status its notes give the word; but a
     word they do not define (unknown) is recorded for a person, never a move: unknown is only "we
     could not tell" at creation (payments.orders.ALLOWED_PREDECESSORS)."""
@@ -155,7 +155,7 @@ def test_a_notification_with_one_byte_changed_is_rejected_and_changes_nothing(
     # character before its padding carries bits the decoder drops, so changing it changes nothing.)
     tried = sorted({positions[len(positions) * quarter // 4] for quarter in range(4)})
     for position in tried:
-        forged = Statement(
+        forged = SignedNotification(
             genuine.method,
             genuine.url,
             genuine.headers,

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,7 +60,7 @@ class LocalStack:
         return result
 
 
-def start_stack(mode_args: list[str], env: dict[str, str] | None = None) -> Iterator[LocalStack]:
+def start_stack(mode_args: list[str], env: dict[str, str] | None = None) -> Generator[LocalStack, None, None]:
     # Files of its own (state, function logs): stacks may run side by side (pytest-xdist workers).
     workdir = Path(tempfile.mkdtemp(prefix="local-stack-"))
     state_file = workdir / "state.json"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
@@ -20,6 +20,9 @@ from botocore.exceptions import ClientError
 
 from tests.e2e.conftest import LocalStack
 from tests.e2e.provider_facts import example_provider
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 WEBHOOK_WAIT_S = 30  # the stream and the queue are polled every 0.5 s: a webhook takes about one
 
@@ -77,7 +80,7 @@ def lose_a_refund_reservation(stack: LocalStack, order_id: str) -> None:
     )
     next_seq = int(last_event["sk"]["S"].removeprefix("EVENT#")) + 1
     read_version = int(order["version"]["N"]) - 1  # what it read, before the change that beat it
-    transaction: list[dict[str, Any]] = [
+    transaction: list[TransactWriteItemTypeDef] = [
         {
             "Update": {
                 "TableName": table,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from local.testing import Statement
+from local.testing import SignedNotification
 from payments.providers import provider_class
 from tests.support.shop_kit import Shop
 from tests.support.store import order_item
@@ -16,7 +16,7 @@ from tests.support.store import order_item
 LATER = timedelta(minutes=3)
 
 
-def post(shop: Shop, statement: Statement) -> int:
+def post(shop: Shop, statement: SignedNotification) -> int:
     reply = shop.api.request(
         statement.method, statement.url, body=statement.body, headers=dict(statement.headers), api_key=None
     )

@@ -25,6 +25,8 @@ def test_a_copied_table_shares_its_stream_records(stack: Stack) -> None:
     client.put_item(TableName=stack.table_name, Item={"pk": {"S": "moto-1"}, "sk": {"S": "A"}})
     table = dynamodb_backends["123456789012"]["eu-west-1"].get_table(stack.table_name)
     twin = copy.deepcopy(table)
+    assert table.stream_shard is not None
+    assert twin.stream_shard is not None
     assert twin.stream_shard is not table.stream_shard
     assert twin.stream_shard.table is twin  # the copy's shard belongs to the copied table
     assert twin.stream_shard.items == table.stream_shard.items

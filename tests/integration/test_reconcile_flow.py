@@ -249,7 +249,12 @@ def test_the_item_limit_counts_checks_and_provider_errors(
         open_order(store, f"lim-{index}", ANY_PROVIDER)
     pages: list[int] = []
     read = store.due_items
-    monkeypatch.setattr(store, "due_items", lambda *args: pages.append(1) or read(*args))
+
+    def counted(*args: Any) -> Any:
+        pages.append(1)
+        return read(*args)
+
+    monkeypatch.setattr(store, "due_items", counted)
     provider = ScriptedProvider(ANY_PROVIDER)
     report = flow(store, Directory(provider), CREATED + timedelta(minutes=5)).run(4, lambda: 100.0, 1.0)
     assert (report.checked, len(provider.calls), report.stopped_early) == (4, 4, False)

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 
-from local.testing import ProviderKit, Reply, Statement, kit_of, table_arguments
+from local.testing import ProviderKit, Reply, SignedNotification, kit_of, table_arguments
 from payments.api import parse_create_order
 from payments.errors import PaymentsError
 from payments.orders import Order, OrderStatus
@@ -153,7 +153,7 @@ class Harness:
         return self.kit.holds_order(self.sandbox, order_id)
 
 
-def _delivery(statement: Statement) -> Delivery:
+def _delivery(statement: SignedNotification) -> Delivery:
     return Delivery(statement.method, statement.url, dict(statement.headers), statement.body)
 
 

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities import parameters
 from botocore.client import BaseClient
 from moto.dynamodb.exceptions import TransactionCanceledException
 from moto.dynamodb.models import DynamoDBBackend
@@ -25,6 +24,7 @@ from tests.reliability.conftest import mount
 from tests.reliability.harness import Harness
 from tests.reliability.kits import DEFAULT_VARIANTS
 from tests.reliability.report import FIGURES
+from tests.support.aws import clear_parameter_caches
 from tests.support.event_pipeline import Receiver, with_webhooks
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
@@ -50,10 +50,10 @@ def iam_actions(service: str, operation: str, params: dict[str, Any]) -> set[str
 def used(monkeypatch: pytest.MonkeyPatch) -> dict[str, set[str]]:
     calls: dict[str, set[str]] = defaultdict(set)
     run = LambdaUnderTest.run
-    make_call = BaseClient._make_api_call
+    make_call = BaseClient._make_api_call  # type: ignore[attr-defined]  # botocore's internals: no stub
 
     def run_as(self: LambdaUnderTest, event: dict[str, Any]) -> Any:
-        parameters.clear_caches()  # each function has its own cache (and process) on Lambda
+        clear_parameter_caches()  # each function has its own cache (and process) on Lambda
         token = _function.set(self.spec.logical_id)
         try:
             return run(self, event)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from local.testing import Statement, kit_of, kits
+from local.testing import SignedNotification, kit_of, kits
 from payments.orders import OrderStatus
 from payments.providers import provider_class
 from payments.providers.capabilities import RefundReporting
@@ -32,7 +32,7 @@ def deliver(api: Api, sandbox: Any) -> None:
         api.request(note.method, note.url, body=note.body, headers=note.headers, api_key=None)
 
 
-def post(api: Api, statement: Statement) -> int:
+def post(api: Api, statement: SignedNotification) -> int:
     headers = dict(statement.headers)
     return api.request(
         statement.method, statement.url, body=statement.body, headers=headers, api_key=None
@@ -45,7 +45,7 @@ def create(api: Api, provider: str, order_id: str, **body: Any) -> None:
 
 
 # -- a refund never proves a payment of another amount -------------------------------------------------
-def report_implying_payment(provider: str, sandbox: Any, order_id: str) -> Statement:
+def report_implying_payment(provider: str, sandbox: Any, order_id: str) -> SignedNotification:
     """The provider's genuine report of a refund of `order_id`: its own refund event, or its order
     report that the order was partly refunded."""
     kit = kit_of(provider)
@@ -177,7 +177,7 @@ def test_a_payment_after_a_local_cancel_is_found(
             if moment <= offset and order_id not in paid:
                 sandbox.pay_silently(order_id)  # the payer pays; the notification is lost
                 paid.add(order_id)
-        reconcile.module.service.clock = lambda offset=offset: started + offset  # type: ignore[misc]
+        reconcile.module.service.clock = lambda offset=offset: started + offset
         reconcile.run({})
         for order_id in paid_at:
             order, _ = history(stack.table_name, order_id)

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
-from typing import Any
 
-import boto3
 import pytest
 import responses
 
@@ -20,10 +18,10 @@ from payments.flows.reconcile import RunReport
 from payments.orders import OrderStatus
 from payments.service import PaymentsService
 from payments.store.orders import OrdersStore
-from payments.store.table import RETRY_CONFIG, Table
+from payments.store.table import Table
 from tests.reliability.harness import Harness
 from tests.reliability.report import FIGURES
-from tests.reliability.test_races import FixedSecret, aws, sandbox_for
+from tests.reliability.test_races import AwsOnLoopback, FixedSecret, aws, sandbox_for
 from tests.support.link import ProviderLink
 from tests.support.secrets import PROVIDER_SECRET
 from tests.support.store import history
@@ -37,21 +35,16 @@ STATUS_QUERIES = {"get", "query"}  # what each sandbox calls a status request (i
 
 @pytest.mark.parametrize("provider", list(kits()))
 def test_two_runs_at_once_check_each_due_item_once(
-    aws: Any, wire: responses.RequestsMock, link: ProviderLink, provider: str
+    aws: AwsOnLoopback, wire: responses.RequestsMock, link: ProviderLink, provider: str
 ) -> None:
-    session = boto3.session.Session(region_name="eu-west-1")
-
-    def client(service: str) -> Any:
-        return session.client(service, endpoint_url=aws.url, config=RETRY_CONFIG)
-
     refs = Template().provision(
-        client("dynamodb"), client("secretsmanager"), prefix=f"overlap-{provider}", secret_values={}
+        aws.client("dynamodb"), aws.client("secretsmanager"), prefix=f"overlap-{provider}", secret_values={}
     )
     sandbox = sandbox_for(provider, wire, link)
     directory = FixedSecret(PROVIDER_SECRET)
     directory.get(provider)
     services = [
-        PaymentsService(OrdersStore(Table(refs["OrdersTable"], client=client("dynamodb"))), directory)
+        PaymentsService(OrdersStore(Table(refs["OrdersTable"], client=aws.client("dynamodb"))), directory)
         for _ in range(RUNS)
     ]
     harness = Harness(provider, sandbox, services[0], api=None)  # type: ignore[arg-type]

@@ -18,16 +18,15 @@ import queue
 import random
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 import pytest
 import requests
 import responses
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
-from aws_lambda_powertools.utilities import parameters
 from moto.dynamodb.exceptions import TransactionCanceledException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.responses import DynamoHandler
@@ -55,6 +54,7 @@ from payments.store.table import RETRY_CONFIG, Table
 from tests.reliability.harness import BASE_URL, Delivery, Harness
 from tests.reliability.kits import reliability_kit, reliability_kits, sandbox_on_wire
 from tests.reliability.report import FIGURES
+from tests.support.aws import clear_parameter_caches
 from tests.support.link import ProviderLink
 from tests.support.secrets import PROVIDER_SECRET
 from tests.support.store import history
@@ -69,10 +69,17 @@ class AwsOnLoopback:
     url: str
     conflicts: list[int]  # TransactionConflicts injected so far
     enable_conflicts: Callable[[], None]
+    session: boto3.session.Session = field(
+        default_factory=lambda: boto3.session.Session(region_name="eu-west-1")
+    )
+
+    def client(self, service: Literal["dynamodb", "secretsmanager"]) -> Any:
+        """A new client of the moto server, configured as the store's own (RETRY_CONFIG)."""
+        return self.session.client(service, endpoint_url=self.url, config=RETRY_CONFIG)
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsOnLoopback]:
+def aws(mocked_aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsOnLoopback]:
     lock = threading.Lock()
     rng = random.Random("races")
     conflicts = [0]
@@ -156,14 +163,9 @@ def test_concurrent_deliveries_make_exactly_one_terminal_transition(
     scenario: str,
     mix: dict[str, int],
 ) -> None:
-    session = boto3.session.Session(region_name="eu-west-1")
-
-    def client(service: str) -> Any:
-        return session.client(service, endpoint_url=aws.url, config=RETRY_CONFIG)
-
     refs = Template().provision(
-        client("dynamodb"),
-        client("secretsmanager"),
+        aws.client("dynamodb"),
+        aws.client("secretsmanager"),
         prefix=f"race-{provider}-{scenario[:4]}",
         secret_values={},
     )
@@ -173,7 +175,7 @@ def test_concurrent_deliveries_make_exactly_one_terminal_transition(
     directory = FixedSecret(PROVIDER_SECRET)
     directory.get(provider)
     services = [
-        PaymentsService(OrdersStore(Table(table, client=client("dynamodb"))), directory)
+        PaymentsService(OrdersStore(Table(table, client=aws.client("dynamodb"))), directory)
         for _ in range(DELIVERIES)
     ]
     harness = Harness(provider, sandbox, services[0], api=None)  # type: ignore[arg-type]
@@ -242,20 +244,18 @@ def test_overlapping_retries_of_an_unknown_order_reach_the_provider_once(
     """A create timed out; the merchant's client retries it 24 times at once, each retry in its own
     Lambda instance. One of them holds the order's lease and talks to the provider; the others wait
     (409 request_in_progress) or find the order it resumed. One provider order, never `failed`."""
-    session = boto3.session.Session(region_name="eu-west-1")
-
-    def client(service: str) -> Any:
-        return session.client(service, endpoint_url=aws.url, config=RETRY_CONFIG)
-
     suffix = "made" if provider_made_it else "never"
     refs = Template().provision(
-        client("dynamodb"), client("secretsmanager"), prefix=f"retry-{provider}-{suffix}", secret_values={}
+        aws.client("dynamodb"),
+        aws.client("secretsmanager"),
+        prefix=f"retry-{provider}-{suffix}",
+        secret_values={},
     )
     sandbox = sandbox_for(provider, wire, link)
     directory = FixedSecret(PROVIDER_SECRET)
     directory.get(provider)
     services = [
-        PaymentsService(OrdersStore(Table(refs["OrdersTable"], client=client("dynamodb"))), directory)
+        PaymentsService(OrdersStore(Table(refs["OrdersTable"], client=aws.client("dynamodb"))), directory)
         for _ in range(RETRIES)
     ]
     harness = Harness(provider, sandbox, services[0], api=None)  # type: ignore[arg-type]
@@ -360,15 +360,10 @@ def test_concurrent_refunds_over_http_never_reserve_more_than_was_paid(
     refund_id reaches the provider twice. A provider's refunds are held pending where its reliability
     kit says so (`before_refund_race`); others' results are not delivered (the reservations stay), or
     they succeed at once."""
-    session = boto3.session.Session(region_name="eu-west-1")
-
-    def client(service: str) -> Any:
-        return session.client(service, endpoint_url=aws.url, config=RETRY_CONFIG)
-
     template = Template()
     refs = template.provision(
-        client("dynamodb"),
-        client("secretsmanager"),
+        aws.client("dynamodb"),
+        aws.client("secretsmanager"),
         prefix=f"refund-race-{provider}",
         secret_values={"ProviderCredentialsSecret": json.dumps(PROVIDER_SECRET)},
     )
@@ -381,9 +376,9 @@ def test_concurrent_refunds_over_http_never_reserve_more_than_was_paid(
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    parameters.clear_caches()
+    clear_parameter_caches()
     sandbox = sandbox_for(provider, wire, link)
-    store = OrdersStore(Table(refs["OrdersTable"], client=client("dynamodb")))
+    store = OrdersStore(Table(refs["OrdersTable"], client=aws.client("dynamodb")))
     harness = Harness(provider, sandbox, PaymentsService(store, FixedSecret(PROVIDER_SECRET)), api=None)  # type: ignore[arg-type]
     order_id = f"refund-race-{provider}"
     assert getattr(harness.create(order_id), "status", None) == S.PENDING

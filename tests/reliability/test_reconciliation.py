@@ -50,7 +50,7 @@ FAULTS_BEFORE_EACH_RUN = ["http_500", "reset", "garbage"]
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     counted: Counter[str] = Counter()
-    make_call = BaseClient._make_api_call
+    make_call = BaseClient._make_api_call  # type: ignore[attr-defined]  # botocore's internals: no stub
 
     def counting(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
         if self.meta.service_model.service_name == "dynamodb":
@@ -124,7 +124,7 @@ def test_after_enough_runs_every_order_is_in_the_providers_state(
     for offset in [*RUN_OFFSETS, CLEAN_RUN]:
         if offset != CLEAN_RUN:  # the faults hit the oldest due items of each provider, run after run
             link.inject(*FAULTS_BEFORE_EACH_RUN)
-        reconcile.module.service.clock = lambda offset=offset: started + offset  # type: ignore[misc]
+        reconcile.module.service.clock = lambda offset=offset: started + offset
         while True:  # runs at this time until one finds nothing due (at most 100 items each)
             report = reconcile.run({})
             runs += 1

@@ -20,8 +20,8 @@ from moto.dynamodb.exceptions import TransactionCanceledException
 from moto.dynamodb.models import DynamoDBBackend
 
 from local.testing import Reply, kit_of
+from payments.clock import utc_now
 from payments.orders import OrderStatus
-from payments.service import utc_now
 from payments.store.table import CONFLICT_ATTEMPTS, RETRY_CONFIG
 from tests.conftest import Stack
 from tests.reliability.harness import Harness
@@ -29,7 +29,7 @@ from tests.reliability.kits import DEFAULT_VARIANTS, default_variant, reliabilit
 from tests.reliability.report import FIGURES
 from tests.support.store import items
 
-BOTOCORE_ATTEMPTS = (RETRY_CONFIG.retries or {})["total_max_attempts"]
+BOTOCORE_ATTEMPTS = vars(RETRY_CONFIG)["retries"]["total_max_attempts"]  # botocore-stubs omit `retries`
 
 
 class InternalServerError(JsonRESTError):

@@ -1,6 +1,10 @@
-"""The mocked AWS of a test process, made cheap to set up (speed only: nothing a test sees changes).
+"""The mocked AWS of a test process: kept on this machine, and made cheap to set up.
 
-- One moto for the whole process (tests/conftest.py starts it): starting moto for every test cost
+- No AWS call leaves the machine: one that neither moto in-process nor a moto server on loopback
+  answers fails at once (`keep_aws_calls_local`), and a run without moto (`WITHOUT_MOTO=1`, `make
+  unit`) cannot import it (`forbid_moto`).
+- One moto for the whole process, started by the first test that needs AWS (tests/conftest.py's
+  `mocked_aws`, which `stack` asks for; such tests are marked `aws`): starting moto for every test cost
   ~0.4 s each, a new boto3 default session (whose clients then read every service model from disk
   again) and every backend rebuilt from nothing (a KMS key, i.e. an RSA key generation, for each
   encrypted table). Instead, `empty_stack_services` gives every test that provisions the stack a
@@ -15,13 +19,21 @@
 from __future__ import annotations
 
 import functools
+import importlib.abc
+import importlib.machinery
+import sys
 import threading
+from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
+import botocore.httpsession
 import botocore.loaders
 import botocore.session
-from moto.backends import get_backend
+from aws_lambda_powertools.utilities import parameters
+from botocore.awsrequest import AWSPreparedRequest, AWSRequest, AWSResponse
 
 # The AWS services the stack is provisioned in (local/template.py) and the only ones tests use
 # (DynamoDB's streams are read from DynamoDB's backend).
@@ -51,8 +63,63 @@ def client(service: str) -> Any:
     return boto3.client(service)  # type: ignore[call-overload]
 
 
+def clear_parameter_caches() -> None:
+    """Powertools' cached secrets and its providers' clients dropped: the next read asks again."""
+    parameters.clear_caches()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
+
+
 def empty_stack_services() -> None:
     """The stack's services as moto starts them: no table, secret, queue or bus, in any account or region."""
+    from moto.backends import get_backend
+
     for service in STACK_SERVICES:
         for account_backends in get_backend(service).values():  # type: ignore[call-overload]
             account_backends.reset()
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class AwsCallOutsideMoto(RuntimeError):
+    """An AWS call that no moto answered: the test needs `mocked_aws` (directly or through `stack`)."""
+
+
+_send = botocore.httpsession.URLLib3Session.send
+REFUSED: list[str] = []  # every call refused, so that a test whose code swallowed one fails anyway
+
+
+def _send_to_loopback_only(
+    sender: botocore.httpsession.URLLib3Session, request: AWSRequest | AWSPreparedRequest
+) -> AWSResponse:
+    host = urlsplit(request.url or "").hostname
+    if host not in LOOPBACK:
+        REFUSED.append(
+            f"{request.method} {host}: an AWS call with no moto to answer it (a test that calls AWS "
+            "asks for the `mocked_aws` or `stack` fixture)"
+        )
+        raise AwsCallOutsideMoto(REFUSED[-1])
+    return _send(sender, request)
+
+
+def keep_aws_calls_local() -> None:
+    """Botocore's HTTP sender (reached only when moto in-process did not answer) sends to loopback
+    only, i.e. to a moto server: an AWS call with no moto fails at once instead of leaving the machine."""
+    # botocore's own sender, replaced on its class (a method assigned: mypy checks it as if bound)
+    botocore.httpsession.URLLib3Session.send = _send_to_loopback_only  # type: ignore[method-assign,assignment]
+
+
+class NoMotoFinder(importlib.abc.MetaPathFinder):
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname.partition(".")[0] == "moto":
+            raise ImportError(f"{fullname}: this run is without moto (WITHOUT_MOTO=1)", name=fullname)
+        return None
+
+
+def forbid_moto() -> None:
+    """Make moto unimportable in this process: a run of the tests that need no AWS proves it."""
+    loaded = sorted(name for name in sys.modules if name.partition(".")[0] == "moto")
+    if loaded:
+        raise RuntimeError(f"moto is already imported ({loaded[0]}): WITHOUT_MOTO=1 came too late")
+    sys.meta_path.insert(0, NoMotoFinder())

@@ -107,7 +107,7 @@ def with_webhooks(api: Api, table_name: str, queue_url: str, receiver: Receiver)
     api.functions["DeliverWebhooksFunction"].module.sender.url = receiver.url
     publish = api.functions["PublishEventsFunction"]
     with environment(publish.env, publish.drop):
-        publish.module.publisher = EventPublisher.from_env()
+        vars(publish.module)["publisher"] = EventPublisher.from_env()
     # The events API builds its publisher at its first redelivery: built afresh, with the receiver.
     api.functions["EventsApiFunction"].module.publisher.cache_clear()
     return Pipeline(api, table_name, queue_url)

@@ -62,7 +62,7 @@ def receiving() -> Iterator[Receiver]:
         server.server_close()
 
 
-def serve(sandbox: Any, checkout: Checkout) -> SandboxServer:
+def serve(sandbox: Any, checkout: Checkout[Any]) -> SandboxServer:
     """`sandbox` and its checkout page on a free port, notifications out 0.05 s after each reply."""
     server = SandboxServer(sandbox, checkout, free_port(), lambda line: None, notification_delay=0.05)
     server.start()

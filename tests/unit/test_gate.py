@@ -1,9 +1,9 @@
 """The gate, the refund ledger and the engine, below DynamoDB: a fake store behind the engine's small
-interface. Each audit finding about money facts has its regression test here, at the lowest layer."""
+interface (tests/support/fake_store.py). Each audit finding about money facts has its regression test
+here, at the lowest layer."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from payments.engine import Committed, Engine, Plan, event
-from payments.errors import ConcurrentUpdateError, NotificationRejected, StoreUnavailable
+from payments.errors import NotificationRejected, StoreUnavailable
 from payments.facts import (
     ChargebackFact,
     Fact,
@@ -25,55 +25,12 @@ from payments.flows import gate
 from payments.ledger import MERCHANT, Refund, provider_refund_key
 from payments.money import Money
 from payments.orders import Order, OrderStatus
-from tests.support.orders import stored_order
+from tests.support.fake_store import FakeStore, order_in
 from tests.support.providers import ANOTHER_PROVIDER, ANY_PROVIDER
 
 S = OrderStatus
 EUR = "EUR"
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-
-class FakeStore:
-    """The engine's store, in memory, with the same conditional-write rules as DynamoDB's."""
-
-    def __init__(self, order: Order, refunds: list[Refund] | None = None) -> None:
-        self.order = order
-        self.refunds = {refund.refund_id: refund for refund in refunds or []}
-        self.events: list[tuple[int, str]] = []
-        self.fail_next: Exception | None = None
-
-    def get_with_refunds(self, order_id: str) -> tuple[Order, list[Refund]] | None:
-        return replace(self.order), [replace(r) for r in self.refunds.values()]
-
-    def commit(self, plan: Plan) -> Order:
-        if self.fail_next is not None:
-            error, self.fail_next = self.fail_next, None
-            raise error
-        if plan.original.version != self.order.version:
-            raise ConcurrentUpdateError(None)
-        for refund in plan.changed_refunds:
-            before = plan.original_refunds.get(refund.refund_id)
-            stored = self.refunds.get(refund.refund_id)
-            if (before is None) != (stored is None) or (
-                before and stored and before.version != stored.version
-            ):
-                raise ConcurrentUpdateError(None)
-        for refund in plan.changed_refunds:
-            before = plan.original_refunds.get(refund.refund_id)
-            self.refunds[refund.refund_id] = replace(refund, version=before.version + 1 if before else 1)
-        seq = plan.original.event_seq
-        for line in plan.events:
-            seq += 1
-            self.events.append((seq, line.type))
-        self.order = replace(plan.order, version=plan.original.version + 1, event_seq=seq)
-        return self.order
-
-
-def order_in(status: OrderStatus, amount: int = 1000, currency: str = EUR) -> Order:
-    order = stored_order("g-1", provider=ANY_PROVIDER)
-    order.status = status
-    order.amount = Money(amount, currency)
-    return order
 
 
 def statement(*facts: Fact, word: str = "word") -> Statement:
@@ -218,13 +175,12 @@ def test_the_providers_answer_to_a_query_is_the_payments_amount() -> None:
         order, refunds = store.get_with_refunds("g-1") or (None, [])
         assert order is not None
         asked = statement(PaymentFact(S.PAID, paid_at), word="asked")
+
+        def admit_with_evidence(plan: Plan, asked: Statement = asked) -> None:
+            gate.admit(plan, statement(refund("rf-1", 1)), provider=ANY_PROVIDER, evidence=asked)
+
         Engine(store, clock=lambda: NOW).run(
-            order,
-            refunds,
-            event("notification", "notification", NOW),
-            lambda plan, asked=asked: gate.admit(
-                plan, statement(refund("rf-1", 1)), provider=ANY_PROVIDER, evidence=asked
-            ),
+            order, refunds, event("notification", "notification", NOW), admit_with_evidence
         )
         if applied:
             assert (store.order.status, store.order.refunded_value) == (S.PARTIALLY_REFUNDED, 1)
@@ -376,8 +332,11 @@ def test_a_refunded_total_completes_our_refunds_in_flight_oldest_first() -> None
     order.reserved_value = 500
     store = FakeStore(order, [first, second])
     apply(store, statement(RefundedTotalFact(money(300))))
-    assert store.refunds["m-1"].status == RefundStatus.SUCCEEDED
-    assert store.refunds["m-2"].status == RefundStatus.PENDING
+    # one tuple: mypy would keep m-2's status narrowed to PENDING past the next apply()
+    assert (store.refunds["m-1"].status, store.refunds["m-2"].status) == (
+        RefundStatus.SUCCEEDED,
+        RefundStatus.PENDING,
+    )
     assert (store.order.refunded_value, store.order.reserved_value) == (300, 200)
     apply(store, statement(RefundedTotalFact(money(700))))  # ours (200) and one made elsewhere (200)
     assert store.refunds["m-2"].status == RefundStatus.SUCCEEDED

@@ -18,12 +18,10 @@ def assignments(tree: ast.AST) -> list[tuple[int, str]]:
     `replace(x, field=…)`."""
     found = []
     for node in ast.walk(tree):
-        targets: list[ast.expr] = []
-        if isinstance(node, ast.Assign):
-            targets = node.targets
-        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
-            targets = [node.target]
-        found += [(node.lineno, t.attr) for t in targets if isinstance(t, ast.Attribute) and t.attr in FIELDS]
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            attributes = [t for t in targets if isinstance(t, ast.Attribute)]
+            found += [(node.lineno, t.attr) for t in attributes if t.attr in FIELDS]
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "replace":
             found += [(node.lineno, k.arg) for k in node.keywords if k.arg in FIELDS]
     return found

@@ -39,8 +39,17 @@ class FailingClient:
         return fail
 
 
-def client_error(code: str, **extra: Any) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": "x"}, **extra}, "TransactWriteItems")
+def client_error(code: str, *reasons: str) -> ClientError:
+    """DynamoDB's error `code` as botocore raises it; a cancelled transaction's reasons, item by item."""
+    if reasons:
+        return ClientError(
+            {
+                "Error": {"Code": code, "Message": "x"},
+                "CancellationReasons": [{"Code": reason} for reason in reasons],
+            },
+            "TransactWriteItems",
+        )
+    return ClientError({"Error": {"Code": code, "Message": "x"}}, "TransactWriteItems")
 
 
 @pytest.mark.parametrize(
@@ -62,10 +71,7 @@ def test_exhausted_retries_become_store_unavailable(error: Exception) -> None:
 
 
 def test_lost_races_are_reported_as_concurrent_updates() -> None:
-    error = client_error(
-        "TransactionCanceledException",
-        CancellationReasons=[{"Code": "ConditionalCheckFailed"}, {"Code": "None"}],
-    )
+    error = client_error("TransactionCanceledException", "ConditionalCheckFailed", "None")
     store = OrdersStore(Table("orders", client=FailingClient(error)))
     with pytest.raises(ConcurrentUpdateError):
         store.commit(pending_plan())
@@ -79,10 +85,7 @@ class Conflicting:
 
     def transact_write_items(self, **_: Any) -> Any:
         self.attempts += 1
-        raise client_error(
-            "TransactionCanceledException",
-            CancellationReasons=[{"Code": "TransactionConflict"}, {"Code": "None"}],
-        )
+        raise client_error("TransactionCanceledException", "TransactionConflict", "None")
 
 
 def test_transaction_conflicts_are_retried_with_backoff_then_503(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -137,4 +140,4 @@ def test_throttling_is_retried_with_backoff_then_503(monkeypatch: pytest.MonkeyP
         httpd.shutdown()
     assert Throttling.attempts == 5
     assert len(delays) == 4
-    assert RETRY_CONFIG.retries is not None
+    assert vars(RETRY_CONFIG)["retries"] is not None  # read as botocore set it (its stubs omit it)

@@ -15,7 +15,7 @@ from local.providers.alipay_intl.checkout import AlipayIntlCheckout
 from local.providers.alipay_intl.sandbox import RESULT_CODES, AlipayIntlSandbox
 from local.providers.kit import (
     ProviderKit,
-    Statement,
+    SignedNotification,
     key_fragments,
     new_rsa_key,
     pem_body,
@@ -118,11 +118,11 @@ class AlipayIntlKit(ProviderKit[Credentials, AlipayIntlSandbox]):
     def serve_pages_at(self, sandbox: AlipayIntlSandbox, base_url: str) -> None:
         sandbox.cashier_url = f"{base_url}/cashier"
 
-    def statement(self, sandbox: AlipayIntlSandbox, order_id: str, outcome: str) -> Statement:
+    def statement(self, sandbox: AlipayIntlSandbox, order_id: str, outcome: str) -> SignedNotification:
         word, target = self.outcomes[outcome]
         sent = sandbox.notification(order_id, word)
         recorded = f"{RESULT_CODES[word][1]}:{word}"  # Alipay's resultStatus:resultCode
-        return Statement("POST", sent.url, dict(sent.headers), sent.body, recorded, target)
+        return SignedNotification("POST", sent.url, dict(sent.headers), sent.body, recorded, target)
 
     def create_calls(self, sandbox: AlipayIntlSandbox, order_id: str) -> int:
         return sum(

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from local.providers.kit import ProviderKit, Statement
+from local.providers.kit import ProviderKit, SignedNotification
 from local.providers.multisafepay.checkout import MultiSafepayCheckout
 from local.providers.multisafepay.sandbox import MultiSafepaySandbox
 from payments.orders import OrderStatus as S
@@ -63,17 +63,17 @@ class MultiSafepayKit(ProviderKit[Credentials, MultiSafepaySandbox]):
     def serve_pages_at(self, sandbox: MultiSafepaySandbox, base_url: str) -> None:
         sandbox.checkout_base = f"{base_url}/connect/"
 
-    def statement(self, sandbox: MultiSafepaySandbox, order_id: str, outcome: str) -> Statement:
+    def statement(self, sandbox: MultiSafepaySandbox, order_id: str, outcome: str) -> SignedNotification:
         word, target = self.outcomes[outcome]
         sandbox.set_status(order_id, word)
         sandbox.orders[order_id]["amount_refunded"] = REFUNDED_TOTALS.get(outcome, 0)
         url, headers, body = sandbox.notification(order_id)
-        return Statement("POST", url, dict(headers), body, word, target)
+        return SignedNotification("POST", url, dict(headers), body, word, target)
 
-    def sample_notifications(self, sandbox: MultiSafepaySandbox, order_id: str) -> list[Statement]:
+    def sample_notifications(self, sandbox: MultiSafepaySandbox, order_id: str) -> list[SignedNotification]:
         """The signed POST, and the legacy unsigned GET to the same URL (resolved by asking MultiSafepay)."""
         signed = self.statement(sandbox, order_id, "paid")
-        return [signed, Statement("GET", signed.url, {}, b"", signed.word, signed.target)]
+        return [signed, SignedNotification("GET", signed.url, {}, b"", signed.word, signed.target)]
 
     def create_calls(self, sandbox: MultiSafepaySandbox, order_id: str) -> int:
         return sum(

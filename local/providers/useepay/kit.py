@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from local.providers.kit import (
     ProviderKit,
-    Statement,
+    SignedNotification,
     key_fragments,
     new_rsa_key,
     private_pem,
@@ -100,22 +100,22 @@ class UseePayKit(ProviderKit[Credentials, UseePaySandbox]):
     def serve_pages_at(self, sandbox: UseePaySandbox, base_url: str) -> None:
         sandbox.checkout_base = f"{base_url}/checkout/"
 
-    def statement(self, sandbox: UseePaySandbox, order_id: str, outcome: str) -> Statement:
+    def statement(self, sandbox: UseePaySandbox, order_id: str, outcome: str) -> SignedNotification:
         word, target = self.outcomes[outcome]
         sandbox.settle(order_id, word)
         url, headers, body = sandbox.notification(order_id)
-        return Statement("POST", url, dict(headers), body, word, target)
+        return SignedNotification("POST", url, dict(headers), body, word, target)
 
     def refund_statement(
         self, sandbox: UseePaySandbox, order_id: str, refund_id: str, amount: int, *, pending: bool = False
-    ) -> Statement:
+    ) -> SignedNotification:
         code = "pending" if pending else "succeed"
         url, headers, body = sandbox.refund_notification(
             order_id, amount, result_code=code, refund_id=refund_id
         )
         paid = int(sandbox.transactions[order_id]["amount"])
         target = S.UNKNOWN if pending else S.PARTIALLY_REFUNDED if amount < paid else S.REFUNDED
-        return Statement(
+        return SignedNotification(
             "POST",
             url,
             dict(headers),

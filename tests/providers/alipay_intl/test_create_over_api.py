@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from local.providers.alipay_intl.sandbox import AlipayIntlSandbox
+from local.testing import Reply
 from tests.conftest import Stack
 from tests.providers.alipay_intl.fixtures import MERCHANT_KEY, private_text, settings_entry, use_sha1
-from tests.support.lambdas import Api, Reply
+from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
 from tests.support.orders import order_body
 from tests.support.secrets import PROVIDER_SECRET

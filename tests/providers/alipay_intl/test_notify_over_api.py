@@ -11,9 +11,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from local.providers.alipay_intl.sandbox import AlipayIntlSandbox, Delivery, raw_members
+from local.testing import Reply
 from tests.conftest import Stack
 from tests.providers.alipay_intl.fixtures import MERCHANT_KEY, use_sha1
-from tests.support.lambdas import Api, Reply
+from tests.support.lambdas import Api
 from tests.support.orders import order_body
 from tests.support.store import event_items, last_rejected, order_item
 

@@ -3,6 +3,8 @@ expiry is both the longest and the default)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from local.testing import kit_of
@@ -19,7 +21,7 @@ def adapter(**settings: object) -> MultiSafepay:
     return MultiSafepay(MultiSafepaySettings.model_validate(entry), HttpClient())
 
 
-def refusal(provider: MultiSafepay, **overrides: object) -> ValidationFailed:
+def refusal(provider: MultiSafepay, **overrides: Any) -> ValidationFailed:
     request = CreateOrderRequest.model_validate(order_body(provider="multisafepay", **overrides))
     with pytest.raises(ValidationFailed) as caught:
         check_capabilities(request, provider.capabilities, provider.label)

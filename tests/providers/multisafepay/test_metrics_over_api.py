@@ -78,7 +78,7 @@ def test_what_the_alarms_and_the_dashboard_read_is_what_the_handlers_emit(
     wire: responses.RequestsMock,
 ) -> None:
     def first_invocation() -> None:  # of a fresh process: a cold start
-        cold_start.reset_cold_start_flag()
+        cold_start.reset_cold_start_flag()  # type: ignore[no-untyped-call]  # Powertools: unannotated
 
     first_invocation()
     assert api.request("POST", "/orders", body=order_body("metrics-1", provider="multisafepay")).status == 201

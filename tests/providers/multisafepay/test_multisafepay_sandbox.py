@@ -124,7 +124,7 @@ def test_an_accepted_refund_completes_and_the_order_is_notified(msp: MultiSafepa
 def test_no_amount_or_zero_refunds_everything_left(msp: MultiSafepaySandbox, amount: int | None) -> None:
     paid(msp)
     assert refund(msp, amount=300)[0] == 200
-    body = {} if amount is None else {"amount": amount}
+    body: dict[str, Any] = {} if amount is None else {"amount": amount}
     assert refund(msp, **body)[0] == 200
     assert [r.amount for r in msp.refunds("o-1")] == [300, 700]
     assert msp.status_of("o-1") == "refunded"

@@ -3,6 +3,8 @@ WEB and WAP terminals only, orders of at most ten minutes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from local.testing import kit_of
@@ -44,7 +46,7 @@ def test_the_record_says_what_the_adapter_does() -> None:
         ),
     ],
 )
-def test_the_generic_check_names_useepay(overrides: dict[str, object], message: str) -> None:
+def test_the_generic_check_names_useepay(overrides: dict[str, Any], message: str) -> None:
     useepay = adapter()
     request = CreateOrderRequest.model_validate(order_body(provider="useepay", **overrides))
     with pytest.raises(ValidationFailed) as caught:

@@ -9,8 +9,9 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 
 from local.providers.useepay.sandbox import UseePaySandbox
+from local.testing import Reply
 from tests.conftest import Stack
-from tests.support.lambdas import Api, Reply
+from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
 from tests.support.orders import order_body
 from tests.support.store import event_items, last_rejected, order_item

@@ -101,9 +101,9 @@ def test_merging_two_fields_of_a_genuine_refund_notification_is_refused(sign_typ
     }
     genuine = signed(sandbox, fields)
     note = adapter(sign_type).parse_notification(raw(genuine))
-    assert note.facts == (
-        RefundFact("refund-1", Money(300, "EUR"), note.facts[0].status, "2012345678901234567"),
-    )  # type: ignore[union-attr]
+    reported = note.facts[0]
+    assert isinstance(reported, RefundFact)
+    assert note.facts == (RefundFact("refund-1", Money(300, "EUR"), reported.status, "2012345678901234567"),)
     merged = recut(genuine, "reference", {"reference": genuine["reference"] + "&resultCode=succeed"})
     del merged["resultCode"]
     assert useepay_base_string(merged) == useepay_base_string(genuine)

@@ -22,19 +22,19 @@ import json
 import sys
 from urllib.parse import unquote_plus
 
-import rsa
+import rsa  # type: ignore[import-not-found]  # in the oracle's own virtualenv only
 from com.alipay.ams.api.tools import signature_tool
 
 SDK_SIGN = getattr(signature_tool, "__sign_with_sha256rsa")
 SDK_VERIFY = getattr(signature_tool, "__verify_with_sha256rsa")
 
 
-def members(text):
+def members(text: str) -> dict[str, str]:
     """{key: exact value text} of a top-level JSON object."""
     decoder = json.JSONDecoder()
-    found = {}
+    found: dict[str, str] = {}
 
-    def skip(i):
+    def skip(i: int) -> int:
         while i < len(text) and text[i] in " \t\r\n":
             i += 1
         return i
@@ -55,7 +55,7 @@ def members(text):
     return found
 
 
-def verify(case):
+def verify(case: dict[str, str]) -> dict[str, object]:
     try:
         parts = members(case["body"])
         text = parts[case["member"]]
@@ -71,7 +71,7 @@ def verify(case):
     return {"valid": valid, "hash": digest}
 
 
-def main():
+def main() -> int:
     cases = json.load(sys.stdin)
     answer = {
         "verify": [verify(case) for case in cases.get("verify", [])],

@@ -20,7 +20,7 @@ timestamps are rejected (int(ts) + window < time.time()); future timestamps pass
 import json
 import sys
 
-from multisafepay.util.webhook import Webhook
+from multisafepay.util.webhook import Webhook  # type: ignore[import-not-found]  # the oracle's virtualenv
 
 
 def main() -> int:
