@@ -20,7 +20,7 @@ from payments.facts import CancelResult, PaymentFact, RefundFact, RefundStatus, 
 from payments.flows import gate
 from payments.flows.cancellation import CancelFlow
 from payments.flows.refunds import RefundFlow
-from payments.ledger import Refund
+from payments.ledger import Refund, provider_refund_key
 from payments.money import Money
 from payments.orders import Order, OrderStatus
 from payments.providers.base import Provider, RefundContext
@@ -98,6 +98,9 @@ class ScriptedProvider:
         self.resolved = resolved
         self.refund_calls: list[str] = []
         self.resolve_calls: list[str] = []
+
+    def refund_key(self, order_id: str, refund_id: str) -> str:
+        return provider_refund_key(order_id, refund_id)
 
     def _statement(self, refund: Refund, status: RefundStatus) -> Statement:
         fact = RefundFact(refund.provider_key, refund.amount, status)
