@@ -14,6 +14,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -100,6 +101,8 @@ _UNKNOWN_EXCEPTION = {
     "resultMsg": "temporarily unable to process; retry",
 }
 
+# Our wallets -> paymentSite. The payment_site setting is the default for a request naming none.
+PAYMENT_SITES = {"alipay_cn": "ALIPAY_CN", "alipay_hk": "ALIPAY_HK"}
 DEFAULT_EXPIRY_S = 600  # the cashier link's validTime (docs/providers/alipay-intl.md)
 MAX_REDIRECT_URL = 512  # merchantRedirectUrl: string(512)
 MAX_ORDER_DETAIL = 1000  # *inference*: no documented length; keeps the envelope bounded
@@ -184,6 +187,8 @@ class AlipayIntl(ProviderBase):
         query_gives_payment_link=False,  # payQuery answers the payment's state, not its cashier page
         refunds_reported=RefundReporting.WHEN_ASKED,  # common.refund is synchronous; no refund notification
         looks_up_a_refund=True,  # it answers a merchantRefundId once: sending it again tells
+        wallets=frozenset(PAYMENT_SITES),
+        set_by_settings=frozenset({"default_wallet"}),  # payment_site
     )
 
     def __init__(
@@ -196,6 +201,12 @@ class AlipayIntl(ProviderBase):
         self._private_key = load_private_key(settings.private_key.get_secret_value())
         self._alipay_key = load_public_key(settings.alipay_public_key.get_secret_value())
         self._verified_by = f"rsa-{settings.sign_hash.lower()}"
+        site_wallet = {site: wallet for wallet, site in PAYMENT_SITES.items()}[settings.payment_site]
+        self._capabilities = replace(self.documented_capabilities, default_wallet=site_wallet)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
 
     # -- create ---------------------------------------------------------------------------------
     def check_order(self, request: CreateOrderRequest) -> None:
@@ -219,7 +230,7 @@ class AlipayIntl(ProviderBase):
                 "orderDetail": _order_detail(order, ctx.request),
             },
             "expireTime": expire_time(max(remaining, 60)),
-            "paymentSite": self.settings.payment_site,
+            "paymentSite": PAYMENT_SITES[order.wallet],  # the request's wallet wins over the setting
             "terminalType": order.terminal_type,
             "merchantRedirectUrl": order.return_url,
             "urlType": "DEFAULT",

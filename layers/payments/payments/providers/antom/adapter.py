@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 from urllib.parse import quote_plus, unquote_plus, urlsplit
@@ -37,7 +38,13 @@ from payments.providers.base import (
     RefundContext,
     SignedMessage,
 )
-from payments.providers.capabilities import ANY_CURRENCY, TERMINAL_TYPES, RefundReporting
+from payments.providers.capabilities import (
+    ANY_CURRENCY,
+    DEFAULT_WALLET,
+    TERMINAL_TYPES,
+    RefundReporting,
+    wallet_order,
+)
 from payments.redact import redact
 from payments.signing import KeyLoadError, load_private_key, load_public_key, rsa_sign, rsa_verify
 
@@ -69,7 +76,6 @@ Wallet = Literal[
     "alipay_cn", "alipay_hk", "gcash", "dana", "kakaopay", "truemoney", "tng", "bkash", "easypaisa"
 ]
 ALL_WALLETS: tuple[Wallet, ...] = get_args(Wallet)
-DEFAULT_WALLET = "alipay_cn"
 
 # inquiryPayment's paymentStatus (`result` only says whether the query worked).
 PAYMENT_STATUS_TABLE: dict[str, OrderStatus] = {
@@ -204,6 +210,8 @@ class Antom(ProviderBase):
         # (notifyRefund), or asked about.
         refunds_reported=RefundReporting.WHEN_ASKED,
         looks_up_a_refund=True,  # inquiryRefund by refundRequestId
+        wallets=frozenset(WALLET_TYPES),
+        set_by_settings=frozenset({"wallets", "default_wallet"}),  # `wallets`: the contract's
     )
 
     def __init__(
@@ -216,6 +224,17 @@ class Antom(ProviderBase):
         self._private_key = load_private_key(settings.private_key.get_secret_value())
         self._antom_key = load_public_key(settings.antom_public_key.get_secret_value())
         self._prefix = SANDBOX_PATH if settings.client_id.startswith("SANDBOX_") else LIVE_PATH
+        offered = frozenset(settings.wallets)
+        self._capabilities = replace(
+            self.documented_capabilities,
+            wallets=offered,
+            # Alipay, else the first the contract offers (in the API's order of wallets).
+            default_wallet=DEFAULT_WALLET if DEFAULT_WALLET in offered else wallet_order(offered)[0],
+        )
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
 
     def path(self, operation: str) -> str:
         """`/ams/api/v1/payments/<operation>`, under `/ams/sandbox/api` for a sandbox client id."""
@@ -223,12 +242,6 @@ class Antom(ProviderBase):
 
     # -- create ------------------------------------------------------------------------------------
     def check_order(self, request: CreateOrderRequest) -> None:
-        if DEFAULT_WALLET not in self.settings.wallets:
-            raise ValidationFailed(
-                "provider: this merchant's Antom contract does not offer Alipay (alipay_cn)",
-                field="provider",
-                code="invalid_field",
-            )
         if request.return_url is not None and len(request.return_url) > MAX_URL:
             raise ValidationFailed(
                 f"return_url: Antom takes at most {MAX_URL} characters",
@@ -250,7 +263,7 @@ class Antom(ProviderBase):
             "productCode": "CASHIER_PAYMENT",
             "paymentRequestId": order.order_id,  # Antom's idempotency key: a retry sends the same
             "paymentAmount": amount,
-            "paymentMethod": {"paymentMethodType": WALLET_TYPES[DEFAULT_WALLET]},
+            "paymentMethod": {"paymentMethodType": WALLET_TYPES[order.wallet]},
             "order": details,
             "paymentRedirectUrl": order.return_url,
             "paymentNotifyUrl": ctx.notify_url,
