@@ -11,17 +11,16 @@ import pytest
 import responses
 
 from local.providers.antom.sandbox import AntomSandbox
-from local.testing import ReplyLost, kit_of
+from local.testing import kit_of
 from payments.api import CreateOrderRequest, parse_create_order
-from payments.errors import ProviderTimeout
 from payments.flows.creation import new_order
-from payments.http import HttpClient, HttpResponse
 from payments.orders import Order
 from payments.providers.antom.adapter import Antom, AntomSettings
 from payments.providers.base import CallContext, RawRequest
 from tests.support.link import ProviderLink
 from tests.support.orders import order_body
 from tests.support.providers import mount
+from tests.support.sandbox_client import SandboxHttp
 
 KIT = kit_of("antom")
 _CREDENTIALS = KIT.test_credentials()
@@ -49,40 +48,6 @@ def new_sandbox(client_id: str = CLIENT_ID) -> AntomSandbox:
     return AntomSandbox(
         client_id=client_id, merchant_public_key=MERCHANT_KEY.public_key(), antom_private_key=ANTOM_KEY
     )
-
-
-class SandboxHttp(HttpClient):
-    """Hands each request to a sandbox. `faults`, one per request: "timeout" (nothing reached Antom),
-    "timeout_after_processing" (Antom acted, we never heard back), "http_500"; the sandbox's
-    `timeout_once` knob is a timeout too."""
-
-    def __init__(self, sandbox: AntomSandbox) -> None:
-        self.sandbox = sandbox
-        self.faults: list[str] = []
-        self.sent: list[tuple[str, dict[str, str], bytes]] = []
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: Any = None,
-        body: bytes | None = None,
-        timeout: tuple[float, float] = (0, 0),
-    ) -> HttpResponse:
-        self.sent.append((url, dict(headers or {}), body or b""))
-        fault = self.faults.pop(0) if self.faults else None
-        if fault == "timeout":
-            raise ProviderTimeout("the payment provider did not answer in time")
-        if fault == "http_500":
-            return HttpResponse(500, {"Content-Type": "text/html"}, b"<html>oops</html>")
-        try:
-            status, reply_headers, reply = self.sandbox.handle(method, url, dict(headers or {}), body)
-        except ReplyLost:
-            raise ProviderTimeout("the payment provider did not answer in time") from None
-        if fault == "timeout_after_processing":
-            raise ProviderTimeout("the payment provider did not answer in time")
-        return HttpResponse(status, reply_headers, reply)
 
 
 def settings_entry(**overrides: Any) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from payments.errors import (
 from payments.facts import CancelResult, PaymentAction, PaymentFact, RefundFact, RefundStatus, Statement
 from payments.http import HttpClient, HttpResponse
 from payments.ledger import Refund
-from payments.money import Money, MoneyError
+from payments.money import read_string_amount, string_amount
 from payments.orders import Order, OrderStatus
 from payments.providers import json_scan
 from payments.providers.base import (
@@ -46,7 +46,14 @@ from payments.providers.base import (
 )
 from payments.providers.capabilities import ANY_CURRENCY, TERMINAL_TYPES, RefundReporting
 from payments.redact import redact
-from payments.signing import KeyLoadError, load_private_key, load_public_key, rsa_sign, rsa_verify
+from payments.signing import (
+    check_rsa_private_key,
+    check_rsa_public_key,
+    load_private_key,
+    load_public_key,
+    rsa_sign,
+    rsa_verify,
+)
 
 if TYPE_CHECKING:
     from payments.api import CreateOrderRequest
@@ -106,7 +113,6 @@ PAYMENT_SITES = {"alipay_cn": "ALIPAY_CN", "alipay_hk": "ALIPAY_HK"}
 DEFAULT_EXPIRY_S = 600  # the cashier link's validTime (docs/providers/alipay-intl.md)
 MAX_REDIRECT_URL = 512  # merchantRedirectUrl: string(512)
 MAX_ORDER_DETAIL = 1000  # *inference*: no documented length; keeps the envelope bounded
-_AMOUNT_RE = re.compile(r"[0-9]{1,19}")  # ASCII only: str.isdigit() also takes "²" and other scripts' digits
 _MSG_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # what we echo from a notification we could not verify
 
 
@@ -135,27 +141,14 @@ class AlipayIntlSettings(ProviderSettings, frozen=True, extra="forbid"):
     @field_validator("private_key")
     @classmethod
     def _private_key(cls, value: SecretStr) -> SecretStr:
-        try:
-            key = load_private_key(value.get_secret_value())
-        except KeyLoadError as exc:
-            raise ValueError(f"{exc} (PEM or base64, PKCS#8 or PKCS#1)") from None
-        _check_size(key.key_size)
+        check_rsa_private_key(value.get_secret_value())
         return value
 
     @field_validator("alipay_public_key")
     @classmethod
     def _public_key(cls, value: SecretStr) -> SecretStr:
-        try:
-            key = load_public_key(value.get_secret_value())
-        except KeyLoadError as exc:
-            raise ValueError(f"{exc} (PEM or base64, X.509)") from None
-        _check_size(key.key_size)
+        check_rsa_public_key(value.get_secret_value())
         return value
-
-
-def _check_size(bits: int) -> None:
-    if bits < 2048:
-        raise ValueError("RSA keys for Alipay are at least 2048 bits")
 
 
 def function_url(base_url: str, function: str) -> str:
@@ -225,7 +218,7 @@ class AlipayIntl(ProviderBase):
             "productCode": self.settings.product_code,
             "merchantTransId": order.order_id,
             "order": {
-                "orderAmount": _amount(order.amount),
+                "orderAmount": string_amount(order.amount),
                 "orderTitle": order.description,
                 "orderDetail": _order_detail(order, ctx.request),
             },
@@ -334,7 +327,7 @@ class AlipayIntl(ProviderBase):
         if status == OrderStatus.UNKNOWN:
             logger.warning("unmapped Alipay notification result", extra={"provider_status": word[:80]})
         try:
-            amount = _money(body.get("orderAmount"))
+            amount = read_string_amount(body.get("orderAmount"))
         except ValueError:
             raise reject("malformed_body", "orderAmount is not currency + minor units") from None
         if amount is None and status == OrderStatus.PAID:
@@ -400,7 +393,7 @@ class AlipayIntl(ProviderBase):
         word = reply.get("payStatus")
         word = word if isinstance(word, str) else ""
         try:
-            amount = _money(reply.get("orderAmount"))
+            amount = read_string_amount(reply.get("orderAmount"))
         except ValueError:
             raise self.bad_reply("has an unreadable orderAmount") from None
         reference = reply.get("acquirementId")
@@ -422,7 +415,7 @@ class AlipayIntl(ProviderBase):
             "merchantId": self.settings.merchant_id,
             "acquirementId": acquirement_id,
             "merchantRefundId": refund.provider_key,
-            "refundAmount": _amount(refund.amount),
+            "refundAmount": string_amount(refund.amount),
             "refundReason": (refund.reason or f"refund {refund.refund_id}")[:256],
         }
         reply = self._call(REFUND, body, self.clock())
@@ -442,7 +435,7 @@ class AlipayIntl(ProviderBase):
         if reply.get("merchantRefundId") not in (None, refund.provider_key):
             raise self.bad_reply("is about another refund")
         try:
-            stated = _money(reply.get("refundAmount"))
+            stated = read_string_amount(reply.get("refundAmount"))
         except ValueError:
             raise self.bad_reply("has an unreadable refundAmount") from None
         reference = reply.get("refundId")
@@ -573,25 +566,6 @@ def expire_time(seconds: int) -> str:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
-
-
-def _amount(money: Money) -> dict[str, str]:
-    return {"currency": money.currency, "value": str(money.value)}
-
-
-def _money(value: Any) -> Money | None:
-    """orderAmount {currency, value: minor units as a string}; None when absent."""
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise ValueError("orderAmount")
-    amount, currency = value.get("value"), value.get("currency")
-    if not isinstance(amount, str) or not _AMOUNT_RE.fullmatch(amount) or not isinstance(currency, str):
-        raise ValueError("orderAmount")
-    try:
-        return Money(int(amount), currency)
-    except MoneyError:
-        raise ValueError("orderAmount") from None
 
 
 def _notified_status(result: Mapping[str, Any]) -> OrderStatus:

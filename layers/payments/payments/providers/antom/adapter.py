@@ -26,7 +26,7 @@ from payments.errors import NotificationRejected, ProviderRejected, ProviderUnav
 from payments.facts import CancelResult, PaymentAction, PaymentFact, RefundFact, RefundStatus, Statement
 from payments.http import HttpClient, HttpResponse
 from payments.ledger import Refund, provider_refund_key
-from payments.money import Money, MoneyError
+from payments.money import read_string_amount, string_amount
 from payments.orders import ORDER_ID_PATTERN, Order, OrderStatus
 from payments.providers.base import (
     CallContext,
@@ -46,7 +46,14 @@ from payments.providers.capabilities import (
     wallet_order,
 )
 from payments.redact import redact
-from payments.signing import KeyLoadError, load_private_key, load_public_key, rsa_sign, rsa_verify
+from payments.signing import (
+    check_rsa_private_key,
+    check_rsa_public_key,
+    load_private_key,
+    load_public_key,
+    rsa_sign,
+    rsa_verify,
+)
 
 if TYPE_CHECKING:
     from payments.api import CreateOrderRequest
@@ -103,7 +110,6 @@ REFUND_NOT_FOUND = "REFUND_NOT_EXIST"
 DEFAULT_EXPIRY_S = 840  # the cashier's default for Alipay and the Alipay+ wallets: 14 minutes
 MAX_DESCRIPTION = 256  # order.orderDescription
 MAX_URL = 2048  # paymentRedirectUrl, paymentNotifyUrl
-_AMOUNT_RE = re.compile(r"[0-9]{1,19}")  # ASCII digits only
 _KEY_VERSION_RE = re.compile(r"[0-9]{1,4}")
 # Our refundRequestId: the order id, "_R" and 12 hex digits (`refund_key`): a refund notification,
 # which names no payment, tells its order by it.
@@ -132,27 +138,14 @@ class AntomSettings(ProviderSettings, frozen=True, extra="forbid"):
     @field_validator("private_key")
     @classmethod
     def _private_key(cls, value: SecretStr) -> SecretStr:
-        try:
-            key = load_private_key(value.get_secret_value())
-        except KeyLoadError as exc:
-            raise ValueError(f"{exc} (PEM or base64, PKCS#8 or PKCS#1)") from None
-        _check_size(key.key_size)
+        check_rsa_private_key(value.get_secret_value())
         return value
 
     @field_validator("antom_public_key")
     @classmethod
     def _public_key(cls, value: SecretStr) -> SecretStr:
-        try:
-            key = load_public_key(value.get_secret_value())
-        except KeyLoadError as exc:
-            raise ValueError(f"{exc} (PEM or base64, X.509)") from None
-        _check_size(key.key_size)
+        check_rsa_public_key(value.get_secret_value())
         return value
-
-
-def _check_size(bits: int) -> None:
-    if bits < 2048:
-        raise ValueError("RSA keys for Antom are at least 2048 bits")
 
 
 def _utc_now() -> datetime:
@@ -250,7 +243,7 @@ class Antom(ProviderBase):
             )
 
     def create_payment(self, order: Order, ctx: CallContext) -> Statement:
-        amount = _amount(order.amount)
+        amount = string_amount(order.amount)
         details: dict[str, Any] = {
             "referenceOrderId": order.order_id,
             "orderDescription": order.description[:MAX_DESCRIPTION],
@@ -285,7 +278,7 @@ class Antom(ProviderBase):
             if reply.get("paymentRequestId") not in (None, order.order_id):
                 raise self.bad_reply("is about another payment")
             try:
-                stated = _money(reply.get("paymentAmount"))
+                stated = read_string_amount(reply.get("paymentAmount"))
             except ValueError:
                 raise self.bad_reply("has an unreadable paymentAmount") from None
             return Statement(
@@ -374,7 +367,7 @@ class Antom(ProviderBase):
         if target == OrderStatus.UNKNOWN:
             logger.warning("unmapped Antom payment result", extra={"provider_status": f"{status}:{word}"})
         try:
-            amount = _money(fields.get("paymentAmount"))
+            amount = read_string_amount(fields.get("paymentAmount"))
         except ValueError:
             raise self.rejection(message, "malformed_body", "paymentAmount is unreadable", 400) from None
         if amount is None and target == OrderStatus.PAID:
@@ -400,7 +393,7 @@ class Antom(ProviderBase):
         if status == RefundStatus.UNKNOWN:
             logger.warning("unmapped Antom refund status", extra={"provider_status": word})
         try:
-            amount = _money(fields.get("refundAmount"))
+            amount = read_string_amount(fields.get("refundAmount"))
         except ValueError:
             amount = None
         if amount is None:
@@ -439,7 +432,7 @@ class Antom(ProviderBase):
         if status == OrderStatus.FAILED:
             status = _failure(str(reply.get("paymentResultCode") or ""))
         try:
-            amount = _money(reply.get("paymentAmount"))
+            amount = read_string_amount(reply.get("paymentAmount"))
         except ValueError:
             raise self.bad_reply("has an unreadable paymentAmount") from None
         if amount is None and status == OrderStatus.PAID:
@@ -465,7 +458,7 @@ class Antom(ProviderBase):
         body: dict[str, Any] = {
             "refundRequestId": refund.provider_key,
             "paymentId": order.provider_reference or self._payment_id(order),
-            "refundAmount": _amount(refund.amount),
+            "refundAmount": string_amount(refund.amount),
             "refundReason": (refund.reason or f"refund {refund.refund_id}")[:256],
         }
         if ctx.notify_url:  # the result of a refund still in process is notified there
@@ -516,7 +509,7 @@ class Antom(ProviderBase):
         verified_by: str,
     ) -> Statement:
         try:
-            stated = _money(reply.get("refundAmount"))
+            stated = read_string_amount(reply.get("refundAmount"))
         except ValueError:
             raise self.bad_reply("has an unreadable refundAmount") from None
         return Statement(
@@ -642,25 +635,6 @@ def _result(reply: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(result, dict):
         raise ProviderUnavailable("Antom's reply has no result", code="provider_bad_reply")
     return result
-
-
-def _amount(money: Money) -> dict[str, str]:
-    return {"currency": money.currency, "value": str(money.value)}
-
-
-def _money(value: Any) -> Money | None:
-    """An Amount {currency, value: minor units as a string}; None when absent."""
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise ValueError("amount")
-    amount, currency = value.get("value"), value.get("currency")
-    if not isinstance(amount, str) or not _AMOUNT_RE.fullmatch(amount) or not isinstance(currency, str):
-        raise ValueError("amount")
-    try:
-        return Money(int(amount), currency)
-    except MoneyError:
-        raise ValueError("amount") from None
 
 
 def _text(value: Any) -> str | None:
