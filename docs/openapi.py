@@ -35,7 +35,7 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
 def _schemas() -> dict[str, Any]:
     from payments.api import CreateOrderRequest, RefundRequest
     from payments.money import CURRENCY_EXPONENTS
-    from payments.orders import OrderStatus
+    from payments.orders import WALLETS, OrderStatus
     from payments.providers import provider_names
     from payments.providers.capabilities import PAYER_URLS
 
@@ -62,6 +62,11 @@ def _schemas() -> dict[str, Any]:
             }
         )
     request["properties"]["description"]["description"] = "plain text: no '<' or '>', no control characters"
+    request["properties"]["wallet"]["description"] = (
+        "what the payer pays with; default: the provider's default_wallet (alipay_cn unless its settings say "
+        "otherwise). One the provider does not offer (wallets in x-provider-capabilities) is refused with "
+        "422 wallet_not_supported before the provider is called"
+    )
     schemas["CreateOrderRequest"] = request
     status = {"type": "string", "enum": [str(value) for value in OrderStatus]}
     money = {
@@ -84,6 +89,7 @@ def _schemas() -> dict[str, Any]:
     order_properties = {
         "order_id": {"type": "string"},
         "provider": {"type": "string", "enum": provider_names()},
+        "wallet": {"type": "string", "enum": list(WALLETS)},
         "status": status,
         "amount": money,
         "refunded_amount": money,
@@ -300,6 +306,7 @@ def _providers_description() -> str:
             parts.append("asks for " + " and ".join(caps["payer_urls"]))
         if caps["required_customer_fields"]:
             parts.append("requires " + ", ".join(f"customer.{f}" for f in caps["required_customer_fields"]))
+        parts.append(f"wallets: {', '.join(caps['wallets'])} (default {caps['default_wallet']})")
         parts.append("cancels unpaid orders" if caps["cancels_unpaid_orders"] else "no cancel call")
         parts.append("refunds reported: " + REFUNDS_REPORTED[caps["refunds_reported"]])
         if caps["set_by_settings"]:

@@ -103,6 +103,7 @@ class OrderView:
     status: str  # the provider's word
     payable: bool
     refunds: list[RefundView]
+    payment_method: str | None = None  # what the page takes, for a provider with a page per method
 
 
 class Checkout[Sandbox: SandboxControls](ABC):
@@ -186,10 +187,11 @@ def checkout_page(checkout: Checkout[Any], order_id: str, language: str, message
         else f'<p id="refunds">{word("no_refunds")}</p>'
     )
     name = html.escape(checkout.display_name)
+    method = f'<p id="payment-method">{html.escape(view.payment_method)}</p>' if view.payment_method else ""
     return page(
         f"{checkout.display_name} — {LABELS['en']['order']} {order_id}",
         (
-            f"<h1>{html.escape(checkout.title)}</h1><p>{name} · {word('notice')}</p>"
+            f"<h1>{html.escape(checkout.title)}</h1>{method}<p>{name} · {word('notice')}</p>"
             f'<p id="description">{html.escape(view.description or "—")}</p>'
             f'<p>{word("amount")}: <span id="amount" class="status">'
             f"{html.escape(major_units(view.amount, view.currency))}</span></p>"

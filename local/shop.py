@@ -24,6 +24,19 @@ from local.providers import kits
 from payments.money import Money, MoneyError, currency_exponent
 
 CURRENCIES = ("EUR", "USD", "GBP", "HKD", "CNY", "JPY")
+# How the storefront names each wallet of the API (payments.orders.WALLETS).
+WALLET_NAMES = {
+    "alipay_cn": "Alipay",
+    "alipay_hk": "AlipayHK",
+    "alipay_plus": "Alipay+ (pick your wallet on the provider's page)",
+    "gcash": "GCash",
+    "dana": "DANA",
+    "kakaopay": "Kakao Pay",
+    "truemoney": "TrueMoney",
+    "tng": "Touch 'n Go eWallet",
+    "bkash": "bKash",
+    "easypaisa": "Easypaisa",
+}
 PRODUCT = "Longjing green tea, 100 g"
 DEFAULT_AMOUNT = "12.50"
 
@@ -58,6 +71,7 @@ FIELD_LABELS = {
 }
 ORDER_FORM_INPUTS = {
     "provider": "provider",
+    "wallet": "wallet",
     "amount": "amount",
     "amount.value": "amount",
     "amount.currency": "currency",
@@ -158,11 +172,13 @@ class OrderForm:
     amount: str = DEFAULT_AMOUNT
     currency: str = "EUR"
     description: str = PRODUCT
+    wallet: str = ""  # "": the provider's default
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> OrderForm:
         return cls(
             provider=fields.get("provider", ""),
+            wallet=fields.get("wallet", ""),
             amount=fields.get("amount", ""),
             currency=fields.get("currency", ""),
             description=fields.get("description", ""),
@@ -409,6 +425,12 @@ def shop_page(
             f"<ul>{items}</ul></div>"
         )
     provider_choices = [(name, provider_label(name)) for name in providers]
+    wallet_groups = "".join(
+        f'<optgroup label="{_escape(provider_label(name))}" data-provider="{_escape(name)}">'
+        f"{_options([(wallet, wallet_name(wallet)) for wallet in offered_wallets(name)], form.wallet)}"
+        "</optgroup>"
+        for name in providers
+    )
     body = (
         f"{_header()}<h1>{_escape(PRODUCT)}</h1>"
         '<p class="muted">Hand-picked spring leaves from Hangzhou. Pay with Alipay through the provider '
@@ -417,6 +439,8 @@ def shop_page(
         '<form method="post" action="/shop/pay" novalidate>'
         f'<label for="provider">Pay with</label><select id="provider" name="provider"{invalid("provider")}>'
         f"{_options(provider_choices, form.provider)}</select>"
+        f'<label for="wallet">Wallet</label><select id="wallet" name="wallet"{invalid("wallet")}>'
+        f"{_options([('', 'the provider default')], form.wallet)}{wallet_groups}</select>"
         '<div class="row"><div><label for="amount">Amount</label>'
         '<input id="amount" name="amount" inputmode="decimal" autocomplete="off" '
         f'value="{_escape(form.amount)}"{invalid("amount")}></div>'
@@ -730,6 +754,7 @@ def order_page(
         '<dl class="facts">'
         f"<dt>Description</dt><dd>{_escape(order.get('description', ''))}</dd>"
         f"<dt>Payment</dt><dd>{_escape(payment_method(provider))}</dd>"
+        f'<dt>Wallet</dt><dd id="wallet">{_escape(wallet_name(str(order.get("wallet", ""))))}</dd>'
         f"<dt>Ordered</dt><dd>{_escape(_when(order.get('created_at')))}</dd>"
         f"{_flags(order)}"
         "</dl>"
@@ -783,6 +808,18 @@ def webhook_signature_valid(
         return False
     expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, received)
+
+
+def offered_wallets(provider: str) -> list[str]:
+    """The wallets a provider's adapter documents (its capabilities), in the API's order."""
+    from payments.providers import provider_class
+    from payments.providers.capabilities import wallet_order
+
+    return wallet_order(provider_class(provider).documented_capabilities.wallets)
+
+
+def wallet_name(wallet: str) -> str:
+    return WALLET_NAMES.get(wallet, wallet)
 
 
 def provider_label(provider: str) -> str:

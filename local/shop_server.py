@@ -123,6 +123,7 @@ class DemoShop:
                 # Where a provider with a cancel link sends the payer; the others use return_url.
                 "cancel_url": self.base_url + shop.order_path(order_id, left_checkout=True),
                 "customer": {"ip_address": "127.0.0.1", "locale": "zh_CN"},
+                **({"wallet": form.wallet} if form.wallet else {}),
             },
         )
         if reply.status in (200, 201) or reply.status >= 500:

@@ -7,7 +7,7 @@ provider's business and are imported from its folder, `local.providers.<name>.*`
 """
 
 from local.apigw import match_route, proxy_event
-from local.checkout import OUTCOMES, Checkout, major_units
+from local.checkout import OUTCOMES, Checkout, checkout_page, major_units
 from local.emulator import EmulatedFunction, free_port
 from local.gateway import Gateway
 from local.inprocess import (
@@ -29,7 +29,7 @@ from local.providers.controls import (
     ReplyLost,
     UnknownAction,
 )
-from local.providers.kit import ProviderKit, SignedNotification, private_pem, public_pem
+from local.providers.kit import ProviderKit, SignedNotification, pem_body, private_pem, public_pem
 from local.router import API_GATEWAY_MAX_BODY, LAMBDA_MAX_PAYLOAD, GatewayResponses, Router
 from local.sandbox_server import SandboxServer
 from local.shop import (
@@ -95,6 +95,7 @@ __all__ = [
     "cancel_errors",
     "check_api_key",
     "check_providers_file",
+    "checkout_page",
     "environment",
     "filters_of",
     "form_after_error",
@@ -109,6 +110,7 @@ __all__ = [
     "order_page",
     "parse_port",
     "payment_method",
+    "pem_body",
     "private_pem",
     "provider_label",
     "proxy_event",

@@ -180,7 +180,8 @@ def test_pay_refund_partly_refund_the_rest_and_cancel_another_order(
     assert page.query_selector("#cancel-order") is None
     screenshot(page, f"10-cancelled-{provider}")
     view = requests.get(f"{local_stack.sandboxes[provider]}/_control/{unpaid_id}", timeout=30).json()
-    calls = [call["operation"] for call in view["calls"]]
+    # (A provider whose cancel would refund a paid payment is asked about it first.)
+    calls = [call["operation"] for call in view["calls"] if call["operation"] != "query"]
     assert calls == (["create", "cancel"] if kit.capabilities.cancels_unpaid_orders else ["create"])
 
 

@@ -165,7 +165,8 @@ def test_cancel_withdraws_an_unpaid_order_and_a_payment_racing_it_is_never_lost(
     view = sandbox_view(local_stack, provider, order_id)
     if has_cancel_call:
         assert view["status"] == facts_of(provider).cancelled_word
-        assert [c["operation"] for c in view["calls"]] == ["create", "cancel"]
+        # (A provider whose cancel would refund a paid payment is asked about it first.)
+        assert [c["operation"] for c in view["calls"] if c["operation"] != "query"] == ["create", "cancel"]
         # Withdrawn at the provider: the payer can no longer pay it.
         assert control(local_stack, provider, order_id, "pay").status_code == 409
     else:

@@ -11,6 +11,7 @@ import pytest
 import responses
 
 from local.testing import proxy_event
+from payments.orders import WALLETS
 from payments.providers import provider_class
 from tests.conftest import Stack
 from tests.support.creation import abandoned_creation, error_of
@@ -177,3 +178,34 @@ def test_each_provider_asks_only_for_the_payers_pages_it_uses(shop: Shop, stack:
         else:
             assert reply.status == 201, reply.body
             assert shop.read(order_id)["status"] == "pending"
+
+
+def test_each_provider_takes_the_wallets_its_record_lists_and_refuses_the_others(
+    shop: Shop, stack: Stack
+) -> None:
+    """`wallet`: one the provider offers makes the order (shown in the reply, GET and the order's
+    events); another is `422 wallet_not_supported` before any provider call; none is the provider's
+    default."""
+    offered = provider_class(shop.provider).documented_capabilities.wallets
+    for index, wallet in enumerate(WALLETS):
+        order_id = f"wallet-{index}"
+        reply = shop.api.request(
+            "POST", "/orders", body=order_body(order_id, provider=shop.provider, wallet=wallet)
+        )
+        if wallet in offered:
+            assert (reply.status, reply.json()["wallet"]) == (201, wallet), reply.body
+            assert shop.read(order_id)["wallet"] == wallet
+        else:
+            assert (reply.status, error_of(reply)["code"], error_of(reply)["field"]) == (
+                422,
+                "wallet_not_supported",
+                "wallet",
+            )
+            assert order_item(stack.table_name, order_id) is None
+            assert shop.kit.create_calls(shop.sandbox, order_id) == 0
+    default = shop.api.request("POST", "/orders", body=order_body("wallet-default", provider=shop.provider))
+    assert default.json()["wallet"] == provider_class(shop.provider).documented_capabilities.default_wallet
+    unknown = shop.api.request(
+        "POST", "/orders", body=order_body("wallet-x", provider=shop.provider, wallet="paypal")
+    )
+    assert (unknown.status, error_of(unknown)["field"]) == (422, "wallet")

@@ -233,7 +233,12 @@ def test_cancel_sample_withdraws_the_unpaid_order(
     # Invoked again: answered as it is, and the provider is not asked twice.
     again = api.functions["OrderActionsFunction"].invoke(cancel_event)
     assert (again.status, again.json()["status"]) == (200, "cancelled")
-    calls = [call["operation"] for call in sandbox.view(kit.sample_order_id)["calls"]]
+    # (A provider whose cancel of a paid payment refunds it is asked about the payment first.)
+    calls = [
+        call["operation"]
+        for call in sandbox.view(kit.sample_order_id)["calls"]
+        if call["operation"] != "query"
+    ]
     assert calls == (["create", "cancel"] if kit.capabilities.cancels_unpaid_orders else ["create"])
 
 

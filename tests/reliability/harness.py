@@ -46,6 +46,7 @@ class Delivery:
             headers={name.lower(): value for name, value in self.headers.items()},
             query=parse_qs(parts.query, keep_blank_values=True),
             now=now or datetime.now(UTC),
+            url=f"{parts.scheme}://{parts.netloc}{parts.path}",
         )
 
     def replace(self, **changes: Any) -> Delivery:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import cast
 
 from payments.facts import CancelResult, RefundFact, RefundStatus, Statement
-from payments.ledger import Refund
+from payments.ledger import Refund, provider_refund_key
 from payments.orders import Order
 from payments.providers.base import Provider, RefundContext
 from payments.providers.capabilities import Capabilities
@@ -31,6 +31,9 @@ class ScriptedProvider:
         return Statement(
             order_id=refund.order_id, facts=(fact,), provider_status=f"refund:{status}", verified_by="t"
         )
+
+    def refund_key(self, order_id: str, refund_id: str) -> str:
+        return provider_refund_key(order_id, refund_id)
 
     def refund(self, order: Order, refund: Refund, ctx: RefundContext) -> Statement:
         self.refund_calls.append(refund.refund_id)

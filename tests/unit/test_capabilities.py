@@ -19,6 +19,7 @@ from payments.providers import provider_class, provider_names
 from payments.providers.capabilities import (
     ANY_CURRENCY,
     TERMINAL_TYPES,
+    WALLETS,
     Capabilities,
     RefundReporting,
     check_capabilities,
@@ -42,6 +43,7 @@ STRICT = Capabilities(
     query_gives_payment_link=False,
     refunds_reported=RefundReporting.EVENT_PER_REFUND,
     looks_up_a_refund=True,
+    wallets=frozenset({"alipay_cn", "gcash"}),
 )
 # One that restricts nothing a record can restrict.
 OPEN = Capabilities(
@@ -58,6 +60,7 @@ OPEN = Capabilities(
     query_gives_payment_link=True,
     refunds_reported=RefundReporting.WHEN_ASKED,
     looks_up_a_refund=False,
+    wallets=frozenset(WALLETS),
 )
 
 
@@ -72,6 +75,12 @@ OMIT = object()  # an override that leaves the field out
 @pytest.mark.parametrize(
     ("overrides", "field", "code", "message"),
     [
+        (
+            {"wallet": "dana"},
+            "wallet",
+            "wallet_not_supported",
+            "wallet: Acme offers alipay_cn, gcash, not dana",
+        ),
         (
             {"amount": {"value": 1000, "currency": "JPY"}},
             "amount.currency",
@@ -133,7 +142,12 @@ def test_each_capability_refuses_with_its_field_and_code(
 
 def test_what_a_record_allows_passes() -> None:
     check_capabilities(
-        request(amount={"value": 5000, "currency": "USD"}, terminal_type="WAP", expires_in_seconds=900),
+        request(
+            amount={"value": 5000, "currency": "USD"},
+            terminal_type="WAP",
+            expires_in_seconds=900,
+            wallet="gcash",
+        ),
         STRICT,
         "Acme",
     )
@@ -160,6 +174,17 @@ def test_the_first_refused_field_in_the_requests_order_is_named() -> None:
     with pytest.raises(ValidationFailed) as caught:
         check_capabilities(everything_wrong, STRICT, "Acme")
     assert caught.value.field == "amount.currency"
+    with pytest.raises(ValidationFailed) as caught:  # the wallet comes right after the provider
+        check_capabilities(everything_wrong.model_copy(update={"wallet": "alipay_plus"}), STRICT, "Acme")
+    assert caught.value.field == "wallet"
+
+
+def test_a_request_naming_no_wallet_takes_the_providers_default() -> None:
+    gcash_only = replace(STRICT, wallets=frozenset({"gcash"}), default_wallet="gcash")
+    check_capabilities(request(), gcash_only, "Acme")
+    with pytest.raises(ValidationFailed) as caught:
+        check_capabilities(request(wallet="alipay_cn"), gcash_only, "Acme")
+    assert (caught.value.field, caught.value.code) == ("wallet", "wallet_not_supported")
 
 
 @pytest.mark.parametrize(
@@ -179,6 +204,9 @@ def test_the_first_refused_field_in_the_requests_order_is_named() -> None:
         ({"confirms_payment_after_cancel": True}, "confirms_payment_after_cancel"),
         ({"withdraws_unclear_creates": True}, "withdraws_unclear_creates"),
         ({"expiry_grace_seconds": -1}, "expiry_grace_seconds"),
+        ({"wallets": frozenset()}, "wallets"),
+        ({"wallets": frozenset({"alipay_cn", "wechat"})}, "wallets"),
+        ({"default_wallet": "dana"}, "default_wallet"),
     ],
 )
 def test_an_impossible_record_is_refused_when_declared(changes: dict[str, Any], complaint: str) -> None:

@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from payments.money import CURRENCY_EXPONENTS, Money, MoneyError, currency_exponent
+from payments.money import (
+    CURRENCY_EXPONENTS,
+    Money,
+    MoneyError,
+    currency_exponent,
+    read_string_amount,
+    string_amount,
+)
 
 
 @pytest.mark.parametrize(
@@ -67,3 +74,26 @@ def test_equality_needs_same_value_and_currency() -> None:
     assert Money(1000, "EUR") == Money(1000, "EUR")
     assert Money(1000, "EUR") != Money(1000, "USD")
     assert Money(1000, "EUR") != Money(1001, "EUR")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"currency": "EUR", "value": 1000},
+        {"currency": "EUR", "value": "1²"},
+        {"currency": "EURO", "value": "1"},
+        {"currency": "EUR", "value": "-1"},
+        {"value": "1"},
+        "1000 EUR",
+        {"currency": "EUR", "value": "1" * 20},
+    ],
+)
+def test_a_string_amount_is_currency_and_ascii_minor_units_or_refused(value: object) -> None:
+    with pytest.raises(ValueError, match="amount"):
+        read_string_amount(value)
+
+
+def test_a_string_amount_reads_back_what_was_written() -> None:
+    assert string_amount(Money(1000, "JPY")) == {"currency": "JPY", "value": "1000"}
+    assert read_string_amount(string_amount(Money(1000, "JPY"))) == Money(1000, "JPY")
+    assert read_string_amount(None) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -193,3 +194,13 @@ def test_fingerprint_ignores_defaults_and_key_order() -> None:
         parse(order_body(description="Other", provider=ANY_PROVIDER)).fingerprint()
         != parse(order_body(provider=ANY_PROVIDER)).fingerprint()
     )
+
+
+def test_a_request_naming_no_wallet_keeps_the_fingerprint_it_had_before_the_field() -> None:
+    """Orders stored before `wallet` existed: the same request sent again still matches them (the
+    fingerprint of its fields then: all but `wallet`); a request naming a wallet is another request."""
+    body = order_body("fp-1", provider=ANY_PROVIDER)
+    before = {key: value for key, value in parse(body).model_dump(mode="json").items() if key != "wallet"}
+    canonical = json.dumps(before, sort_keys=True, separators=(",", ":"))
+    assert parse(body).fingerprint() == hashlib.sha256(canonical.encode()).hexdigest()
+    assert parse({**body, "wallet": "alipay_cn"}).fingerprint() != parse(body).fingerprint()

@@ -23,7 +23,7 @@ from pydantic_core import PydanticCustomError
 
 from payments.errors import MalformedRequest, ValidationFailed
 from payments.money import CURRENCY_EXPONENTS
-from payments.orders import ORDER_ID_PATTERN
+from payments.orders import ORDER_ID_PATTERN, Wallet
 from payments.provider_names import provider_names
 
 MAX_JSON_SAFE_INT = 2**53 - 1  # beyond this, JavaScript clients silently round amounts
@@ -105,6 +105,7 @@ class ItemIn(_Model):
 class CreateOrderRequest(_Model):
     order_id: Annotated[StrictStr, Field(pattern=ORDER_ID_PATTERN)]
     provider: Annotated[StrictStr, Field(min_length=1, max_length=40)]
+    wallet: Wallet | None = None  # None: the provider's default (its capabilities' default_wallet)
     amount: AmountIn
     description: Text
     # Asked for where the provider sends the payer there (its capabilities' payer_urls).
@@ -174,7 +175,10 @@ class CreateOrderRequest(_Model):
 
     def fingerprint(self) -> str:
         """Identity of the request's meaning, for idempotent retries (defaults filled in)."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        meaning = self.model_dump(mode="json")
+        if meaning["wallet"] is None:
+            del meaning["wallet"]  # as before the field existed: the retries of those orders still match
+        canonical = json.dumps(meaning, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 

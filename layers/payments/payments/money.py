@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
 # ISO 4217 active codes and their minor-unit exponents (list one, 2025 amendments included).
 # Codes whose minor unit is "N.A." (precious metals, testing and fund codes without units) are absent
@@ -67,3 +69,29 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.major_units_text()} {self.currency}"
+
+
+# Some providers' APIs write an amount as {"currency", "value"} with the
+# value in minor units as a string of ASCII digits (str.isdigit() would also take "²" and "١٢٣").
+_STRING_UNITS = re.compile(r"[0-9]{1,19}")
+
+
+def string_amount(money: Money) -> dict[str, str]:
+    """`{"currency": "EUR", "value": "1000"}`."""
+    return {"currency": money.currency, "value": str(money.value)}
+
+
+def read_string_amount(value: Any) -> Money | None:
+    """The Money a `{"currency", "value": "<minor units>"}` object states; None when absent. ValueError
+    when it is there but not that."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError("amount")
+    units, currency = value.get("value"), value.get("currency")
+    if not isinstance(units, str) or not _STRING_UNITS.fullmatch(units) or not isinstance(currency, str):
+        raise ValueError("amount")
+    try:
+        return Money(int(units), currency)
+    except MoneyError:
+        raise ValueError("amount") from None

@@ -5,12 +5,30 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, get_args
 
 from payments.money import Money
 
 ORDER_ID_PATTERN = r"^[A-Za-z0-9._-]{1,50}$"
 ORDER_ID_RE = re.compile(ORDER_ID_PATTERN)
+
+# Every wallet the API names (`wallet` in POST /orders), in the order messages and documents list
+# them: the one table of wallets. Each adapter's capabilities say which it offers, and it maps them
+# to its own words (payments/providers/capabilities.py).
+Wallet = Literal[
+    "alipay_cn",  # Alipay (mainland China)
+    "alipay_hk",  # AlipayHK
+    "alipay_plus",  # an Alipay+ wallet the payer picks on the provider's page
+    "gcash",
+    "dana",
+    "kakaopay",
+    "truemoney",
+    "tng",  # Touch 'n Go eWallet
+    "bkash",
+    "easypaisa",
+]
+WALLETS: tuple[Wallet, ...] = get_args(Wallet)
+DEFAULT_WALLET: Wallet = "alipay_cn"  # the API's default, where the provider's settings name none
 
 
 class OrderStatus(StrEnum):
@@ -104,6 +122,7 @@ class Order:
     updated_at: str
     expires_at: str
     version: int = 1
+    wallet: str = DEFAULT_WALLET  # one of WALLETS: what the payer pays with
     metadata: dict[str, str] = field(default_factory=dict)
     payment_url: str | None = None
     payment_action: dict[str, Any] | None = None
@@ -144,6 +163,7 @@ class Order:
         return {
             "order_id": self.order_id,
             "provider": self.provider,
+            "wallet": self.wallet,
             "status": str(self.status),
             "amount": self.amount.to_dict(),
             "refunded_amount": self.refunded.to_dict(),

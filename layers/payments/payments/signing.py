@@ -136,3 +136,27 @@ def rsa_verify(public_key: Any, message: bytes, signature_b64: str, hash_name: s
     except (InvalidSignature, ValueError, TypeError):
         return False
     return True
+
+
+# -- keys in a provider's settings ------------------------------------------------------------------
+MIN_RSA_BITS = 2048
+
+
+def check_rsa_private_key(text: str) -> None:
+    """ValueError (never with key material) unless `text` is an RSA private key of at least 2048 bits."""
+    try:
+        key = load_private_key(text)
+    except KeyLoadError as exc:
+        raise ValueError(f"{exc} (PEM or base64, PKCS#8 or PKCS#1)") from None
+    if key.key_size < MIN_RSA_BITS:
+        raise ValueError(f"RSA keys are at least {MIN_RSA_BITS} bits")
+
+
+def check_rsa_public_key(text: str) -> None:
+    """ValueError unless `text` is an RSA public key of at least 2048 bits."""
+    try:
+        key = load_public_key(text)
+    except KeyLoadError as exc:
+        raise ValueError(f"{exc} (PEM or base64, X.509)") from None
+    if key.key_size < MIN_RSA_BITS:
+        raise ValueError(f"RSA keys are at least {MIN_RSA_BITS} bits")

@@ -104,8 +104,21 @@ def raw_request(event: APIGatewayProxyEvent, now: datetime) -> RawRequest:
             name: [value] for name, value in (event.raw_event.get("queryStringParameters") or {}).items()
         }
     return RawRequest(
-        method=event.http_method.upper(), body=raw_body(event), headers=headers, query=query, now=now
+        method=event.http_method.upper(),
+        body=raw_body(event),
+        headers=headers,
+        query=query,
+        now=now,
+        url=public_base_url(event) + route_path(event),
     )
+
+
+def route_path(event: APIGatewayProxyEvent) -> str:
+    """The path under the API's root (no stage, no base path): the route, its parameters filled in."""
+    path = event.resource or ""
+    for name, value in (event.path_parameters or {}).items():
+        path = path.replace("{" + name + "}", value).replace("{" + name + "+}", value)
+    return path
 
 
 def public_base_url(event: APIGatewayProxyEvent) -> str:

@@ -12,17 +12,16 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from local.providers.alipay_intl.sandbox import AlipayIntlSandbox
-from local.testing import ReplyLost, kit_of
+from local.testing import kit_of
 from payments.api import CreateOrderRequest, parse_create_order
-from payments.errors import ProviderTimeout
 from payments.flows.creation import new_order
-from payments.http import HttpClient, HttpResponse
 from payments.orders import Order
 from payments.providers.alipay_intl.adapter import AlipayIntl, AlipayIntlSettings
 from payments.providers.base import CallContext
 from tests.support.link import ProviderLink
 from tests.support.orders import order_body
 from tests.support.providers import mount
+from tests.support.sandbox_client import SandboxHttp
 from tests.support.secrets import PROVIDER_SECRET
 
 KIT = kit_of("alipay_intl")
@@ -108,42 +107,6 @@ def use_sha1(stack: Any, sandbox: AlipayIntlSandbox) -> None:
 # -- below the handlers: the adapter wired straight to a sandbox -------------------------------------
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 NOTIFY_URL = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1/notify/alipay_intl"
-
-
-class SandboxHttp(HttpClient):
-    """Hands each request to a sandbox: the adapter's wire format, without `requests` underneath.
-
-    `faults`, one per request: "timeout" (nothing reached Alipay), "timeout_after_processing"
-    (Alipay acted, we never heard back), "http_500". The sandbox's `timeout_once` knob is a timeout too.
-    """
-
-    def __init__(self, sandbox: AlipayIntlSandbox) -> None:
-        self.sandbox = sandbox
-        self.faults: list[str] = []
-        self.sent: list[tuple[str, dict[str, str], bytes]] = []
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: Any = None,
-        body: bytes | None = None,
-        timeout: tuple[float, float] = (0, 0),
-    ) -> HttpResponse:
-        self.sent.append((url, dict(headers or {}), body or b""))
-        fault = self.faults.pop(0) if self.faults else None
-        if fault == "timeout":
-            raise ProviderTimeout("the payment provider did not answer in time")
-        if fault == "http_500":
-            return HttpResponse(500, {"Content-Type": "text/html"}, b"<html>oops</html>")
-        try:
-            status, reply_headers, reply = self.sandbox.handle(method, url, dict(headers or {}), body)
-        except ReplyLost:
-            raise ProviderTimeout("the payment provider did not answer in time") from None
-        if fault == "timeout_after_processing":
-            raise ProviderTimeout("the payment provider did not answer in time")
-        return HttpResponse(status, reply_headers, reply)
 
 
 def make_adapter(sandbox: AlipayIntlSandbox | None = None, **settings: Any) -> tuple[AlipayIntl, SandboxHttp]:

@@ -14,13 +14,16 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from payments.errors import ProviderRejected, ProviderTimeout, ProviderUnavailable, ValidationFailed
+from payments.flows.creation import new_order
 from payments.orders import OrderStatus
 from payments.providers.alipay_intl.adapter import AlipayIntl
+from payments.providers.capabilities import order_wallet
 from tests.providers.alipay_intl.fixtures import (
     CLIENT_ID,
     MERCHANT_ID,
     MERCHANT_KEY,
     NOTIFY_URL,
+    NOW,
     PRODUCT_CODE,
     SandboxHttp,
     context_for,
@@ -258,3 +261,22 @@ def test_a_resumed_create_sends_the_time_left_and_never_less_than_a_minute() -> 
     order = order_for(request, expires_in=30)
     adapter.create_payment(order, context_for(request))
     assert json.loads(http.sent[-1][2])["request"]["body"]["expireTime"] == "1min"
+
+
+@pytest.mark.parametrize(
+    ("setting", "wallet", "site"),
+    [
+        ("ALIPAY_CN", "alipay_hk", "ALIPAY_HK"),
+        ("ALIPAY_HK", None, "ALIPAY_HK"),
+        ("ALIPAY_HK", "alipay_cn", "ALIPAY_CN"),
+    ],
+)
+def test_the_orders_wallet_is_the_payment_site_and_the_setting_its_default(
+    setting: str, wallet: str | None, site: str
+) -> None:
+    adapter, http = make_adapter(payment_site=setting)
+    request = create_request("w-1", **({"wallet": wallet} if wallet else {}))
+    order = new_order(request, NOW, 600, order_wallet(request, adapter.capabilities))  # as the service does
+    adapter.create_payment(order, context_for(request))
+    assert json.loads(sent(http)[3])["body"]["paymentSite"] == site
+    assert order.wallet == (wallet or site.lower())

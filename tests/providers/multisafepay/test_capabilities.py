@@ -1,5 +1,6 @@
-"""MultiSafepay's capabilities follow its secret entry: currencies, max_amount and the gateway (whose
-expiry is both the longest and the default)."""
+"""MultiSafepay's capabilities follow its secret entry: currencies, max_amount and the gateway (the
+default wallet, whose expiry is the default); an order's wallet picks its gateway, whose expiry is
+that order's longest."""
 
 from __future__ import annotations
 
@@ -33,11 +34,12 @@ def test_the_documented_record_shows_the_settings_defaults() -> None:
     assert documented.currencies == frozenset({"EUR", "USD"})
     assert documented.max_amount == 2**31 - 1
     assert (documented.max_expiry_seconds, documented.default_expiry_seconds) == (5 * 3600, 5 * 3600)
+    assert (documented.wallets, documented.default_wallet) == ({"alipay_cn", "alipay_plus"}, "alipay_cn")
     assert documented.set_by_settings == {
         "currencies",
         "max_amount",
-        "max_expiry_seconds",
         "default_expiry_seconds",
+        "default_wallet",
     }
 
 
@@ -52,14 +54,32 @@ def test_currencies_and_max_amount_come_from_the_settings() -> None:
     assert refused.message == "amount.value: above MultiSafepay's limit of 500 minor units"
 
 
-def test_the_alipayplus_gateway_expires_orders_after_an_hour() -> None:
-    plus = adapter(gateway="ALIPAYPLUS")
-    assert (plus.capabilities.max_expiry_seconds, plus.capabilities.default_expiry_seconds) == (3600, 3600)
-    request = CreateOrderRequest.model_validate(order_body(provider="multisafepay"))
-    assert plus.default_expiry_seconds(request) == 3600
-    refused = refusal(plus, expires_in_seconds=3601)
+def refused_by_the_adapter(provider: MultiSafepay, **overrides: object) -> ValidationFailed:
+    request = CreateOrderRequest.model_validate(order_body(provider="multisafepay", **overrides))
+    check_capabilities(request, provider.capabilities, provider.label)
+    with pytest.raises(ValidationFailed) as caught:
+        provider.check_order(request)
+    return caught.value
+
+
+@pytest.mark.parametrize(("gateway", "wallet"), [("ALIPAYPLUS", None), ("ALIPAY", "alipay_plus")])
+def test_alipayplus_orders_expire_after_an_hour(gateway: str, wallet: str | None) -> None:
+    """The Alipay+ gateway: the default wallet of a gateway ALIPAYPLUS entry, or asked for."""
+    provider = adapter(gateway=gateway)
+    chosen = {"wallet": wallet} if wallet else {}
+    request = CreateOrderRequest.model_validate(order_body(provider="multisafepay", **chosen))
+    assert provider.default_expiry_seconds(request) == 3600
+    refused = refused_by_the_adapter(provider, expires_in_seconds=3601, **chosen)
     assert (refused.field, refused.code) == ("expires_in_seconds", "invalid_field")
-    assert refused.message == "expires_in_seconds: MultiSafepay orders expire after at most 3600 seconds"
+    assert (
+        refused.message
+        == "expires_in_seconds: MultiSafepay's alipay_plus orders expire after at most 3600 seconds"
+    )
+    alipay = CreateOrderRequest.model_validate(
+        order_body(provider="multisafepay", wallet="alipay_cn", expires_in_seconds=5 * 3600)
+    )
+    provider.check_order(alipay)  # Alipay's gateway: five hours
+    assert provider.default_expiry_seconds(alipay) == 5 * 3600
 
 
 @pytest.mark.parametrize("currencies", [[], ["EURO"], ["eur"]])

@@ -209,3 +209,14 @@ def test_abandoned_creation_is_resumed_by_a_retry(api: Api, msp: MultiSafepaySan
     assert reply.json()["status"] == "pending"
     assert creates(msp) == 1  # asked MultiSafepay first (unknown there), then created it
     assert [c.method for c in msp.calls] == ["GET", "POST"]
+
+
+@pytest.mark.parametrize(("wallet", "gateway"), [("alipay_cn", "ALIPAY"), ("alipay_plus", "ALIPAYPLUS")])
+def test_the_orders_wallet_is_the_gateway(
+    api: Api, msp: MultiSafepaySandbox, wallet: str, gateway: str
+) -> None:
+    reply = api.request(
+        "POST", "/orders", body=order_body("c-wallet", wallet=wallet, provider="multisafepay")
+    )
+    assert (reply.status, reply.json()["wallet"]) == (201, wallet)
+    assert msp.calls[-1].body["gateway"] == gateway

@@ -32,9 +32,9 @@ from payments.flows import gate
 from payments.flows.base import Flow, lease_until
 from payments.ledger import Refund
 from payments.money import Money
-from payments.orders import Order, OrderEvent, OrderStatus
+from payments.orders import DEFAULT_WALLET, Order, OrderEvent, OrderStatus
 from payments.providers.base import CallContext, Provider
-from payments.providers.capabilities import check_capabilities
+from payments.providers.capabilities import check_capabilities, order_wallet
 
 if TYPE_CHECKING:
     from payments.api import CreateOrderRequest
@@ -45,8 +45,11 @@ metrics = Metrics()
 RESUMABLE = frozenset({OrderStatus.CREATED, OrderStatus.UNKNOWN})
 
 
-def new_order(request: CreateOrderRequest, now: datetime, expires_in_seconds: int) -> Order:
-    """The order as first stored for a create request: `created`, held by this request."""
+def new_order(
+    request: CreateOrderRequest, now: datetime, expires_in_seconds: int, wallet: str | None = None
+) -> Order:
+    """The order as first stored for a create request: `created`, held by this request. `wallet`: the
+    one the provider takes it with (the request's, else the provider's default)."""
     return Order(
         order_id=request.order_id,
         provider=request.provider,
@@ -57,6 +60,7 @@ def new_order(request: CreateOrderRequest, now: datetime, expires_in_seconds: in
         cancel_url=request.cancel_url,
         flow=request.flow,
         terminal_type=request.terminal_type,
+        wallet=wallet or request.wallet or DEFAULT_WALLET,
         request_hash=request.fingerprint(),
         created_at=iso(now),
         updated_at=iso(now),
@@ -79,7 +83,7 @@ class CreateFlow(Flow):
         provider.check_order(request)  # then what only the adapter can tell
         now = self.clock()
         expires_in = request.expires_in_seconds or provider.default_expiry_seconds(request)
-        order = new_order(request, now, expires_in)
+        order = new_order(request, now, expires_in, order_wallet(request, provider.capabilities))
         ctx = CallContext(notify_url=f"{public_base_url}/notify/{provider.name}", now=now, request=request)
         created = event("order_created", "merchant", now, to_status=order.status)
         existing = self.store.create(order, created)

@@ -31,7 +31,7 @@ from payments.errors import (
 from payments.facts import RefundStatus, Statement
 from payments.flows import gate
 from payments.flows.base import Flow, lease_until
-from payments.ledger import MERCHANT, Refund, provider_refund_key
+from payments.ledger import MERCHANT, Refund
 from payments.money import Money
 from payments.orders import Order, OrderStatus
 from payments.providers.base import Provider, RefundContext
@@ -67,7 +67,7 @@ class RefundFlow(Flow):
             amount=amount,
             status=RefundStatus.UNKNOWN,  # until the provider answers, we cannot tell
             origin=MERCHANT,
-            provider_key=provider_refund_key(order.order_id, request.refund_id),
+            provider_key=provider.refund_key(order.order_id, request.refund_id),
             created_at=iso(now),
             updated_at=iso(now),
             reason=request.reason,

@@ -20,7 +20,7 @@ from pydantic import BaseModel, field_validator
 from payments.errors import NotificationRejected, PaymentsError, ProviderUnavailable
 from payments.facts import CancelResult, PaymentAction, Statement
 from payments.http import HttpClient, HttpResponse
-from payments.ledger import Refund
+from payments.ledger import Refund, provider_refund_key
 from payments.orders import Order
 from payments.providers.capabilities import Capabilities
 
@@ -53,6 +53,9 @@ class RawRequest:
     headers: Mapping[str, str]  # keys lower-cased
     query: Mapping[str, list[str]]
     now: datetime
+    # Where the provider sent it, as we published the address (PublicBaseUrl or the stage URL, then
+    # the route): what a provider that signs the URL it called signed. "" when not known.
+    url: str = ""
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -134,6 +137,9 @@ class Provider(Protocol):
 
     def default_expiry_seconds(self, request: CreateOrderRequest) -> int: ...
 
+    def refund_key(self, order_id: str, refund_id: str) -> str:
+        """The id a merchant refund is sent under (the same on every retry): `Refund.provider_key`."""
+
     def create_payment(self, order: Order, ctx: CallContext) -> Statement:
         """Create the payment; the provider's verified reply as a statement (through the gate).
         Raises ProviderRejected (refused), ProviderDuplicateOrder (the id is taken: ask with
@@ -194,6 +200,9 @@ class ProviderBase:
 
     def default_expiry_seconds(self, request: CreateOrderRequest) -> int:
         return self.capabilities.default_expiry_seconds
+
+    def refund_key(self, order_id: str, refund_id: str) -> str:
+        return provider_refund_key(order_id, refund_id)
 
     # -- verification, written once ---------------------------------------------------------------
     def parse_notification(self, request: RawRequest) -> Statement:

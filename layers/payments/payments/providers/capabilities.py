@@ -16,16 +16,20 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from payments.errors import ValidationFailed
 from payments.money import CURRENCY_EXPONENTS
+from payments.orders import DEFAULT_WALLET, WALLETS, Wallet
 
 if TYPE_CHECKING:
     from payments.api import CreateOrderRequest
 
 __all__ = [
     "ANY_CURRENCY",
+    "DEFAULT_WALLET",
     "PAYER_URLS",
     "TERMINAL_TYPES",
+    "WALLETS",
     "Capabilities",
     "RefundReporting",
+    "Wallet",
     "check_capabilities",
 ]
 
@@ -85,6 +89,8 @@ class Capabilities:
     # refund can be sent again. Without that lookup a refund whose outcome is unclear stays unknown
     # rather than risk a second one.
     looks_up_a_refund: bool
+    wallets: frozenset[str]  # a subset of WALLETS
+    default_wallet: str = DEFAULT_WALLET  # for a request that names none; one of `wallets`
     # The fields above whose value comes from the merchant's entry in the provider secret (the
     # documented record shows their defaults).
     set_by_settings: frozenset[str] = frozenset()
@@ -111,6 +117,10 @@ class Capabilities:
             raise ValueError("withdraws_unclear_creates: the provider has no cancel call")
         if self.expiry_grace_seconds < 0:
             raise ValueError("expiry_grace_seconds: must not be negative")
+        if not self.wallets or not self.wallets <= set(WALLETS):
+            raise ValueError(f"wallets: not a subset of {WALLETS}, or none")
+        if self.default_wallet not in self.wallets:
+            raise ValueError("default_wallet: not one of the record's wallets")
         names = {item.name for item in fields(self)} - {"set_by_settings"}
         if not self.set_by_settings <= names:
             unknown = sorted(self.set_by_settings - names)
@@ -136,6 +146,8 @@ class Capabilities:
             "query_gives_payment_link": self.query_gives_payment_link,
             "refunds_reported": str(self.refunds_reported),
             "looks_up_a_refund": self.looks_up_a_refund,
+            "wallets": wallet_order(self.wallets),
+            "default_wallet": self.default_wallet,
             "set_by_settings": sorted(self.set_by_settings),
         }
 
@@ -144,12 +156,27 @@ def _terminal_order(terminals: frozenset[str]) -> list[str]:
     return [terminal for terminal in TERMINAL_TYPES if terminal in terminals]
 
 
+def wallet_order(wallets: frozenset[str]) -> list[str]:
+    """`wallets` in the order of WALLETS."""
+    return [wallet for wallet in WALLETS if wallet in wallets]
+
+
+def order_wallet(request: CreateOrderRequest, capabilities: Capabilities) -> str:
+    """The wallet an order is for: the request's, else the provider's default."""
+    return request.wallet or capabilities.default_wallet
+
+
 def check_capabilities(request: CreateOrderRequest, capabilities: Capabilities, label: str) -> None:
     """Raise ValidationFailed for the first of the request's fields (in the request's order) that the
     provider cannot take; `label` names the provider in the message."""
 
     def refuse(field: str, message: str, code: str = "invalid_field") -> ValidationFailed:
         return ValidationFailed(f"{field}: {message}", field=field, code=code)
+
+    wallet = order_wallet(request, capabilities)
+    if wallet not in capabilities.wallets:
+        offered = ", ".join(wallet_order(capabilities.wallets))
+        raise refuse("wallet", f"{label} offers {offered}, not {wallet}", "wallet_not_supported")
 
     if not capabilities.accepts_currency(request.amount.currency):
         accepted = ", ".join(sorted(capabilities.currencies))

@@ -11,7 +11,7 @@ from payments.clock import iso
 from payments.facts import RefundStatus
 from payments.ledger import IN_FLIGHT, Refund
 from payments.money import Money
-from payments.orders import OPEN, Order, OrderEvent, OrderStatus, watched
+from payments.orders import DEFAULT_WALLET, OPEN, Order, OrderEvent, OrderStatus, watched
 from payments.schedule import DUE_PARTITION, next_check, next_watch_check
 from payments.store.table import deserialize, payload_text, plain, serialize
 
@@ -84,6 +84,7 @@ def order_item(order: Order) -> dict[str, Any]:
             "cancel_url": order.cancel_url,
             "flow": order.flow,
             "terminal_type": order.terminal_type,
+            "wallet": order.wallet,
             "request_hash": order.request_hash,
             "created_at": order.created_at,
             "updated_at": order.updated_at,
@@ -121,6 +122,7 @@ def order_from_item(raw: Mapping[str, Any]) -> Order:
         cancel_url=item.get("cancel_url"),
         flow=item["flow"],
         terminal_type=item["terminal_type"],
+        wallet=item.get("wallet", DEFAULT_WALLET),  # orders made before the field: Alipay
         request_hash=item["request_hash"],
         created_at=item["created_at"],
         updated_at=item["updated_at"],

@@ -14,6 +14,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -30,7 +31,7 @@ from payments.errors import (
 from payments.facts import CancelResult, PaymentAction, PaymentFact, RefundFact, RefundStatus, Statement
 from payments.http import HttpClient, HttpResponse
 from payments.ledger import Refund
-from payments.money import Money, MoneyError
+from payments.money import read_string_amount, string_amount
 from payments.orders import Order, OrderStatus
 from payments.providers import json_scan
 from payments.providers.base import (
@@ -45,7 +46,14 @@ from payments.providers.base import (
 )
 from payments.providers.capabilities import ANY_CURRENCY, TERMINAL_TYPES, RefundReporting
 from payments.redact import redact
-from payments.signing import KeyLoadError, load_private_key, load_public_key, rsa_sign, rsa_verify
+from payments.signing import (
+    check_rsa_private_key,
+    check_rsa_public_key,
+    load_private_key,
+    load_public_key,
+    rsa_sign,
+    rsa_verify,
+)
 
 if TYPE_CHECKING:
     from payments.api import CreateOrderRequest
@@ -100,10 +108,11 @@ _UNKNOWN_EXCEPTION = {
     "resultMsg": "temporarily unable to process; retry",
 }
 
+# Our wallets -> paymentSite. The payment_site setting is the default for a request naming none.
+PAYMENT_SITES = {"alipay_cn": "ALIPAY_CN", "alipay_hk": "ALIPAY_HK"}
 DEFAULT_EXPIRY_S = 600  # the cashier link's validTime (docs/providers/alipay-intl.md)
 MAX_REDIRECT_URL = 512  # merchantRedirectUrl: string(512)
 MAX_ORDER_DETAIL = 1000  # *inference*: no documented length; keeps the envelope bounded
-_AMOUNT_RE = re.compile(r"[0-9]{1,19}")  # ASCII only: str.isdigit() also takes "²" and other scripts' digits
 _MSG_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # what we echo from a notification we could not verify
 
 
@@ -132,27 +141,14 @@ class AlipayIntlSettings(ProviderSettings, frozen=True, extra="forbid"):
     @field_validator("private_key")
     @classmethod
     def _private_key(cls, value: SecretStr) -> SecretStr:
-        try:
-            key = load_private_key(value.get_secret_value())
-        except KeyLoadError as exc:
-            raise ValueError(f"{exc} (PEM or base64, PKCS#8 or PKCS#1)") from None
-        _check_size(key.key_size)
+        check_rsa_private_key(value.get_secret_value())
         return value
 
     @field_validator("alipay_public_key")
     @classmethod
     def _public_key(cls, value: SecretStr) -> SecretStr:
-        try:
-            key = load_public_key(value.get_secret_value())
-        except KeyLoadError as exc:
-            raise ValueError(f"{exc} (PEM or base64, X.509)") from None
-        _check_size(key.key_size)
+        check_rsa_public_key(value.get_secret_value())
         return value
-
-
-def _check_size(bits: int) -> None:
-    if bits < 2048:
-        raise ValueError("RSA keys for Alipay are at least 2048 bits")
 
 
 def function_url(base_url: str, function: str) -> str:
@@ -184,6 +180,8 @@ class AlipayIntl(ProviderBase):
         query_gives_payment_link=False,  # payQuery answers the payment's state, not its cashier page
         refunds_reported=RefundReporting.WHEN_ASKED,  # common.refund is synchronous; no refund notification
         looks_up_a_refund=True,  # it answers a merchantRefundId once: sending it again tells
+        wallets=frozenset(PAYMENT_SITES),
+        set_by_settings=frozenset({"default_wallet"}),  # payment_site
     )
 
     def __init__(
@@ -196,6 +194,12 @@ class AlipayIntl(ProviderBase):
         self._private_key = load_private_key(settings.private_key.get_secret_value())
         self._alipay_key = load_public_key(settings.alipay_public_key.get_secret_value())
         self._verified_by = f"rsa-{settings.sign_hash.lower()}"
+        site_wallet = {site: wallet for wallet, site in PAYMENT_SITES.items()}[settings.payment_site]
+        self._capabilities = replace(self.documented_capabilities, default_wallet=site_wallet)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
 
     # -- create ---------------------------------------------------------------------------------
     def check_order(self, request: CreateOrderRequest) -> None:
@@ -214,12 +218,12 @@ class AlipayIntl(ProviderBase):
             "productCode": self.settings.product_code,
             "merchantTransId": order.order_id,
             "order": {
-                "orderAmount": _amount(order.amount),
+                "orderAmount": string_amount(order.amount),
                 "orderTitle": order.description,
                 "orderDetail": _order_detail(order, ctx.request),
             },
             "expireTime": expire_time(max(remaining, 60)),
-            "paymentSite": self.settings.payment_site,
+            "paymentSite": PAYMENT_SITES[order.wallet],  # the request's wallet wins over the setting
             "terminalType": order.terminal_type,
             "merchantRedirectUrl": order.return_url,
             "urlType": "DEFAULT",
@@ -323,7 +327,7 @@ class AlipayIntl(ProviderBase):
         if status == OrderStatus.UNKNOWN:
             logger.warning("unmapped Alipay notification result", extra={"provider_status": word[:80]})
         try:
-            amount = _money(body.get("orderAmount"))
+            amount = read_string_amount(body.get("orderAmount"))
         except ValueError:
             raise reject("malformed_body", "orderAmount is not currency + minor units") from None
         if amount is None and status == OrderStatus.PAID:
@@ -389,7 +393,7 @@ class AlipayIntl(ProviderBase):
         word = reply.get("payStatus")
         word = word if isinstance(word, str) else ""
         try:
-            amount = _money(reply.get("orderAmount"))
+            amount = read_string_amount(reply.get("orderAmount"))
         except ValueError:
             raise self.bad_reply("has an unreadable orderAmount") from None
         reference = reply.get("acquirementId")
@@ -411,7 +415,7 @@ class AlipayIntl(ProviderBase):
             "merchantId": self.settings.merchant_id,
             "acquirementId": acquirement_id,
             "merchantRefundId": refund.provider_key,
-            "refundAmount": _amount(refund.amount),
+            "refundAmount": string_amount(refund.amount),
             "refundReason": (refund.reason or f"refund {refund.refund_id}")[:256],
         }
         reply = self._call(REFUND, body, self.clock())
@@ -431,7 +435,7 @@ class AlipayIntl(ProviderBase):
         if reply.get("merchantRefundId") not in (None, refund.provider_key):
             raise self.bad_reply("is about another refund")
         try:
-            stated = _money(reply.get("refundAmount"))
+            stated = read_string_amount(reply.get("refundAmount"))
         except ValueError:
             raise self.bad_reply("has an unreadable refundAmount") from None
         reference = reply.get("refundId")
@@ -562,25 +566,6 @@ def expire_time(seconds: int) -> str:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
-
-
-def _amount(money: Money) -> dict[str, str]:
-    return {"currency": money.currency, "value": str(money.value)}
-
-
-def _money(value: Any) -> Money | None:
-    """orderAmount {currency, value: minor units as a string}; None when absent."""
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise ValueError("orderAmount")
-    amount, currency = value.get("value"), value.get("currency")
-    if not isinstance(amount, str) or not _AMOUNT_RE.fullmatch(amount) or not isinstance(currency, str):
-        raise ValueError("orderAmount")
-    try:
-        return Money(int(amount), currency)
-    except MoneyError:
-        raise ValueError("orderAmount") from None
 
 
 def _notified_status(result: Mapping[str, Any]) -> OrderStatus:

@@ -47,7 +47,7 @@ from payments.providers.base import (
     RefundContext,
     SignedMessage,
 )
-from payments.providers.capabilities import TERMINAL_TYPES, RefundReporting
+from payments.providers.capabilities import TERMINAL_TYPES, RefundReporting, order_wallet
 from payments.redact import redact
 from payments.signing import constant_time_equal, hmac_sha512_hex
 
@@ -81,6 +81,8 @@ ORDER_NOT_FOUND_CODE = 1006  # "invalid order id": unknown on GET, already used 
 REFUND_REFUSALS = frozenset({"1001", "1002", "1016", "1032", "1034", "validation"})
 MAX_AMOUNT = 2**31 - 1  # MultiSafepay's `amount` is a 32-bit integer
 GATEWAY_EXPIRY_S = {"ALIPAY": 5 * 3600, "ALIPAYPLUS": 3600}  # after which MultiSafepay expires the order
+# Our wallets -> MultiSafepay's gateway. The gateway setting is the default for a request naming none.
+GATEWAYS = {"alipay_cn": "ALIPAY", "alipay_plus": "ALIPAYPLUS"}
 DEFAULT_GATEWAY: Literal["ALIPAY", "ALIPAYPLUS"] = "ALIPAY"
 DEFAULT_CURRENCIES = ("EUR", "USD")  # MultiSafepay's Alipay and Alipay+ take these
 _CUSTOMER_FIELDS = (
@@ -136,7 +138,7 @@ class MultiSafepay(ProviderBase):
     documented_capabilities: ClassVar[Capabilities] = Capabilities(
         currencies=frozenset(DEFAULT_CURRENCIES),
         max_amount=MAX_AMOUNT,
-        max_expiry_seconds=GATEWAY_EXPIRY_S[DEFAULT_GATEWAY],
+        max_expiry_seconds=max(GATEWAY_EXPIRY_S.values()),  # Alipay's; Alipay+'s is shorter
         default_expiry_seconds=GATEWAY_EXPIRY_S[DEFAULT_GATEWAY],
         terminal_types=frozenset(TERMINAL_TYPES),  # it is not told the terminal: its page adapts
         payer_urls=frozenset({"return_url", "cancel_url"}),  # payment_options.redirect_url and cancel_url
@@ -148,23 +150,22 @@ class MultiSafepay(ProviderBase):
         # Refunds are accepted, then complete in the order's amount_refunded (notified and queried).
         refunds_reported=RefundReporting.ORDER_REFUNDED_TOTAL,
         looks_up_a_refund=False,  # no lookup by refund: until its order shows it, a refund stays unknown
-        set_by_settings=frozenset(
-            {"currencies", "max_amount", "max_expiry_seconds", "default_expiry_seconds"}
-        ),
+        wallets=frozenset(GATEWAYS),
+        set_by_settings=frozenset({"currencies", "max_amount", "default_expiry_seconds", "default_wallet"}),
     )
 
     def __init__(self, settings: MultiSafepaySettings, http: HttpClient) -> None:
         self.settings = settings
         self.http = http
         self._key = settings.api_key.get_secret_value()
-        # Currencies, the amount limit and the gateway (hence the expiry) come from the settings.
-        expiry = GATEWAY_EXPIRY_S[settings.gateway]
+        # Currencies, the amount limit and the default gateway (hence its expiry) come from the settings;
+        # the longest expiry is the longest gateway's (an order's own: `check_order`).
         self._capabilities = replace(
             self.documented_capabilities,
             currencies=frozenset(settings.currencies),
             max_amount=settings.max_amount,
-            max_expiry_seconds=expiry,
-            default_expiry_seconds=expiry,
+            default_expiry_seconds=GATEWAY_EXPIRY_S[settings.gateway],
+            default_wallet={gateway: wallet for wallet, gateway in GATEWAYS.items()}[settings.gateway],
         )
 
     # -- create ---------------------------------------------------------------------------------
@@ -172,7 +173,21 @@ class MultiSafepay(ProviderBase):
     def capabilities(self) -> Capabilities:
         return self._capabilities
 
+    def default_expiry_seconds(self, request: CreateOrderRequest) -> int:
+        return GATEWAY_EXPIRY_S[self._gateway(request)]
+
+    def _gateway(self, request: CreateOrderRequest) -> str:
+        return GATEWAYS[order_wallet(request, self._capabilities)]  # a wallet of the record: checked
+
     def check_order(self, request: CreateOrderRequest) -> None:
+        limit = self.default_expiry_seconds(request)  # the gateway's lifetime is its longest too
+        if request.expires_in_seconds is not None and request.expires_in_seconds > limit:
+            wallet = order_wallet(request, self._capabilities)
+            raise ValidationFailed(
+                f"expires_in_seconds: MultiSafepay's {wallet} orders expire after at most {limit} seconds",
+                field="expires_in_seconds",
+                code="invalid_field",
+            )
         customer = request.customer
         for name in ("first_name", "last_name"):
             value = getattr(customer, name) if customer else None
@@ -187,7 +202,7 @@ class MultiSafepay(ProviderBase):
         body: dict[str, Any] = {
             "type": order.flow,
             "order_id": order.order_id,
-            "gateway": self.settings.gateway,
+            "gateway": GATEWAYS[order.wallet],  # the request's wallet wins over the setting
             "currency": order.amount.currency,
             "amount": order.amount.value,
             "description": order.description,

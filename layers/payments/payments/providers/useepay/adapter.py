@@ -190,6 +190,7 @@ class UseePay(ProviderBase):
         query_gives_payment_link=False,
         refunds_reported=RefundReporting.EVENT_PER_REFUND,  # a transactionType=refund notification
         looks_up_a_refund=True,  # `query` on the refund's own transactionId
+        wallets=frozenset({"alipay_cn"}),  # payerInfo.paymentMethod `alipay`
     )
 
     def __init__(self, settings: UseePaySettings, http: HttpClient) -> None:

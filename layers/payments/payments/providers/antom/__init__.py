@@ -1,0 +1,1 @@
+"""Antom (Alipay's global acquiring API): docs/providers/antom.md."""

@@ -1,0 +1,152 @@
+"""Antom's kit: fresh key pairs (the merchant's and Antom's), its secret entry, its sandbox and cashier
+pages, its result words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from local.providers.antom.checkout import AntomCheckout
+from local.providers.antom.sandbox import AntomSandbox, now
+from local.providers.kit import (
+    ProviderKit,
+    SignedNotification,
+    key_fragments,
+    new_rsa_key,
+    pem_body,
+    private_pem,
+    public_pem,
+)
+from payments.orders import OrderStatus as S
+
+# The sample events' key pairs: published with them, so never anyone's real keys (events/README.md).
+SAMPLE_KEYS = Path(__file__).resolve().parents[3] / "events" / "antom"
+TEST_CLIENT_ID = "SANDBOX_5YBC2Z2ZJ4KJ06"  # a sandbox client id: paths under /ams/sandbox/api
+SAMPLE_CLIENT_ID = "SANDBOX_SAMPLE000000001"
+
+
+RESULT_STATUS = {"paid": "S", "failed": "F", "unmapped": "U"}  # notifyPayment's result.resultStatus
+
+
+@cache  # loading checks the key, which takes a while: once per process
+def sample_key(name: str) -> rsa.RSAPrivateKey:
+    key = serialization.load_pem_private_key((SAMPLE_KEYS / f"{name}.pem").read_bytes(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise TypeError(f"{name}.pem is not an RSA private key")
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    client_id: str
+    merchant_key: rsa.RSAPrivateKey  # signs our requests
+    antom_key: rsa.RSAPrivateKey  # signs Antom's replies and notifications
+
+
+class AntomKit(ProviderKit[Credentials, AntomSandbox]):
+    name = "antom"
+    test_base_url = "https://open-sea-global.alipay.com"
+    api_path_pattern = "/ams/(sandbox/)?api/v1/payments/.*"
+    sample_order_id = "sample-order-4"
+    notification_source_ip = "110.75.1.20"
+    notify_cpu_target_ms = {"": 5.0}
+    # PAYMENT_RESULT's resultCode; its resultStatus (RESULT_STATUS above) says what it means.
+    outcomes = {
+        "paid": ("SUCCESS", S.PAID),
+        "failed": ("USER_BALANCE_NOT_ENOUGH", S.FAILED),
+        "unmapped": ("PAYMENT_IN_PROCESS", S.UNKNOWN),  # U: not a result PAYMENT_RESULT defines
+    }
+
+    @property
+    def shop_label(self) -> str:
+        return "Antom (Alipay and Alipay+ wallets)"
+
+    @property
+    def payment_method(self) -> str:
+        return "Alipay via Antom"
+
+    def new_credentials(self, variant: str = "") -> Credentials:
+        return Credentials(TEST_CLIENT_ID, new_rsa_key(), new_rsa_key())
+
+    def sample_credentials(self) -> Credentials:
+        return Credentials(
+            SAMPLE_CLIENT_ID,
+            sample_key("sample_merchant_private_key"),
+            sample_key("sample_antom_private_key"),
+        )
+
+    def new_sandbox(self, credentials: Credentials) -> AntomSandbox:
+        return AntomSandbox(
+            client_id=credentials.client_id,
+            merchant_public_key=credentials.merchant_key.public_key(),
+            antom_private_key=credentials.antom_key,
+        )
+
+    def secret_entry(self, credentials: Credentials, base_url: str) -> dict[str, Any]:
+        return {
+            "client_id": credentials.client_id,
+            "private_key": pem_body(private_pem(credentials.merchant_key)),  # bare base64, PKCS#8
+            "antom_public_key": pem_body(public_pem(credentials.antom_key)),  # as Antom hands it out
+            "base_url": base_url,
+        }
+
+    def secret_texts(self, credentials: Credentials) -> list[str]:
+        return [
+            *key_fragments(private_pem(credentials.merchant_key)),
+            *key_fragments(private_pem(credentials.merchant_key, "pkcs1")),
+            *key_fragments(private_pem(credentials.antom_key)),
+        ]
+
+    def checkout(self, sandbox: AntomSandbox) -> AntomCheckout:
+        return AntomCheckout(sandbox)
+
+    def serve_pages_at(self, sandbox: AntomSandbox, base_url: str) -> None:
+        sandbox.cashier_base = f"{base_url}/cashier"
+
+    def statement(self, sandbox: AntomSandbox, order_id: str, outcome: str) -> SignedNotification:
+        code, target = self.outcomes[outcome]
+        payment = sandbox.payments[order_id]
+        if outcome == "paid":
+            payment.update({"status": "SUCCESS", "paymentTime": payment["paymentTime"] or now()})
+        elif outcome == "failed":
+            payment.update({"status": "FAIL", "resultCode": code})
+        sent = sandbox.payment_notification(order_id, result=(RESULT_STATUS[outcome], code))
+        return SignedNotification(sent.method, sent.url, dict(sent.headers), sent.body, code, target)
+
+    def create_calls(self, sandbox: AntomSandbox, order_id: str) -> int:
+        return sum(
+            1
+            for call in sandbox.calls
+            if call.operation == "pay" and call.body.get("paymentRequestId") == order_id
+        )
+
+    def holds_order(self, sandbox: AntomSandbox, order_id: str) -> bool:
+        return order_id in sandbox.payments
+
+    def restate_amount(self, sandbox: AntomSandbox, order_id: str, value: int) -> None:
+        sandbox.payments[order_id]["paymentAmount"]["value"] = str(value)
+        sandbox.pay_silently(order_id)
+
+    def open_order(
+        self, sandbox: AntomSandbox, order_id: str, *, notify_url: str, return_url: str, description: str
+    ) -> str:
+        amount = {"currency": "EUR", "value": "1250"}
+        body = {
+            "productCode": "CASHIER_PAYMENT",
+            "paymentRequestId": order_id,
+            "paymentAmount": amount,
+            "paymentMethod": {"paymentMethodType": "ALIPAY_CN"},
+            "order": {"referenceOrderId": order_id, "orderDescription": description, "orderAmount": amount},
+            "paymentRedirectUrl": return_url,
+            "paymentNotifyUrl": notify_url,
+            "env": {"terminalType": "WEB"},
+        }
+        return str(sandbox._make(body)["normalUrl"])  # what a pay call makes, unrecorded
+
+
+KIT = AntomKit()
