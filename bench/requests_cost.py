@@ -40,7 +40,16 @@ from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
 from bench.providers import ProviderCase, first_variants, provider_cases
-from local.testing import FakeContext, ProviderKit, Template, environment, kits, proxy_event, table_arguments
+from local.testing import (
+    FakeContext,
+    ProviderKit,
+    Template,
+    environment,
+    fit_moto_for_long_runs,
+    kits,
+    proxy_event,
+    table_arguments,
+)
 
 # How a call is written in a row's sequence of calls.
 SHORT = {
@@ -164,6 +173,7 @@ class Harness:
 def harness() -> Iterator[Harness]:
     from local.testing import LambdaUnderTest
 
+    fit_moto_for_long_runs()  # thousands of requests: none may leave memory behind (local/moto_long_runs.py)
     secret = {name: kit.test_secret_entry() for name, kit in kits().items()}
     template = Template()
     BotocoreStubber.__call__ = _metered_stub  # type: ignore[method-assign]
@@ -210,7 +220,9 @@ def per_request_cost() -> dict[str, Any]:
     return results
 
 
-BATCH = 10  # moto deep-copies the whole table on every transaction: keep it small, start each batch afresh
+# Each batch on a fresh table, so every batch is measured alike at any count: moto answers a Query of
+# an index by reading every item of the table.
+BATCH = 10
 
 
 def _fresh_table(table_name: str) -> None:

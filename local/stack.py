@@ -31,7 +31,7 @@ from moto.server import ThreadedMotoServer
 from local.emulator import Emulator, EmulatorError, find_rie
 from local.gateway import Gateway
 from local.inprocess import InProcessBackend, Reply
-from local.moto_streams import share_stream_records
+from local.moto_long_runs import fit_moto_for_long_runs
 from local.pipeline import QueuePoller, StreamPoller, filters_of
 from local.preflight import (
     DEFAULT_PORT,
@@ -312,7 +312,7 @@ def start(args: argparse.Namespace, running: ExitStack, log: Callable[[str], Non
     running.callback(gateway.server_close)
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
-    share_stream_records()  # a long-running stack must not slow down with every change
+    fit_moto_for_long_runs()  # a long-running stack must not grow or slow down with every change
     moto = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)  # port 0: the OS picks a free one
     moto.start()
     running.callback(moto.stop)

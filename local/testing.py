@@ -19,7 +19,7 @@ from local.inprocess import (
     environment,
     reply_of,
 )
-from local.moto_streams import share_stream_records
+from local.moto_long_runs import fit_moto_for_long_runs
 from local.pipeline import QueuePoller, StreamPoller, filters_of
 from local.preflight import PreflightError, check_api_key, check_providers_file, parse_port
 from local.providers import kit_of, kits
@@ -98,6 +98,7 @@ __all__ = [
     "check_providers_file",
     "environment",
     "filters_of",
+    "fit_moto_for_long_runs",
     "form_after_error",
     "free_port",
     "kit_of",
@@ -116,7 +117,6 @@ __all__ = [
     "public_pem",
     "refund_errors",
     "reply_of",
-    "share_stream_records",
     "shop_page",
     "table_arguments",
     "watched",

@@ -38,14 +38,14 @@ from moto import mock_aws  # noqa: E402
 
 from local.testing import (  # noqa: E402
     Template,
-    share_stream_records,
+    fit_moto_for_long_runs,
 )
 from tests.support.aws import client, empty_stack_services, share_botocore_data_loader  # noqa: E402
 from tests.support.lambdas import Api  # noqa: E402
 from tests.support.link import ProviderLink  # noqa: E402
 from tests.support.secrets import PROVIDER_SECRET, WEBHOOK_SIGNING_SECRET  # noqa: E402
 
-share_stream_records()  # the orders table has a stream: see local/moto_streams.py
+fit_moto_for_long_runs()  # no test pays for the ones before it: see local/moto_long_runs.py
 share_botocore_data_loader()  # speed only: tests/support/aws.py
 
 pytest_plugins = [
