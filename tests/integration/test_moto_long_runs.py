@@ -75,16 +75,20 @@ def _picture(table: str) -> dict[str, Any]:
     }
 
 
+def _set_n(table: str, key: dict[str, Any], n: int) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": key,
+            "UpdateExpression": "SET n = :n",
+            "ExpressionAttributeValues": {":n": {"N": str(n)}},
+        }
+    }
+
+
 def _cancelled_by_a_condition(table: str) -> list[dict[str, Any]]:
     return [
-        {
-            "Update": {
-                "TableName": table,
-                "Key": _key(table, "p1", "b"),
-                "UpdateExpression": "SET n = :n, extra = :n",
-                "ExpressionAttributeValues": {":n": {"N": "2"}},
-            }
-        },
+        _set_n(table, _key(table, "p1", "b"), 2),  # moto changes the item in place
         {"Delete": {"TableName": table, "Key": _key(table, "p1", "a")}},
         {"Put": {"TableName": table, "Item": {**_key(table, "p1", "d"), "n": {"N": "1"}}}},
         {"Put": {"TableName": table, "Item": {**_key(table, "p3", "a"), "n": {"N": "1"}}}},
@@ -137,14 +141,7 @@ def test_a_committed_transaction_writes_its_items_and_their_stream_records(table
     before = _picture(table)
     client("dynamodb").transact_write_items(
         TransactItems=[
-            {
-                "Update": {
-                    "TableName": table,
-                    "Key": _key(table, "p1", "b"),
-                    "UpdateExpression": "SET n = :n",
-                    "ExpressionAttributeValues": {":n": {"N": "2"}},
-                }
-            },
+            _set_n(table, _key(table, "p1", "b"), 2),
             {"Delete": {"TableName": table, "Key": _key(table, "p1", "a")}},
             {"Put": {"TableName": table, "Item": {**_key(table, "p3", "a"), "n": {"N": "1"}}}},
         ]
@@ -176,18 +173,7 @@ def test_what_moto_keeps_does_not_grow_with_the_transactions(table: str) -> None
     key = _key(table, "p1", "b")
     items, tables = _alive(Item), _alive(Table)
     for version in range(20):
-        client("dynamodb").transact_write_items(
-            TransactItems=[
-                {
-                    "Update": {
-                        "TableName": table,
-                        "Key": key,
-                        "UpdateExpression": "SET n = :n",
-                        "ExpressionAttributeValues": {":n": {"N": str(version)}},
-                    }
-                }
-            ]
-        )
+        client("dynamodb").transact_write_items(TransactItems=[_set_n(table, key, version)])
         with pytest.raises(ClientError):
             client("dynamodb").transact_write_items(TransactItems=_cancelled_by_a_condition(table))
         client("dynamodb").query(
