@@ -13,9 +13,11 @@ moto 5.2 as shipped:
   items can change instead (each item it names as it was, whether its key existed, where each stream
   ended) and a cancelled one puts exactly that back: the table, its stream shard and every item it
   did not name stay the very same objects;
-- serialises nothing: a write in another thread of the moto server could land in the middle of a
-  transaction. Here the item writes take one lock, as DynamoDB's own isolation would have it, so a
-  cancelled transaction's undo cannot cut another writer's stream record.
+- serialises nothing: a request in another thread (the moto server answers each in a thread of its
+  own) could land in the middle of a transaction, and read its writes before it is cancelled, or
+  write a stream record the undo would then cut (moto's own table copy failed outright: "dictionary
+  changed size during iteration"). Here DynamoDB and DynamoDB Streams requests are answered one at a
+  time: a transaction is isolated, as DynamoDB's are.
 """
 
 from __future__ import annotations
@@ -32,10 +34,11 @@ from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
+from moto.dynamodb.responses import DynamoHandler
+from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
 _TRACKED_MODULES = ("moto.s3.",)
-_ITEM_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
-_WRITING = threading.RLock()
+_ANSWERING = threading.RLock()
 _ABSENT = object()
 
 
@@ -166,13 +169,13 @@ def _undone_when_cancelled(transact: Callable[..., None]) -> Callable[..., None]
     return transact_write_items
 
 
-def _one_writer_at_a_time(write: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(write)
-    def locked(*args: Any, **kwargs: Any) -> Any:
-        with _WRITING:
-            return write(*args, **kwargs)
+def _one_at_a_time(answer: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(answer)
+    def call_action(*args: Any, **kwargs: Any) -> Any:
+        with _ANSWERING:
+            return answer(*args, **kwargs)
 
-    return locked
+    return call_action
 
 
 _track = BaseModel.__new__
@@ -191,5 +194,5 @@ def fit_moto_for_long_runs() -> None:
     BaseModel.__new__ = staticmethod(_new_model)  # type: ignore[method-assign]
     dynamodb_models.copy = _TablesNotCopied  # type: ignore[attr-defined, assignment]
     DynamoDBBackend.transact_write_items = _undone_when_cancelled(DynamoDBBackend.transact_write_items)  # type: ignore[method-assign]
-    for name in _ITEM_WRITES:
-        setattr(DynamoDBBackend, name, _one_writer_at_a_time(getattr(DynamoDBBackend, name)))
+    for handler in (DynamoHandler, DynamoDBStreamsHandler):
+        handler.call_action = _one_at_a_time(handler.call_action)  # type: ignore[method-assign]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import gc
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -193,28 +193,50 @@ def test_deleted_messages_are_not_kept() -> None:
     client("sqs").delete_queue(QueueUrl=queue)
 
 
+def _from_another_thread_mid_transaction(
+    table: str, monkeypatch: pytest.MonkeyPatch, request: Callable[[], None]
+) -> None:
+    """`request` made from another thread once a transaction has written all it writes, just before
+    its last operation fails and cancels it (the moto server answers each request in a thread of its
+    own); given half a second to finish before the transaction goes on."""
+    backend = _backend()
+    other = threading.Thread(target=request)
+    read = backend.get_item
+    last = _key(table, "p1", "c")  # the operation that cancels the transaction
+
+    def read_and_let_the_other_thread_in(table_name: str, keys: dict[str, Any], *rest: Any) -> Any:
+        if keys == last and other.ident is None:
+            other.start()
+            other.join(timeout=0.5)
+        return read(table_name, keys, *rest)
+
+    monkeypatch.setattr(backend, "get_item", read_and_let_the_other_thread_in)
+    with pytest.raises(ClientError, match="TransactionCanceled"):
+        client("dynamodb").transact_write_items(TransactItems=_cancelled_by_a_condition(table))
+    monkeypatch.undo()
+    other.join(timeout=10)
+
+
 def test_a_write_from_another_thread_waits_for_a_transaction_and_keeps_its_stream_record(
     table: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The moto server answers each request in a thread of its own: a write that landed in the middle
-    of a transaction would lose its stream record when the transaction is undone."""
-    backend = _backend()
-    other = {**_key(table, "p9", "z"), "n": {"N": "1"}}
-    writer = threading.Thread(target=lambda: client("dynamodb").put_item(TableName=table, Item=other))
-    read = backend.get_item
+    """Written in the middle of the transaction, its stream record would be cut by the undo."""
+    item = {**_key(table, "p9", "z"), "n": {"N": "1"}}
+    _from_another_thread_mid_transaction(
+        table, monkeypatch, lambda: client("dynamodb").put_item(TableName=table, Item=item)
+    )
+    assert client("dynamodb").get_item(TableName=table, Key=_key(table, "p9", "z"))["Item"] == item
+    [*_, last] = _picture(table)["record bodies"]
+    assert (last["eventName"], last["dynamodb"]["Keys"]) == ("INSERT", _key(table, "p9", "z"))
 
-    def read_then_let_another_thread_write(*args: Any, **kwargs: Any) -> Any:
-        if not writer.is_alive() and writer.ident is None:
-            writer.start()
-            writer.join(timeout=0.5)  # the writer waits for the transaction: it cannot finish here
-        return read(*args, **kwargs)
 
-    monkeypatch.setattr(backend, "get_item", read_then_let_another_thread_write)
-    with pytest.raises(ClientError, match="TransactionCanceled"):
-        client("dynamodb").transact_write_items(TransactItems=_cancelled_by_a_condition(table))
-    writer.join(timeout=10)
-    monkeypatch.undo()
-    assert client("dynamodb").get_item(TableName=table, Key=_key(table, "p9", "z"))["Item"] == other
-    records = _picture(table)["record bodies"]
-    assert records[-1]["eventName"] == "INSERT"
-    assert records[-1]["dynamodb"]["Keys"] == _key(table, "p9", "z")
+def test_a_read_from_another_thread_never_sees_a_cancelled_transactions_writes(
+    table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def read_what_the_transaction_put() -> None:
+        seen.append(client("dynamodb").get_item(TableName=table, Key=_key(table, "p1", "d")))
+
+    _from_another_thread_mid_transaction(table, monkeypatch, read_what_the_transaction_put)
+    assert [reply.get("Item") for reply in seen] == [None]
