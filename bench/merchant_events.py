@@ -11,23 +11,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import requests
 
-from bench.throughput import order_body
-from local.testing import free_port, kits
+from bench.local_stack import create_and_pay, running_stack
+from local.testing import kits
 
-ROOT = Path(__file__).resolve().parent.parent
 ORDERS = int(os.environ.get("BENCH_EVENT_ORDERS", "100"))  # the burst; two events each: pending, paid
 QUIET_ORDERS = int(os.environ.get("BENCH_EVENT_QUIET_ORDERS", "25"))  # one at a time, for the latency
 WORKERS = 8  # the burst's changes come from this many clients at once
@@ -66,6 +61,12 @@ class Receiver:
         with self.lock:
             return len(self.arrived)
 
+    def wait_for(self, events: int, seconds: float) -> None:
+        """Until `events` distinct events have arrived, or `seconds` have passed."""
+        deadline = time.monotonic() + seconds
+        while self.count() < events and time.monotonic() < deadline:
+            time.sleep(0.01)
+
     def latencies(self, since: float = 0.0) -> list[float]:
         """Seconds from each event's commit (its created_at) to its arrival, for commits since `since`."""
         with self.lock:
@@ -81,65 +82,28 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def commit_to_webhook() -> dict[str, Any]:
     receiver = Receiver()
-    state_file = Path(tempfile.mkdtemp()) / "state.json"
-    stack = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "local.stack",
-            "--quiet",
-            "--in-process",
-            "--port",
-            str(free_port()),
-            "--state-file",
-            str(state_file),
-            "--schedule-every",
-            "0",
-            "--webhook-url",
-            receiver.url,
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,  # the handlers' log and metrics lines: written, not shown
-    )
+    providers = sorted(kits())
     try:
-        deadline = time.monotonic() + 60
-        while not state_file.exists() and time.monotonic() < deadline:
-            if stack.poll() is not None:
-                raise RuntimeError("the local stack exited")
-            time.sleep(0.1)
-        state = json.loads(state_file.read_text())
-        api, key, sandboxes = state["api"], state["api_key"], state["sandboxes"]
-        providers = sorted(kits())
+        with running_stack(
+            "--in-process", "--schedule-every", "0", "--webhook-url", receiver.url, handler_output=False
+        ) as stack:
 
-        def change(i: int) -> None:  # an order created (order.pending), then paid (order.paid)
-            provider = providers[i % len(providers)]  # every provider in turn
-            http = requests.Session()
-            http.post(
-                f"{api}/orders",
-                headers={"x-api-key": key},
-                timeout=30,
-                json=order_body(f"ev-{i}", provider, api),
-            ).raise_for_status()
-            http.post(f"{sandboxes[provider]}/_control/ev-{i}/pay", timeout=30).raise_for_status()
+            def change(i: int) -> None:  # an order created (order.pending), then paid (order.paid)
+                create_and_pay(requests.Session(), stack, providers[i % len(providers)], f"ev-{i}")
 
-        # 1. One order at a time, each waited for: the latency of a change on a quiet pipeline.
-        for i in range(QUIET_ORDERS):
-            change(i)
-            deadline = time.time() + 30
-            while receiver.count() < 2 * (i + 1) and time.time() < deadline:
-                time.sleep(0.01)
-        quiet = receiver.latencies()
-        # 2. A burst from WORKERS clients: events per second while it drains, and the latency then.
-        started = time.time()
-        with ThreadPoolExecutor(WORKERS) as pool:
-            list(pool.map(change, range(QUIET_ORDERS, QUIET_ORDERS + ORDERS)))
-        committed = time.time()
-        expected = 2 * (QUIET_ORDERS + ORDERS)
-        while receiver.count() < expected and time.time() - started < TIME_LIMIT_S:
-            time.sleep(0.05)
+            # 1. One order at a time, each waited for: the latency of a change on a quiet pipeline.
+            for i in range(QUIET_ORDERS):
+                change(i)
+                receiver.wait_for(2 * (i + 1), 30)
+            quiet = receiver.latencies()
+            # 2. A burst from WORKERS clients: events per second while it drains, and the latency then.
+            started = time.time()
+            with ThreadPoolExecutor(WORKERS) as pool:
+                list(pool.map(change, range(QUIET_ORDERS, QUIET_ORDERS + ORDERS)))
+            committed = time.time()
+            expected = 2 * (QUIET_ORDERS + ORDERS)
+            receiver.wait_for(expected, TIME_LIMIT_S - (committed - started))
     finally:
-        stack.terminate()
-        stack.wait(timeout=20)
         receiver.server.shutdown()
     burst = receiver.latencies(since=started)
     last = max((arrived for arrived, _ in receiver.arrived.values()), default=started)

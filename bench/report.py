@@ -7,6 +7,7 @@ from typing import Any
 from bench.providers import ProviderCase, provider_cases
 
 COLD_TARGET = 1.3
+PEAK_RSS_TARGET_MB = 2048
 
 
 CANCEL = "POST /orders/{id}/cancel"
@@ -70,6 +71,7 @@ def render(results: dict[str, Any]) -> str:
         f"Machine: {machine.get('cores')} cores, Python {machine.get('python')}; 1-minute load average"
         " as each step began: "
         + (", ".join(f"{step} {load:g}" for step, load in loads.items()) or "not recorded"),
+        *_steps(results),
         "",
         "1. Cold start (fresh interpreter: import handler with the layer on the path, module scope)",
         f"   {'':22}{'median ms':>10}{'p90 ms':>10}{'x floor':>9}  target <= {COLD_TARGET}",
@@ -188,7 +190,41 @@ def render(results: dict[str, Any]) -> str:
             f"   events received in all: {row['events']} of {row['expected']}",
             f"   ({row['note']})",
         ]
+    if "dev_session" in results:
+        lines += _dev_session(results["dev_session"])
     return "\n".join(lines)
+
+
+def _steps(results: dict[str, Any]) -> list[str]:
+    """Each step's wall time and peak resident memory (its own process, or the largest it waited for)."""
+    peaks = results.get("peak_rss_mb")
+    if not peaks:  # results.json from before these were measured
+        return []
+    lines = [
+        "",
+        "0. Each step in a process of its own: wall time, peak resident memory",
+        f"   {'step':26}{'seconds':>9}{'peak MB':>9}  target < {PEAK_RSS_TARGET_MB} MB",
+    ]
+    for step, peak in peaks.items():
+        lines.append(
+            f"   {step:26}{results.get(step + '_seconds', 0.0):9.1f}{peak:9.0f}  "
+            f"{_mark(peak < PEAK_RSS_TARGET_MB)}"
+        )
+    return lines
+
+
+def _dev_session(row: dict[str, Any]) -> list[str]:
+    points = "   ".join(f"{point['orders']:>5} orders {point['rss']:6.0f} MB" for point in row["checkpoints"])
+    return [
+        "",
+        f"9. A long `make dev` session: the local stack's process ({row['mode']}), resident memory as orders"
+        " are paid",
+        f"   {points}",
+        f"   growth after the first checkpoint: {row['growth_mb_per_1000_orders']:.1f} MB per 1,000 orders;"
+        f" peak {row['checkpoints'][-1]['peak']:.0f} MB; the tables hold {row['items_held']:,} items",
+        f"   ({row['orders']} orders created and paid by {row['workers']} clients in {row['seconds']:.0f} s,"
+        f" {row['events']} of {row['expected_events']} merchant events received)",
+    ]
 
 
 def _cheapest_missed_notify(rows: dict[str, Any]) -> tuple[ProviderCase, dict[str, Any]] | None:

@@ -1,6 +1,7 @@
 """`make bench`: cold start, per-request CPU, round trips, package sizes, SDK comparisons, local-stack
-throughput, reconciliation's cost per item and per run, merchant events from commit to webhook. Prints
-a table and writes bench/results.json.
+throughput, reconciliation's cost per item and per run, merchant events from commit to webhook, a long
+`make dev` session's memory; each step in a process of its own, its wall time and peak resident
+memory noted. Prints a table and writes bench/results.json.
 Figures, not pass/fail: targets are shown beside them. Run on an otherwise idle machine; 2 cores here.
 """
 
@@ -12,9 +13,10 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -243,25 +245,63 @@ def _reconciliation_quietly() -> dict[str, Any]:
         return reconcile_cost()
 
 
-def main() -> int:
-    from bench.merchant_events import commit_to_webhook
+def _dev_session() -> dict[str, Any]:
+    from bench.dev_session import dev_session_memory
+
+    return dev_session_memory()
+
+
+def _throughput() -> dict[str, Any]:
     from bench.throughput import local_stack_throughput
 
+    return local_stack_throughput()
+
+
+def _merchant_events() -> dict[str, Any]:
+    from bench.merchant_events import commit_to_webhook
+
+    return commit_to_webhook()
+
+
+STEPS: dict[str, Callable[[], dict[str, Any]]] = {
+    "cold_start": cold_start,
+    "package_sizes": package_sizes,
+    "per_request": _per_request_quietly,
+    "reconciliation": _reconciliation_quietly,
+    "sdk_comparison": sdk_comparison,
+    "local_stack_throughput": _throughput,
+    "merchant_events": _merchant_events,
+    "dev_session": _dev_session,
+}
+
+
+def _in_a_process_of_its_own(name: str) -> tuple[dict[str, Any], float]:
+    """The step's results, and the peak resident memory of its largest process (MB): the step's own
+    process, or any it started and waited for (a local stack, a fresh interpreter). One process per
+    step, so no step's memory counts in another's."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "result.json"
+        step = subprocess.Popen([sys.executable, "-m", "bench.run", "--step", name, str(out)], cwd=ROOT)
+        _, status, usage = os.wait4(step.pid, 0)
+        step.returncode = os.waitstatus_to_exitcode(status)
+        if step.returncode != 0:
+            raise SystemExit(f"bench: step {name} failed (exit {step.returncode})")
+        return json.loads(out.read_text()), usage.ru_maxrss / 1024  # Linux: kB
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--step"]:  # one step, in the process the whole run started for it
+        name, out = argv[1:3]
+        Path(out).write_text(json.dumps(STEPS[name]()))
+        return 0
     results: dict[str, Any] = {"machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]}}
-    steps = [
-        ("cold_start", cold_start),
-        ("package_sizes", package_sizes),
-        ("per_request", _per_request_quietly),
-        ("reconciliation", _reconciliation_quietly),
-        ("sdk_comparison", sdk_comparison),
-        ("local_stack_throughput", local_stack_throughput),
-        ("merchant_events", commit_to_webhook),
-    ]
     # Other work on the machine moves every figure: the 1-minute load average as each step starts,
     # and at the end, goes into the results and the table.
     loads: dict[str, float] = {}
     results["machine"]["load_1min"] = loads
-    for name, step in steps:
+    peaks: dict[str, float] = {}
+    results["peak_rss_mb"] = peaks
+    for name in STEPS:
         loads[name] = round(os.getloadavg()[0], 2)
         started = time.perf_counter()
         print(f"… {name}", file=sys.stderr, flush=True)
@@ -269,7 +309,7 @@ def main() -> int:
             print(
                 f"  (the handlers' log and metrics lines: {HANDLER_LOG.relative_to(ROOT)})", file=sys.stderr
             )
-        results[name] = step()
+        results[name], peaks[name] = _in_a_process_of_its_own(name)
         results[name + "_seconds"] = round(time.perf_counter() - started, 1)
     loads["end"] = round(os.getloadavg()[0], 2)
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2))
@@ -280,4 +320,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -313,10 +313,10 @@ def start(args: argparse.Namespace, running: ExitStack, log: Callable[[str], Non
     # Ready) must not need it (`make unit` runs without moto).
     from moto.server import ThreadedMotoServer
 
-    from local.moto_streams import share_stream_records
+    from local.moto_long_runs import fit_moto_for_long_runs
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
-    share_stream_records()  # a long-running stack must not slow down with every change
+    fit_moto_for_long_runs()  # a long-running stack must not grow or slow down with every change
     moto = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)  # port 0: the OS picks a free one
     moto.start()
     running.callback(moto.stop)

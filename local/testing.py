@@ -98,6 +98,7 @@ __all__ = [
     "checkout_page",
     "environment",
     "filters_of",
+    "fit_moto_for_long_runs",
     "form_after_error",
     "free_port",
     "kit_of",
@@ -117,15 +118,14 @@ __all__ = [
     "public_pem",
     "refund_errors",
     "reply_of",
-    "share_stream_records",
     "shop_page",
     "table_arguments",
     "watched",
 ]
 
 
-def share_stream_records() -> None:
-    """local/moto_streams.py's, imported when called: tests that need no AWS run without moto."""
-    from local.moto_streams import share_stream_records as share
+def fit_moto_for_long_runs() -> None:
+    """local/moto_long_runs.py's, imported when called: tests that need no AWS run without moto."""
+    from local.moto_long_runs import fit_moto_for_long_runs as fit
 
-    share()
+    fit()

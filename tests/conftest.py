@@ -54,7 +54,7 @@ from tests.support.aws import (  # noqa: E402
 if os.environ.get("WITHOUT_MOTO"):
     forbid_moto()  # before anything below imports it
 
-from local.testing import Template, share_stream_records  # noqa: E402
+from local.testing import Template, fit_moto_for_long_runs  # noqa: E402
 from tests.support.lambdas import Api  # noqa: E402
 from tests.support.link import ProviderLink  # noqa: E402
 from tests.support.secrets import PROVIDER_SECRET, WEBHOOK_SIGNING_SECRET  # noqa: E402
@@ -129,7 +129,7 @@ def mocked_aws() -> Iterator[None]:
     and EventBridge to itself (`stack`). Why not a moto per test: tests/support/aws.py."""
     from moto import mock_aws
 
-    share_stream_records()  # the orders table has a stream: see local/moto_streams.py
+    fit_moto_for_long_runs()  # no test pays for the ones before it: see local/moto_long_runs.py
     # A session made before moto was imported lacks its hook: boto3's next client makes a new one.
     boto3.DEFAULT_SESSION = None
     client.cache_clear()

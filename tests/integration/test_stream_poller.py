@@ -84,7 +84,7 @@ def test_records_written_after_a_cancelled_transaction_reach_the_function(collec
 
 def test_records_written_to_a_replaced_shard_reach_the_function(collected: Collected) -> None:
     """The table swapped for a copy made before a change, as moto's rollback does it (whatever moto's
-    version or local/moto_streams.py do to transactions, this is the case the poller must survive)."""
+    version or local/moto_long_runs.py do to transactions, this is the case the poller must survive)."""
     collected.put_event(1)
     assert collected.poller.poll_once() == 1
     moto_tables()[collected.table] = copy.deepcopy(moto_tables()[collected.table])
