@@ -108,11 +108,7 @@ lint: $(VENV)/.installed
 # fixtures asked for only to be set up first (mocked_aws), importlib's finder hook, Lambda context
 # attributes, pydantic settings and the customer fields the adapters read by name.
 VULTURE_CALLED_BY_FRAMEWORKS := @field_validator,@model_validator,@app.*,@*.exception_handler,@*.not_found,@pytest.fixture,@pytest.hookimpl
-<<<<<<< HEAD
-VULTURE_USED_BY_NAME := lambda_handler,do_GET,do_POST,do_PUT,do_PATCH,do_DELETE,log_message,pytest_*,mocked_aws,find_spec,protocol_version,disable_nagle_algorithm,daemon_threads,close_connection,RequestHandlerClass,__deepcopy__,memory_limit_in_mb,invoked_function_arn,raise_on_entire_batch_failure,model_config,first_name,last_name,country,address1,address2,house_number,zip_code,city
-=======
-VULTURE_USED_BY_NAME := lambda_handler,do_GET,do_POST,do_PUT,do_PATCH,do_DELETE,log_message,pytest_*,protocol_version,disable_nagle_algorithm,daemon_threads,close_connection,RequestHandlerClass,memory_limit_in_mb,invoked_function_arn,raise_on_entire_batch_failure,model_config,first_name,last_name,country,address1,address2,house_number,zip_code,city
->>>>>>> bench-memory
+VULTURE_USED_BY_NAME := lambda_handler,do_GET,do_POST,do_PUT,do_PATCH,do_DELETE,log_message,pytest_*,mocked_aws,find_spec,protocol_version,disable_nagle_algorithm,daemon_threads,close_connection,RequestHandlerClass,memory_limit_in_mb,invoked_function_arn,raise_on_entire_batch_failure,model_config,first_name,last_name,country,address1,address2,house_number,zip_code,city
 
 validate: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint

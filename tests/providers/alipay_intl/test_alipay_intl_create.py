@@ -25,7 +25,6 @@ from tests.providers.alipay_intl.fixtures import (
     NOTIFY_URL,
     NOW,
     PRODUCT_CODE,
-    SandboxHttp,
     context_for,
     create_request,
     make_adapter,
@@ -33,6 +32,7 @@ from tests.providers.alipay_intl.fixtures import (
     order_for,
     private_text,
 )
+from tests.support.sandbox_client import SandboxHttp
 
 HASHES = {"SHA256": hashes.SHA256(), "SHA1": hashes.SHA1()}
 PREFIX = b'{"request":'
@@ -225,7 +225,7 @@ def test_http_500_and_garbage_are_unavailable() -> None:
     http.faults.append("http_500")
     with pytest.raises(ProviderUnavailable):
         create(adapter, "a-500")
-    http.sandbox = _Garbage()  # type: ignore[assignment]
+    http.sandbox = _Garbage()
     with pytest.raises(ProviderUnavailable) as caught:
         create(adapter, "a-garbage")
     assert caught.value.code == "provider_bad_reply"

@@ -11,12 +11,12 @@ from payments.money import Money
 from payments.orders import OrderStatus
 from payments.providers.alipay_intl.adapter import PAY_STATUS_TABLE, AlipayIntl
 from tests.providers.alipay_intl.fixtures import (
-    SandboxHttp,
     context_for,
     create_request,
     make_adapter,
     order_for,
 )
+from tests.support.sandbox_client import SandboxHttp
 
 
 def created(order_id: str = "q-1") -> tuple[AlipayIntl, SandboxHttp]:

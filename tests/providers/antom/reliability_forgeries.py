@@ -133,9 +133,9 @@ def forgeries(harness: Harness, order_id: str, genuine: Delivery, rng: random.Ra
         ("in China time", stamp.astimezone(timezone(timedelta(hours=8))).isoformat()),
         ("missing", None),
     )
-    for label, when in times:
-        if when != moment:
-            add(f"request-time {label}", headers=with_headers(request_time=when))
+    for label, stated in times:
+        if stated != moment:
+            add(f"request-time {label}", headers=with_headers(request_time=stated))
     # What is signed, built wrongly (Antom's key, so only the construction is wrong).
     for label, content in (
         ("the body only", body),

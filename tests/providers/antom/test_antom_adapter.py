@@ -24,7 +24,6 @@ from tests.providers.antom.fixtures import (
     MERCHANT_KEY,
     NOTIFY_URL,
     NOW,
-    SandboxHttp,
     context_for,
     create_request,
     make_adapter,
@@ -32,6 +31,7 @@ from tests.providers.antom.fixtures import (
     order_for,
     settings_entry,
 )
+from tests.support.sandbox_client import SandboxHttp
 
 
 def created(adapter: Antom, order_id: str, **overrides: Any) -> Order:

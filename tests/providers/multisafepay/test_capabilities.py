@@ -34,7 +34,10 @@ def test_the_documented_record_shows_the_settings_defaults() -> None:
     assert documented.currencies == frozenset({"EUR", "USD"})
     assert documented.max_amount == 2**31 - 1
     assert (documented.max_expiry_seconds, documented.default_expiry_seconds) == (5 * 3600, 5 * 3600)
-    assert (documented.wallets, documented.default_wallet) == ({"alipay_cn", "alipay_plus"}, "alipay_cn")
+    assert (documented.wallets, documented.default_wallet) == (
+        frozenset({"alipay_cn", "alipay_plus"}),
+        "alipay_cn",
+    )
     assert documented.set_by_settings == {
         "currencies",
         "max_amount",
@@ -54,7 +57,7 @@ def test_currencies_and_max_amount_come_from_the_settings() -> None:
     assert refused.message == "amount.value: above MultiSafepay's limit of 500 minor units"
 
 
-def refused_by_the_adapter(provider: MultiSafepay, **overrides: object) -> ValidationFailed:
+def refused_by_the_adapter(provider: MultiSafepay, **overrides: Any) -> ValidationFailed:
     request = CreateOrderRequest.model_validate(order_body(provider="multisafepay", **overrides))
     check_capabilities(request, provider.capabilities, provider.label)
     with pytest.raises(ValidationFailed) as caught:

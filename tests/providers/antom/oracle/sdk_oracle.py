@@ -22,6 +22,7 @@ these functions are used, never its HTTP client.
 
 import json
 import sys
+from typing import Any
 
 from com.alipay.ams.api.request.notify.alipay_pay_result_notify import AlipayPayResultNotify
 from com.alipay.ams.api.request.notify.alipay_refund_notify import AlipayRefundNotify
@@ -29,11 +30,11 @@ from com.alipay.ams.api.tools.signature_tool import sign
 from com.alipay.ams.api.tools.webhook_tool import check_signature
 
 
-def signed(case):
-    return sign("POST", case["path"], case["client_id"], case["time"], case["body"], case["private_key"])
+def signed(case: dict[str, Any]) -> str:
+    return str(sign("POST", case["path"], case["client_id"], case["time"], case["body"], case["private_key"]))
 
 
-def checked(case):
+def checked(case: dict[str, Any]) -> dict[str, Any]:
     try:
         valid = check_signature(
             "POST",
@@ -49,7 +50,7 @@ def checked(case):
     return {"valid": bool(valid), "error": None}
 
 
-def amount(value):
+def amount(value: Any) -> dict[str, Any] | None:
     """An Amount model or the raw dict the model kept, as {currency, value}."""
     if value is None:
         return None
@@ -58,11 +59,11 @@ def amount(value):
     if isinstance(value.currency, dict):
         # SDK 1.7.1's AlipayRefundNotify builds Amount(notify["refundAmount"]): the whole object lands
         # in `currency` (reported as such by the test: tests/providers/antom/test_sdk_oracle.py).
-        return {"sdk_quirk": "amount_in_currency", **amount(value.currency)}
+        return {"sdk_quirk": "amount_in_currency", **(amount(value.currency) or {})}
     return {"currency": value.currency, "value": value.value}
 
 
-def read(case):
+def read(case: dict[str, Any]) -> dict[str, Any]:
     if case["kind"] == "payment":
         note = AlipayPayResultNotify(case["body"])
         return {
@@ -83,7 +84,7 @@ def read(case):
     }
 
 
-def main():
+def main() -> int:
     cases = json.load(sys.stdin)
     answer = {
         "sign": [signed(case) for case in cases.get("sign", [])],
