@@ -12,6 +12,7 @@ import boto3
 from local.testing import kit_of
 from payments.orders import OPEN
 from payments.providers.capabilities import RefundReporting
+from payments.schedule import due_partitions
 from payments.store.orders import OrdersStore
 from payments.store.table import Table
 from tests.conftest import Stack
@@ -30,14 +31,17 @@ def sources(shop: Shop, order_id: str) -> list[tuple[str, str | None]]:
 
 
 def due(stack: Stack) -> list[str]:
-    """What the due index holds (a Query of the index, as the reconciler reads it)."""
-    page = boto3.client("dynamodb").query(
-        TableName=stack.table_name,
-        IndexName="DueIndex",
-        KeyConditionExpression="due_pk = :due",
-        ExpressionAttributeValues={":due": {"S": "due"}},
-    )
-    return [item["sk"]["S"] + "@" + item["pk"]["S"].removeprefix("ORDER#") for item in page["Items"]]
+    """What the due index holds (a Query of each of its shards, as the reconciler reads it)."""
+    items = []
+    for partition in due_partitions():
+        page = boto3.client("dynamodb").query(
+            TableName=stack.table_name,
+            IndexName="DueIndex",
+            KeyConditionExpression="due_pk = :due",
+            ExpressionAttributeValues={":due": {"S": partition}},
+        )
+        items.extend(page["Items"])
+    return [item["sk"]["S"] + "@" + item["pk"]["S"].removeprefix("ORDER#") for item in items]
 
 
 def test_a_payment_whose_notification_was_lost_is_found_by_the_next_run(shop: Shop, stack: Stack) -> None:
@@ -163,7 +167,7 @@ def shop_body(shop: Shop, order_id: str) -> dict[str, Any]:
 
 
 def test_a_check_reads_the_order_once(shop: Shop) -> None:
-    """The due index, the order with its refunds, the lease (which answers the order as leased), the
+    """The due index (a Query of each shard), the order with its refunds, the lease (which answers the order as leased), the
     provider, the commit: no second read of the order when the lease finds the version that was read."""
     shop.create("rc-once")
     shop.sandbox.pay_silently("rc-once")
@@ -179,4 +183,4 @@ def test_a_check_reads_the_order_once(shop: Shop) -> None:
     finally:
         client.meta.events.unregister("before-call.dynamodb", record)
     assert (report["checked"], report["changed"]) == (1, 1)
-    assert calls == ["Query", "Query", "UpdateItem", "TransactWriteItems"]
+    assert calls == ["Query"] * len(due_partitions()) + ["Query", "UpdateItem", "TransactWriteItems"]

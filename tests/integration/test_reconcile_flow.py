@@ -23,7 +23,7 @@ from payments.ledger import MERCHANT, Refund
 from payments.money import Money
 from payments.orders import OrderStatus
 from payments.providers.capabilities import Capabilities
-from payments.schedule import CHECK_OFFSETS
+from payments.schedule import CHECK_OFFSETS, due_partitions
 from payments.store.orders import OrdersStore
 from payments.store.table import Table
 from tests.conftest import Stack
@@ -130,13 +130,16 @@ def pending_refund(
 
 
 def due(stack: Stack, store: OrdersStore) -> list[str]:
-    page = store.table.client.query(
-        TableName=stack.table_name,
-        IndexName="DueIndex",
-        KeyConditionExpression="due_pk = :due",
-        ExpressionAttributeValues={":due": {"S": "due"}},
-    )
-    return [item["pk"]["S"].removeprefix("ORDER#") + "/" + item["sk"]["S"] for item in page["Items"]]
+    items = []
+    for partition in due_partitions():
+        page = store.table.client.query(
+            TableName=stack.table_name,
+            IndexName="DueIndex",
+            KeyConditionExpression="due_pk = :due",
+            ExpressionAttributeValues={":due": {"S": partition}},
+        )
+        items.extend(page["Items"])
+    return [item["pk"]["S"].removeprefix("ORDER#") + "/" + item["sk"]["S"] for item in items]
 
 
 # -- the store: a bare check count never takes an item off the index ------------------------------

@@ -3,8 +3,10 @@
 An order that is `created`, `pending` or `unknown`, an order cancelled here while its provider's checkout
 (which has no cancel call) may still take a payment (`watch_until`), and a refund that is `pending` or
 `unknown`, carry `due_pk`/`due_at` in the orders table: the sparse index `DueIndex` holds exactly those
-items, so the reconciler (payments/flows/reconcile.py) finds its work with a Query, never a scan. The store
+items, so the reconciler (payments/flows/reconcile.py) finds its work with Queries, never a scan. The store
 sets and clears the two attributes in the same writes that change the item (payments/store/orders.py).
+`due_pk` is one of SHARD_COUNT shards, from the order's id (a refund's too: an order's work stays
+together), so no index partition takes every order's writes (payments/store/shards.py).
 """
 
 from __future__ import annotations
@@ -12,7 +14,12 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 
-DUE_PARTITION = "due"  # the index's one partition key value: due work, ordered by due_at
+from payments.store.shards import every_shard, sharded
+
+DUE_PREFIX = "DUE"  # the index's partition key values: DUE#<shard>, due work ordered by due_at
+# The one partition key value before the index was sharded: still read until it drains (every write
+# that moves an item's due_at moves it to its shard, and no item stays due past the 7-day schedule).
+LEGACY_DUE_PARTITION = "due"
 # Offsets from an item's creation of its successive checks: 2 min, 10 min, 30 min, 2 h, 6 h, then daily.
 CHECK_OFFSETS = (
     timedelta(minutes=2),
@@ -26,6 +33,16 @@ GIVE_UP_AFTER = timedelta(days=7)  # still unresolved: flagged needs_attention, 
 # Compresses the schedule for the local stack's end-to-end tests (0.01: the first check after 1.2 s).
 # Never set in template.yaml: deployed, the schedule is the one above.
 SCALE = float(os.environ.get("RECONCILE_SCHEDULE_SCALE") or 1)
+
+
+def due_partition(order_id: str) -> str:
+    """The due index's partition key value for an order's items, the order's and its refunds'."""
+    return sharded(DUE_PREFIX, order_id)
+
+
+def due_partitions() -> list[str]:
+    """Every partition key value of the due index a reconciler reads."""
+    return [*every_shard(DUE_PREFIX), LEGACY_DUE_PARTITION]
 
 
 def next_check(created_at: str, checks_done: int) -> datetime | None:

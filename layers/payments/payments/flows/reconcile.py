@@ -2,7 +2,7 @@
 
 A scheduled run (functions/reconcile) asks the providers about the work that is due — open orders,
 orders cancelled here whose provider's checkout may still take a payment (`watched`), and refunds in
-flight, found through the sparse `DueIndex` (payments/schedule.py), never a scan — and
+flight, found through the sparse, sharded `DueIndex` (payments/schedule.py), never a scan — and
 `POST /orders/{order_id}/sync` asks about one order now. Every answer goes through the same gate and
 engine as a notification, recorded with its source (`reconcile`, `sync`). Each item is claimed with
 its lease (a conditional write), so overlapping runs, or a run racing a notification, never apply
@@ -132,15 +132,16 @@ class ReconcileFlow(Flow):
         return report
 
     def _due(self, now: datetime, page_size: int, more: Callable[[], bool]) -> Iterator[DueItem]:
-        """Due items page by page, at most INDEX_READ_FACTOR pages; the next page only while `more()`
-        (the run can still take items up)."""
-        after = None
+        """Due items page by page (each page merged from every shard of the index, oldest due first),
+        at most INDEX_READ_FACTOR pages; the next page only while `more()` (the run can still take
+        items up)."""
+        cursor = None
         for _ in range(INDEX_READ_FACTOR):
-            page = self.store.due_items(now, page_size, after)
-            yield from page
-            if len(page) < page_size or not more():
+            page = self.store.due_items(now, page_size, cursor)
+            yield from page.items
+            if page.cursor is None or not more():
                 return
-            after = page[-1]
+            cursor = page.cursor
 
     def _check_item(self, item: DueItem, source: str) -> bool:
         found = self.store.get_with_refunds(item.order_id)

@@ -12,7 +12,7 @@ from payments.facts import RefundStatus
 from payments.ledger import IN_FLIGHT, Refund
 from payments.money import Money
 from payments.orders import DEFAULT_WALLET, OPEN, Order, OrderEvent, OrderStatus, watched
-from payments.schedule import DUE_PARTITION, next_check, next_watch_check
+from payments.schedule import due_partition, next_check, next_watch_check
 from payments.store.table import deserialize, payload_text, plain, serialize
 
 ORDER_PREFIX = "ORDER#"
@@ -65,8 +65,8 @@ def refund_due_at(refund: Refund) -> str | None:
     return iso(due) if due else None
 
 
-def _due(due_at: str | None) -> dict[str, Any]:
-    return {"due_pk": DUE_PARTITION if due_at else None, "due_at": due_at}
+def _due(order_id: str, due_at: str | None) -> dict[str, Any]:
+    return {"due_pk": due_partition(order_id) if due_at else None, "due_at": due_at}
 
 
 def order_item(order: Order) -> dict[str, Any]:
@@ -104,7 +104,7 @@ def order_item(order: Order) -> dict[str, Any]:
             "checks": order.checks,
             "amount_confirmed": order.amount_confirmed or None,
             "watch_until": order.watch_until,
-            **_due(order_due_at(order)),
+            **_due(order.order_id, order_due_at(order)),
         }
     )
 
@@ -166,7 +166,7 @@ def refund_item(refund: Refund, provider: str) -> dict[str, Any]:
             "lease_until": refund.lease_until,
             "checks": refund.checks,
             "provider": provider,  # so the due index can group work by provider
-            **_due(refund_due_at(refund)),
+            **_due(refund.order_id, refund_due_at(refund)),
         }
     )
 

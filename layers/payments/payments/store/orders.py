@@ -9,7 +9,7 @@ check counts are single conditional updates beside it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ from payments.errors import ConcurrentUpdateError, StoreUnavailable
 from payments.facts import RefundStatus
 from payments.ledger import Refund
 from payments.orders import Order, OrderEvent, OrderStatus
-from payments.schedule import DUE_PARTITION, schedule_spent
+from payments.schedule import due_partition, due_partitions, schedule_spent
 from payments.store.order_items import (
     DUE_INDEX,
     EVENT_PREFIX,
@@ -39,6 +39,7 @@ from payments.store.order_items import (
     refund_item,
     refund_key,
 )
+from payments.store.shards import merged
 from payments.store.table import TableStore, deserialize, serialize
 
 if TYPE_CHECKING:
@@ -88,6 +89,31 @@ class DueItem:
     refund_id: str | None  # None: the order itself
     provider: str
     due_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class DueCursor:
+    """Where a reconciler's read of the due index stands: for each shard not yet read to its end, the
+    last item taken from it (None: none yet)."""
+
+    shards: dict[str, DueItem | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DuePage:
+    items: list[DueItem]
+    cursor: DueCursor | None  # None: every shard read to its end
+
+
+def _due_item(raw: dict[str, Any]) -> DueItem:
+    item = deserialize(raw)
+    sort_key = item["sk"]
+    return DueItem(
+        order_id=item["pk"].removeprefix(ORDER_PREFIX),
+        refund_id=sort_key.removeprefix(REFUND_PREFIX) if sort_key.startswith(REFUND_PREFIX) else None,
+        provider=item.get("provider", ""),
+        due_at=item["due_at"],
+    )
 
 
 class OrdersStore(TableStore):
@@ -154,41 +180,55 @@ class OrdersStore(TableStore):
         cursor = oldest if oldest is not None and oldest > 1 and len(events) == limit else None
         return OrderPage(order, refunds, events, cursor)
 
-    def due_items(self, now: datetime, limit: int, after: DueItem | None = None) -> list[DueItem]:
-        """The open work due by `now`, oldest due first: a Query of the sparse index, never a scan.
-        `after`: the last item of the page before (the next page starts behind it)."""
-        request: dict[str, Any] = {}
-        if after is not None:
-            sort_key = f"{REFUND_PREFIX}{after.refund_id}" if after.refund_id is not None else ORDER_SK
-            request["ExclusiveStartKey"] = {
-                **order_key(after.order_id),
-                "sk": {"S": sort_key},
-                "due_pk": {"S": DUE_PARTITION},
-                "due_at": {"S": after.due_at},
-            }
-        page = self.table.call(
-            "query",
-            IndexName=DUE_INDEX,
-            KeyConditionExpression="due_pk = :due AND due_at <= :now",
-            ExpressionAttributeValues={":due": {"S": DUE_PARTITION}, ":now": {"S": iso(now)}},
-            Limit=limit,
-            **request,
-        )
-        items = []
-        for raw in page.get("Items", []):
-            item = deserialize(raw)
-            sort_key = item["sk"]
-            items.append(
-                DueItem(
-                    order_id=item["pk"].removeprefix(ORDER_PREFIX),
-                    refund_id=sort_key.removeprefix(REFUND_PREFIX)
-                    if sort_key.startswith(REFUND_PREFIX)
-                    else None,
-                    provider=item.get("provider", ""),
-                    due_at=item["due_at"],
-                )
+    def due_items(self, now: datetime, limit: int, after: DueCursor | None = None) -> DuePage:
+        """At most `limit` items of the open work due by `now`, oldest due first: a Query of each shard of
+        the sparse index still unread (never a scan), each for its share of `limit`, merged by due_at.
+        `after`: the cursor of the page before. A shard with a long backlog is read a share at a time,
+        so every other shard's oldest work is on the first page; a shard read to its end drops out and
+        its share goes to the others."""
+        shards = dict(after.shards) if after is not None else dict.fromkeys(due_partitions())
+        share = -(-limit // len(shards))  # ceil: a page reads at most limit + len(shards) - 1 entries
+        read: dict[str, list[DueItem]] = {}
+        finished: set[str] = set()
+        for partition, last in shards.items():
+            request: dict[str, Any] = {}
+            if last is not None:
+                sort_key = f"{REFUND_PREFIX}{last.refund_id}" if last.refund_id is not None else ORDER_SK
+                request["ExclusiveStartKey"] = {
+                    **order_key(last.order_id),
+                    "sk": {"S": sort_key},
+                    "due_pk": {"S": partition},
+                    "due_at": {"S": last.due_at},
+                }
+            page = self.table.call(
+                "query",
+                IndexName=DUE_INDEX,
+                KeyConditionExpression="due_pk = :due AND due_at <= :now",
+                ExpressionAttributeValues={":due": {"S": partition}, ":now": {"S": iso(now)}},
+                Limit=share,
+                **request,
             )
-        return items
+            read[partition] = [_due_item(raw) for raw in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                finished.add(partition)
+        # Ties on due_at go round the shards (each shard's first item, then each one's second, …), so
+        # no shard waits behind the others' equally old work.
+        taken = merged(
+            (
+                [(item, position, partition) for position, item in enumerate(items)]
+                for partition, items in read.items()
+            ),
+            lambda entry: f"{entry[0].due_at}#{entry[1]:06d}",  # due_at: fixed width (clock.iso)
+            limit=limit,
+        )
+        for item, _, partition in taken:
+            shards[partition] = item
+        left = {
+            partition: last
+            for partition, last in shards.items()
+            if partition not in finished or (read[partition] and shards[partition] != read[partition][-1])
+        }
+        return DuePage([item for item, _, _ in taken], DueCursor(left) if left else None)
 
     def record_check(self, order: Order) -> bool:
         """Reconciliation asked the provider and nothing changed: count the check (so the next one
@@ -201,8 +241,8 @@ class OrdersStore(TableStore):
         if due is None:
             expression += ", due_pk, due_at"
         else:
-            expression = "SET checks = :checks, due_at = :due_at REMOVE lease_until"
-            values[":due_at"] = {"S": due}
+            expression = "SET checks = :checks, due_pk = :due_pk, due_at = :due_at REMOVE lease_until"
+            values[":due_pk"], values[":due_at"] = {"S": due_partition(order.order_id)}, {"S": due}
         return self._conditional_update(order_key(order.order_id), expression, "#version = :read", values)
 
     def record_refund_check(self, refund: Refund) -> bool:
@@ -218,8 +258,8 @@ class OrdersStore(TableStore):
         if due is None:
             expression = "SET checks = :checks, #version = :next REMOVE lease_until, due_pk, due_at"
         else:
-            expression = "SET checks = :checks, #version = :next, due_at = :due_at REMOVE lease_until"
-            values[":due_at"] = {"S": due}
+            expression = "SET checks = :checks, #version = :next, due_pk = :due_pk, due_at = :due_at REMOVE lease_until"
+            values[":due_pk"], values[":due_at"] = {"S": due_partition(refund.order_id)}, {"S": due}
         return self._conditional_update(refund_key(refund), expression, "#version = :read", values)
 
     # -- writes --------------------------------------------------------------------------------
@@ -294,7 +334,7 @@ class OrdersStore(TableStore):
             if due_after is None:
                 removals.extend(["#due_pk", "#due_at"])
             else:
-                values[":due_pk"], values[":due_at"] = DUE_PARTITION, due_after
+                values[":due_pk"], values[":due_at"] = due_partition(order.order_id), due_after
                 assignments.extend(["#due_pk = :due_pk", "#due_at = :due_at"])
         if plan.release_lease:
             names["#lease"] = "lease_until"
