@@ -18,7 +18,13 @@ from payments.orders import OrderStatus as S
 from payments.outbox import event_queries
 from payments.outbox.merchant_events import MerchantEvent, merchant_events
 from payments.outbox.publisher import EventPublisher
-from payments.store.merchant_events import MerchantEventStore
+from payments.store.merchant_events import (
+    LEGACY_MERCHANT_EVENTS_PK,
+    MERCHANT_EVENTS_PREFIX,
+    MerchantEventStore,
+    event_partition,
+)
+from payments.store.shards import every_shard
 from payments.store.table import Table
 from tests.conftest import Stack
 
@@ -117,3 +123,81 @@ def test_ids_stay_the_merchants_handle_on_an_event(
     with pytest.raises(ValidationFailed) as unknown:  # a cursor we never gave out (or expired)
         page("evt_20260101T000000000000Z_0000000000000000")
     assert unknown.value.field == "after"
+
+
+# -- the list over shards ----------------------------------------------------------------------------
+def partitions_holding(stack: Stack, event_ids: list[str]) -> set[str]:
+    client = boto3.client("dynamodb")
+    found = set()
+    for event_id in event_ids:
+        for partition in (event_partition(event_id), LEGACY_MERCHANT_EVENTS_PK):
+            page = client.query(
+                TableName=stack.table_name,
+                KeyConditionExpression="pk = :pk AND sk = :id",
+                ExpressionAttributeValues={":pk": {"S": partition}, ":id": {"S": event_id}},
+            )
+            found |= {item["pk"]["S"] for item in page["Items"]}
+    return found
+
+
+def test_pages_over_every_shard_list_each_event_once_in_the_order_stored(
+    publisher: EventPublisher, page: Page, stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = [paid(f"sh-{i}", T0 + timedelta(seconds=i)) for i in range(40)]
+    for event in events[:25]:
+        publisher.publish(event, T0)
+    assert len(partitions_holding(stack, [e.id for e in events[:25]])) >= 12  # spread, not one key
+    settled(monkeypatch)
+    seen: list[str] = []
+    first = page(None, 3)
+    seen.extend(e["id"] for e in first["events"])
+    for event in events[25:]:  # stored between two page reads: listed after what was already paged
+        publisher.publish(event, T0)
+    settled(monkeypatch)
+    cursor = first["next_after"]
+    while answer := page(cursor, 3)["events"]:
+        assert len(answer) <= 3
+        seen.extend(e["id"] for e in answer)
+        cursor = answer[-1]["id"]
+    assert seen == [e.id for e in events]  # stored one after another: listed in that order, once each
+
+
+def test_a_page_reads_each_shard_once_for_at_most_the_page(
+    publisher: EventPublisher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(10):
+        publisher.publish(paid(f"b-{i}", T0), T0)
+    asked: list[dict[str, Any]] = []
+    call = publisher.store.table.call
+
+    def counted(operation: str, **request: Any) -> Any:
+        asked.append(request)
+        return call(operation, **request)
+
+    monkeypatch.setattr(publisher.store.table, "call", counted)
+    bodies = publisher.store.listed_after(None, 4, datetime.now(UTC) + timedelta(days=1))
+    assert bodies is not None and len(bodies) == 4
+    partitions = [request["ExpressionAttributeValues"][":pk"]["S"] for request in asked]
+    assert sorted(partitions) == sorted([*every_shard(MERCHANT_EVENTS_PREFIX), LEGACY_MERCHANT_EVENTS_PK])
+    assert all(request["Limit"] == 5 for request in asked)
+
+
+def test_an_event_kept_under_the_old_single_key_is_still_listed_and_redelivered(
+    publisher: EventPublisher, page: Page, stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old, new = paid("o-old", T0), paid("o-new", T0 + timedelta(seconds=1))
+    body = old.body()
+    listed = f"LISTED#{T0.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{old.id}"
+    common = {"order_id": {"S": old.order_id}, "type": {"S": old.type}, "body": {"S": body}}
+    client = boto3.client("dynamodb")
+    for sort_key, extra in ((old.id, {"listed": {"S": listed}}), (listed, {})):
+        client.put_item(
+            TableName=stack.table_name,
+            Item={"pk": {"S": LEGACY_MERCHANT_EVENTS_PK}, "sk": {"S": sort_key}, **common, **extra},
+        )
+    publisher.publish(new, T0 + timedelta(seconds=1))
+    settled(monkeypatch)
+    assert [e["id"] for e in page(None)["events"]] == [old.id, new.id]
+    assert [e["id"] for e in page(old.id)["events"]] == [new.id]  # a cursor handed out before the deploy
+    assert publisher.redeliver(old.id) == old
+    assert publisher.redeliver(new.id) == new

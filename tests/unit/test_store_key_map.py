@@ -35,6 +35,30 @@ def unmapped(root: Path) -> list[str]:
     return [f"{file}: {name} = {value!r}" for file, name, value in constants if value not in key_map]
 
 
+def sharded_prefixes(paths: list[Path]) -> list[tuple[str, str]]:
+    """(file, prefix) of every key spread over shards: the constant passed to sharded()/every_shard()."""
+    found = []
+    for path in paths:
+        tree = ast.parse(path.read_text())
+        constants = {
+            node.targets[0].id: node.value.value
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("sharded", "every_shard")
+                and node.args
+                and isinstance(node.args[0], ast.Name)
+            ):
+                found.append((path.name, str(constants.get(node.args[0].id, node.args[0].id))))
+    return found
+
+
 def test_the_key_map_names_every_key_the_stores_write() -> None:
     assert len(key_constants(STORE)) >= 8
     assert unmapped(STORE) == []
@@ -45,3 +69,11 @@ def test_the_check_finds_a_key_missing_from_the_map(tmp_path: Path) -> None:
     (tmp_path / "orders.py").write_text('ORDER_PREFIX = "ORDER#"\nLIMIT = 5\n')
     (tmp_path / "audit.py").write_text('AUDIT_PK = "AUDIT"\n')
     assert unmapped(tmp_path) == ["audit.py: AUDIT_PK = 'AUDIT'"]
+
+
+def test_the_key_map_shows_every_sharded_key_with_its_shard() -> None:
+    key_map = ast.get_docstring(ast.parse((STORE / "table.py").read_text())) or ""
+    writers = [*sorted(STORE.glob("*.py")), STORE.parent / "schedule.py"]
+    prefixes = sharded_prefixes(writers)
+    assert {prefix for _, prefix in prefixes} >= {"DUE", "MERCHANT_EVENTS"}
+    assert [(file, prefix) for file, prefix in prefixes if f"{prefix}#<shard" not in key_map] == []

@@ -8,16 +8,19 @@ transactions and conditional writes. The stores beside this module each own some
     ORDER#<order_id>                    EVENT#<seq:012d>                its audit events, verified facts
                                                                         only, in order
         (order_items.py, orders.py: every change to an order is one transaction, see OrdersStore.commit)
-    index DueIndex: due_pk = due        due_at = <when>                 order and refund items that are
-        (sparse: payments/schedule.py)                                  open work, due for a check
-    MERCHANT_EVENTS                     <event_id>                      a published merchant event, to
+    index DueIndex: due_pk =            due_at = <when>                 order and refund items that are
+        DUE#<shard of order_id>                                         open work, due for a check
+        (sparse: payments/schedule.py; `due`, the key before sharding, read until it drains)
+    MERCHANT_EVENTS#<shard of event_id> <event_id>                      a published merchant event, to
                                                                         redeliver (30 days)
-    MERCHANT_EVENTS                     LISTED#<stored_at>#<event_id>   its place in GET /events (30 days)
-        (merchant_events.py)
+    MERCHANT_EVENTS#<shard of event_id> LISTED#<stored_at>#<event_id>   its place in GET /events (30 days)
+        (merchant_events.py; MERCHANT_EVENTS, the key before sharding, read until it expires)
     WEBHOOK_TRIES#<message_id>          TRIES                           a queued webhook's failed
         (webhook_tries.py)                                              deliveries (15 days)
     REJECTED#<provider>#<yyyy-mm-dd>    <time>#<random>                 a notification attempt we refused
         (rejected.py)                                                   (180 days)
+<shard>: two digits, 00 to SHARD_COUNT - 1, from the id (shards.py): no key takes every order's writes;
+a reader of a sharded key queries every shard and merges.
 
 Every call either answers or ends in StoreUnavailable (or ConcurrentUpdateError: a transaction whose
 condition failed); the functions need dynamodb:Query, never Scan or GetItem.
