@@ -80,7 +80,8 @@ def test_a_page_reads_every_shard_and_merges_oldest_due_first(
         open_order(store, f"m-{index}", CREATED + timedelta(seconds=index))
     asked = queried(store, monkeypatch)
     page = store.due_items(LATER, 10)
-    assert set(asked) == set(due_partitions()) and len(asked) == SHARD_COUNT + 1
+    assert set(asked) == set(due_partitions())
+    assert len(asked) == SHARD_COUNT + 1
     assert len(page.items) == 10
     assert [item.due_at for item in page.items] == sorted(item.due_at for item in page.items)
     assert page.cursor is not None
@@ -162,7 +163,8 @@ def test_an_item_under_the_old_single_key_is_read_and_moved_to_its_shard(
     page = store.due_items(LATER, 5)
     assert [item.order_id for item in page.items] == ["legacy-1"]
     order = store.get("legacy-1")
-    assert order is not None and store.record_check(order)
+    assert order is not None
+    assert store.record_check(order)
     item = store.table.client.get_item(
         TableName=stack.table_name, Key={"pk": {"S": "ORDER#legacy-1"}, "sk": {"S": "ORDER"}}
     )["Item"]

@@ -176,7 +176,8 @@ def test_a_page_reads_each_shard_once_for_at_most_the_page(
 
     monkeypatch.setattr(publisher.store.table, "call", counted)
     bodies = publisher.store.listed_after(None, 4, datetime.now(UTC) + timedelta(days=1))
-    assert bodies is not None and len(bodies) == 4
+    assert bodies is not None
+    assert len(bodies) == 4
     partitions = [request["ExpressionAttributeValues"][":pk"]["S"] for request in asked]
     assert sorted(partitions) == sorted([*every_shard(MERCHANT_EVENTS_PREFIX), LEGACY_MERCHANT_EVENTS_PK])
     assert all(request["Limit"] == 5 for request in asked)

@@ -167,8 +167,9 @@ def shop_body(shop: Shop, order_id: str) -> dict[str, Any]:
 
 
 def test_a_check_reads_the_order_once(shop: Shop) -> None:
-    """The due index (a Query of each shard), the order with its refunds, the lease (which answers the order as leased), the
-    provider, the commit: no second read of the order when the lease finds the version that was read."""
+    """The due index (a Query of each shard), the order with its refunds, the lease (which answers the
+    order as leased), the provider, the commit: no second read of the order when the lease finds the
+    version that was read."""
     shop.create("rc-once")
     shop.sandbox.pay_silently("rc-once")
     client = shop.api.functions["ReconcileFunction"].module.service.store.table.client

@@ -1,8 +1,8 @@
 """Published merchant events, kept 30 days for the merchant to catch up (GET /events) and to redeliver
 (payments/outbox/merchant_events.py makes them, payments/outbox/publisher.py keeps them here).
 
-    pk = MERCHANT_EVENTS#<shard>   sk = <event_id>                      the event's body (and where it is listed)
-                                   sk = LISTED#<stored_at>#<event_id>   its place in the list, in the order stored
+    pk = MERCHANT_EVENTS#<shard>  sk = <event_id>                     the event's body (and where listed)
+                                  sk = LISTED#<stored_at>#<event_id>  its place in the list, as stored
 
 The shard comes from the event's id (payments/store/shards.py): a lookup by id reads one shard, and no
 partition takes every event's writes; the list is read from every shard and merged.

@@ -258,7 +258,10 @@ class OrdersStore(TableStore):
         if due is None:
             expression = "SET checks = :checks, #version = :next REMOVE lease_until, due_pk, due_at"
         else:
-            expression = "SET checks = :checks, #version = :next, due_pk = :due_pk, due_at = :due_at REMOVE lease_until"
+            expression = (
+                "SET checks = :checks, #version = :next, due_pk = :due_pk, due_at = :due_at"
+                " REMOVE lease_until"
+            )
             values[":due_pk"], values[":due_at"] = {"S": due_partition(refund.order_id)}, {"S": due}
         return self._conditional_update(refund_key(refund), expression, "#version = :read", values)
 
