@@ -247,6 +247,8 @@ class Template:
                 for key in (
                     "FifoQueue",
                     "ContentBasedDeduplication",
+                    "DeduplicationScope",
+                    "FifoThroughputLimit",
                     "VisibilityTimeout",
                     "MessageRetentionPeriod",
                 )

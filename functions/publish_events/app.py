@@ -1,6 +1,7 @@
 """The orders table's stream -> merchant events: kept for catching up, put on the EventBridge bus, and
-queued for the merchant's webhook. Partial batch failures are reported, so a failed record is retried
-from itself onward (in order) and nothing before it is published again but as a deduplicated retry."""
+queued for the merchant's webhook, a batch's events sent in batches (payments/outbox/publisher.py).
+Partial batch failures are reported, so a failed record is retried from itself onward (in order) and
+nothing before it is published again but as a deduplicated retry."""
 
 from typing import Any
 
@@ -12,7 +13,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payments import snapstart
-from payments.outbox.publisher import EventPublisher
+from payments.outbox.publisher import EventPublisher, PublishFailed
 
 snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
 logger = Logger()
@@ -21,13 +22,23 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 publisher = EventPublisher.from_env()
 
 
-def publish(record: DynamoDBRecord) -> None:
-    published = publisher.publish_record(record.raw_event)
-    if published:
-        metrics.add_metric(name="MerchantEventsPublished", unit=MetricUnit.Count, value=published)
-
-
 @logger.inject_lambda_context
 @metrics.log_metrics(capture_cold_start_metric=True)  # the dashboard's cold starts
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=publish, processor=processor, context=context)
+    records = event.get("Records") or []
+    outcome = publisher.publish_records(records)
+    if outcome.published:
+        metrics.add_metric(name="MerchantEventsPublished", unit=MetricUnit.Count, value=outcome.published)
+    # The stream gives a batch again from its first failed record: that record is the one reported
+    # (nothing after it was sent), and the batch processor answers as it would for any failed record.
+    failed = (
+        records[outcome.failed_from]["dynamodb"]["SequenceNumber"]
+        if outcome.failed_from is not None
+        else None
+    )
+
+    def settle(record: DynamoDBRecord) -> None:
+        if failed is not None and record.dynamodb is not None and record.dynamodb.sequence_number == failed:
+            raise PublishFailed(outcome.reason)
+
+    return process_partial_response(event=event, record_handler=settle, processor=processor, context=context)

@@ -43,6 +43,8 @@ READ_ONLY = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dyn
 def iam_actions(service: str, operation: str, params: dict[str, Any]) -> set[str]:
     if operation == "TransactWriteItems":  # IAM checks the action of each item, not the transaction
         return {f"dynamodb:{TRANSACT_ACTIONS[kind]}" for item in params["TransactItems"] for kind in item}
+    if service == "sqs" and operation.endswith("Batch"):  # SendMessage grants SendMessageBatch, and so on
+        return {f"sqs:{operation.removesuffix('Batch')}"}
     return {f"{service}:{operation}"}
 
 

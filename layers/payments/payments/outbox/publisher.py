@@ -8,15 +8,23 @@ out in sequence, a later one never before an earlier one is acknowledged or dead
 
 Each step is idempotent or deduplicated by the event's id, so a stream batch delivered again (after a
 partial failure) publishes nothing twice that a merchant could tell apart from a retry.
+
+A stream batch is sent in batches: EventBridge `PutEvents` and SQS `SendMessageBatch` take up to 10
+entries a call, in the records' order. Either answers per entry; the first record with an entry not
+taken (or not kept, or not sent) is the batch's failure, and nothing of the records after it is sent:
+the stream gives them again from that record on (functions/publish_events/app.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from payments.clock import utc_now
 from payments.errors import NotFound, StoreUnavailable
@@ -24,9 +32,31 @@ from payments.outbox.merchant_events import EVENT_ID_RE, SOURCE, MerchantEvent, 
 from payments.store.merchant_events import MerchantEventStore
 from payments.store.order_items import EVENT_PREFIX, event_from_item
 
+# PutEvents and SendMessageBatch: at most 10 entries a call (each event's body is far below the
+# calls' 256 KB and 1 MiB request limits: payments/outbox/merchant_events.py bounds what it carries).
+ENTRIES_PER_CALL = 10
+
 
 class PublishFailed(Exception):
     """EventBridge or SQS did not take an event: the stream batch is retried from this record."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Outgoing:
+    record: int  # the position of its stream record in the batch
+    event: MerchantEvent
+    body: str
+    deduplication_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    """What publishing a stream batch did: the merchant events sent, and the first record that was
+    not published (None: every one was). The records from it on are to be given again."""
+
+    published: int
+    failed_from: int | None
+    reason: str = ""
 
 
 def audit_image(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -75,46 +105,113 @@ class EventPublisher:
             queue_url,
         )
 
-    def publish_record(self, record: Mapping[str, Any], now: datetime | None = None) -> int:
-        """Publish what one stream record stands for; the number of merchant events."""
-        image = audit_image(record)
-        if image is None:
-            return 0
-        events = events_of(image)
-        for event in events:
-            self.publish(event, now or utc_now())
-        return len(events)
+    def publish_records(
+        self, records: Sequence[Mapping[str, Any]], now: datetime | None = None
+    ) -> BatchOutcome:
+        """Publish what a stream batch's records stand for: each event kept, then put on the bus and
+        queued for the webhook ENTRIES_PER_CALL at a time, in the records' order."""
+        moment = now or utc_now()
+        outgoing: list[_Outgoing] = []
+        failed_from: int | None = None
+        reason = ""
+        for position, record in enumerate(records):
+            image = audit_image(record)
+            if image is None:
+                continue
+            try:
+                for event in events_of(image):
+                    # Stamped just before the write: GET /events lists only what was stamped before its
+                    # settle window, by when every such write has landed (payments/outbox/event_queries.py).
+                    body = event.body()
+                    self.store.put(event.id, event.order_id, event.type, body, moment, stored_at=utc_now())
+                    outgoing.append(_Outgoing(position, event, body, event.id))
+            except (StoreUnavailable, KeyError, ValueError) as failure:
+                failed_from, reason = position, f"not kept: {type(failure).__name__}"
+                outgoing = [entry for entry in outgoing if entry.record < position]
+                break
+        sent, send_failed, send_reason = self._send(outgoing)
+        if send_failed is not None:
+            failed_from, reason = send_failed, send_reason
+        return BatchOutcome(sent, failed_from, reason)
 
     def publish(self, event: MerchantEvent, now: datetime, *, again: bool = False) -> None:
+        """One event: kept (unless sent `again`), on the bus, queued for the webhook."""
         body = event.body()
         if not again:
             try:
-                # Stamped just before the write: GET /events lists only what was stamped before its
-                # settle window, by when every such write has landed (payments/outbox/event_queries.py).
                 self.store.put(event.id, event.order_id, event.type, body, now, stored_at=utc_now())
             except StoreUnavailable as down:
                 raise PublishFailed("the event could not be kept") from down
-        answer = self.events_client.put_events(
-            Entries=[
-                {
-                    "Source": SOURCE,
-                    "DetailType": event.type,
-                    "Detail": body,
-                    "EventBusName": self.bus_name,
-                    "Resources": [],
-                }
-            ]
-        )
-        if answer.get("FailedEntryCount"):
-            raise PublishFailed("EventBridge did not take the event")
-        if self.sqs_client is not None and self.queue_url:
-            self.sqs_client.send_message(
-                QueueUrl=self.queue_url,
-                MessageBody=body,
-                MessageGroupId=event.order_id,
-                # A redelivery asked for by the merchant is a new message; a stream retry is not.
-                MessageDeduplicationId=f"{event.id}-again-{int(now.timestamp())}" if again else event.id,
+        # A redelivery asked for by the merchant is a new message; a stream retry is not.
+        deduplication_id = f"{event.id}-again-{int(now.timestamp())}" if again else event.id
+        _, failed, reason = self._send([_Outgoing(0, event, body, deduplication_id)])
+        if failed is not None:
+            raise PublishFailed(reason)
+
+    def _send(self, outgoing: list[_Outgoing]) -> tuple[int, int | None, str]:
+        """Put `outgoing` on the bus and queue them, ENTRIES_PER_CALL at a time (the bus, then the queue,
+        for each call's worth). The events sent to both; the record of the first entry one of them did
+        not take (None: all were taken) and why. After a call with a failed entry nothing more is sent:
+        the stream's retry from that record sends the rest."""
+        sent = 0
+        for chunk in _chunks(outgoing):
+            failed = self._put_on_bus(chunk)
+            reason = "EventBridge did not take the event" if failed is not None else ""
+            taken = [entry for entry in chunk if failed is None or entry.record < failed]
+            if taken and self.sqs_client is not None and self.queue_url:
+                not_queued = self._queue(taken)
+                if not_queued is not None:
+                    failed, reason = not_queued, "the webhook queue did not take the event"
+            if failed is not None:
+                return sent + sum(entry.record < failed for entry in chunk), failed, reason
+            sent += len(chunk)
+        return sent, None, ""
+
+    def _put_on_bus(self, chunk: list[_Outgoing]) -> int | None:
+        """The record of the first entry the bus did not take; None when it took them all."""
+        try:
+            answer = self.events_client.put_events(
+                Entries=[
+                    {
+                        "Source": SOURCE,
+                        "DetailType": entry.event.type,
+                        "Detail": entry.body,
+                        "EventBusName": self.bus_name,
+                        "Resources": [],
+                    }
+                    for entry in chunk
+                ]
             )
+        except (BotoCoreError, ClientError):
+            return chunk[0].record
+        if not answer.get("FailedEntryCount"):
+            return None
+        results = answer.get("Entries") or []
+        # The answer's entries are in the request's order; an entry with an ErrorCode was not taken.
+        failed = [
+            entry.record for entry, result in zip(chunk, results, strict=False) if result.get("ErrorCode")
+        ]
+        return min(failed, default=chunk[0].record)
+
+    def _queue(self, chunk: list[_Outgoing]) -> int | None:
+        """The record of the first entry the queue did not take; None when it took them all."""
+        try:
+            answer = self.sqs_client.send_message_batch(  # type: ignore[union-attr]
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {
+                        "Id": str(index),
+                        "MessageBody": entry.body,
+                        "MessageGroupId": entry.event.order_id,
+                        "MessageDeduplicationId": entry.deduplication_id,
+                    }
+                    for index, entry in enumerate(chunk)
+                ],
+            )
+        except (BotoCoreError, ClientError):
+            return chunk[0].record
+        failed = [chunk[int(result["Id"])].record for result in answer.get("Failed") or []]
+        return min(failed, default=None)
 
     def redeliver(self, event_id: str, now: datetime | None = None) -> MerchantEvent:
         """POST /events/{event_id}/redeliver: send a kept event again (to the bus and the webhook);
@@ -125,3 +222,7 @@ class EventPublisher:
         event = MerchantEvent.from_dict(json.loads(body))
         self.publish(event, now or utc_now(), again=True)
         return event
+
+
+def _chunks(outgoing: list[_Outgoing]) -> list[list[_Outgoing]]:
+    return [outgoing[start : start + ENTRIES_PER_CALL] for start in range(0, len(outgoing), ENTRIES_PER_CALL)]
