@@ -90,9 +90,9 @@ class FailingOnce:
     def __init__(self, real: Any, refused: str) -> None:
         self.real, self.refused, self.refusing = real, refused, True
 
-    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+    def put_events(self, **request: Any) -> dict[str, Any]:
         results: list[dict[str, Any]] = []
-        for entry in Entries:
+        for entry in request["Entries"]:
             if self.refusing and entry["DetailType"] == self.refused:
                 self.refusing = False
                 results.append({"ErrorCode": "InternalFailure", "ErrorMessage": "try again"})

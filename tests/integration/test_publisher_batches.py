@@ -45,10 +45,11 @@ class RecordingBus:
         self.calls: list[int] = []
         self.taken: Counter[str] = Counter()
 
-    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
-        self.calls.append(len(Entries))
+    def put_events(self, **request: Any) -> dict[str, Any]:
+        entries = request["Entries"]
+        self.calls.append(len(entries))
         results: list[dict[str, Any]] = []
-        for entry in Entries:
+        for entry in entries:
             order_id = json.loads(entry["Detail"])["order_id"]
             if order_id in self.refuse:
                 self.refuse.discard(order_id)
@@ -68,12 +69,13 @@ class RecordingQueue:
         self.calls: list[int] = []
         self.taken: list[str] = []  # the order ids of the entries taken, in order
 
-    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
-        self.calls.append(len(Entries))
-        refused = [e for e in Entries if e["MessageGroupId"] in self.refuse]
+    def send_message_batch(self, **request: Any) -> dict[str, Any]:
+        entries = request["Entries"]
+        self.calls.append(len(entries))
+        refused = [e for e in entries if e["MessageGroupId"] in self.refuse]
         self.refuse -= {e["MessageGroupId"] for e in refused}
-        taken = [e for e in Entries if e not in refused]
-        answer = self.real.send_message_batch(QueueUrl=QueueUrl, Entries=taken) if taken else {}
+        taken = [e for e in entries if e not in refused]
+        answer = self.real.send_message_batch(QueueUrl=request["QueueUrl"], Entries=taken) if taken else {}
         self.taken.extend(e["MessageGroupId"] for e in taken)
         failed = [{"Id": e["Id"], "SenderFault": False, "Code": "InternalError"} for e in refused]
         return {"Successful": answer.get("Successful", []), "Failed": failed}
