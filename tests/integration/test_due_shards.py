@@ -40,7 +40,8 @@ def open_order(store: OrdersStore, order_id: str, created: datetime = CREATED) -
 
 def ids_in_shard(partition: str, count: int, prefix: str) -> list[str]:
     """`count` order ids whose due items fall in `partition`."""
-    found, index = [], 0
+    found: list[str] = []
+    index = 0
     while len(found) < count:
         candidate = f"{prefix}-{index}"
         if due_partition(candidate) == partition:
@@ -64,7 +65,8 @@ def queried(store: OrdersStore, monkeypatch: pytest.MonkeyPatch) -> Counter[str]
 
 
 def page_through(store: OrdersStore, limit: int) -> list[list[DueItem]]:
-    pages, cursor = [], None
+    pages: list[list[DueItem]] = []
+    cursor = None
     while True:
         page = store.due_items(LATER, limit, cursor)
         pages.append(page.items)
