@@ -192,6 +192,27 @@ def render(results: dict[str, Any]) -> str:
         ]
     if "dev_session" in results:
         lines += _dev_session(results["dev_session"])
+    if "hot_keys" in results:
+        from bench.hot_keys import render as hot_keys
+
+        lines += hot_keys(results["hot_keys"])
+    return "\n".join(lines)
+
+
+# The steps `BENCH_STEPS` can run alone, and the section each prints.
+SECTIONS = {"hot_keys": "bench.hot_keys"}
+
+
+def render_steps(results: dict[str, Any], chosen: list[str]) -> str:
+    """The chosen steps' sections (those that have one of their own) and their time and memory."""
+    import importlib
+
+    lines = _steps(results)
+    for name in chosen:
+        if name in SECTIONS:
+            lines += importlib.import_module(SECTIONS[name]).render(results[name])
+        else:
+            lines += ["", f"{name}: see bench/results.json (the full table prints it with the others)"]
     return "\n".join(lines)
 
 

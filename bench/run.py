@@ -257,6 +257,13 @@ def _throughput() -> dict[str, Any]:
     return local_stack_throughput()
 
 
+def _hot_keys_quietly() -> dict[str, Any]:
+    from bench.hot_keys import hot_keys
+
+    with handlers_output_to(HANDLER_LOG):
+        return hot_keys()
+
+
 def _merchant_events() -> dict[str, Any]:
     from bench.merchant_events import commit_to_webhook
 
@@ -271,6 +278,7 @@ STEPS: dict[str, Callable[[], dict[str, Any]]] = {
     "sdk_comparison": sdk_comparison,
     "local_stack_throughput": _throughput,
     "merchant_events": _merchant_events,
+    "hot_keys": _hot_keys_quietly,
     "dev_session": _dev_session,
 }
 
@@ -294,6 +302,11 @@ def main(argv: list[str]) -> int:
         name, out = argv[1:3]
         Path(out).write_text(json.dumps(STEPS[name]()))
         return 0
+    # BENCH_STEPS=hot_keys,dev_session: only those steps, their figures merged into bench/results.json.
+    chosen = [name for name in os.environ.get("BENCH_STEPS", "").split(",") if name]
+    unknown = [name for name in chosen if name not in STEPS]
+    if unknown:
+        raise SystemExit(f"bench: no step {', '.join(unknown)} (steps: {', '.join(STEPS)})")
     results: dict[str, Any] = {"machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]}}
     # Other work on the machine moves every figure: the 1-minute load average as each step starts,
     # and at the end, goes into the results and the table.
@@ -301,22 +314,41 @@ def main(argv: list[str]) -> int:
     results["machine"]["load_1min"] = loads
     peaks: dict[str, float] = {}
     results["peak_rss_mb"] = peaks
-    for name in STEPS:
+    for name in chosen or STEPS:
         loads[name] = round(os.getloadavg()[0], 2)
         started = time.perf_counter()
         print(f"… {name}", file=sys.stderr, flush=True)
-        if name in ("per_request", "reconciliation"):
+        if name in ("per_request", "reconciliation", "hot_keys"):
             print(
                 f"  (the handlers' log and metrics lines: {HANDLER_LOG.relative_to(ROOT)})", file=sys.stderr
             )
         results[name], peaks[name] = _in_a_process_of_its_own(name)
         results[name + "_seconds"] = round(time.perf_counter() - started, 1)
     loads["end"] = round(os.getloadavg()[0], 2)
-    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2))
-    from bench.report import render
+    from bench.report import render, render_steps
 
-    print(render(results))
+    if chosen:
+        print(render_steps(results, chosen))
+        results = _merged_into_the_last_run(results, chosen)
+    else:
+        print(render(results))
+    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2))
     return 0
+
+
+def _merged_into_the_last_run(results: dict[str, Any], chosen: list[str]) -> dict[str, Any]:
+    """The last full run's results with the chosen steps' figures (and their time and memory) replaced."""
+    path = ROOT / "bench" / "results.json"
+    last: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    for name in chosen:
+        last[name] = results[name]
+        last[name + "_seconds"] = results[name + "_seconds"]
+        for figure in ("peak_rss_mb",):
+            last.setdefault(figure, {})[name] = results[figure][name]
+        last.setdefault("machine", results["machine"]).setdefault("load_1min", {})[name] = results["machine"][
+            "load_1min"
+        ][name]
+    return last
 
 
 if __name__ == "__main__":
