@@ -129,7 +129,7 @@ reliability: $(VENV)/.installed
 # Figures, not a test: cold start vs floor, per-request CPU, round trips, package sizes, SDK ratios,
 # local-stack throughput. Prints a table; writes bench/results.json. Run it on an idle machine.
 bench: $(VENV)/.installed $(ORACLE_VENVS) $(RUNTIME_VENV)/.installed build
-	$(PY) -m bench.run
+	$(PY) -m bench.run  # BENCH_STEPS=hot_keys,…: only those steps (bench/run.py)
 
 events: $(VENV)/.installed
 	$(PY) events/generate.py

@@ -50,6 +50,7 @@ REFUND_EVERY = 10
 READ_EVERY = 10
 TARGET_SHARE = 1 / 16
 WRITES = ("PutItem", "UpdateItem", "DeleteItem")
+SIZE = "size"  # an item's state: its size beside its index entries
 HASH_OF_CONDITION = re.compile(r"^\s*(#?\w+)\s*=\s*(:\w+)")
 
 
@@ -59,6 +60,9 @@ class KeyLoad:
 
     def __init__(self) -> None:
         self.writes: dict[str, Counter[str]] = defaultdict(Counter)  # "table" or an index -> key -> writes
+        # The same in write units: 1 per KB of the item (rounded up), twice that in a transaction; an
+        # index entry (keys and a few projected attributes) is 1.
+        self.units: dict[str, Counter[str]] = defaultdict(Counter)
         self.reads: dict[str, Counter[str]] = defaultdict(Counter)  # phase -> key -> queries
         self.read_items: dict[str, Counter[str]] = defaultdict(Counter)  # phase -> key -> items returned
         self.reading: str | None = None  # the phase whose reads are counted
@@ -83,8 +87,13 @@ class KeyLoad:
             before = {key: load._entries(region, *key) for key in touched}
             response = underlying(stubber, event_name, request, **kwargs)
             for key in touched:
+                after = load._entries(region, *key)
+                size = max(int(before[key].pop(SIZE) or 0), int(after.pop(SIZE) or 0), 1)
                 load.writes["table"][key[1]] += 1
-                load._count_index_writes(before[key], load._entries(region, *key))
+                load.units["table"][key[1]] += -(-size // 1024) * (
+                    2 if operation == "TransactWriteItems" else 1
+                )
+                load._count_index_writes(before[key], after)
             if touched and response is not None and response.status_code == 200:
                 load.committed_events.extend(_audit_events(operation, body))
             if operation == "Query" and load.reading is not None:
@@ -111,11 +120,12 @@ class KeyLoad:
         return [(table, key["pk"]["S"], key["sk"]["S"]) for table, key in items]
 
     @staticmethod
-    def _entries(region: str, table_name: str, pk: str, sk: str) -> dict[str, tuple[Any, ...] | None]:
-        """The item's entry in each index: its key and projected attributes (None: not in it)."""
+    def _entries(region: str, table_name: str, pk: str, sk: str) -> dict[str, Any]:
+        """The item's entry in each index: its key and projected attributes (None: not in it); and
+        under SIZE, the item's size in bytes (0: no such item)."""
         table = dynamodb_backends[DEFAULT_ACCOUNT_ID][region].get_table(table_name)
         item = table.get_item(DynamoType({"S": pk}), DynamoType({"S": sk}))
-        entries: dict[str, tuple[Any, ...] | None] = {}
+        entries: dict[str, Any] = {SIZE: item.size() if item is not None else 0}
         for index in table.global_indexes:
             names = [key["AttributeName"] for key in index.schema]
             projected = index.projection.get("NonKeyAttributes") or []
@@ -139,8 +149,10 @@ class KeyLoad:
                 continue
             if old is not None and (new is None or old[0] != new[0]):
                 self.writes[index][old[0][0]] += 1  # the old entry deleted
+                self.units[index][old[0][0]] += 1
             if new is not None:
                 self.writes[index][new[0][0]] += 1  # the new (or changed) entry written
+                self.units[index][new[0][0]] += 1
 
     def _count_read(self, phase: str, body: dict[str, Any], response: Any) -> None:
         match = HASH_OF_CONDITION.match(body.get("KeyConditionExpression", ""))
@@ -364,6 +376,7 @@ def hot_keys() -> dict[str, Any]:
         "orders": ORDERS,
         "merchant_events_listed": lives.published,
         "writes": {where: share_row(counts) for where, counts in sorted(load.writes.items())},
+        "write_units": {where: share_row(counts) for where, counts in sorted(load.units.items())},
         "reads": {phase: share_row(counts) for phase, counts in sorted(load.reads.items())},
         "read_items": {phase: share_row(counts) for phase, counts in sorted(load.read_items.items())},
         "item_bytes": {
@@ -386,6 +399,8 @@ def render(row: dict[str, Any]) -> list[str]:
     ]
     for where, counts in row["writes"].items():
         lines.append(_share_line(f"writes, {where}", counts))
+    for where, counts in row.get("write_units", {}).items():
+        lines.append(_share_line(f"write units, {where}", counts))
     for phase, counts in row["read_items"].items():
         lines.append(_share_line(f"reads, {phase} (items)", counts))
     for phase, counts in row["reads"].items():
