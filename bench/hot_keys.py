@@ -39,8 +39,7 @@ from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType
 
 from bench.providers import first_variants
-from bench.requests_cost import Harness, _fresh_table, _notification, harness
-from local.testing import proxy_event
+from bench.requests_cost import Harness, _fresh_table, api_event, create_body, harness, notification_event
 
 ORDERS = int(os.environ.get("BENCH_HOT_KEY_ORDERS", "10000"))  # smaller only for a quick run
 BATCH = 10  # orders per fresh table: moto reads (and sorts) every item of a table for each Query
@@ -209,31 +208,6 @@ def share_row(counts: Counter[str]) -> dict[str, Any]:
     }
 
 
-def _api(method: str, path: str, resource: str, body: bytes | None, params: dict[str, str] | None) -> Any:
-    return proxy_event(
-        method=method,
-        path=path,
-        resource=resource,
-        path_parameters=params,
-        headers=[("Content-Type", "application/json"), ("x-api-key", "k")],
-        body=body,
-    )
-
-
-def _create_body(order_id: str, provider: str) -> bytes:
-    return json.dumps(
-        {
-            "order_id": order_id,
-            "provider": provider,
-            "amount": {"value": 1000, "currency": "EUR"},
-            "description": "Tea set",
-            "return_url": "https://shop.example.com/r",
-            "cancel_url": "https://shop.example.com/c",
-            "customer": {"ip_address": "203.0.113.7", "email": "mei@example.com"},
-        }
-    ).encode()
-
-
 class Lives:
     """Orders' lives through the handlers, a batch at a time."""
 
@@ -254,30 +228,20 @@ class Lives:
         for order_id, provider in orders:
             self.call(
                 "CreateOrderFunction",
-                _api("POST", "/orders", "/orders", _create_body(order_id, provider), None),
+                api_event("POST", "/orders", "/orders", create_body(order_id, provider), None),
                 201,
             )
         reads = indices.start % (BATCH * READ_EVERY) == 0
         if reads:
             self.reconciler_reads()  # while the batch's orders are open and due
         for position, (order_id, provider) in enumerate(orders):
-            url, headers, body = _notification(self.bench, provider, order_id)
-            query = (
-                [tuple(pair.split("=", 1)) for pair in url.split("?", 1)[1].split("&")] if "?" in url else []
-            )
-            notify = proxy_event(
-                method="POST",
-                path=f"/notify/{provider}",
-                resource="/notify/{provider}",
-                path_parameters={"provider": provider},
-                query=query,  # type: ignore[arg-type]
-                headers=list(headers.items()),
-                body=body,
-            )
+            notify = notification_event(self.bench, provider, order_id)
             self.call("NotifyFunction", notify, 200)
             path = f"/orders/{order_id}"
             self.call(
-                "GetOrderFunction", _api("GET", path, "/orders/{order_id}", None, {"order_id": order_id}), 200
+                "GetOrderFunction",
+                api_event("GET", path, "/orders/{order_id}", None, {"order_id": order_id}),
+                200,
             )
             if position % REFUND_EVERY == 0:
                 refund = json.dumps(
@@ -285,7 +249,7 @@ class Lives:
                 ).encode()
                 self.call(
                     "OrderActionsFunction",
-                    _api(
+                    api_event(
                         "POST",
                         f"{path}/refunds",
                         "/orders/{order_id}/refunds",

@@ -34,8 +34,8 @@ from bench.requests_cost import (
     Harness,
     _fresh_table,
     _merge,
-    _notification,
     harness,
+    notification_event,
 )
 from local.testing import FakeContext, environment, proxy_event
 
@@ -96,19 +96,8 @@ def _create(bench: Harness, provider: ProviderCase, order_id: str) -> None:
 
 
 def _paid_notified(bench: Harness, provider: ProviderCase, order_id: str) -> None:
-    name = provider.kit.name
-    url, headers, body = _notification(bench, name, order_id)
-    query = [tuple(pair.split("=", 1)) for pair in url.split("?", 1)[1].split("&")] if "?" in url else []
     handler = bench.functions["NotifyFunction"]
-    event = proxy_event(
-        method="POST",
-        path=f"/notify/{name}",
-        resource="/notify/{provider}",
-        path_parameters={"provider": name},
-        query=query,  # type: ignore[arg-type]
-        headers=list(headers.items()),
-        body=body,
-    )
+    event = notification_event(bench, provider.kit.name, order_id)
     with environment(handler.env, handler.drop):
         reply = handler.handler(event, FakeContext("NotifyFunction"))
     if reply["statusCode"] != 200:

@@ -136,6 +136,50 @@ def _notification(bench: Harness, provider: str, order_id: str) -> tuple[str, di
     return statement.url, statement.headers, statement.body
 
 
+def notification_event(bench: Harness, provider: str, order_id: str) -> dict[str, Any]:
+    """That notification as API Gateway hands it to the notify function."""
+    url, headers, body = _notification(bench, provider, order_id)
+    query = [tuple(pair.split("=", 1)) for pair in url.split("?", 1)[1].split("&")] if "?" in url else []
+    return proxy_event(
+        method="POST",
+        path=f"/notify/{provider}",
+        resource="/notify/{provider}",
+        path_parameters={"provider": provider},
+        query=query,  # type: ignore[arg-type]
+        headers=list(headers.items()),
+        body=body,
+    )
+
+
+def api_event(
+    method: str, path: str, resource: str, body: bytes | None = None, params: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A merchant API request (with its API key) as API Gateway hands it to a function."""
+    return proxy_event(
+        method=method,
+        path=path,
+        resource=resource,
+        path_parameters=params,
+        headers=[("Content-Type", "application/json"), ("x-api-key", "k")],
+        body=body,
+    )
+
+
+def create_body(order_id: str, provider: str) -> bytes:
+    """A create-order request body for `provider`."""
+    return json.dumps(
+        {
+            "order_id": order_id,
+            "provider": provider,
+            "amount": {"value": 1000, "currency": "EUR"},
+            "description": "Tea set",
+            "return_url": "https://shop.example.com/r",
+            "cancel_url": "https://shop.example.com/c",
+            "customer": {"ip_address": "203.0.113.7", "email": "mei@example.com"},
+        }
+    ).encode()
+
+
 @dataclass
 class Harness:
     """The real handlers in this process against moto and the provider sandboxes, metered."""
@@ -265,19 +309,6 @@ def _batch(provider_case: ProviderCase, bench: Harness, indices: range) -> dict[
     order_ids = [f"b-{provider}-{i}" for i in indices]
     unpaid_ids = [f"c-{provider}-{i}" for i in indices]  # created, never paid: the cancels
 
-    def create_body(oid: str) -> bytes:
-        return json.dumps(
-            {
-                "order_id": oid,
-                "provider": name,
-                "amount": {"value": 1000, "currency": "EUR"},
-                "description": "Tea set",
-                "return_url": "https://shop.example.com/r",
-                "cancel_url": "https://shop.example.com/c",
-                "customer": {"ip_address": "203.0.113.7", "email": "mei@example.com"},
-            }
-        ).encode()
-
     refund_body = json.dumps(
         {"refund_id": "r-1", "amount": {"value": 400, "currency": "EUR"}, "reason": "one cup broken"}
     ).encode()
@@ -321,18 +352,6 @@ def _batch(provider_case: ProviderCase, bench: Harness, indices: range) -> dict[
                 "sequences": sequences,
             }
 
-    def api_event(
-        method: str, path: str, resource: str, body: bytes | None = None, params: dict[str, str] | None = None
-    ) -> dict[str, Any]:
-        return proxy_event(
-            method=method,
-            path=path,
-            resource=resource,
-            path_parameters=params,
-            headers=[("Content-Type", "application/json"), ("x-api-key", "k")],
-            body=body,
-        )
-
     def order_event(method: str, oid: str, action: str = "", body: bytes | None = None) -> dict[str, Any]:
         suffix = f"/{action}" if action else ""
         return api_event(
@@ -342,33 +361,18 @@ def _batch(provider_case: ProviderCase, bench: Harness, indices: range) -> dict[
     run(
         "POST /orders",
         "CreateOrderFunction",
-        [api_event("POST", "/orders", "/orders", create_body(oid)) for oid in order_ids],
+        [api_event("POST", "/orders", "/orders", create_body(oid, name)) for oid in order_ids],
         201,
     )
     # The orders to cancel: created the same way, not measured (the row above is the create's).
     run(
         "setup",
         "CreateOrderFunction",
-        [api_event("POST", "/orders", "/orders", create_body(oid)) for oid in unpaid_ids],
+        [api_event("POST", "/orders", "/orders", create_body(oid, name)) for oid in unpaid_ids],
         201,
         measured=False,
     )
-    notifications = []
-    for oid in order_ids:
-        url, headers, body = _notification(bench, name, oid)
-        path = "/notify/" + name
-        query = [tuple(pair.split("=", 1)) for pair in url.split("?", 1)[1].split("&")] if "?" in url else []
-        notifications.append(
-            proxy_event(
-                method="POST",
-                path=path,
-                resource="/notify/{provider}",
-                path_parameters={"provider": name},
-                query=query,  # type: ignore[arg-type]
-                headers=list(headers.items()),
-                body=body,
-            )
-        )
+    notifications = [notification_event(bench, name, oid) for oid in order_ids]
     run("POST /notify (first)", "NotifyFunction", notifications, 200)
     run("POST /notify (duplicate)", "NotifyFunction", notifications, 200)
     # A partial refund of each paid order: its outcome is known when the answer is given (pending at
