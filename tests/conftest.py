@@ -55,6 +55,7 @@ if os.environ.get("WITHOUT_MOTO"):
     forbid_moto()  # before anything below imports it
 
 from local.testing import Template, fit_moto_for_long_runs  # noqa: E402
+from payments import aws_clients  # noqa: E402
 from tests.support.lambdas import Api  # noqa: E402
 from tests.support.link import ProviderLink  # noqa: E402
 from tests.support.secrets import PROVIDER_SECRET, WEBHOOK_SIGNING_SECRET  # noqa: E402
@@ -132,6 +133,7 @@ def mocked_aws() -> Iterator[None]:
     fit_moto_for_long_runs()  # no test pays for the ones before it: see local/moto_long_runs.py
     # A session made before moto was imported lacks its hook: boto3's next client makes a new one.
     boto3.DEFAULT_SESSION = None
+    aws_clients.forget_session()  # the handlers' clients, likewise
     client.cache_clear()
     with mock_aws():
         yield

@@ -1,19 +1,21 @@
 """The provider directory: each configured adapter, built from its settings in the credentials secret
-(read through Powertools Parameters, cached), validated per provider, never logged or returned."""
+(payments/secret_values.py: read with botocore, cached 5 minutes), validated per provider, never
+logged or returned."""
 
 from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities import parameters
-from pydantic import ValidationError
-
+from payments import secret_values
 from payments.errors import ConfigurationError, ProviderNotConfigured
 from payments.http import HttpClient, default_http
 from payments.providers import provider_class, provider_names
 from payments.providers.base import Provider
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 SECRET_ENV = "PROVIDER_SECRET_ARN"  # noqa: S105 - the name of a variable, not a secret
 SECRET_MAX_AGE_S = 300
@@ -40,9 +42,11 @@ class ProviderDirectory:
         if not secret_id:
             raise ConfigurationError(f"{SECRET_ENV} is not set")
         try:
-            value = parameters.get_secret(secret_id, transform="json", max_age=SECRET_MAX_AGE_S)
-        except parameters.exceptions.TransformParameterError:
+            value = secret_values.get_secret(secret_id, as_json=True, max_age=SECRET_MAX_AGE_S)
+        except secret_values.SecretNotJson:
             raise ConfigurationError("the provider secret is not a JSON object") from None
+        except secret_values.SecretUnavailable:
+            raise ConfigurationError("the provider secret could not be read") from None
         if not isinstance(value, dict):
             raise ConfigurationError("the provider secret is not a JSON object")
         return value
@@ -63,6 +67,8 @@ class ProviderDirectory:
         if cached and cached[0] == fingerprint:
             return cached[1]
         factory = provider_class(name)
+        from pydantic import ValidationError  # with the adapter, at the first request: not at init
+
         try:
             settings = factory.settings_model.model_validate(entry)
         except ValidationError as exc:
