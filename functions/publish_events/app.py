@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from payments import snapstart
+from payments import coldstart, snapstart
 from payments.outbox.publisher import EventPublisher
 
 snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
@@ -31,3 +31,6 @@ def publish(record: DynamoDBRecord) -> None:
 @metrics.log_metrics(capture_cold_start_metric=True)  # the dashboard's cold starts
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=publish, processor=processor, context=context)
+
+
+coldstart.init_done()  # init ends here: the collector runs again (payments/coldstart.py)

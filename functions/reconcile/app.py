@@ -6,7 +6,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from payments import snapstart, web
+from payments import coldstart, snapstart, web
 from payments.flows import reconcile as reconciliation
 
 snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
@@ -24,3 +24,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         MAX_ITEMS, lambda: context.get_remaining_time_in_millis() / 1000, reserve_s=RESERVE_S
     )
     return report.as_dict()
+
+
+coldstart.init_done()  # init ends here: the collector runs again (payments/coldstart.py)
