@@ -74,15 +74,21 @@ def render(results: dict[str, Any]) -> str:
         *_steps(results),
         "",
         "1. Cold start (fresh interpreter: import handler with the layer on the path, module scope)",
-        f"   {'':22}{'median ms':>10}{'p90 ms':>10}{'x floor':>9}  target <= {COLD_TARGET}",
+        "   (wall: the elapsed time, which also counts waiting for a core on a shared machine; cpu: the",
+        "   process's CPU time, which does not; each ratio is to the floor's median of the same kind)",
+        f"   {'':24}{'wall ms':>8}{'p90 ms':>8}{'x floor':>8}{'cpu ms':>8}{'x floor':>8}"
+        f"  target <= {COLD_TARGET}",
     ]
     for name, row in results["cold_start"].items():
         if name == "breakdown_ms":
             continue
-        verdict = "" if name.startswith("floor") else _mark(row["ratio_to_floor"] <= COLD_TARGET)
+        cpu_ratio = row.get("cpu_ratio_to_floor")  # results.json from before it was measured: none
+        worst = max(row["ratio_to_floor"], cpu_ratio or 0.0)
+        verdict = "" if name.startswith("floor") else _mark(worst <= COLD_TARGET)
+        cpu = f"{row['cpu_median_ms']:8.1f}{cpu_ratio:8.2f}" if cpu_ratio else f"{'':16}"
         lines.append(
-            f"   {name:22}{row['median_ms']:10.1f}{row['p90_ms']:10.1f}"
-            f"{row['ratio_to_floor']:9.2f}  {verdict}"
+            f"   {name:24}{row['median_ms']:8.1f}{row['p90_ms']:8.1f}{row['ratio_to_floor']:8.2f}{cpu}"
+            f"  {verdict}"
         )
     breakdown = results["cold_start"].get("breakdown_ms")
     if breakdown:
