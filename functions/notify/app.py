@@ -14,6 +14,10 @@ logger = Logger()
 metrics = Metrics()
 app = web.create_app(refuse_large_bodies=False)  # the flow refuses them, and records each one
 service = web.build_service()
+LOADED_BY_REQUESTS = (
+    "payments.flows.notifications",
+    "payments.providers.settings",
+)  # preloaded into a snapshot
 
 
 @app.route("/notify/<provider>", method=["POST", "GET"])
@@ -29,4 +33,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return app.resolve(event, context)
 
 
-coldstart.init_done()  # init ends here: the collector runs again (payments/coldstart.py)
+coldstart.init_done(LOADED_BY_REQUESTS)  # init ends here (payments/coldstart.py)

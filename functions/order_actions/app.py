@@ -17,6 +17,13 @@ logger = Logger()
 metrics = Metrics()
 app = web.create_app()
 service = web.build_service()
+LOADED_BY_REQUESTS = (
+    "payments.api",
+    "payments.flows.refunds",
+    "payments.flows.cancellation",
+    "payments.flows.reconcile",
+    "payments.providers.settings",
+)  # preloaded into a snapshot
 
 
 @app.post("/orders/<order_id>/refunds")
@@ -46,4 +53,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return app.resolve(event, context)
 
 
-coldstart.init_done()  # init ends here: the collector runs again (payments/coldstart.py)
+coldstart.init_done(LOADED_BY_REQUESTS)  # init ends here (payments/coldstart.py)

@@ -13,6 +13,7 @@ snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomnes
 logger = Logger()
 metrics = Metrics()
 service = web.build_service()
+LOADED_BY_REQUESTS = ("payments.providers.settings",)  # preloaded into a snapshot
 MAX_ITEMS = int(os.environ.get("RECONCILE_MAX_ITEMS", "100"))
 RESERVE_S = reconciliation.ITEM_WORST_CASE_S  # start an item only while its worst case fits
 
@@ -26,4 +27,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return report.as_dict()
 
 
-coldstart.init_done()  # init ends here: the collector runs again (payments/coldstart.py)
+coldstart.init_done(LOADED_BY_REQUESTS)  # init ends here (payments/coldstart.py)

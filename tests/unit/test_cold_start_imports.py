@@ -69,3 +69,23 @@ def test_outside_lambda_importing_the_layer_leaves_the_collector_alone() -> None
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT / "layers" / "payments")}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "0"]
+
+
+@pytest.mark.parametrize("function", ["NotifyFunction", "CreateOrderFunction"])
+def test_a_snapshot_init_loads_what_the_first_request_would(function: str) -> None:
+    """Under SnapStart (or provisioned concurrency) nobody waits for init: the handler preloads what
+    its requests load later, so that it is in the snapshot."""
+    spec = FUNCTIONS[function]
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        **TEMPLATE.environment(spec, COLD_REFS, COLD_PARAMETERS),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "payments"), str(ROOT / spec.code_uri)]),
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start",
+    }
+    code = "import sys, app; print(all(m in sys.modules for m in ('pydantic', *app.LOADED_BY_REQUESTS)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT / spec.code_uri, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "True"

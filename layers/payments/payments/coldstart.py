@@ -12,16 +12,25 @@ either) and lets it run again. Elsewhere (tests, the local stack in-process) not
 from __future__ import annotations
 
 import gc
+import importlib
 import os
+from collections.abc import Iterable
 
 _paused = bool(os.environ.get("LAMBDA_TASK_ROOT")) and gc.isenabled()
 if _paused:
     gc.disable()
 
 
-def init_done() -> None:
-    """Call once, at the end of the handler module: the collector runs again (if it was paused)."""
+PRELOADING_INITS = frozenset({"snap-start", "provisioned-concurrency"})
+
+
+def init_done(preload: Iterable[str] = ()) -> None:
+    """Call once, at the end of the handler module: the modules its requests load later, loaded now
+    for a snapshot or provisioned concurrency; then the collector runs again (if it was paused)."""
     global _paused
+    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") in PRELOADING_INITS:
+        for module in preload:
+            importlib.import_module(module)
     if _paused:
         gc.freeze()
         gc.enable()

@@ -35,7 +35,8 @@ class ProviderDirectory:
 
     def __init__(self, http: HttpClient | None = None) -> None:
         self._http = http
-        self._built: dict[str, tuple[str, Provider]] = {}
+        # by name: (the entry's fingerprint, its adapter, the entry as the secret's cache holds it)
+        self._built: dict[str, tuple[str, Provider, dict[str, Any]]] = {}
 
     def _secret(self) -> dict[str, Any]:
         secret_id = os.environ.get(SECRET_ENV)
@@ -62,9 +63,12 @@ class ProviderDirectory:
         entry = self._secret().get(name)
         if not isinstance(entry, dict):
             raise ProviderNotConfigured(f"provider '{name}' is not configured", field="provider")
-        fingerprint = json.dumps(entry, sort_keys=True)
         cached = self._built.get(name)
-        if cached and cached[0] == fingerprint:
+        if cached and cached[2] is entry:  # the secret's cached value, as last time: nothing to compare
+            return cached[1]
+        fingerprint = json.dumps(entry, sort_keys=True)
+        if cached and cached[0] == fingerprint:  # read again, unchanged
+            self._built[name] = (fingerprint, cached[1], entry)
             return cached[1]
         factory = provider_class(name)
         from pydantic import ValidationError  # with the adapter, at the first request: not at init
@@ -76,5 +80,5 @@ class ProviderDirectory:
                 "provider secret is invalid: " + describe_validation_error(name, exc)
             ) from None
         provider = factory(settings, self._http or default_http())
-        self._built[name] = (fingerprint, provider)
+        self._built[name] = (fingerprint, provider, entry)
         return provider
