@@ -104,10 +104,9 @@ def render(results: dict[str, Any]) -> str:
                 f"{powertools['ratio_to_floor']:.2f}x the floor;"
             )
         lines.append(
-            "   create, notify and order actions add pydantic (provider settings, the request models) and"
+            "   boto3 and pydantic are no init's (0 above): botocore clients, pydantic at the first request"
         )
-        lines.append("   boto3 (Powertools Parameters). Closing the gap: leave those libraries, or SnapStart")
-        lines.append("   (docs/operations.md, SnapStart).")
+        lines.append("   that needs it; SnapStart takes init out of the request path (docs/capacity.md).")
     lines += [
         "",
         "2./3. Per request: our CPU (DynamoDB and provider time excluded) and round trips",
