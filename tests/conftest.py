@@ -131,9 +131,10 @@ def mocked_aws() -> Iterator[None]:
     from moto import mock_aws
 
     fit_moto_for_long_runs()  # no test pays for the ones before it: see local/moto_long_runs.py
-    # A session made before moto was imported lacks its hook: boto3's next client makes a new one.
-    boto3.DEFAULT_SESSION = None
-    aws_clients.forget_session()  # the handlers' clients, likewise
+    # A session made before moto was imported lacks its hook: a new one for the tests' own clients,
+    # and the handlers' next client makes a new one too.
+    boto3.setup_default_session()
+    aws_clients.forget_session()
     client.cache_clear()
     with mock_aws():
         yield
