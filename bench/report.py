@@ -74,15 +74,21 @@ def render(results: dict[str, Any]) -> str:
         *_steps(results),
         "",
         "1. Cold start (fresh interpreter: import handler with the layer on the path, module scope)",
-        f"   {'':22}{'median ms':>10}{'p90 ms':>10}{'x floor':>9}  target <= {COLD_TARGET}",
+        "   (wall: the elapsed time, which also counts waiting for a core on a shared machine; cpu: the",
+        "   process's CPU time, which does not; each ratio is to the floor's median of the same kind)",
+        f"   {'':24}{'wall ms':>8}{'p90 ms':>8}{'x floor':>8}{'cpu ms':>8}{'x floor':>8}"
+        f"  target <= {COLD_TARGET}",
     ]
     for name, row in results["cold_start"].items():
         if name == "breakdown_ms":
             continue
-        verdict = "" if name.startswith("floor") else _mark(row["ratio_to_floor"] <= COLD_TARGET)
+        cpu_ratio = row.get("cpu_ratio_to_floor")  # results.json from before it was measured: none
+        worst = max(row["ratio_to_floor"], cpu_ratio or 0.0)
+        verdict = "" if name.startswith("floor") else _mark(worst <= COLD_TARGET)
+        cpu = f"{row['cpu_median_ms']:8.1f}{cpu_ratio:8.2f}" if cpu_ratio else f"{'':16}"
         lines.append(
-            f"   {name:22}{row['median_ms']:10.1f}{row['p90_ms']:10.1f}"
-            f"{row['ratio_to_floor']:9.2f}  {verdict}"
+            f"   {name:24}{row['median_ms']:8.1f}{row['p90_ms']:8.1f}{row['ratio_to_floor']:8.2f}{cpu}"
+            f"  {verdict}"
         )
     breakdown = results["cold_start"].get("breakdown_ms")
     if breakdown:
@@ -98,10 +104,9 @@ def render(results: dict[str, Any]) -> str:
                 f"{powertools['ratio_to_floor']:.2f}x the floor;"
             )
         lines.append(
-            "   create, notify and order actions add pydantic (provider settings, the request models) and"
+            "   boto3 and pydantic are no init's (0 above): botocore clients, pydantic at the first request"
         )
-        lines.append("   boto3 (Powertools Parameters). Closing the gap: leave those libraries, or SnapStart")
-        lines.append("   (docs/operations.md, SnapStart).")
+        lines.append("   that needs it; SnapStart takes init out of the request path (docs/capacity.md).")
     lines += [
         "",
         "2./3. Per request: our CPU (DynamoDB and provider time excluded) and round trips",
@@ -120,6 +125,8 @@ def render(results: dict[str, Any]) -> str:
         )
     rows = results["per_request"]
     floor = rows.get("botocore floor: notify's round trips")
+    if floor:
+        lines += _notify_against_floor(rows, floor["p50_ms"])
     missed = _cheapest_missed_notify(rows)
     if missed and floor:
         provider, first = missed
@@ -246,6 +253,25 @@ def _dev_session(row: dict[str, Any]) -> list[str]:
         f"   ({row['orders']} orders created and paid by {row['workers']} clients in {row['seconds']:.0f} s,"
         f" {row['events']} of {row['expected_events']} merchant events received)",
     ]
+
+
+NOTIFY_TARGET_MS = 2.0  # every provider's first notification, p50
+
+
+def _notify_against_floor(rows: dict[str, Any], floor_ms: float) -> list[str]:
+    """Each provider's first notification beside what botocore alone needs for its two round trips."""
+    lines = [
+        f"   notify (first), p50 and its ratio to botocore's floor ({floor_ms:.2f} ms), "
+        f"target <= {NOTIFY_TARGET_MS:g} ms:"
+    ]
+    for provider in provider_cases():
+        row = rows.get(f"POST /notify (first) [{provider.label}]")
+        if row:
+            lines.append(
+                f"     {provider.label:24}{row['p50_ms']:6.2f} ms {row['p50_ms'] / floor_ms:5.2f}x  "
+                f"{_mark(row['p50_ms'] <= NOTIFY_TARGET_MS)}"
+            )
+    return lines
 
 
 def _cheapest_missed_notify(rows: dict[str, Any]) -> tuple[ProviderCase, dict[str, Any]] | None:

@@ -25,7 +25,6 @@ from typing import Any
 
 import boto3
 import responses
-from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
@@ -40,6 +39,7 @@ from local.testing import (
     proxy_event,
     table_arguments,
 )
+from payments import aws_clients, secret_values
 
 # How a call is written in a row's sequence of calls.
 SHORT = {
@@ -200,7 +200,7 @@ class Harness:
             boto3.client("secretsmanager").put_secret_value(
                 SecretId=self.refs["ProviderCredentialsSecret"], SecretString=json.dumps(self.secret)
             )
-            parameters.clear_caches()  # type: ignore[no-untyped-call]
+            secret_values.clear_cache()
 
 
 @contextmanager
@@ -220,8 +220,10 @@ def harness() -> Iterator[Harness]:
                 secret_values={"ProviderCredentialsSecret": json.dumps(secret)},
             )
             boxes, current = _sandboxes(wire)
-            # Clients copy the session's hooks when made: register before the handlers make theirs.
-            events = boto3._get_default_session()._session.get_component("event_emitter")
+            # Clients copy the session's hooks when made: register before the handlers make theirs
+            # (from payments/aws_clients.py's session, as the floor's below).
+            aws_clients.forget_session()  # one made before moto started would lack moto's hook
+            events = aws_clients.session().get_component("event_emitter")
             events.register("before-parameter-build.dynamodb", METER.call_starts)
             events.register("after-call.dynamodb", METER.call_ends)
             events.register("after-call-error.dynamodb", METER.call_ends)
@@ -410,9 +412,7 @@ def _round_trip_floor(table_name: str, n: int) -> dict[str, Any]:
     and its refund ledger (`sk >= ORDER`), one TransactWriteItems of a version-conditioned update plus
     an audit-event put — made with a bare client (our retry config) against the same moto, metered
     the same way. No implementation that talks to DynamoDB through botocore can go below it."""
-    from payments.store.table import RETRY_CONFIG
-
-    client = boto3.client("dynamodb", config=RETRY_CONFIG)
+    client = aws_clients.client("dynamodb")  # the handlers' kind of client
     key = {"pk": {"S": "ORDER#floor"}, "sk": {"S": "ORDER"}}
     provider = next(iter(kits()))  # any: botocore's work does not depend on it
     order = {

@@ -26,7 +26,6 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "payments")]
 
 BUILD = ROOT / ".aws-sam" / "build"
 RUNTIME_PYTHON = ROOT / ".venv-runtime" / "bin" / "python"
-FUNCTIONS = ("CreateOrderFunction", "NotifyFunction", "GetOrderFunction", "OrderActionsFunction")
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "15"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "1000"))
 
@@ -36,32 +35,41 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
+def functions() -> list[str]:
+    """Every function in template.yaml, by logical id."""
+    from local.testing import Template
+
+    return [spec.logical_id for spec in Template().functions()]
+
+
 # -- 1. cold start ---------------------------------------------------------------------------------
-FLOOR_SCRIPT = """
-import time; t = time.perf_counter()
-import botocore.session
-botocore.session.get_session().create_client("dynamodb", region_name="eu-west-1")
-print((time.perf_counter() - t) * 1000)
-"""
+# Each script prints its wall time and its CPU time (ms) from its first line on. On a machine shared
+# with other work the wall time also counts the time the process waited for a core; its CPU time
+# does not, so the CPU ratios move far less with the load (an init is CPU-bound: imports and the
+# clients' set-up, from files in the page cache).
+CLOCKS = "import time; t, c = time.perf_counter(), time.process_time()\n"
+ELAPSED = "\nprint((time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000)\n"
+FLOOR_SCRIPT = (
+    CLOCKS
+    + """import botocore.session
+botocore.session.get_session().create_client("dynamodb", region_name="eu-west-1")"""
+    + ELAPSED
+)
 # The floor plus what the guide's choice of libraries costs any handler before it does anything:
 # Powertools Logger, Metrics and the REST resolver (imported and built, as our handlers do).
-POWERTOOLS_SCRIPT = """
-import time; t = time.perf_counter()
-import botocore.session
+POWERTOOLS_SCRIPT = (
+    CLOCKS
+    + """import botocore.session
 botocore.session.get_session().create_client("dynamodb", region_name="eu-west-1")
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-Logger(); Metrics(); APIGatewayRestResolver()
-print((time.perf_counter() - t) * 1000)
-"""
-INIT_SCRIPT = """
-import time; t = time.perf_counter()
-import app
-print((time.perf_counter() - t) * 1000)
-"""
+Logger(); Metrics(); APIGatewayRestResolver()"""
+    + ELAPSED
+)
+INIT_SCRIPT = CLOCKS + "import app" + ELAPSED
 
 
-def _fresh_interpreter(script: str, cwd: Path, env: dict[str, str]) -> float:
+def _fresh_interpreter(script: str, cwd: Path, env: dict[str, str]) -> tuple[float, float]:
     out = subprocess.run(
         [str(RUNTIME_PYTHON), "-c", script],
         cwd=cwd,
@@ -71,7 +79,21 @@ def _fresh_interpreter(script: str, cwd: Path, env: dict[str, str]) -> float:
         check=True,
         timeout=60,
     )
-    return float(out.stdout.strip().splitlines()[-1])
+    wall, cpu = out.stdout.strip().splitlines()[-1].split()
+    return float(wall), float(cpu)
+
+
+# What the functions' environments refer to, as deployed (any well-formed value: nothing is called).
+COLD_REFS = {
+    "OrdersTable": "orders",
+    "OrdersTable.Arn": "arn:aws:dynamodb:eu-west-1:1:table/orders",
+    "ProviderCredentialsSecret": "arn:aws:secretsmanager:eu-west-1:1:secret:providers",
+    "WebhookSigningSecret": "arn:aws:secretsmanager:eu-west-1:1:secret:webhooks",
+    "MerchantEventBus": "merchant-events",
+    "WebhookQueue": "https://sqs.eu-west-1.amazonaws.com/1/webhooks.fifo",
+    "WebhookDeadLetterQueue": "https://sqs.eu-west-1.amazonaws.com/1/webhooks-dlq.fifo",
+}
+COLD_PARAMETERS = {"WebhookUrl": "https://shop.example.com/webhooks"}  # the publisher makes both clients
 
 
 def cold_start() -> dict[str, Any]:
@@ -80,11 +102,7 @@ def cold_start() -> dict[str, Any]:
     from local.testing import Template
 
     template = Template()
-    refs = {
-        "OrdersTable": "orders",
-        "OrdersTable.Arn": "arn:aws:dynamodb:eu-west-1:1:table/orders",
-        "ProviderCredentialsSecret": "arn:aws:secretsmanager:eu-west-1:1:secret:providers",
-    }
+    refs = COLD_REFS
     base_env = {
         "PATH": "/usr/bin:/bin",
         "AWS_DEFAULT_REGION": "eu-west-1",
@@ -95,45 +113,42 @@ def cold_start() -> dict[str, Any]:
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     layer = BUILD / "PaymentsLayer" / "python"
-    samples: dict[str, list[float]] = {
+    specs = {spec.logical_id: spec for spec in template.functions()}
+    samples: dict[str, list[tuple[float, float]]] = {
         "floor": [],
         "floor + Powertools": [],
-        **{name: [] for name in FUNCTIONS},
+        **{name: [] for name in specs},
     }
-    specs = {spec.logical_id: spec for spec in template.functions()}
+
+    def env_for(name: str) -> dict[str, str]:
+        return {
+            **base_env,
+            **template.environment(specs[name], refs, COLD_PARAMETERS),
+            "PYTHONPATH": f"{layer}:{BUILD / name}",
+            "LAMBDA_TASK_ROOT": str(BUILD / name),
+        }
+
     for _ in range(COLD_RUNS):  # interleaved, so drift hits all alike
         samples["floor"].append(_fresh_interpreter(FLOOR_SCRIPT, ROOT, base_env))
         samples["floor + Powertools"].append(
             _fresh_interpreter(POWERTOOLS_SCRIPT, ROOT, {**base_env, "PYTHONPATH": str(layer)})
         )
-        for name in FUNCTIONS:
-            task = BUILD / name
-            env = {
-                **base_env,
-                **template.environment(specs[name], refs),
-                "PYTHONPATH": f"{layer}:{task}",
-                "LAMBDA_TASK_ROOT": str(task),
-            }
-            samples[name].append(_fresh_interpreter(INIT_SCRIPT, task, env))
-    floor = statistics.median(samples["floor"])
-    result = {
-        name: {
-            "median_ms": statistics.median(values),
-            "p90_ms": percentile(values, 0.9),
-            "ratio_to_floor": statistics.median(values) / floor,
+        for name in specs:
+            samples[name].append(_fresh_interpreter(INIT_SCRIPT, BUILD / name, env_for(name)))
+    floor = statistics.median(wall for wall, _ in samples["floor"])
+    floor_cpu = statistics.median(cpu for _, cpu in samples["floor"])
+    result: dict[str, Any] = {}
+    for name, values in samples.items():
+        walls, cpus = [wall for wall, _ in values], [cpu for _, cpu in values]
+        result[name] = {
+            "median_ms": statistics.median(walls),
+            "p90_ms": percentile(walls, 0.9),
+            "ratio_to_floor": statistics.median(walls) / floor,
+            "cpu_median_ms": statistics.median(cpus),
+            "cpu_ratio_to_floor": statistics.median(cpus) / floor_cpu,
             "runs": len(values),
         }
-        for name, values in samples.items()
-    }
-    result["floor"]["ratio_to_floor"] = 1.0
-    result["breakdown_ms"] = _import_breakdown(
-        env_for=lambda name: {
-            **base_env,
-            **template.environment(specs[name], refs),
-            "PYTHONPATH": f"{layer}:{BUILD / name}",
-            "LAMBDA_TASK_ROOT": str(BUILD / name),
-        }
-    )
+    result["breakdown_ms"] = _import_breakdown(env_for)
     return result
 
 
@@ -151,7 +166,7 @@ BREAKDOWN = (
 )
 
 
-def _import_breakdown(env_for: Any, runs: int = 5) -> dict[str, float]:
+def _import_breakdown(env_for: Callable[[str], dict[str, str]], runs: int = 5) -> dict[str, float]:
     samples: dict[str, list[float]] = {name: [] for name in BREAKDOWN}
     for _ in range(runs):
         out = subprocess.run(
@@ -179,7 +194,7 @@ def _import_breakdown(env_for: Any, runs: int = 5) -> dict[str, float]:
 # -- 4. package sizes -------------------------------------------------------------------------------
 def package_sizes() -> dict[str, Any]:
     sizes: dict[str, Any] = {}
-    for name in ("PaymentsLayer", *FUNCTIONS):
+    for name in ("PaymentsLayer", *functions()):
         folder = BUILD / name
         files = [path for path in folder.rglob("*") if path.is_file()]
         buffer = io.BytesIO()

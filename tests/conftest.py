@@ -55,6 +55,7 @@ if os.environ.get("WITHOUT_MOTO"):
     forbid_moto()  # before anything below imports it
 
 from local.testing import Template, fit_moto_for_long_runs  # noqa: E402
+from payments import aws_clients  # noqa: E402
 from tests.support.lambdas import Api  # noqa: E402
 from tests.support.link import ProviderLink  # noqa: E402
 from tests.support.secrets import PROVIDER_SECRET, WEBHOOK_SIGNING_SECRET  # noqa: E402
@@ -130,8 +131,10 @@ def mocked_aws() -> Iterator[None]:
     from moto import mock_aws
 
     fit_moto_for_long_runs()  # no test pays for the ones before it: see local/moto_long_runs.py
-    # A session made before moto was imported lacks its hook: boto3's next client makes a new one.
-    boto3.DEFAULT_SESSION = None
+    # A session made before moto was imported lacks its hook: a new one for the tests' own clients,
+    # and the handlers' next client makes a new one too.
+    boto3.setup_default_session()
+    aws_clients.forget_session()
     client.cache_clear()
     with mock_aws():
         yield

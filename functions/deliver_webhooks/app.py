@@ -8,13 +8,12 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from payments import snapstart
+from payments import aws_clients, coldstart, secret_values, snapstart
 from payments.outbox.webhooks import (
     DEAD_LETTERED,
     DeliveryFailed,
@@ -36,7 +35,7 @@ DEAD_LETTER_URL = os.environ["WEBHOOK_DEAD_LETTER_QUEUE_URL"]
 SECRET_ARN = os.environ["WEBHOOK_SECRET_ARN"]
 sender = WebhookSender(
     os.environ.get("WEBHOOK_URL", ""),
-    lambda: str(parameters.get_secret(SECRET_ARN, max_age=300)),
+    lambda: str(secret_values.get_secret(SECRET_ARN, max_age=300)),
 )
 _sqs: Any = None
 _failures: FailedDeliveries | None = None
@@ -46,11 +45,7 @@ postponed: set[str] = set()  # of this invocation: messages tried (hidden for th
 def sqs() -> Any:
     global _sqs
     if _sqs is None:
-        import boto3
-
-        from payments.store.table import RETRY_CONFIG
-
-        _sqs = boto3.client("sqs", config=RETRY_CONFIG)
+        _sqs = aws_clients.client("sqs")
     return _sqs
 
 
@@ -91,3 +86,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     failed = {str(item["itemIdentifier"]) for item in response.get("batchItemFailures", [])}
     release_held_back(sqs(), QUEUE_URL, event.get("Records", []), failed, postponed)
     return response
+
+
+coldstart.init_done()  # init ends here: the collector runs again (payments/coldstart.py)

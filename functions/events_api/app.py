@@ -9,10 +9,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from payments import snapstart, web
-from payments.api import parse_empty_body
+from payments import coldstart, snapstart, web
 from payments.outbox.event_queries import events_page
 from payments.outbox.publisher import EventPublisher
+from payments.request_body import parse_empty_body
 from payments.store.merchant_events import MerchantEventStore
 
 snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
@@ -45,3 +45,6 @@ def redeliver_event(event_id: str) -> Response[str]:
 @metrics.log_metrics(capture_cold_start_metric=True)  # the dashboard's cold starts
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+coldstart.init_done()  # init ends here: the collector runs again (payments/coldstart.py)

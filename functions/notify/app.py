@@ -7,13 +7,17 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from payments import snapstart, web
+from payments import coldstart, snapstart, web
 
 snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
 logger = Logger()
 metrics = Metrics()
 app = web.create_app(refuse_large_bodies=False)  # the flow refuses them, and records each one
 service = web.build_service()
+LOADED_BY_REQUESTS = (
+    "payments.flows.notifications",
+    "payments.providers.settings",
+)  # preloaded into a snapshot
 
 
 @app.route("/notify/<provider>", method=["POST", "GET"])
@@ -27,3 +31,6 @@ def notify(provider: str) -> Response[str]:
 @metrics.log_metrics(capture_cold_start_metric=True)  # the dashboard's cold starts
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+coldstart.init_done(LOADED_BY_REQUESTS)  # init ends here (payments/coldstart.py)

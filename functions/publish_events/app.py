@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from payments import snapstart
+from payments import coldstart, snapstart
 from payments.outbox.publisher import EventPublisher, PublishFailed
 
 snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
@@ -42,3 +42,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
             raise PublishFailed(outcome.reason)
 
     return process_partial_response(event=event, record_handler=settle, processor=processor, context=context)
+
+
+coldstart.init_done()  # init ends here: the collector runs again (payments/coldstart.py)

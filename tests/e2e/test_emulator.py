@@ -69,11 +69,13 @@ def test_api_gateways_own_answers_and_large_bodies_have_the_error_shape(emulated
 
 
 def test_a_broken_build_fails_like_lambda(tmp_path: Path) -> None:
-    """A layer missing a dependency: the function cannot import, and the caller gets 502."""
+    """A layer missing a dependency that init imports (Powertools: every handler's first import; what
+    only a request imports, such as pydantic, fails that request instead): the function cannot
+    import, and the caller gets 502."""
     require_build()
     broken = tmp_path / "build"
     shutil.copytree(BUILD, broken, symlinks=True)
-    shutil.rmtree(broken / "PaymentsLayer" / "python" / "pydantic")
+    shutil.rmtree(broken / "PaymentsLayer" / "python" / "aws_lambda_powertools")
     stack = start_stack(["--quiet", "--build-dir", str(broken)])
     running = next(stack)
     try:

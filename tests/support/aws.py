@@ -11,9 +11,9 @@
   DynamoDB, Secrets Manager, SQS and EventBridge holding nothing but its own.
 - One boto3 client per service for the tests' own calls (provisioning, reading the table back):
   making a client costs ~10 ms even from a warm session, and moto answers any client alike.
-- One botocore data loader per process: a boto3 client made from a new session (Powertools'
-  SecretsProvider makes one each time `parameters.clear_caches()` dropped it) parsed its service's
-  JSON models again, ~0.1 s a client. The models are read-only data botocore already caches per loader.
+- One botocore data loader per process: a client made from a new session (the handlers' after
+  `aws_clients.forget_session()`, or a test's own boto3 session) parsed its service's JSON models
+  again, ~0.1 s a client. The models are read-only data botocore already caches per loader.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ import boto3
 import botocore.httpsession
 import botocore.loaders
 import botocore.session
-from aws_lambda_powertools.utilities import parameters
 from botocore.awsrequest import AWSPreparedRequest, AWSRequest, AWSResponse
 
 # The AWS services the stack is provisioned in (local/template.py) and the only ones tests use
@@ -64,8 +63,10 @@ def client(service: str) -> Any:
 
 
 def clear_parameter_caches() -> None:
-    """Powertools' cached secrets and its providers' clients dropped: the next read asks again."""
-    parameters.clear_caches()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
+    """The handlers' cached secrets and their client dropped: the next read asks again."""
+    from payments import secret_values
+
+    secret_values.clear_cache()
 
 
 def empty_stack_services() -> None:

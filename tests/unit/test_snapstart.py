@@ -8,14 +8,11 @@ import subprocess
 import sys
 from typing import Any
 
-import boto3
 import pytest
 import snapshot_restore_py
-from aws_lambda_powertools.utilities import parameters
-from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 
 from local.testing import ROOT
-from payments import http, snapstart
+from payments import aws_clients, http, secret_values, snapstart
 
 
 def run_after_restore_hooks() -> None:
@@ -52,8 +49,9 @@ def test_two_restored_copies_draw_different_jitter() -> None:
 
 def test_credentials_secrets_and_provider_connections_are_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
     snapstart.register_runtime_hooks()
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", boto3.Session(region_name="eu-west-1"))
-    DEFAULT_PROVIDERS["secrets"] = parameters.SecretsProvider()  # as after a get_secret at init
+    monkeypatch.setattr(aws_clients, "_session", object())  # as after a client was made at init
+    monkeypatch.setattr(secret_values, "_client", object())  # as after a secret was read at init
+    secret_values._cache[("arn:secret", True)] = (0.0, {"provider": {"key": "old"}})
     closed: list[str] = []
 
     class Session:
@@ -62,8 +60,9 @@ def test_credentials_secrets_and_provider_connections_are_dropped(monkeypatch: p
 
     monkeypatch.setattr(http.default_http(), "_session", Session())
     run_after_restore_hooks()
-    assert boto3.DEFAULT_SESSION is None
-    assert "secrets" not in DEFAULT_PROVIDERS
+    assert aws_clients._session is None
+    assert secret_values._client is None
+    assert secret_values.age("arn:secret", as_json=True) is None
     assert closed == ["pool"]
 
 
@@ -71,7 +70,7 @@ def test_the_get_function_still_loads_neither_requests_nor_parameters() -> None:
     """Refreshing leaves alone what a function never imported (the get function's cold start)."""
     code = (
         "import sys; from payments import snapstart; snapstart.refresh_after_restore(); "
-        "print(sorted(m for m in ('requests', 'payments.http', 'aws_lambda_powertools.utilities.parameters') "
+        "print(sorted(m for m in ('requests', 'payments.http', 'payments.secret_values') "
         "if m in sys.modules))"
     )
     env: dict[str, Any] = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "payments")}

@@ -21,10 +21,19 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from payments.errors import MalformedRequest, ValidationFailed
+from payments.errors import ValidationFailed
 from payments.money import CURRENCY_EXPONENTS
 from payments.orders import ORDER_ID_PATTERN, Wallet
 from payments.provider_names import provider_names
+from payments.request_body import json_object, parse_empty_body
+
+__all__ = [
+    "CreateOrderRequest",
+    "RefundRequest",
+    "parse_create_order",
+    "parse_empty_body",
+    "parse_refund_request",
+]
 
 MAX_JSON_SAFE_INT = 2**53 - 1  # beyond this, JavaScript clients silently round amounts
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -277,20 +286,6 @@ def validation_failure(error: ValidationError) -> ValidationFailed:
     )
 
 
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # {"value": 100, "value": 100000} must not be read as whichever came last.
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKey(key)
-        result[key] = value
-    return result
-
-
 class RefundRequest(_Model):
     """POST /orders/{order_id}/refunds. `amount` defaults to everything still refundable."""
 
@@ -317,31 +312,9 @@ def parse_refund_request(body: str | bytes | None) -> RefundRequest:
     return _parse(RefundRequest, body)
 
 
-def parse_empty_body(body: str | bytes | None) -> None:
-    """Routes that take no input (cancel, sync): nothing, or `{}`."""
-    if body and _parse_json(body) != {}:
-        raise ValidationFailed("this route takes no fields: send an empty body or {}", code="unknown_field")
-
-
 def _parse[M: _Model](model: type[M], body: str | bytes | None) -> M:
-    parsed = _parse_json(body)
+    parsed = json_object(body)
     try:
         return model.model_validate(parsed)
     except ValidationError as exc:
         raise validation_failure(exc) from None
-
-
-def _parse_json(body: str | bytes | None) -> dict[str, Any]:
-    if not body:
-        raise MalformedRequest("request body is empty; expected a JSON object", code="malformed_json")
-    try:
-        parsed: Any = json.loads(body, object_pairs_hook=_reject_duplicate_keys)
-    except _DuplicateKey as exc:
-        raise MalformedRequest(f"request body repeats the key '{exc}'", code="malformed_json") from None
-    except (ValueError, UnicodeDecodeError):
-        raise MalformedRequest("request body is not valid JSON", code="malformed_json") from None
-    except RecursionError:  # '[[[[…' a few thousand deep: not a request, and not worth a 500
-        raise MalformedRequest("request body is nested too deeply", code="malformed_json") from None
-    if not isinstance(parsed, dict):
-        raise MalformedRequest("request body must be a JSON object", code="malformed_json")
-    return parsed

@@ -1,27 +1,29 @@
 """What the handlers call: the flows, over the one engine they share (and its clock).
 
-Provider-neutral: everything provider-specific happens behind the `Provider` contract.
+Provider-neutral: everything provider-specific happens behind the `Provider` contract. Each flow is
+imported and built when first used: a function loads only the flows it serves (its cold start).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from payments.clock import utc_now
 from payments.engine import Engine
-from payments.flows.cancellation import CancelFlow
-from payments.flows.creation import CreateFlow, CreateResult
-from payments.flows.notifications import NotificationFlow
-from payments.flows.reconcile import ReconcileFlow
-from payments.flows.refunds import RefundFlow, RefundResult
-from payments.orders import Order
-from payments.providers.base import RawRequest, RawResponse
 from payments.store.orders import OrdersStore
 
 if TYPE_CHECKING:
     from payments.api import CreateOrderRequest, RefundRequest
+    from payments.flows.cancellation import CancelFlow
+    from payments.flows.creation import CreateFlow, CreateResult
+    from payments.flows.notifications import NotificationFlow
+    from payments.flows.reconcile import ReconcileFlow
+    from payments.flows.refunds import RefundFlow, RefundResult
+    from payments.orders import Order
+    from payments.providers.base import RawRequest, RawResponse
     from payments.providers.directory import ProviderDirectory
 
 
@@ -35,11 +37,36 @@ class PaymentsService:
         self.store = store
         self.providers = providers
         self.engine = Engine(store, clock)
-        self.creation = CreateFlow(store, providers, self.engine)
-        self.notifications = NotificationFlow(store, providers, self.engine)
-        self.refunds = RefundFlow(store, providers, self.engine)
-        self.cancellation = CancelFlow(store, providers, self.engine)
-        self.reconciliation = ReconcileFlow(store, providers, self.engine)
+
+    @cached_property
+    def creation(self) -> CreateFlow:
+        from payments.flows.creation import CreateFlow
+
+        return CreateFlow(self.store, self.providers, self.engine)
+
+    @cached_property
+    def notifications(self) -> NotificationFlow:
+        from payments.flows.notifications import NotificationFlow
+
+        return NotificationFlow(self.store, self.providers, self.engine)
+
+    @cached_property
+    def refunds(self) -> RefundFlow:
+        from payments.flows.refunds import RefundFlow
+
+        return RefundFlow(self.store, self.providers, self.engine)
+
+    @cached_property
+    def cancellation(self) -> CancelFlow:
+        from payments.flows.cancellation import CancelFlow
+
+        return CancelFlow(self.store, self.providers, self.engine)
+
+    @cached_property
+    def reconciliation(self) -> ReconcileFlow:
+        from payments.flows.reconcile import ReconcileFlow
+
+        return ReconcileFlow(self.store, self.providers, self.engine)
 
     @property
     def clock(self) -> Callable[[], datetime]:

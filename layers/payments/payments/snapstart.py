@@ -7,17 +7,18 @@ possibly days later. Whatever init left in memory is then shared by every restor
 - `random`'s generator state: every copy would draw the same backoff jitter (payments/store/table.py),
   so retries after a conflict would collide again. Reseeded from the OS. (Ids and nonces — `uuid4`,
   `secrets` — read the kernel's generator on every call, which Lambda keeps unique across restores.)
-- Credentials: boto3's default session keeps what it resolved at init, and Powertools Parameters
-  caches the provider secret and its Secrets Manager client. Both are dropped, so clients made from
-  now on resolve AWS credentials afresh and the provider credentials (perhaps rotated since) are read
-  again. A client made at init (the orders store's) keeps its own: under SnapStart Lambda serves
-  credentials from its container-credentials endpoint, which botocore refreshes before they expire.
+- Credentials: the botocore session clients are made from (payments/aws_clients.py) keeps what it
+  resolved at init, and payments/secret_values.py caches the secrets and its Secrets Manager client.
+  Both are dropped, so clients made from now on resolve AWS credentials afresh and the provider
+  credentials (perhaps rotated since) are read again. A client made at init (the orders store's)
+  keeps its own: under SnapStart Lambda serves credentials from its container-credentials endpoint,
+  which botocore refreshes before they expire.
 - Pooled connections to the providers: their sockets did not survive the snapshot. Closed.
 
 The hooks are registered with `snapshot_restore_py`, which Lambda's Python runtime provides (with
 awslambdaric); without it (tests, the local stack in-process) registering does nothing, and without
 SnapStart the runtime never calls them. Modules the function never imported are left alone, so the
-get function still loads neither requests nor Powertools Parameters.
+get function still loads neither requests nor the secrets' cache.
 """
 
 from __future__ import annotations
@@ -30,13 +31,13 @@ _registered: list[Callable[[], None]] = []
 
 
 def refresh_after_restore() -> None:
-    import boto3  # every function has it loaded already (the orders store)
+    from payments import aws_clients  # every function has it loaded already (the orders store)
 
     random.seed()  # from os.urandom
-    boto3.DEFAULT_SESSION = None  # the next boto3.client() resolves credentials again
-    parameters = sys.modules.get("aws_lambda_powertools.utilities.parameters")
-    if parameters is not None:
-        parameters.clear_caches()  # cached values and the providers' clients
+    aws_clients.forget_session()  # the next client resolves credentials again
+    secrets = sys.modules.get("payments.secret_values")
+    if secrets is not None:
+        secrets.clear_cache()  # cached values and their client
     http = sys.modules.get("payments.http")
     if http is not None:
         http.default_http().drop_connections()

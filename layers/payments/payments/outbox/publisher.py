@@ -26,6 +26,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from payments import aws_clients
 from payments.clock import utc_now
 from payments.errors import NotFound, StoreUnavailable
 from payments.outbox.merchant_events import EVENT_ID_RE, SOURCE, MerchantEvent, merchant_events
@@ -92,16 +93,12 @@ class EventPublisher:
     @classmethod
     def from_env(cls) -> EventPublisher:
         """Wired by template.yaml: the table, the bus, and the webhook queue when a URL is configured."""
-        import boto3
-
-        from payments.store.table import RETRY_CONFIG
-
         queue_url = os.environ.get("WEBHOOK_QUEUE_URL") if os.environ.get("WEBHOOK_URL") else None
         return cls(
             MerchantEventStore.from_env(),
-            boto3.client("events", config=RETRY_CONFIG),
+            aws_clients.client("events"),
             os.environ["EVENT_BUS_NAME"],
-            boto3.client("sqs", config=RETRY_CONFIG) if queue_url else None,
+            aws_clients.client("sqs") if queue_url else None,
             queue_url,
         )
 

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from pydantic import BaseModel, field_validator
-
 from payments.errors import NotificationRejected, PaymentsError, ProviderUnavailable
 from payments.facts import CancelResult, PaymentAction, Statement
 from payments.http import HttpClient, HttpResponse
@@ -26,6 +24,7 @@ from payments.providers.capabilities import Capabilities
 
 if TYPE_CHECKING:
     from payments.api import CreateOrderRequest
+    from payments.providers.settings import ProviderSettings  # pydantic: loaded with an adapter
 
 __all__ = [
     "CallContext",
@@ -35,7 +34,6 @@ __all__ = [
     "Provider",
     "ProviderBase",
     "ProviderFactory",
-    "ProviderSettings",
     "RawRequest",
     "RawResponse",
     "RefundContext",
@@ -105,20 +103,6 @@ class SignedMessage:
     claimed_order_id: str | None = None  # unverified: only to file a refused attempt
     reply_context: Mapping[str, str] = field(default_factory=dict)
     timestamp: str | None = None  # a signed timestamp, for providers that bound a signature's age
-
-
-class ProviderSettings(BaseModel, frozen=True, extra="forbid"):
-    """Each adapter's entry in the provider-credentials secret."""
-
-    base_url: str
-
-    @field_validator("base_url")
-    @classmethod
-    def _https_or_loopback(cls, value: str) -> str:
-        # Credentials travel to this URL: TLS, except for a sandbox on this machine.
-        if not value.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-            raise ValueError("must be an https URL")
-        return value
 
 
 class Provider(Protocol):

@@ -1,19 +1,21 @@
 """The provider directory: each configured adapter, built from its settings in the credentials secret
-(read through Powertools Parameters, cached), validated per provider, never logged or returned."""
+(payments/secret_values.py: read with botocore, cached 5 minutes), validated per provider, never
+logged or returned."""
 
 from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities import parameters
-from pydantic import ValidationError
-
+from payments import secret_values
 from payments.errors import ConfigurationError, ProviderNotConfigured
 from payments.http import HttpClient, default_http
 from payments.providers import provider_class, provider_names
 from payments.providers.base import Provider
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 SECRET_ENV = "PROVIDER_SECRET_ARN"  # noqa: S105 - the name of a variable, not a secret
 SECRET_MAX_AGE_S = 300
@@ -33,16 +35,19 @@ class ProviderDirectory:
 
     def __init__(self, http: HttpClient | None = None) -> None:
         self._http = http
-        self._built: dict[str, tuple[str, Provider]] = {}
+        # by name: (the entry's fingerprint, its adapter, the entry as the secret's cache holds it)
+        self._built: dict[str, tuple[str, Provider, dict[str, Any]]] = {}
 
     def _secret(self) -> dict[str, Any]:
         secret_id = os.environ.get(SECRET_ENV)
         if not secret_id:
             raise ConfigurationError(f"{SECRET_ENV} is not set")
         try:
-            value = parameters.get_secret(secret_id, transform="json", max_age=SECRET_MAX_AGE_S)
-        except parameters.exceptions.TransformParameterError:
+            value = secret_values.get_secret(secret_id, as_json=True, max_age=SECRET_MAX_AGE_S)
+        except secret_values.SecretNotJson:
             raise ConfigurationError("the provider secret is not a JSON object") from None
+        except secret_values.SecretUnavailable:
+            raise ConfigurationError("the provider secret could not be read") from None
         if not isinstance(value, dict):
             raise ConfigurationError("the provider secret is not a JSON object")
         return value
@@ -58,11 +63,16 @@ class ProviderDirectory:
         entry = self._secret().get(name)
         if not isinstance(entry, dict):
             raise ProviderNotConfigured(f"provider '{name}' is not configured", field="provider")
-        fingerprint = json.dumps(entry, sort_keys=True)
         cached = self._built.get(name)
-        if cached and cached[0] == fingerprint:
+        if cached and cached[2] is entry:  # the secret's cached value, as last time: nothing to compare
+            return cached[1]
+        fingerprint = json.dumps(entry, sort_keys=True)
+        if cached and cached[0] == fingerprint:  # read again, unchanged
+            self._built[name] = (fingerprint, cached[1], entry)
             return cached[1]
         factory = provider_class(name)
+        from pydantic import ValidationError  # with the adapter, at the first request: not at init
+
         try:
             settings = factory.settings_model.model_validate(entry)
         except ValidationError as exc:
@@ -70,5 +80,5 @@ class ProviderDirectory:
                 "provider secret is invalid: " + describe_validation_error(name, exc)
             ) from None
         provider = factory(settings, self._http or default_http())
-        self._built[name] = (fingerprint, provider)
+        self._built[name] = (fingerprint, provider, entry)
         return provider

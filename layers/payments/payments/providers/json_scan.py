@@ -6,20 +6,24 @@ an envelope's `request` or `response`), that text is found here without parsing 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-_WHITESPACE = b" \t\r\n"
+# Byte-level is safe for UTF-8: every byte of a multi-byte character is >= 0x80, so none can be
+# mistaken for a quote, backslash or bracket. The patterns step over whole tokens in one call each
+# (a byte-by-byte loop in Python cost ~0.5 ms for a 1 kB notification).
+_WHITESPACE = re.compile(rb"[ \t\r\n]*")
+# A string: runs of plain bytes between escapes, each escape skipped whole (\" never ends it).
+_STRING = re.compile(rb'"[^"\\\x00-\x1f]*(?:\\.[^"\\\x00-\x1f]*)*"', re.DOTALL)
+# Inside a container: everything up to its next bracket, strings (and the brackets in them) included.
+_TO_BRACKET = re.compile(rb'(?:[^"{}\[\]]+|"[^"\\\x00-\x1f]*(?:\\.[^"\\\x00-\x1f]*)*")*', re.DOTALL)
+_SCALAR = re.compile(rb"[^,}\] \t\r\n]+")  # a number, true, false or null
 _CLOSERS = {ord("{"): ord("}"), ord("["): ord("]")}
-_SCALAR_END = frozenset(b",}] \t\r\n")
 
 
 class _Scanner:
     """Walks JSON tokens over raw bytes to find where each top-level member's value starts and ends.
-
-    Byte-level is safe for UTF-8: every byte of a multi-byte character is >= 0x80, so none can be
-    mistaken for a quote, backslash or bracket. Strings are skipped token by token, so braces and
-    escaped quotes inside them never count.
-    """
+    Strings are skipped token by token, so braces and escaped quotes inside them never count."""
 
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
@@ -29,8 +33,7 @@ class _Scanner:
         return ValueError(f"not JSON at byte {self.i}")
 
     def skip_whitespace(self) -> None:
-        while self.i < len(self.raw) and self.raw[self.i] in _WHITESPACE:
-            self.i += 1
+        self.i = _WHITESPACE.match(self.raw, self.i).end()  # type: ignore[union-attr]  # matches ""
 
     def peek(self) -> int:
         if self.i >= len(self.raw):
@@ -39,20 +42,11 @@ class _Scanner:
 
     def string(self) -> tuple[int, int]:
         start = self.i
-        if self.peek() != ord('"'):
+        found = _STRING.match(self.raw, start)
+        if found is None:
             raise self.fail()
-        self.i += 1
-        while True:
-            char = self.peek()
-            if char == ord('"'):
-                self.i += 1
-                return start, self.i
-            if char == ord("\\"):
-                self.i += 2  # the escaped character, whatever it is, cannot end the string
-            elif char < 0x20:
-                raise self.fail()
-            else:
-                self.i += 1
+        self.i = found.end()
+        return start, self.i
 
     def value(self) -> tuple[int, int]:
         start = self.i
@@ -63,20 +57,18 @@ class _Scanner:
             expected = [_CLOSERS[char]]
             self.i += 1
             while expected:
+                self.i = _TO_BRACKET.match(self.raw, self.i).end()  # type: ignore[union-attr]  # matches ""
                 char = self.peek()
-                if char == ord('"'):
-                    self.string()
-                    continue
                 if char in _CLOSERS:
                     expected.append(_CLOSERS[char])
-                elif char in (ord("}"), ord("]")) and char != expected.pop():
+                elif char != expected.pop():  # a closer that does not match, or a stray quote
                     raise self.fail()
                 self.i += 1
             return start, self.i
-        while self.i < len(self.raw) and self.raw[self.i] not in _SCALAR_END:
-            self.i += 1
-        if self.i == start:
+        found = _SCALAR.match(self.raw, start)
+        if found is None:
             raise self.fail()
+        self.i = found.end()
         return start, self.i
 
     def members(self) -> dict[str, tuple[int, int]]:

@@ -38,13 +38,13 @@ from payments.providers.base import (
     CallContext,
     Capabilities,
     ProviderBase,
-    ProviderSettings,
     RawRequest,
     RawResponse,
     RefundContext,
     SignedMessage,
 )
 from payments.providers.capabilities import ANY_CURRENCY, TERMINAL_TYPES, RefundReporting
+from payments.providers.settings import ProviderSettings
 from payments.redact import redact
 from payments.signing import (
     check_rsa_private_key,

@@ -32,7 +32,6 @@ from payments.providers.base import (
     CallContext,
     Capabilities,
     ProviderBase,
-    ProviderSettings,
     RawRequest,
     RawResponse,
     RefundContext,
@@ -45,6 +44,7 @@ from payments.providers.capabilities import (
     RefundReporting,
     wallet_order,
 )
+from payments.providers.settings import ProviderSettings
 from payments.redact import redact
 from payments.signing import (
     check_rsa_private_key,

@@ -42,12 +42,12 @@ from payments.providers.base import (
     CallContext,
     Capabilities,
     ProviderBase,
-    ProviderSettings,
     RawRequest,
     RefundContext,
     SignedMessage,
 )
 from payments.providers.capabilities import TERMINAL_TYPES, RefundReporting, order_wallet
+from payments.providers.settings import ProviderSettings
 from payments.redact import redact
 from payments.signing import constant_time_equal, hmac_sha512_hex
 

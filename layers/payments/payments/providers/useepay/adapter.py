@@ -45,12 +45,12 @@ from payments.providers.base import (
     CallContext,
     Capabilities,
     ProviderBase,
-    ProviderSettings,
     RawRequest,
     RefundContext,
     SignedMessage,
 )
 from payments.providers.capabilities import ANY_CURRENCY, RefundReporting
+from payments.providers.settings import ProviderSettings
 from payments.redact import redact
 from payments.signing import (
     KeyLoadError,
