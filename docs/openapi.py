@@ -243,6 +243,7 @@ def _schemas() -> dict[str, Any]:
             }
         },
     }
+    schemas.update(operator_schemas())
     return schemas
 
 
@@ -334,7 +335,7 @@ def document() -> dict[str, Any]:
         (route.method.lower(), route.path): route
         for spec in Template().functions()
         for route in spec.routes
-        if route.path.startswith(("/orders", "/events"))
+        if route.path.startswith(("/orders", "/events", "/reports"))
     }
     order = {"application/json": {"schema": {"$ref": REF.format(model="Order")}}}
     refund = {"application/json": {"schema": {"$ref": REF.format(model="Refund")}}}
@@ -498,6 +499,7 @@ def document() -> dict[str, Any]:
             ),
         },
     }
+    operations.update(operator_operations(_responses))
     paths: dict[str, Any] = {}
     for (method, path), operation in sorted(operations.items()):
         route = routes[(method, path)]  # KeyError: the template no longer has this route
@@ -558,6 +560,124 @@ def _webhook() -> dict[str, Any]:
         "responses": {
             "2XX": {"description": "received: not sent again"},
             "default": {"description": "not received: sent again later, the order's later events held back"},
+        },
+    }
+
+
+# -- the operator's routes: finding orders, the daily money report --------------------------------
+def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema or {"type": "string"},
+        "description": description,
+    }
+
+
+def operator_schemas() -> dict[str, Any]:
+    from payments.order_search import FLAG_NOTES
+
+    amount = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["value", "currency"],
+        "properties": {
+            "value": {"type": "integer", "description": "minor units"},
+            "currency": {"type": "string"},
+        },
+    }
+    return {
+        "OrderSummary": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": [
+                "order_id",
+                "provider",
+                "wallet",
+                "status",
+                "amount",
+                "refunded_amount",
+                "flags",
+                "created_at",
+                "updated_at",
+            ],
+            "properties": {
+                "order_id": {"type": "string"},
+                "provider": {"type": "string"},
+                "wallet": _nullable({"type": "string"}),
+                "status": {"type": "string"},
+                "amount": amount,
+                "refunded_amount": amount,
+                "flags": {"type": "array", "items": {"type": "string", "enum": sorted(FLAG_NOTES)}},
+                "created_at": {"type": "string"},
+                "updated_at": {"type": "string"},
+            },
+        },
+        "OrdersPage": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["orders", "next_after", "flag_notes"],
+            "properties": {
+                "orders": {"type": "array", "items": {"$ref": REF.format(model="OrderSummary")}},
+                "next_after": _nullable(
+                    {"type": "string", "description": "pass as ?after= for the next page; null at the end"}
+                ),
+                "flag_notes": {
+                    "type": "object",
+                    "description": "what each flag on this page means and what to do about it",
+                    "additionalProperties": {"type": "string"},
+                },
+            },
+        },
+    }
+
+
+def operator_operations(responses: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    """`responses(ok, statuses)`: docs/openapi.py's response block with the error shape."""
+    from payments.order_search import DEFAULT_LIMIT, FLAG_NOTES, MAX_LIMIT
+    from payments.orders import OrderStatus
+    from payments.provider_names import provider_names
+
+    return {
+        ("get", "/orders"): {
+            "operationId": "findOrders",
+            "summary": "Find orders: newest first, by status, flag, provider, creation time or an exact id",
+            "description": (
+                "Each filter combination is one bounded read of an index made for it (no scan at any "
+                "size). Paging on with next_after lists every order that existed when the first page "
+                "was read exactly once. With q, the orders it names (order id, provider reference or "
+                "refund id), filtered by the rest, in one page."
+            ),
+            "parameters": [
+                _query(
+                    "status", "the order's status", {"type": "string", "enum": [str(s) for s in OrderStatus]}
+                ),
+                _query("flag", "orders carrying this flag", {"type": "string", "enum": sorted(FLAG_NOTES)}),
+                _query("provider", "the order's provider", {"type": "string", "enum": provider_names()}),
+                _query("created_from", "RFC 3339 time with offset: created at or after it"),
+                _query("created_to", "RFC 3339 time with offset: created at or before it"),
+                _query(
+                    "q",
+                    "an exact order id, provider reference or refund id",
+                    {"type": "string", "maxLength": 200},
+                ),
+                _query(
+                    "limit",
+                    f"1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})",
+                    {"type": "string", "pattern": "^[0-9]{1,3}$"},
+                ),
+                _query("after", "next_after of the page before"),
+            ],
+            "responses": responses(
+                {
+                    "200": {
+                        "description": "a page of orders",
+                        "content": {"application/json": {"schema": {"$ref": REF.format(model="OrdersPage")}}},
+                    }
+                },
+                ["403", "422", "503"],
+            ),
         },
     }
 

@@ -13,6 +13,7 @@ from payments.ledger import IN_FLIGHT, Refund
 from payments.money import Money
 from payments.orders import DEFAULT_WALLET, OPEN, Order, OrderEvent, OrderStatus, watched
 from payments.schedule import DUE_PARTITION, next_check, next_watch_check
+from payments.store.order_listing import listing_attributes, refund_lookup_attributes
 from payments.store.table import deserialize, payload_text, plain, serialize
 
 ORDER_PREFIX = "ORDER#"
@@ -105,6 +106,7 @@ def order_item(order: Order) -> dict[str, Any]:
             "amount_confirmed": order.amount_confirmed or None,
             "watch_until": order.watch_until,
             **_due(order_due_at(order)),
+            **listing_attributes(order),
         }
     )
 
@@ -167,6 +169,7 @@ def refund_item(refund: Refund, provider: str) -> dict[str, Any]:
             "checks": refund.checks,
             "provider": provider,  # so the due index can group work by provider
             **_due(refund_due_at(refund)),
+            **refund_lookup_attributes(refund),
         }
     )
 

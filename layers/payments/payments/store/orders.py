@@ -39,6 +39,7 @@ from payments.store.order_items import (
     refund_item,
     refund_key,
 )
+from payments.store.order_listing import listing_attributes
 from payments.store.table import TableStore, deserialize, serialize
 
 if TYPE_CHECKING:
@@ -296,6 +297,17 @@ class OrdersStore(TableStore):
             else:
                 values[":due_pk"], values[":due_at"] = DUE_PARTITION, due_after
                 assignments.extend(["#due_pk = :due_pk", "#due_at = :due_at"])
+        # The operator's indexes follow the status, flags and provider reference in the same write.
+        listed_before = listing_attributes(original)
+        for index, (name, value) in enumerate(listing_attributes(updated).items()):
+            if value == listed_before[name]:
+                continue
+            names[f"#l{index}"] = name
+            if value is None:
+                removals.append(f"#l{index}")
+            else:
+                values[f":l{index}"] = value
+                assignments.append(f"#l{index} = :l{index}")
         if plan.release_lease:
             names["#lease"] = "lease_until"
             removals.append("#lease")

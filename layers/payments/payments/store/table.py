@@ -10,6 +10,15 @@ transactions and conditional writes. The stores beside this module each own some
         (order_items.py, orders.py: every change to an order is one transaction, see OrdersStore.commit)
     index DueIndex: due_pk = due        due_at = <when>                 order and refund items that are
         (sparse: payments/schedule.py)                                  open work, due for a check
+    index OrdersByCreated: list_pk = ORDERS#<shard>   list_sk = <created_at>#<order_id>    order items:
+    index OrdersByStatus: status_pk = STATUS#<status>#<shard>                  the operator's list
+    index OrdersByProvider: provider_pk = PROVIDER#<provider>#<shard>          (GET /orders), one
+    index OrdersByProviderStatus: provider_status_pk =                         index per filter,
+        PROVIDER#<provider>#STATUS#<status>#<shard>                            newest first
+    index FlaggedOrders: flagged_pk = FLAGGED#<shard>                          (sparse: flagged)
+    index OrderLookup: lookup_pk = LOOKUP#<shard>   lookup_key = <provider reference> on order items,
+                                                    <refund id> on refund items (sparse)
+        (order_listing.py; <shard>: shards.py, from the order id)
     MERCHANT_EVENTS                     <event_id>                      a published merchant event, to
                                                                         redeliver (30 days)
     MERCHANT_EVENTS                     LISTED#<stored_at>#<event_id>   its place in GET /events (30 days)
