@@ -576,6 +576,7 @@ def _query(name: str, description: str, schema: dict[str, Any] | None = None) ->
 
 
 def operator_schemas() -> dict[str, Any]:
+    from payments.movements import MOVEMENT_TYPES
     from payments.order_search import FLAG_NOTES
 
     amount = {
@@ -614,6 +615,76 @@ def operator_schemas() -> dict[str, Any]:
                 "updated_at": {"type": "string"},
             },
         },
+        "DailyReport": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["date", "time_zone", "from", "to", "final", "late_facts", "lines", "totals"],
+            "properties": {
+                "date": {"type": "string", "format": "date"},
+                "time_zone": {"type": "string"},
+                "from": {"type": "string", "description": "the day's start in the time zone"},
+                "to": {"type": "string", "description": "the next day's start (not included)"},
+                "final": {
+                    "type": "boolean",
+                    "description": "the day ended more than 10 minutes ago: its lines no longer change",
+                },
+                "late_facts": {"type": "integer", "description": "lines written after the day had ended"},
+                "lines": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": [
+                            "time",
+                            "order_id",
+                            "provider",
+                            "provider_reference",
+                            "wallet",
+                            "type",
+                            "amount",
+                            "late",
+                        ],
+                        "properties": {
+                            "time": {"type": "string", "description": "ISO 8601 in the time zone asked"},
+                            "order_id": {"type": "string"},
+                            "provider": {"type": "string"},
+                            "provider_reference": _nullable({"type": "string"}),
+                            "wallet": _nullable({"type": "string"}),
+                            "type": {"type": "string", "enum": list(MOVEMENT_TYPES)},
+                            "amount": amount,
+                            "late": {"type": "boolean"},
+                        },
+                    },
+                },
+                "totals": {
+                    "type": "array",
+                    "description": "per provider and currency, in minor units: net = gross_paid - refunded - "
+                    "charged_back",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": [
+                            "provider",
+                            "currency",
+                            "gross_paid",
+                            "refunded",
+                            "charged_back",
+                            "net",
+                            "lines",
+                        ],
+                        "properties": {
+                            "provider": {"type": "string"},
+                            "currency": {"type": "string"},
+                            "gross_paid": {"type": "integer"},
+                            "refunded": {"type": "integer"},
+                            "charged_back": {"type": "integer"},
+                            "net": {"type": "integer"},
+                            "lines": {"type": "integer"},
+                        },
+                    },
+                },
+            },
+        },
         "OrdersPage": {
             "type": "object",
             "additionalProperties": False,
@@ -640,6 +711,39 @@ def operator_operations(responses: Any) -> dict[tuple[str, str], dict[str, Any]]
     from payments.provider_names import provider_names
 
     return {
+        ("get", "/reports/daily"): {
+            "operationId": "dailyReport",
+            "summary": "A day's money: every payment, late payment, refund and chargeback, and the totals",
+            "description": (
+                "One line per money movement recorded in the day (midnight to midnight in time_zone), "
+                "from the audit events written with each change; totals per provider and currency. "
+                "format=csv: a header row, ISO times, amounts in major units with the currency's "
+                "decimals, UTF-8."
+            ),
+            "parameters": [
+                {
+                    "name": "date",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string", "format": "date"},
+                    "description": "YYYY-MM-DD",
+                },
+                _query("time_zone", "an IANA time zone (default UTC)"),
+                _query("format", "json (default) or csv", {"type": "string", "enum": ["json", "csv"]}),
+            ],
+            "responses": responses(
+                {
+                    "200": {
+                        "description": "the report",
+                        "content": {
+                            "application/json": {"schema": {"$ref": REF.format(model="DailyReport")}},
+                            "text/csv": {"schema": {"type": "string"}},
+                        },
+                    }
+                },
+                ["403", "422", "503"],
+            ),
+        },
         ("get", "/orders"): {
             "operationId": "findOrders",
             "summary": "Find orders: newest first, by status, flag, provider, creation time or an exact id",

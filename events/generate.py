@@ -211,6 +211,10 @@ def provider_events(kit: ProviderKit[Any, Any], now: int) -> dict[str, dict[str,
     events["find_orders.json"] = merchant_event(
         "GET", "/orders", "/orders", query=[("provider", kit.name), ("status", "paid"), ("limit", "10")]
     )
+    day = time.strftime("%Y-%m-%d", time.gmtime(now))
+    events["daily_report.json"] = merchant_event(
+        "GET", "/reports/daily", "/reports/daily", query=[("date", day), ("format", "csv")]
+    )
     return events
 
 

@@ -1,4 +1,5 @@
-"""GET /orders — the operator finds orders: filters, an exact search, pages (read-only)."""
+"""GET /orders — the operator finds orders: filters, an exact search, pages; GET /reports/daily — a day's
+money movements and totals, JSON or CSV (read-only)."""
 
 from typing import Any
 
@@ -8,7 +9,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payments import snapstart, web
+from payments.daily_report import daily_report, parse_report_query, report_csv
 from payments.order_search import find_orders
+from payments.store.day_movements import DayMovements
 from payments.store.order_listing import OrderListing
 from payments.store.orders import OrdersStore
 from payments.store.table import Table
@@ -18,13 +21,27 @@ logger = Logger()
 metrics = Metrics()
 app = web.create_app()
 table = Table.from_env()
-listing, orders = OrderListing(table), OrdersStore(table)
+listing, orders, movements = OrderListing(table), OrdersStore(table), DayMovements(table)
 
 
 @app.get("/orders")
 def list_orders() -> Response[str]:
     query = app.current_event.query_string_parameters or {}
     return web.json_response(200, find_orders(listing, orders, query))
+
+
+@app.get("/reports/daily")
+def report_of_the_day() -> Response[str]:
+    day, zone, output = parse_report_query(app.current_event.query_string_parameters or {})
+    report = daily_report(movements, day, zone)
+    if output == "json":
+        return web.json_response(200, report)
+    return Response(
+        status_code=200,
+        content_type="text/csv; charset=utf-8",
+        body=report_csv(report),
+        headers={"Content-Disposition": f'attachment; filename="payments-{day.isoformat()}.csv"'},
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

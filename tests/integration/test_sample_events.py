@@ -45,6 +45,7 @@ DRIVEN_HERE = {
     "sync_order.json": "test_samples_take_the_order_to_paid",
     "refund_order.json": "test_samples_take_the_order_to_paid",
     "find_orders.json": "test_samples_take_the_order_to_paid",
+    "daily_report.json": "test_samples_take_the_order_to_paid",
     "cancel_order.json": "test_cancel_sample_withdraws_the_unpaid_order",
 }
 
@@ -189,6 +190,9 @@ def test_samples_take_the_order_to_paid(
     found = api.functions["OperatorReadsFunction"].invoke(load(f"{name}/find_orders.json"))
     assert found.status == 200, found.body
     assert [order["order_id"] for order in found.json()["orders"]] == [kit.sample_order_id]
+    day = api.functions["OperatorReadsFunction"].invoke(load(f"{name}/daily_report.json"))
+    assert day.status == 200, day.body
+    assert day.body.startswith("time,order_id,provider,provider_reference,wallet,type,amount,currency\r\n")
     refund_the_sample(api, sandbox, kit)
     then = getattr(provider_tests(name), "after_paid", None)
     if then is not None:

@@ -47,6 +47,7 @@ INDEX_ACTIONS["OperatorReadsFunction"] = {
         "OrdersByProviderStatus",
         "FlaggedOrders",
         "OrderLookup",
+        "MovementsByDay",
     )
 }
 READS_SECRET = {"CreateOrderFunction", "NotifyFunction", "OrderActionsFunction", "ReconcileFunction"}
@@ -101,6 +102,7 @@ def test_routes_and_api_keys(template: Template) -> None:
     assert routes == {
         ("POST", "/orders"): ("CreateOrderFunction", True),
         ("GET", "/orders"): ("OperatorReadsFunction", True),
+        ("GET", "/reports/daily"): ("OperatorReadsFunction", True),
         ("GET", "/orders/{order_id}"): ("GetOrderFunction", True),
         ("POST", "/orders/{order_id}/refunds"): ("OrderActionsFunction", True),
         ("POST", "/orders/{order_id}/cancel"): ("OrderActionsFunction", True),

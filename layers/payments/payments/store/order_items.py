@@ -13,6 +13,7 @@ from payments.ledger import IN_FLIGHT, Refund
 from payments.money import Money
 from payments.orders import DEFAULT_WALLET, OPEN, Order, OrderEvent, OrderStatus, watched
 from payments.schedule import DUE_PARTITION, next_check, next_watch_check
+from payments.store.day_movements import movement_attributes
 from payments.store.order_listing import listing_attributes, refund_lookup_attributes
 from payments.store.table import deserialize, payload_text, plain, serialize
 
@@ -194,7 +195,9 @@ def refund_from_item(raw: Mapping[str, Any]) -> Refund:
     )
 
 
-def event_item(order_id: str, event: OrderEvent, order: Order | None = None) -> dict[str, Any]:
+def event_item(
+    order_id: str, event: OrderEvent, order: Order | None = None, recorded_at: str | None = None
+) -> dict[str, Any]:
     return serialize(
         {
             "pk": order_pk(order_id),
@@ -214,6 +217,8 @@ def event_item(order_id: str, event: OrderEvent, order: Order | None = None) -> 
             "payload_json": payload_text(event.payload),
             # The order as this change left it: what the merchant event published from it shows.
             "order_json": payload_text(order.to_public()) if order is not None else None,
+            # A money movement: its report line, on the index by day (payments/store/day_movements.py).
+            **movement_attributes(event, order, recorded_at or event.at),
         }
     )
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from payments.clock import iso
+from payments.clock import iso, utc_now
 from payments.errors import ConcurrentUpdateError, StoreUnavailable
 from payments.facts import RefundStatus
 from payments.ledger import Refund
@@ -435,4 +435,5 @@ class OrdersStore(TableStore):
         return updated is not None
 
     def _event_put(self, order_id: str, event: OrderEvent, order: Order | None = None) -> dict[str, Any]:
-        return {"Item": event_item(order_id, event, order), "ConditionExpression": "attribute_not_exists(sk)"}
+        item = event_item(order_id, event, order, recorded_at=iso(utc_now()))
+        return {"Item": item, "ConditionExpression": "attribute_not_exists(sk)"}
