@@ -757,7 +757,11 @@ def operator_operations(responses: Any) -> dict[tuple[str, str], dict[str, Any]]
                 _query(
                     "status", "the order's status", {"type": "string", "enum": [str(s) for s in OrderStatus]}
                 ),
-                _query("flag", "orders carrying this flag", {"type": "string", "enum": sorted(FLAG_NOTES)}),
+                _query(
+                    "flag",
+                    "orders carrying this flag; any: every flagged order",
+                    {"type": "string", "enum": ["any", *sorted(FLAG_NOTES)]},
+                ),
                 _query("provider", "the order's provider", {"type": "string", "enum": provider_names()}),
                 _query("created_from", "RFC 3339 time with offset: created at or after it"),
                 _query("created_to", "RFC 3339 time with offset: created at or before it"),

@@ -79,6 +79,7 @@ def test_every_filter_is_served_newest_first(api: Api, orders: OrdersStore) -> N
     assert ids(api, flag="amount_mismatch") == ["o-3"]
     assert ids(api, flag="amount_mismatch", status="paid") == []
     assert ids(api, flag="late_payment") == []
+    assert ids(api, flag="any") == ["o-3"]
     assert ids(
         api, created_from=iso(START + timedelta(minutes=2)), created_to="2026-11-01T10:04:00+01:00"
     ) == [

@@ -103,6 +103,8 @@ def test_routes_and_api_keys(template: Template) -> None:
         ("POST", "/orders"): ("CreateOrderFunction", True),
         ("GET", "/orders"): ("OperatorReadsFunction", True),
         ("GET", "/reports/daily"): ("OperatorReadsFunction", True),
+        ("GET", "/console"): ("ConsoleFunction", False),
+        ("GET", "/console/{asset}"): ("ConsoleFunction", False),
         ("GET", "/orders/{order_id}"): ("GetOrderFunction", True),
         ("POST", "/orders/{order_id}/refunds"): ("OrderActionsFunction", True),
         ("POST", "/orders/{order_id}/cancel"): ("OrderActionsFunction", True),

@@ -13,7 +13,7 @@ from payments.errors import ValidationFailed
 from payments.money import Money
 from payments.orders import ORDER_ID_RE, Order, OrderStatus
 from payments.provider_names import provider_names
-from payments.store.order_listing import OrderFilter, OrderListing
+from payments.store.order_listing import ANY_FLAG, OrderFilter, OrderListing
 from payments.store.orders import OrdersStore
 
 DEFAULT_LIMIT = 25
@@ -102,8 +102,8 @@ def parse_filters(query: Mapping[str, str]) -> tuple[OrderFilter, str | None, in
     status, flag, provider = query.get("status"), query.get("flag"), query.get("provider")
     if status is not None and status not in _STATUSES:
         raise _invalid("status", f"must be one of {', '.join(sorted(_STATUSES))}")
-    if flag is not None and flag not in FLAG_NOTES:
-        raise _invalid("flag", f"must be one of {', '.join(sorted(FLAG_NOTES))}")
+    if flag is not None and flag not in FLAG_NOTES and flag != ANY_FLAG:
+        raise _invalid("flag", f"must be {ANY_FLAG} or one of {', '.join(sorted(FLAG_NOTES))}")
     if provider is not None and provider not in provider_names():
         raise _invalid("provider", f"must be one of {', '.join(provider_names())}")
     created_from = _time("created_from", query["created_from"]) if "created_from" in query else None

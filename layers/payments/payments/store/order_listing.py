@@ -38,6 +38,7 @@ PROVIDER_STATUS_INDEX = "OrdersByProviderStatus"
 FLAGGED_INDEX = "FlaggedOrders"
 LOOKUP_INDEX = "OrderLookup"
 
+ANY_FLAG = "any"  # OrderFilter.flag: any flag at all (every flagged order)
 # Sort-key bounds: every list_sk starts with a year's digit, and order ids use only characters below
 # "~" ([A-Za-z0-9._-]), so "<time>#~" is above every key created at <time>.
 LOWEST = "0"
@@ -86,10 +87,13 @@ class OrderFilter:
         return (
             (self.status is None or summary["status"] == self.status)
             and (self.provider is None or summary["provider"] == self.provider)
-            and (self.flag is None or self.flag in (summary.get("flags") or ()))
+            and (self.flag is None or self._flagged(summary.get("flags") or ()))
             and (self.created_from is None or created >= self.created_from)
             and (self.created_to is None or created <= self.created_to)
         )
+
+    def _flagged(self, flags: Any) -> bool:
+        return bool(flags) if self.flag == ANY_FLAG else self.flag in flags
 
 
 def _index_for(filters: OrderFilter) -> tuple[str, str, str]:
@@ -189,7 +193,7 @@ def _add_filter(request: dict[str, Any], filters: OrderFilter) -> None:
     names: dict[str, str] = request["ExpressionAttributeNames"]
     values: dict[str, Any] = request["ExpressionAttributeValues"]
     conditions = []
-    if filters.flag is not None:
+    if filters.flag is not None and filters.flag != ANY_FLAG:
         names["#flags"] = "flags"
         values[":flag"] = {"S": filters.flag}
         conditions.append("contains(#flags, :flag)")
@@ -201,4 +205,5 @@ def _add_filter(request: dict[str, Any], filters: OrderFilter) -> None:
         names["#provider"] = "provider"
         values[":provider"] = {"S": filters.provider}
         conditions.append("#provider = :provider")
-    request["FilterExpression"] = " AND ".join(conditions)
+    if conditions:
+        request["FilterExpression"] = " AND ".join(conditions)
