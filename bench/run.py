@@ -263,6 +263,12 @@ def _merchant_events() -> dict[str, Any]:
     return commit_to_webhook()
 
 
+def _operator_reads() -> dict[str, Any]:
+    from bench.operator_reads import operator_reads
+
+    return operator_reads()
+
+
 STEPS: dict[str, Callable[[], dict[str, Any]]] = {
     "cold_start": cold_start,
     "package_sizes": package_sizes,
@@ -271,6 +277,7 @@ STEPS: dict[str, Callable[[], dict[str, Any]]] = {
     "sdk_comparison": sdk_comparison,
     "local_stack_throughput": _throughput,
     "merchant_events": _merchant_events,
+    "operator_reads": _operator_reads,
     "dev_session": _dev_session,
 }
 

@@ -8,7 +8,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from payments.daily_report import day_bounds, report_csv
+import pytest
+
+from payments.daily_report import day_bounds, parse_report_query, report_csv
+from payments.errors import ValidationFailed
 from payments.money import Money
 from payments.movements import movement_of
 from payments.orders import OrderEvent, OrderStatus
@@ -94,3 +97,9 @@ def test_csv_amounts_are_major_units_with_the_currencys_decimals_and_no_cell_is_
     assert rows[1][3] == "'=HYPERLINK(1)"
     assert rows[1][6:] == ["1234.567", "KWD"]
     assert rows[2][3:7] == ["", "", "refund", "0.05"]
+
+
+def test_the_last_representable_day_is_a_422_not_a_crash() -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        parse_report_query({"date": "9999-12-31"})  # its next day overflows
+    assert refused.value.field == "date"

@@ -63,3 +63,13 @@ def test_a_cursor_must_be_one_the_list_gave(text: str) -> None:
     with pytest.raises(ValidationFailed) as refused:
         parse_filters({"after": text})
     assert refused.value.field == "after"
+
+
+@pytest.mark.parametrize(
+    "text", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-10:00", "0999-01-01T00:00:00Z"]
+)
+def test_a_time_out_of_range_is_a_422_not_a_crash(text: str) -> None:
+    # Found by the fuzzer: 0001-01-01T00:00:00+14:00 in UTC is before year 1 (OverflowError, a 500).
+    with pytest.raises(ValidationFailed) as refused:
+        parse_filters({"created_from": text})
+    assert refused.value.field == "created_from"

@@ -47,7 +47,7 @@ def parse_report_query(query: Mapping[str, str]) -> tuple[date, ZoneInfo, str]:
         day = date.fromisoformat(text) if len(text) == 10 and text[4] == "-" else None
     except ValueError:
         day = None
-    if day is None or day.year < 2000:
+    if day is None or not 2000 <= day.year <= 9998:
         raise _invalid("date", "must be a day as YYYY-MM-DD")
     zone_name = query.get("time_zone", "UTC")
     try:

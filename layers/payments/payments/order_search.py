@@ -64,11 +64,13 @@ def _time(field: str, text: str) -> str:
     """An RFC 3339 time with its offset, as the store writes times (UTC, fixed width)."""
     try:
         moment = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None or "T" not in text.upper():
+        utc = moment.astimezone(UTC) if moment.tzinfo is not None else None
+    except (ValueError, OverflowError):
+        utc = None
+    # Years of four digits only: stored times are compared as fixed-width text.
+    if utc is None or "T" not in text.upper() or not 1000 <= utc.year <= 9998:
         raise _invalid(field, "must be an RFC 3339 time with its offset, e.g. 2026-12-01T00:00:00Z")
-    return iso(moment.astimezone(UTC))
+    return iso(utc)
 
 
 def _limit(text: str | None) -> int:
