@@ -279,10 +279,20 @@ class OrdersStore(TableStore):
         }
         assignments = ["#status = :status", "#version = :next", "#updated_at = :updated_at", "#seq = :seq"]
         removals = []
-        for index, name in enumerate(_CHANGEABLE):
-            value = as_stored(getattr(updated, name))
-            if value == as_stored(getattr(original, name)):
-                continue
+        # The changed fields, and the operator's index attributes that follow the status, flags and
+        # provider reference (payments/store/order_listing.py), in the same write.
+        changed = [
+            (name, as_stored(getattr(updated, name)))
+            for name in _CHANGEABLE
+            if as_stored(getattr(updated, name)) != as_stored(getattr(original, name))
+        ]
+        listed_before = listing_attributes(original)
+        changed += [
+            (name, value)
+            for name, value in listing_attributes(updated).items()
+            if value != listed_before[name]
+        ]
+        for index, (name, value) in enumerate(changed):
             names[f"#f{index}"] = name
             if value is None:
                 removals.append(f"#f{index}")
@@ -297,17 +307,6 @@ class OrdersStore(TableStore):
             else:
                 values[":due_pk"], values[":due_at"] = DUE_PARTITION, due_after
                 assignments.extend(["#due_pk = :due_pk", "#due_at = :due_at"])
-        # The operator's indexes follow the status, flags and provider reference in the same write.
-        listed_before = listing_attributes(original)
-        for index, (name, value) in enumerate(listing_attributes(updated).items()):
-            if value == listed_before[name]:
-                continue
-            names[f"#l{index}"] = name
-            if value is None:
-                removals.append(f"#l{index}")
-            else:
-                values[f":l{index}"] = value
-                assignments.append(f"#l{index} = :l{index}")
         if plan.release_lease:
             names["#lease"] = "lease_until"
             removals.append("#lease")
