@@ -25,8 +25,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from local.template import Template, table_arguments
-from local.testing import fit_moto_for_long_runs
+from local.testing import Template, fit_moto_for_long_runs, table_arguments
 from payments.clock import iso
 from payments.money import Money
 from payments.orders import Order, OrderEvent, OrderStatus

@@ -112,12 +112,10 @@ def test_an_operator_finds_refunds_and_reports(local_stack: LocalStack, browser:
         rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8"))))
         mine = [(row["order_id"], row["type"], row["amount"]) for row in rows if row["order_id"] == paid_id]
         assert mine == [(paid_id, "payment", "12.50"), (paid_id, "refund", "4.50")]
-        eur = page.inner_text("#totals tbody tr[data-currency='EUR']")
-        paid_total = sum(
-            _cents(r["amount"])
-            for r in rows
-            if r["type"] in ("payment", "late_payment") and r["currency"] == "EUR"
-        )
+        # Other tests' orders share the stack: this provider's EUR line against its CSV rows.
+        eur = page.inner_text(f"#totals tbody tr[data-currency='EUR'][data-provider='{provider}']")
+        paid = [r for r in rows if r["provider"] == provider and r["currency"] == "EUR"]
+        paid_total = sum(_cents(r["amount"]) for r in paid if r["type"] in ("payment", "late_payment"))
         assert f"{paid_total // 100}.{paid_total % 100:02d} EUR" in eur
         screenshot(page, "console-5-report")
 

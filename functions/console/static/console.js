@@ -433,7 +433,7 @@ async function showReport(event) {
     body.replaceChildren();
     for (const total of report.totals) {
       const cell = (value) => el("td", { class: "money", text: major({ value, currency: total.currency }) });
-      body.append(el("tr", { "data-currency": total.currency }, el("td", { text: total.provider }), el("td", { text: total.currency }),
+      body.append(el("tr", { "data-currency": total.currency, "data-provider": total.provider }, el("td", { text: total.provider }), el("td", { text: total.currency }),
         cell(total.gross_paid), cell(total.refunded), cell(total.charged_back), cell(total.net), el("td", { text: String(total.lines) })));
     }
   });
