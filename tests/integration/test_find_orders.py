@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 
 from payments.clock import iso
@@ -16,6 +17,8 @@ from payments.facts import RefundStatus
 from payments.ledger import MERCHANT, Refund, reserve
 from payments.money import Money
 from payments.orders import OrderEvent, OrderStatus
+from payments.store.order_items import order_key
+from payments.store.order_listing import listing_attributes
 from payments.store.orders import OrdersStore
 from payments.store.table import Table
 from tests.conftest import Stack
@@ -216,3 +219,19 @@ def test_no_order_is_listed_twice_when_its_flags_change_between_pages(api: Api, 
     rest = listed(api, limit="3", after=first["next_after"])
     seen = [o["order_id"] for o in first["orders"] + rest["orders"]]
     assert seen == ["o-5", "o-4", "o-3", "o-2", "o-1", "o-0"]
+
+
+def test_an_order_stored_before_the_indexes_is_listed_from_its_next_change(
+    api: Api, store: OrdersStore, stack: Stack
+) -> None:
+    created(store, "old-1", 0)
+    client = boto3.client("dynamodb")
+    client.update_item(  # as an order written before this release: none of the index attributes
+        TableName=stack.table_name,
+        Key=order_key("old-1"),
+        UpdateExpression="REMOVE " + ", ".join(listing_attributes(store.get("old-1")).keys()),  # type: ignore[arg-type]
+    )
+    assert ids(api) == []
+    change(store, "old-1", lambda plan: plan.move(OrderStatus.PENDING))
+    assert ids(api) == ["old-1"]
+    assert ids(api, status="pending", provider=ANY_PROVIDER) == ["old-1"]

@@ -286,11 +286,14 @@ class OrdersStore(TableStore):
             for name in _CHANGEABLE
             if as_stored(getattr(updated, name)) != as_stored(getattr(original, name))
         ]
+        # Every index attribute is written again, not only those that changed: an order stored before
+        # the indexes existed is listed from its next change on (the indexes are rewritten on every
+        # commit anyway: updated_at, which they project, always changes).
         listed_before = listing_attributes(original)
         changed += [
             (name, value)
             for name, value in listing_attributes(updated).items()
-            if value != listed_before[name]
+            if value is not None or listed_before[name] is not None
         ]
         for index, (name, value) in enumerate(changed):
             names[f"#f{index}"] = name
