@@ -123,7 +123,11 @@ def test_an_operator_finds_refunds_and_reports(local_stack: LocalStack, browser:
         page.click("#nav a[data-view='attention']")
         page.wait_for_selector("#attention-list li")
         page.click("#nav a[data-view='today']")
-        page.wait_for_selector("#charts figure[data-currency='EUR'] svg rect", state="attached")
+        # 14 days: two reads a day (the report, the orders created), each 32 small queries: on a busy
+        # machine's in-process stack, which answers one request at a time, that takes a while.
+        page.wait_for_selector(
+            "#charts figure[data-currency='EUR'] svg rect", state="attached", timeout=180_000
+        )
         today = page.locator("#charts figure[data-currency='EUR'] rect.bar-paid").last
         assert float(today.get_attribute("height") or 0) > 0  # today's payments drawn
         assert page.inner_text(f"#days tr[data-day='{datetime.now(UTC).date().isoformat()}']")
