@@ -199,6 +199,8 @@ def render(results: dict[str, Any]) -> str:
         ]
     if "dev_session" in results:
         lines += _dev_session(results["dev_session"])
+    if "operator_reads" in results:  # results.json from before this row have none
+        lines += _operator_reads(results["operator_reads"])
     if "hot_keys" in results:
         from bench.hot_keys import render as hot_keys
 
@@ -221,6 +223,30 @@ def render_steps(results: dict[str, Any], chosen: list[str]) -> str:
         else:
             lines += ["", f"{name}: see bench/results.json (the full table prints it with the others)"]
     return "\n".join(lines)
+
+
+def _operator_reads(results: dict[str, Any]) -> list[str]:
+    """GET /orders pages at two table sizes, and a day's movements: Query requests, items the Queries
+    returned, moto's milliseconds (which grow with the table; DynamoDB's do not)."""
+    lines = ["", "10. Operator reads (moto): Query requests / items read / ms; target: reads flat with size"]
+    sizes = sorted(results["list"], key=int)
+    for row in results["list"][sizes[0]]:
+        cells = []
+        for size in sizes:
+            figure = results["list"][size].get(row)
+            cells.append(
+                f"{int(size):>7,} orders: {figure['queries']} q / {figure['items_read']} items / "
+                f"{figure['ms']:.0f} ms"
+                if figure
+                else f"{int(size):>7,} orders: -"
+            )
+        lines.append(f"   {row:24}" + "   ".join(cells))
+    day = results["day"]
+    lines.append(
+        f"   a day of {day['movements']:,} movements: {day['queries']} queries (at most "
+        f"{day['items_per_query_at_most']} items each) / {day['items_read']} items / {day['ms']:.0f} ms"
+    )
+    return lines
 
 
 def _steps(results: dict[str, Any]) -> list[str]:

@@ -285,6 +285,12 @@ def _merchant_events() -> dict[str, Any]:
     return commit_to_webhook()
 
 
+def _operator_reads() -> dict[str, Any]:
+    from bench.operator_reads import operator_reads
+
+    return operator_reads()
+
+
 STEPS: dict[str, Callable[[], dict[str, Any]]] = {
     "cold_start": cold_start,
     "package_sizes": package_sizes,
@@ -294,6 +300,7 @@ STEPS: dict[str, Callable[[], dict[str, Any]]] = {
     "local_stack_throughput": _throughput,
     "merchant_events": _merchant_events,
     "hot_keys": _hot_keys_quietly,
+    "operator_reads": _operator_reads,
     "dev_session": _dev_session,
 }
 

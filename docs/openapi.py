@@ -243,6 +243,7 @@ def _schemas() -> dict[str, Any]:
             }
         },
     }
+    schemas.update(operator_schemas())
     return schemas
 
 
@@ -334,7 +335,7 @@ def document() -> dict[str, Any]:
         (route.method.lower(), route.path): route
         for spec in Template().functions()
         for route in spec.routes
-        if route.path.startswith(("/orders", "/events"))
+        if route.path.startswith(("/orders", "/events", "/reports"))
     }
     order = {"application/json": {"schema": {"$ref": REF.format(model="Order")}}}
     refund = {"application/json": {"schema": {"$ref": REF.format(model="Refund")}}}
@@ -498,6 +499,7 @@ def document() -> dict[str, Any]:
             ),
         },
     }
+    operations.update(operator_operations(_responses))
     paths: dict[str, Any] = {}
     for (method, path), operation in sorted(operations.items()):
         route = routes[(method, path)]  # KeyError: the template no longer has this route
@@ -558,6 +560,232 @@ def _webhook() -> dict[str, Any]:
         "responses": {
             "2XX": {"description": "received: not sent again"},
             "default": {"description": "not received: sent again later, the order's later events held back"},
+        },
+    }
+
+
+# -- the operator's routes: finding orders, the daily money report --------------------------------
+def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema or {"type": "string"},
+        "description": description,
+    }
+
+
+def operator_schemas() -> dict[str, Any]:
+    from payments.movements import MOVEMENT_TYPES
+    from payments.order_search import FLAG_NOTES
+
+    amount = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["value", "currency"],
+        "properties": {
+            "value": {"type": "integer", "description": "minor units"},
+            "currency": {"type": "string"},
+        },
+    }
+    return {
+        "OrderSummary": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": [
+                "order_id",
+                "provider",
+                "wallet",
+                "status",
+                "amount",
+                "refunded_amount",
+                "flags",
+                "created_at",
+                "updated_at",
+            ],
+            "properties": {
+                "order_id": {"type": "string"},
+                "provider": {"type": "string"},
+                "wallet": _nullable({"type": "string"}),
+                "status": {"type": "string"},
+                "amount": amount,
+                "refunded_amount": amount,
+                "flags": {"type": "array", "items": {"type": "string", "enum": sorted(FLAG_NOTES)}},
+                "created_at": {"type": "string"},
+                "updated_at": {"type": "string"},
+            },
+        },
+        "DailyReport": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["date", "time_zone", "from", "to", "final", "late_facts", "lines", "totals"],
+            "properties": {
+                "date": {"type": "string", "format": "date"},
+                "time_zone": {"type": "string"},
+                "from": {"type": "string", "description": "the day's start in the time zone"},
+                "to": {"type": "string", "description": "the next day's start (not included)"},
+                "final": {
+                    "type": "boolean",
+                    "description": "the day ended more than 10 minutes ago: its lines no longer change",
+                },
+                "late_facts": {"type": "integer", "description": "lines written after the day had ended"},
+                "lines": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": [
+                            "time",
+                            "order_id",
+                            "provider",
+                            "provider_reference",
+                            "wallet",
+                            "type",
+                            "amount",
+                            "late",
+                        ],
+                        "properties": {
+                            "time": {"type": "string", "description": "ISO 8601 in the time zone asked"},
+                            "order_id": {"type": "string"},
+                            "provider": {"type": "string"},
+                            "provider_reference": _nullable({"type": "string"}),
+                            "wallet": _nullable({"type": "string"}),
+                            "type": {"type": "string", "enum": list(MOVEMENT_TYPES)},
+                            "amount": amount,
+                            "late": {"type": "boolean"},
+                        },
+                    },
+                },
+                "totals": {
+                    "type": "array",
+                    "description": "per provider and currency, in minor units: net = gross_paid - refunded - "
+                    "charged_back",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": [
+                            "provider",
+                            "currency",
+                            "gross_paid",
+                            "refunded",
+                            "charged_back",
+                            "net",
+                            "lines",
+                        ],
+                        "properties": {
+                            "provider": {"type": "string"},
+                            "currency": {"type": "string"},
+                            "gross_paid": {"type": "integer"},
+                            "refunded": {"type": "integer"},
+                            "charged_back": {"type": "integer"},
+                            "net": {"type": "integer"},
+                            "lines": {"type": "integer"},
+                        },
+                    },
+                },
+            },
+        },
+        "OrdersPage": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["orders", "next_after", "flag_notes"],
+            "properties": {
+                "orders": {"type": "array", "items": {"$ref": REF.format(model="OrderSummary")}},
+                "next_after": _nullable(
+                    {"type": "string", "description": "pass as ?after= for the next page; null at the end"}
+                ),
+                "flag_notes": {
+                    "type": "object",
+                    "description": "what each flag on this page means and what to do about it",
+                    "additionalProperties": {"type": "string"},
+                },
+            },
+        },
+    }
+
+
+def operator_operations(responses: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    """`responses(ok, statuses)`: docs/openapi.py's response block with the error shape."""
+    from payments.order_search import DEFAULT_LIMIT, FLAG_NOTES, MAX_LIMIT
+    from payments.orders import OrderStatus
+    from payments.provider_names import provider_names
+
+    return {
+        ("get", "/reports/daily"): {
+            "operationId": "dailyReport",
+            "summary": "A day's money: every payment, late payment, refund and chargeback, and the totals",
+            "description": (
+                "One line per money movement recorded in the day (midnight to midnight in time_zone), "
+                "from the audit events written with each change; totals per provider and currency. "
+                "format=csv: a header row, ISO times, amounts in major units with the currency's "
+                "decimals, UTF-8."
+            ),
+            "parameters": [
+                {
+                    "name": "date",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string", "format": "date"},
+                    "description": "YYYY-MM-DD",
+                },
+                _query("time_zone", "an IANA time zone (default UTC)"),
+                _query("format", "json (default) or csv", {"type": "string", "enum": ["json", "csv"]}),
+            ],
+            "responses": responses(
+                {
+                    "200": {
+                        "description": "the report",
+                        "content": {
+                            "application/json": {"schema": {"$ref": REF.format(model="DailyReport")}},
+                            "text/csv": {"schema": {"type": "string"}},
+                        },
+                    }
+                },
+                ["403", "422", "503"],
+            ),
+        },
+        ("get", "/orders"): {
+            "operationId": "findOrders",
+            "summary": "Find orders: newest first, by status, flag, provider, creation time or an exact id",
+            "description": (
+                "Each filter combination is one bounded read of an index made for it (no scan at any "
+                "size). Paging on with next_after lists every order that existed when the first page "
+                "was read exactly once. With q, the orders it names (order id, provider reference or "
+                "refund id), filtered by the rest, in one page."
+            ),
+            "parameters": [
+                _query(
+                    "status", "the order's status", {"type": "string", "enum": [str(s) for s in OrderStatus]}
+                ),
+                _query(
+                    "flag",
+                    "orders carrying this flag; any: every flagged order",
+                    {"type": "string", "enum": ["any", *sorted(FLAG_NOTES)]},
+                ),
+                _query("provider", "the order's provider", {"type": "string", "enum": provider_names()}),
+                _query("created_from", "RFC 3339 time with offset: created at or after it"),
+                _query("created_to", "RFC 3339 time with offset: created at or before it"),
+                _query(
+                    "q",
+                    "an exact order id, provider reference or refund id",
+                    {"type": "string", "maxLength": 200},
+                ),
+                _query(
+                    "limit",
+                    f"1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})",
+                    {"type": "string", "pattern": "^[0-9]{1,3}$"},
+                ),
+                _query("after", "next_after of the page before"),
+            ],
+            "responses": responses(
+                {
+                    "200": {
+                        "description": "a page of orders",
+                        "content": {"application/json": {"schema": {"$ref": REF.format(model="OrdersPage")}}},
+                    }
+                },
+                ["403", "422", "503"],
+            ),
         },
     }
 

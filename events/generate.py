@@ -24,7 +24,7 @@ import secrets
 import sys
 import time
 import uuid
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -150,7 +150,12 @@ def ids_from(seed: str) -> Iterator[None]:
 
 
 def merchant_event(
-    method: str, path: str, resource: str, order_id: str | None = None, body: dict[str, object] | None = None
+    method: str,
+    path: str,
+    resource: str,
+    order_id: str | None = None,
+    body: dict[str, object] | None = None,
+    query: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     headers = [("x-api-key", MERCHANT_API_KEY)]
     if body is not None:
@@ -160,6 +165,7 @@ def merchant_event(
         path=path,
         resource=resource,
         path_parameters={"order_id": order_id} if order_id else None,
+        query=query,
         headers=headers,
         body=json.dumps(body, indent=2).encode() if body is not None else None,
         domain_name=DOMAIN,
@@ -200,6 +206,15 @@ def provider_events(kit: ProviderKit[Any, Any], now: int) -> dict[str, dict[str,
     }
     for statement in sample_notifications(kit, now):
         events[f"notify_{statement.method.lower()}.json"] = notification_event(kit, statement)
+    # The operator's list: this provider's paid orders, newest first (after the others: the ids they
+    # draw from the seed stay the same).
+    events["find_orders.json"] = merchant_event(
+        "GET", "/orders", "/orders", query=[("provider", kit.name), ("status", "paid"), ("limit", "10")]
+    )
+    day = time.strftime("%Y-%m-%d", time.gmtime(now))
+    events["daily_report.json"] = merchant_event(
+        "GET", "/reports/daily", "/reports/daily", query=[("date", day), ("format", "csv")]
+    )
     return events
 
 

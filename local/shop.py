@@ -373,7 +373,8 @@ def _escape(value: object) -> str:
 def _header() -> str:
     return (
         '<header class="brand"><a href="/">Tea shop</a>'
-        '<span class="muted">a demo merchant on the local stack</span></header>'
+        '<span class="muted">a demo merchant on the local stack</span>'
+        ' <a href="/console">Operator console</a></header>'
     )
 
 

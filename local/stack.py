@@ -416,6 +416,7 @@ def banner(ready: Ready, key_is_fixed: bool) -> str:
 Local stack ready ({mode}).
   Demo shop      {ready.public}/
   API            {ready.public}   x-api-key {ready.api_key} ({key_note})
+  Console        {ready.public}/console#key={ready.api_key}   (the key stays in that browser tab)
   Sandboxes
 {sandboxes}
   Events         each change is a webhook to the demo shop at once (its order pages list them);

@@ -44,6 +44,8 @@ DRIVEN_HERE = {
     "notify_post.json": "test_samples_take_the_order_to_paid",
     "sync_order.json": "test_samples_take_the_order_to_paid",
     "refund_order.json": "test_samples_take_the_order_to_paid",
+    "find_orders.json": "test_samples_take_the_order_to_paid",
+    "daily_report.json": "test_samples_take_the_order_to_paid",
     "cancel_order.json": "test_cancel_sample_withdraws_the_unpaid_order",
 }
 
@@ -185,6 +187,12 @@ def test_samples_take_the_order_to_paid(
     # Asked now, the provider says what the notification said: nothing changes.
     synced = api.functions["OrderActionsFunction"].invoke(load(f"{name}/sync_order.json"))
     assert (synced.status, synced.json()["status"]) == (200, "paid"), synced.body
+    found = api.functions["OperatorReadsFunction"].invoke(load(f"{name}/find_orders.json"))
+    assert found.status == 200, found.body
+    assert [order["order_id"] for order in found.json()["orders"]] == [kit.sample_order_id]
+    day = api.functions["OperatorReadsFunction"].invoke(load(f"{name}/daily_report.json"))
+    assert day.status == 200, day.body
+    assert day.body.startswith("time,order_id,provider,provider_reference,wallet,type,amount,currency\r\n")
     refund_the_sample(api, sandbox, kit)
     then = getattr(provider_tests(name), "after_paid", None)
     if then is not None:

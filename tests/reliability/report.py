@@ -196,6 +196,10 @@ def _rows() -> list[tuple[str, list[Row]]]:
                 ),
                 Row("fuzz_actions.5xx_ours", "... answered 5xx by us (not a provider's 502/504)", "==0"),
                 Row("fuzz_actions.bad_error_shape", "... 4xx outside the documented error shape", "==0"),
+                Row("fuzz_operator.cases", "operator reads: GET /orders, GET /reports/daily", ">=600"),
+                Row("fuzz_operator.5xx", "... answered 5xx", "==0"),
+                Row("fuzz_operator.bad_shape", "... answers outside the documented shapes", "==0"),
+                Row("fuzz_operator.pages_with_repeats", "... next pages listing an order again", "==0"),
             ],
         ),
         (

@@ -97,6 +97,9 @@ def flows(harness: Harness, link: ProviderLink, monkeypatch: pytest.MonkeyPatch)
     assert api.request("POST", "/orders", body=harness.body(order_id)).status == 200  # idempotent repeat
     assert api.request("GET", f"/orders/{order_id}").status == 200
     assert api.request("GET", "/orders/no-such-order").status == 404
+    assert api.request("GET", f"/orders?q={order_id}").json()["orders"]  # the operator's search
+    today = datetime.now(UTC).date().isoformat()
+    assert api.request("GET", f"/reports/daily?date={today}").status == 200  # and the day's money
     paid, _ = harness.notification(order_id, "paid")
     assert harness.deliver_via_handler(paid).status == 200
     assert harness.deliver_via_handler(paid.replace(body=paid.body[:-5])).status >= 400  # rejected, recorded

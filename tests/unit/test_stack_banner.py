@@ -30,3 +30,8 @@ def test_it_says_when_get_events_lists_an_event() -> None:
     assert "GET /events lists an event once it is two minutes old" in " ".join(
         banner(ready, key_is_fixed=True).split()
     )
+
+
+def test_it_opens_the_console_with_the_local_key_set() -> None:
+    ready = Ready("http://127.0.0.1:3000", "local-key", "in-process", {sorted(kits())[0]: "http://x"}, "")
+    assert "http://127.0.0.1:3000/console#key=local-key" in banner(ready, key_is_fixed=False)

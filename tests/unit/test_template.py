@@ -18,6 +18,7 @@ TABLE_ACTIONS = {
     "PublishEventsFunction": {"dynamodb:PutItem"},  # keeps the published events; reads the stream
     "DeliverWebhooksFunction": {"dynamodb:UpdateItem"},  # counts its failed tries
     "EventsApiFunction": {"dynamodb:Query"},
+    "OperatorReadsFunction": {"dynamodb:Query"},  # the order itself, for a search by order id
 }
 # What each function may do on the merchant-events resources (the bus, the webhook queue and key).
 EVENT_ACTIONS = {
@@ -36,7 +37,19 @@ EVENT_RESOURCES = (
     {"Ref": "WebhookSigningSecret"},
 )
 # What each function may do on the orders table's indexes (the reconciler reads the due work).
-INDEX_ACTIONS = {"ReconcileFunction": {"dynamodb:Query"}}
+INDEX_ACTIONS = {"ReconcileFunction": {"DueIndex": {"dynamodb:Query"}}}
+INDEX_ACTIONS["OperatorReadsFunction"] = {
+    index: {"dynamodb:Query"}
+    for index in (
+        "OrdersByCreated",
+        "OrdersByStatus",
+        "OrdersByProvider",
+        "OrdersByProviderStatus",
+        "FlaggedOrders",
+        "OrderLookup",
+        "MovementsByDay",
+    )
+}
 READS_SECRET = {"CreateOrderFunction", "NotifyFunction", "OrderActionsFunction", "ReconcileFunction"}
 
 
@@ -53,7 +66,7 @@ def as_list(value: Any) -> list[Any]:
 @pytest.mark.parametrize("function", sorted(TABLE_ACTIONS))
 def test_least_privilege(template: Template, function: str) -> None:
     table_actions: set[str] = set()
-    index_actions: set[str] = set()
+    index_actions: dict[str, set[str]] = {}
     event_actions: set[str] = set()
     secret_actions: set[str] = set()
     for statement in statements(template, function):
@@ -65,8 +78,9 @@ def test_least_privilege(template: Template, function: str) -> None:
         for resource in resources:
             if resource == {"Fn::GetAtt": ["OrdersTable", "Arn"]}:
                 table_actions |= actions
-            elif resource == {"Fn::Sub": "${OrdersTable.Arn}/index/DueIndex"}:
-                index_actions |= actions
+            elif str(resource.get("Fn::Sub", "")).startswith("${OrdersTable.Arn}/index/"):
+                index = resource["Fn::Sub"].rsplit("/", 1)[-1]
+                index_actions[index] = index_actions.get(index, set()) | actions
             elif resource in EVENT_RESOURCES:
                 event_actions |= actions
             elif resource == {"Ref": "ProviderCredentialsSecret"}:
@@ -74,7 +88,7 @@ def test_least_privilege(template: Template, function: str) -> None:
             else:
                 pytest.fail(f"{function} reaches {resource}")
     assert table_actions == TABLE_ACTIONS[function]
-    assert index_actions == INDEX_ACTIONS.get(function, set())
+    assert index_actions == INDEX_ACTIONS.get(function, {})
     assert event_actions == EVENT_ACTIONS.get(function, set())
     assert secret_actions == ({"secretsmanager:GetSecretValue"} if function in READS_SECRET else set())
 
@@ -87,6 +101,10 @@ def test_routes_and_api_keys(template: Template) -> None:
     }
     assert routes == {
         ("POST", "/orders"): ("CreateOrderFunction", True),
+        ("GET", "/orders"): ("OperatorReadsFunction", True),
+        ("GET", "/reports/daily"): ("OperatorReadsFunction", True),
+        ("GET", "/console"): ("ConsoleFunction", False),
+        ("GET", "/console/{asset}"): ("ConsoleFunction", False),
         ("GET", "/orders/{order_id}"): ("GetOrderFunction", True),
         ("POST", "/orders/{order_id}/refunds"): ("OrderActionsFunction", True),
         ("POST", "/orders/{order_id}/cancel"): ("OrderActionsFunction", True),

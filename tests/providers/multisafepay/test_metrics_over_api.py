@@ -125,6 +125,10 @@ def test_what_the_alarms_and_the_dashboard_read_is_what_the_handlers_emit(
         assert receiver.received
         first_invocation()
         assert api.request("GET", "/events").status == 200
+        first_invocation()
+        assert api.request("GET", "/orders?q=metrics-1").status == 200  # the operator's reads
+        first_invocation()
+        assert api.request("GET", "/console", api_key=None).status == 200  # and the console
     finally:
         receiver.stop()
     assert "needs_attention" in api.request("GET", "/orders/metrics-4").json()["flags"]  # a person looks

@@ -13,6 +13,8 @@ from payments.ledger import IN_FLIGHT, Refund
 from payments.money import Money
 from payments.orders import DEFAULT_WALLET, OPEN, Order, OrderEvent, OrderStatus, watched
 from payments.schedule import due_partition, next_check, next_watch_check
+from payments.store.day_movements import movement_attributes
+from payments.store.order_listing import listing_attributes, refund_lookup_attributes
 from payments.store.table import deserialize, payload_text, plain, serialize
 
 ORDER_PREFIX = "ORDER#"
@@ -105,6 +107,7 @@ def order_item(order: Order) -> dict[str, Any]:
             "amount_confirmed": order.amount_confirmed or None,
             "watch_until": order.watch_until,
             **_due(order.order_id, order_due_at(order)),
+            **listing_attributes(order),
         }
     )
 
@@ -167,6 +170,7 @@ def refund_item(refund: Refund, provider: str) -> dict[str, Any]:
             "checks": refund.checks,
             "provider": provider,  # so the due index can group work by provider
             **_due(refund.order_id, refund_due_at(refund)),
+            **refund_lookup_attributes(refund),
         }
     )
 
@@ -191,7 +195,9 @@ def refund_from_item(raw: Mapping[str, Any]) -> Refund:
     )
 
 
-def event_item(order_id: str, event: OrderEvent, order: Order | None = None) -> dict[str, Any]:
+def event_item(
+    order_id: str, event: OrderEvent, order: Order | None = None, recorded_at: str | None = None
+) -> dict[str, Any]:
     return serialize(
         {
             "pk": order_pk(order_id),
@@ -211,6 +217,8 @@ def event_item(order_id: str, event: OrderEvent, order: Order | None = None) -> 
             "payload_json": payload_text(event.payload),
             # The order as this change left it: what the merchant event published from it shows.
             "order_json": payload_text(order.to_public()) if order is not None else None,
+            # A money movement: its report line, on the index by day (payments/store/day_movements.py).
+            **movement_attributes(event, order, recorded_at or event.at),
         }
     )
 

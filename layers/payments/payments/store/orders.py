@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from payments.clock import iso
+from payments.clock import iso, utc_now
 from payments.errors import ConcurrentUpdateError, StoreUnavailable
 from payments.facts import RefundStatus
 from payments.ledger import Refund
@@ -39,6 +39,7 @@ from payments.store.order_items import (
     refund_item,
     refund_key,
 )
+from payments.store.order_listing import listing_attributes
 from payments.store.shards import merged
 from payments.store.table import TableStore, deserialize, serialize
 
@@ -321,10 +322,23 @@ class OrdersStore(TableStore):
         }
         assignments = ["#status = :status", "#version = :next", "#updated_at = :updated_at", "#seq = :seq"]
         removals = []
-        for index, name in enumerate(_CHANGEABLE):
-            value = as_stored(getattr(updated, name))
-            if value == as_stored(getattr(original, name)):
-                continue
+        # The changed fields, and the operator's index attributes that follow the status, flags and
+        # provider reference (payments/store/order_listing.py), in the same write.
+        changed = [
+            (name, as_stored(getattr(updated, name)))
+            for name in _CHANGEABLE
+            if as_stored(getattr(updated, name)) != as_stored(getattr(original, name))
+        ]
+        # Every index attribute is written again, not only those that changed: an order stored before
+        # the indexes existed is listed from its next change on (the indexes are rewritten on every
+        # commit anyway: updated_at, which they project, always changes).
+        listed_before = listing_attributes(original)
+        changed += [
+            (name, value)
+            for name, value in listing_attributes(updated).items()
+            if value is not None or listed_before[name] is not None
+        ]
+        for index, (name, value) in enumerate(changed):
             names[f"#f{index}"] = name
             if value is None:
                 removals.append(f"#f{index}")
@@ -466,4 +480,5 @@ class OrdersStore(TableStore):
         return updated is not None
 
     def _event_put(self, order_id: str, event: OrderEvent, order: Order | None = None) -> dict[str, Any]:
-        return {"Item": event_item(order_id, event, order), "ConditionExpression": "attribute_not_exists(sk)"}
+        item = event_item(order_id, event, order, recorded_at=iso(utc_now()))
+        return {"Item": item, "ConditionExpression": "attribute_not_exists(sk)"}

@@ -11,6 +11,17 @@ transactions and conditional writes. The stores beside this module each own some
     index DueIndex: due_pk =            due_at = <when>                 order and refund items that are
         DUE#<shard of order_id>                                         open work, due for a check
         (sparse: payments/schedule.py; `due`, the key before sharding, read until it drains)
+    index OrdersByCreated: list_pk = ORDERS#<shard>   list_sk = <created_at>#<order_id>    order items:
+    index OrdersByStatus: status_pk = STATUS#<status>#<shard>                  the operator's list
+    index OrdersByProvider: provider_pk = PROVIDER#<provider>#<shard>          (GET /orders), one
+    index OrdersByProviderStatus: provider_status_pk =                         index per filter,
+        PROVIDER#<provider>#STATUS#<status>#<shard>                            newest first
+    index FlaggedOrders: flagged_pk = FLAGGED#<shard>                          (sparse: flagged)
+    index OrderLookup: lookup_pk = LOOKUP#<shard>   lookup_key = <provider reference> on order items,
+                                                    <refund id> on refund items (sparse)
+        (order_listing.py; <shard>: shards.py, from the order id)
+    index MovementsByDay: day_pk = DAY#<yyyy-mm-dd>#<shard>   day_sk = <at>#<order_id>#<seq>   audit
+        (day_movements.py: sparse, the events that moved money)           events: a day's money
     MERCHANT_EVENTS#<shard of event_id> <event_id>                      a published merchant event, to
                                                                         redeliver (30 days)
     MERCHANT_EVENTS#<shard of event_id> LISTED#<stored_at>#<event_id>   its place in GET /events (30 days)
