@@ -54,8 +54,9 @@ def sharded_prefixes(paths: list[Path]) -> list[tuple[str, str]]:
                 and node.func.id in ("sharded", "every_shard")
                 and node.args
                 and isinstance(node.args[0], ast.Name)
+                and node.args[0].id in constants  # a prefix passed on as a parameter is checked where it is named
             ):
-                found.append((path.name, str(constants.get(node.args[0].id, node.args[0].id))))
+                found.append((path.name, str(constants[node.args[0].id])))
     return found
 
 
