@@ -54,7 +54,8 @@ def sharded_prefixes(paths: list[Path]) -> list[tuple[str, str]]:
                 and node.func.id in ("sharded", "every_shard")
                 and node.args
                 and isinstance(node.args[0], ast.Name)
-                and node.args[0].id in constants  # a prefix passed on as a parameter is checked where it is named
+                # a prefix passed on as a parameter is checked where it is named
+                and node.args[0].id in constants
             ):
                 found.append((path.name, str(constants[node.args[0].id])))
     return found
