@@ -154,6 +154,18 @@ class ProviderKit[Credentials, Sandbox](ABC):
     # against RSA). A variant without one gets no target.
     notify_cpu_target_ms: ClassVar[Mapping[str, float]] = {}
 
+    # -- the doctor's knobs: notifications broken the ways integrations break them ------------------
+    def broken_kinds(self, sandbox: Sandbox) -> Mapping[str, str]:
+        """Each kind of broken notification this provider's scheme allows, and the refusal code it must
+        get (payments/refusals.py). Every kind is made with the run's real keys."""
+        return {}
+
+    def broken(
+        self, credentials: Credentials, sandbox: Sandbox, order_id: str, kind: str
+    ) -> SignedNotification:
+        """A paid notification of `order_id`, broken as `kind` says (a key of `broken_kinds`)."""
+        raise NotImplementedError(f"{self.name}: no broken notifications")
+
     def sample_credentials(self) -> Credentials:
         """Fixed, published, non-secret credentials the sample notifications are signed with (listed in
         events/<name>/sample_secret_entry.json): a stack whose secret holds them accepts the samples."""
@@ -170,6 +182,12 @@ def _test_credentials(kit: ProviderKit[Any, Any], variant: str) -> Any:
 
 
 # -- key material helpers the kits share -----------------------------------------------------------
+@cache
+def stranger_key() -> rsa.RSAPrivateKey:
+    """A key pair that is nobody's in the run: signs what only a forger could."""
+    return new_rsa_key()
+
+
 def new_rsa_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 

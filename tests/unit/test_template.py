@@ -12,6 +12,7 @@ from local.testing import Template, kits
 TABLE_ACTIONS = {
     "CreateOrderFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
     "NotifyFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+    "DoctorFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},  # a replay is a delivery
     "GetOrderFunction": {"dynamodb:Query"},
     "OrderActionsFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
     "ReconcileFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
@@ -37,7 +38,13 @@ EVENT_RESOURCES = (
 )
 # What each function may do on the orders table's indexes (the reconciler reads the due work).
 INDEX_ACTIONS = {"ReconcileFunction": {"dynamodb:Query"}}
-READS_SECRET = {"CreateOrderFunction", "NotifyFunction", "OrderActionsFunction", "ReconcileFunction"}
+READS_SECRET = {
+    "CreateOrderFunction",
+    "DoctorFunction",
+    "NotifyFunction",
+    "OrderActionsFunction",
+    "ReconcileFunction",
+}
 
 
 def statements(template: Template, function: str) -> list[dict[str, Any]]:
@@ -95,6 +102,8 @@ def test_routes_and_api_keys(template: Template) -> None:
         ("POST", "/events/{event_id}/redeliver"): ("EventsApiFunction", True),
         ("POST", "/notify/{provider}"): ("NotifyFunction", False),
         ("GET", "/notify/{provider}"): ("NotifyFunction", False),
+        ("GET", "/notifications/rejected"): ("DoctorFunction", True),
+        ("POST", "/notifications/rejected/{attempt_id}/replay"): ("DoctorFunction", True),
     }
     api = template.resources["PaymentsApi"]["Properties"]
     assert api["Auth"]["UsagePlan"]["CreateUsagePlan"] == "PER_API"

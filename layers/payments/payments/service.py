@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from payments.clock import utc_now
 from payments.engine import Engine
@@ -16,6 +16,7 @@ from payments.flows.creation import CreateFlow, CreateResult
 from payments.flows.notifications import NotificationFlow
 from payments.flows.reconcile import ReconcileFlow
 from payments.flows.refunds import RefundFlow, RefundResult
+from payments.flows.replay import ReplayFlow
 from payments.orders import Order
 from payments.providers.base import RawRequest, RawResponse
 from payments.store.orders import OrdersStore
@@ -40,6 +41,7 @@ class PaymentsService:
         self.refunds = RefundFlow(store, providers, self.engine)
         self.cancellation = CancelFlow(store, providers, self.engine)
         self.reconciliation = ReconcileFlow(store, providers, self.engine)
+        self.replays = ReplayFlow(self.notifications)
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -55,6 +57,9 @@ class PaymentsService:
 
     def receive_notification(self, provider_name: str, raw: RawRequest) -> RawResponse:
         return self.notifications.receive(provider_name, raw)
+
+    def replay_notification(self, attempt_id: str, public_base_url: str) -> dict[str, Any]:
+        return self.replays.replay(attempt_id, public_base_url)
 
     def refund(self, order_id: str, request: RefundRequest, public_base_url: str) -> RefundResult:
         return self.refunds.refund(order_id, request, public_base_url)

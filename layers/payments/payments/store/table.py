@@ -16,8 +16,10 @@ transactions and conditional writes. The stores beside this module each own some
         (merchant_events.py)
     WEBHOOK_TRIES#<message_id>          TRIES                           a queued webhook's failed
         (webhook_tries.py)                                              deliveries (15 days)
-    REJECTED#<provider>#<yyyy-mm-dd>    <time>#<random>                 a notification attempt we refused
-        (rejected.py)                                                   (180 days)
+    REJECTED#<provider>#<yyyy-mm-dd>    <time>#<random>                 a notification attempt we refused,
+        (rejected.py)                                                   masked, with its diagnosis (180 days)
+    REJECTED_RAW#<attempt id>           RAW                             that attempt's request as it arrived,
+        (rejected.py)                                                   for a replay (7 days; never listed)
 
 Every call either answers or ends in StoreUnavailable (or ConcurrentUpdateError: a transaction whose
 condition failed); the functions need dynamodb:Query, never Scan or GetItem.

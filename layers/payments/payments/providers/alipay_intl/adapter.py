@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -45,6 +45,7 @@ from payments.providers.base import (
     SignedMessage,
 )
 from payments.providers.capabilities import ANY_CURRENCY, TERMINAL_TYPES, RefundReporting
+from payments.providers.diagnosis import Candidate, rsa_candidates
 from payments.redact import redact
 from payments.signing import (
     check_rsa_private_key,
@@ -298,6 +299,17 @@ class AlipayIntl(ProviderBase):
 
     def signature_valid(self, message: SignedMessage, request: RawRequest) -> bool:
         return rsa_verify(self._alipay_key, message.signed, message.signature, self.settings.sign_hash)
+
+    def signature_candidates(self, message: SignedMessage, request: RawRequest) -> Iterable[Candidate]:
+        return rsa_candidates(
+            self.label,
+            message.signed,
+            message.signature,
+            provider_key=self._alipay_key,
+            hash_name=self.settings.sign_hash,
+            own_private_key=self._private_key,
+            fix="set `sign_hash` to RSA2 (SHA256) or RSA (SHA1), as Alipay's console shows for your account",
+        )
 
     def notification_from(self, message: SignedMessage) -> Statement:
         # Verified: from here on, Alipay said it. reqTime's age is not checked: Alipay retries one

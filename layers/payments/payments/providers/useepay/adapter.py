@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import parse_qsl, urlencode
 
@@ -51,6 +51,7 @@ from payments.providers.base import (
     SignedMessage,
 )
 from payments.providers.capabilities import ANY_CURRENCY, RefundReporting
+from payments.providers.diagnosis import Candidate, rsa_candidates
 from payments.redact import redact
 from payments.signing import (
     KeyLoadError,
@@ -329,6 +330,19 @@ class UseePay(ProviderBase):
 
     def signature_valid(self, message: SignedMessage, request: RawRequest) -> bool:
         return self._signature_matches(message.signed, message.signature.strip())
+
+    def signature_candidates(self, message: SignedMessage, request: RawRequest) -> Iterable[Candidate]:
+        if self.settings.sign_type != "RSA":
+            return ()  # MD5 with the shared key has no other hash or key pair to try
+        return rsa_candidates(
+            self.label,
+            message.signed,
+            message.signature.strip().replace(" ", "+"),
+            provider_key=self._public_key,
+            hash_name="SHA256",
+            own_private_key=self._private_key,
+            fix="UseePay signs with SHA256withRSA: the sender is not UseePay, or signs with an old tool",
+        )
 
     def notification_from(self, message: SignedMessage) -> Statement:
         # Only what was signed: blank fields are not part of the string to sign.
