@@ -26,7 +26,7 @@ PYTEST_PARALLEL := -n $(PYTEST_WORKERS)
 export AWS_DEFAULT_REGION ?= eu-west-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help dev build-quietly invoke install test pytest unit lint typecheck validate build events deploy clean bench reliability openapi
+.PHONY: help dev build-quietly invoke install test pytest unit lint typecheck validate build events deploy clean bench reliability openapi replay
 
 help:
 	@echo "make dev       run the local stack: API on :3000, demo shop, provider sandboxes (Ctrl-C stops)"
@@ -37,6 +37,7 @@ help:
 	@echo "make invoke EVENT=events/<provider>/<what>.json  sam local invoke with a sample event (Docker; events/README.md)"
 	@echo "make events    regenerate events/ (fresh timestamps for the signed notifications)"
 	@echo "make openapi   regenerate docs/openapi.json from the code (a test fails when it is stale)"
+	@echo "make replay FILE=<captured request>  send a provider notification to the local stack; print the doctor's verdict"
 	@echo "make bench     benchmarks: cold start, per-request CPU, round trips, sizes, SDK ratios"
 	@echo "make reliability  the adversarial suite and its table (forgeries, races, faults, fuzzing)"
 
@@ -136,6 +137,11 @@ events: $(VENV)/.installed
 
 openapi: $(VENV)/.installed
 	$(PY) -m docs.openapi
+
+# A captured provider notification (local/replay.py: method, path, headers, body) to the local stack, or
+# to API_URL with API_KEY (make dev prints both); prints accepted, or the refusal's code and explanation.
+replay: $(VENV)/.installed
+	$(PY) -m local.replay "$(FILE)"
 
 deploy: build
 	$(SAM_VENV)/bin/sam deploy --guided

@@ -30,6 +30,7 @@ from local.providers.controls import (
     UnknownAction,
 )
 from local.providers.kit import ProviderKit, SignedNotification, pem_body, private_pem, public_pem
+from local.replay import verdict as replay_verdict
 from local.router import API_GATEWAY_MAX_BODY, LAMBDA_MAX_PAYLOAD, GatewayResponses, Router
 from local.sandbox_server import SandboxServer
 from local.shop import (
@@ -117,6 +118,7 @@ __all__ = [
     "proxy_event",
     "public_pem",
     "refund_errors",
+    "replay_verdict",
     "reply_of",
     "shop_page",
     "table_arguments",

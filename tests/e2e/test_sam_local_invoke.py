@@ -140,10 +140,17 @@ def test_sam_gives_each_function_the_deployed_table_and_secret(tmp_path: Path) -
         "PublishEventsFunction",
         "DeliverWebhooksFunction",
         "EventsApiFunction",
+        "DoctorFunction",
     }
     for name, env in environments.items():
         assert env["ORDERS_TABLE_NAME"] == DEPLOYED["ORDERS_TABLE_NAME"], name
-    for name in ("CreateOrderFunction", "NotifyFunction", "OrderActionsFunction", "ReconcileFunction"):
+    for name in (
+        "CreateOrderFunction",
+        "NotifyFunction",
+        "OrderActionsFunction",
+        "ReconcileFunction",
+        "DoctorFunction",
+    ):
         assert environments[name]["PROVIDER_SECRET_ARN"] == DEPLOYED["PROVIDER_SECRET_ARN"]
     for name in ("CreateOrderFunction", "OrderActionsFunction"):
         assert environments[name]["PUBLIC_BASE_URL"] == DEPLOYED["PUBLIC_BASE_URL"]

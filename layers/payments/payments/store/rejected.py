@@ -73,16 +73,6 @@ class KeptRequest:
     received_at: datetime
     source_ip: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        """The captured request as `make replay FILE=…` takes it (the body as UTF-8 text)."""
-        return {
-            "method": self.method,
-            "path": self.received_path,
-            "headers": self.headers,
-            "query": self.query,
-            "body": self.body.decode("utf-8", errors="replace"),
-        }
-
 
 def _partition(provider: str, day: str) -> str:
     return f"{REJECTED_PREFIX}{provider}#{day}"
@@ -195,7 +185,7 @@ class RejectedNotifications(TableStore):
                 return None
             before = (key[1], key[2])
         found: list[RejectedAttempt] = []
-        day = (before[1] if before else now).date()
+        day = min(before[1], now).date() if before else now.date()  # a cursor from the future: today
         oldest = (now - timedelta(days=LISTED_DAYS)).date()
         while day >= oldest and len(found) < limit:
             stamp = f"{day:%Y-%m-%d}"
