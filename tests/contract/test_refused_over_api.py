@@ -156,3 +156,15 @@ def test_the_listing_checks_its_query(api: Api) -> None:
         assert json.loads(reply.body)["error"]["field"] == field
     reply = api.request("POST", "/notifications/rejected/rej_20261206T000000000000_00000000_x/replay")
     assert reply.status == 404
+
+
+def test_each_refusal_is_counted_by_its_code(party: Party, capsys: pytest.CaptureFixture[str]) -> None:
+    party.shop.create("rj-3")
+    credentials = party.kit.test_credentials(party.variant)
+    capsys.readouterr()
+    party.deliver(party.kit.broken(credentials, party.shop.sandbox, "rj-3", "unsigned"))
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    [by_code] = [record for record in records if "NotificationsRejectedByCode" in record]
+    [directive] = by_code["_aws"]["CloudWatchMetrics"]
+    assert (by_code["code"], sorted(directive["Dimensions"][0])) == ("unsigned", ["code", "service"])
+    assert any("NotificationsRejected" in record for record in records)  # the alarm's, as before
