@@ -270,6 +270,30 @@ def _schemas() -> dict[str, Any]:
             "order": _nullable({"$ref": REF.format(model="Order")}),
         },
     }
+    check = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["check", "status", "message"],
+        "properties": {
+            "check": {"type": "string"},
+            "status": {"type": "string", "enum": ["ok", "warn", "fail"]},
+            "message": {"type": "string"},
+            "fix": {"type": "string"},
+        },
+    }
+    schemas["Diagnostics"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["checked_at", "providers"],
+        "properties": {
+            "checked_at": {"type": "string", "format": "date-time"},
+            "providers": {
+                "type": "object",
+                "description": "by provider name: each configured provider's checks",
+                "additionalProperties": {"type": "array", "items": check},
+            },
+        },
+    }
     schemas["Error"] = {
         "type": "object",
         "additionalProperties": False,
@@ -392,7 +416,7 @@ def document() -> dict[str, Any]:
         (route.method.lower(), route.path): route
         for spec in Template().functions()
         for route in spec.routes
-        if route.path.startswith(("/orders", "/events", "/notifications"))
+        if route.path.startswith(("/orders", "/events", "/notifications", "/diagnostics"))
     }
     order = {"application/json": {"schema": {"$ref": REF.format(model="Order")}}}
     refund = {"application/json": {"schema": {"$ref": REF.format(model="Refund")}}}
@@ -533,6 +557,27 @@ def document() -> dict[str, Any]:
                     }
                 },
                 ["400", "403", "404", "410", "422", "500", "503"],
+            ),
+        },
+        ("get", "/diagnostics"): {
+            "operationId": "diagnostics",
+            "summary": "Each configured provider's settings checked, and checked against the provider",
+            "description": (
+                "Keys and their sizes (the provider's key is not your own), the signing scheme, sandbox "
+                "or live, one harmless signed status query of an order id that cannot exist (the "
+                "provider's answer named), the clock against the provider's, the notification URL the "
+                "provider is given, the last accepted and refused notification. A fail comes with its fix."
+            ),
+            "responses": _responses(
+                {
+                    "200": {
+                        "description": "the checks, by provider",
+                        "content": {
+                            "application/json": {"schema": {"$ref": REF.format(model="Diagnostics")}}
+                        },
+                    }
+                },
+                ["403", "500", "503"],
             ),
         },
         ("post", "/orders/{order_id}/refunds"): {

@@ -8,6 +8,7 @@ provider's business and are imported from its folder, `local.providers.<name>.*`
 
 from local.apigw import match_route, proxy_event
 from local.checkout import OUTCOMES, Checkout, checkout_page, major_units
+from local.doctor import main as doctor_main
 from local.emulator import EmulatedFunction, free_port
 from local.gateway import Gateway
 from local.inprocess import (
@@ -97,6 +98,7 @@ __all__ = [
     "check_api_key",
     "check_providers_file",
     "checkout_page",
+    "doctor_main",
     "environment",
     "filters_of",
     "fit_moto_for_long_runs",

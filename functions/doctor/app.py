@@ -1,6 +1,7 @@
 """The integration doctor: GET /notifications/rejected (the refused notifications of the last 7 days,
 masked), POST /notifications/rejected/{attempt_id}/replay (one of them through today's configuration
-and the gate, as a fresh delivery)."""
+and the gate, as a fresh delivery), GET /diagnostics (each provider's configuration checked, and
+checked against the provider)."""
 
 from typing import Any
 
@@ -9,8 +10,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from payments import snapstart, web
+from payments import doctor, snapstart, web
 from payments.api import parse_empty_body
+from payments.clock import iso
 from payments.refused_queries import rejected_page
 
 snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
@@ -38,6 +40,20 @@ def replay_rejected(attempt_id: str) -> Response[str]:
     parse_empty_body(web.raw_body(app.current_event))
     verdict = service.replay_notification(attempt_id, web.public_base_url(app.current_event))
     return web.json_response(200, verdict)
+
+
+@app.get("/diagnostics")
+def diagnostics() -> Response[str]:
+    now = service.clock()
+    flow = service.notifications
+    checks = doctor.report(
+        service.providers.entries(),
+        http=service.providers.http,
+        notify_base_url=web.public_base_url(app.current_event),
+        now=now,
+        seen=doctor.stored_seen(flow.rejected, flow.marks, now),
+    )
+    return web.json_response(200, {"checked_at": iso(now), "providers": checks})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

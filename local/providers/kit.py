@@ -166,6 +166,15 @@ class ProviderKit[Credentials, Sandbox](ABC):
         """A paid notification of `order_id`, broken as `kind` says (a key of `broken_kinds`)."""
         raise NotImplementedError(f"{self.name}: no broken notifications")
 
+    def misconfigurations(self, credentials: Credentials) -> Mapping[str, tuple[str, str]]:
+        """Mistakes a merchant makes in this provider's settings: mistake -> (the doctor's check that
+        catches it, its status)."""
+        return {}
+
+    def misconfigured_entry(self, credentials: Credentials, base_url: str, mistake: str) -> dict[str, Any]:
+        """The secret entry of `credentials` with `mistake` (a key of `misconfigurations`) made."""
+        raise NotImplementedError(f"{self.name}: no misconfigurations")
+
     def sample_credentials(self) -> Credentials:
         """Fixed, published, non-secret credentials the sample notifications are signed with (listed in
         events/<name>/sample_secret_entry.json): a stack whose secret holds them accepts the samples."""

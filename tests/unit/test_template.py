@@ -104,6 +104,7 @@ def test_routes_and_api_keys(template: Template) -> None:
         ("GET", "/notify/{provider}"): ("NotifyFunction", False),
         ("GET", "/notifications/rejected"): ("DoctorFunction", True),
         ("POST", "/notifications/rejected/{attempt_id}/replay"): ("DoctorFunction", True),
+        ("GET", "/diagnostics"): ("DoctorFunction", True),
     }
     api = template.resources["PaymentsApi"]["Properties"]
     assert api["Auth"]["UsagePlan"]["CreateUsagePlan"] == "PER_API"

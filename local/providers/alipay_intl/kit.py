@@ -173,6 +173,23 @@ class AlipayIntlKit(ProviderKit[Credentials, AlipayIntlSandbox]):
         recorded = f"{RESULT_CODES[word][1]}:{word}"
         return SignedNotification("POST", sent.url, dict(sent.headers), body, recorded, target)
 
+    def misconfigurations(self, credentials: Credentials) -> Mapping[str, tuple[str, str]]:
+        return {
+            "provider_key_is_yours": ("provider_key", "fail"),
+            "other_hash": ("signing", "warn"),
+            "wrong_key": ("credentials", "fail"),
+        }
+
+    def misconfigured_entry(self, credentials: Credentials, base_url: str, mistake: str) -> dict[str, Any]:
+        entry = self.secret_entry(credentials, base_url)
+        if mistake == "provider_key_is_yours":
+            return {**entry, "alipay_public_key": pem_body(public_pem(credentials.merchant_key))}
+        if mistake == "other_hash":
+            return {**entry, "sign_hash": "RSA" if credentials.sign_hash == "SHA256" else "RSA2"}
+        if mistake == "wrong_key":
+            return {**entry, "private_key": private_pem(stranger_key())}
+        raise KeyError(mistake)
+
     def create_calls(self, sandbox: AlipayIntlSandbox, order_id: str) -> int:
         return sum(
             1

@@ -185,6 +185,23 @@ class AntomKit(ProviderKit[Credentials, AntomSandbox]):
             body = b"{" + body
         return SignedNotification("POST", genuine.url, headers, body, genuine.word, genuine.target)
 
+    def misconfigurations(self, credentials: Credentials) -> Mapping[str, tuple[str, str]]:
+        return {
+            "provider_key_is_yours": ("provider_key", "fail"),
+            "wrong_key": ("credentials", "fail"),
+            "unknown_host": ("environment", "warn"),
+        }
+
+    def misconfigured_entry(self, credentials: Credentials, base_url: str, mistake: str) -> dict[str, Any]:
+        entry = self.secret_entry(credentials, base_url)
+        if mistake == "provider_key_is_yours":
+            return {**entry, "antom_public_key": pem_body(public_pem(credentials.merchant_key))}
+        if mistake == "wrong_key":
+            return {**entry, "private_key": pem_body(private_pem(stranger_key()))}
+        if mistake == "unknown_host":
+            return {**entry, "base_url": "https://antom.example.com"}
+        raise KeyError(mistake)
+
     def create_calls(self, sandbox: AntomSandbox, order_id: str) -> int:
         return sum(
             1

@@ -126,6 +126,17 @@ class MultiSafepayKit(ProviderKit[Credentials, MultiSafepaySandbox]):
             raise KeyError(kind)
         return SignedNotification("POST", genuine.url, headers, body, genuine.word, genuine.target)
 
+    def misconfigurations(self, credentials: Credentials) -> Mapping[str, tuple[str, str]]:
+        return {"wrong_api_key": ("credentials", "fail"), "unknown_host": ("environment", "warn")}
+
+    def misconfigured_entry(self, credentials: Credentials, base_url: str, mistake: str) -> dict[str, Any]:
+        entry = self.secret_entry(credentials, base_url)
+        if mistake == "wrong_api_key":
+            return {**entry, "api_key": "not-" + credentials.api_key}
+        if mistake == "unknown_host":
+            return {**entry, "base_url": "https://api.example.com/v1/json/"}
+        raise KeyError(mistake)
+
     def sample_notifications(self, sandbox: MultiSafepaySandbox, order_id: str) -> list[SignedNotification]:
         """The signed POST, and the legacy unsigned GET to the same URL (resolved by asking MultiSafepay)."""
         signed = self.statement(sandbox, order_id, "paid")

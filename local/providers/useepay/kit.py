@@ -183,6 +183,21 @@ class UseePayKit(ProviderKit[Credentials, UseePaySandbox]):
             "POST", genuine.url, dict(genuine.headers), body, genuine.word, genuine.target
         )
 
+    def misconfigurations(self, credentials: Credentials) -> Mapping[str, tuple[str, str]]:
+        if credentials.sign_type == "MD5":
+            return {"wrong_key": ("credentials", "fail")}
+        return {"wrong_key": ("credentials", "fail"), "provider_key_is_yours": ("provider_key", "fail")}
+
+    def misconfigured_entry(self, credentials: Credentials, base_url: str, mistake: str) -> dict[str, Any]:
+        entry = self.secret_entry(credentials, base_url)
+        if mistake == "wrong_key" and credentials.sign_type == "MD5":
+            return {**entry, "md5_key": "not-" + credentials.md5_key}
+        if mistake == "wrong_key":
+            return {**entry, "private_key": private_pem(stranger_key())}
+        if mistake == "provider_key_is_yours" and credentials.merchant_key is not None:
+            return {**entry, "useepay_public_key": public_pem(credentials.merchant_key)}
+        raise KeyError(mistake)
+
     def refund_statement(
         self, sandbox: UseePaySandbox, order_id: str, refund_id: str, amount: int, *, pending: bool = False
     ) -> SignedNotification:

@@ -7,6 +7,7 @@ order's history: it is kept apart, per provider and day (payments/store/rejected
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ from payments.orders import OPEN, ORDER_ID_RE, Order, OrderStatus
 from payments.providers.base import Provider, RawRequest, RawResponse
 from payments.redact import summarize_raw_body
 from payments.refusals import MALFORMED, REASON_CODES, Diagnosis, default_explanation
+from payments.store.notification_marks import NotificationMarks
 from payments.store.orders import OrdersStore
 from payments.store.rejected import KeptRequest, RejectedNotifications
 
@@ -39,6 +41,7 @@ logger = Logger()
 metrics = Metrics()
 
 
+MARK_EVERY_S = 60.0
 APPLIED, DUPLICATE, REFUSED, UNAVAILABLE = "applied", "duplicate", "refused", "unavailable"
 
 
@@ -56,6 +59,8 @@ class NotificationFlow(Flow):
     def __init__(self, store: OrdersStore, providers: ProviderDirectory, engine: Engine) -> None:
         super().__init__(store, providers, engine)
         self.rejected = RejectedNotifications(store.table)  # over the same table and client
+        self.marks = NotificationMarks(store.table)
+        self._marked: dict[str, float] = {}  # provider -> when this flow last marked one accepted (monotonic)
 
     def receive(self, provider_name: str, raw: RawRequest) -> RawResponse:
         return self.deliver(provider_name, raw).response
@@ -95,7 +100,19 @@ class NotificationFlow(Flow):
             if replay:
                 raise
             return Delivery(UNAVAILABLE, provider.acknowledge(statement, error), None, statement.order_id)
+        self._mark_accepted(provider.name)
         return Delivery(APPLIED if applied else DUPLICATE, response, None, statement.order_id)
+
+    def _mark_accepted(self, provider_name: str) -> None:
+        """For the doctor's "last accepted": once a minute per process at most, never failing a delivery."""
+        now = time.monotonic()
+        if now - self._marked.get(provider_name, -MARK_EVERY_S) < MARK_EVERY_S:
+            return
+        self._marked[provider_name] = now
+        try:
+            self.marks.mark_accepted(provider_name, self.clock())
+        except PaymentsError:
+            logger.warning("accepted notification not marked", extra={"provider": provider_name})
 
     def _apply(self, provider: Provider, statement: Statement) -> tuple[RawResponse, bool]:
         """The acknowledgement, and whether anything changed."""

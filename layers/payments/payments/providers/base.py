@@ -158,6 +158,16 @@ class Provider(Protocol):
     def diagnose(self, request: RawRequest, rejection: NotificationRejected) -> Diagnosis:
         """Why a refused notification was refused (payments/refusals.py); never accepts it."""
 
+    def key_pair(self) -> tuple[Any, Any]: ...
+
+    def signing(self) -> tuple[str, str]: ...
+
+    def environment(self) -> tuple[str, str]: ...
+
+    def signed_notify_path(self, url: str) -> str | None: ...
+
+    def reply_time(self, reply: HttpResponse) -> datetime | None: ...
+
     def acknowledge(self, notification: Statement | None, error: Exception | None) -> RawResponse:
         """The reply the provider expects: success, a refusal, or "retry later" for our failures."""
 
@@ -289,6 +299,27 @@ class ProviderBase:
     def stale_explanation(self, request: RawRequest, rejection: NotificationRejected) -> str:
         """A signed timestamp out of tolerance, saying by how much (providers that bound it)."""
         return default_explanation(REASON_CODES["stale_signature"], self.label, rejection.message)
+
+    # -- the configuration as the doctor sees it (payments/doctor.py) ---------------------------------
+    def key_pair(self) -> tuple[Any, Any]:
+        """(your RSA private key, the provider's RSA public key) where it signs with RSA; Nones else."""
+        return None, None
+
+    def signing(self) -> tuple[str, str]:
+        """(status, words): the signing scheme as configured."""
+        raise NotImplementedError
+
+    def environment(self) -> tuple[str, str]:
+        """(status, words): sandbox or live, from the settings, and whether they agree."""
+        raise NotImplementedError
+
+    def signed_notify_path(self, url: str) -> str | None:
+        """For a provider that signs the path it calls: the exact path of `url` it signs."""
+        return None
+
+    def reply_time(self, reply: HttpResponse) -> datetime | None:
+        """The time the provider stamped its reply with, where it does beyond the Date header."""
+        return None
 
     @staticmethod
     def rejection(

@@ -20,6 +20,8 @@ transactions and conditional writes. The stores beside this module each own some
         (rejected.py)                                                   masked, with its diagnosis (180 days)
     REJECTED_RAW#<attempt id>           RAW                             that attempt's request as it arrived,
         (rejected.py)                                                   for a replay (7 days; never listed)
+    ACCEPTED#<provider>                 LAST                            when one of its notifications was last
+        (notification_marks.py)                                         accepted (once a minute at most)
 
 Every call either answers or ends in StoreUnavailable (or ConcurrentUpdateError: a transaction whose
 condition failed); the functions need dynamodb:Query, never Scan or GetItem.

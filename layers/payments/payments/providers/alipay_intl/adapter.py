@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from aws_lambda_powertools import Logger
 from pydantic import Field, SecretStr, field_validator
@@ -387,6 +388,23 @@ class AlipayIntl(ProviderBase):
         head["reserve"] = "{}"
         text, signature = self._signed_text({"head": head, "body": {"resultInfo": dict(info)}})
         return RawResponse(status, '{"response":' + text + ',"signature":"' + signature + '"}', JSON_UTF8)
+
+    # -- the configuration, for the doctor --------------------------------------------------------
+    def key_pair(self) -> tuple[Any, Any]:
+        return self._private_key, self._alipay_key
+
+    def signing(self) -> tuple[str, str]:
+        if self.settings.sign_hash == "SHA1":
+            return "warn", "sign_hash RSA (SHA1withRSA): keep it only if Alipay's console says RSA for you"
+        return "ok", "sign_hash RSA2 (SHA256withRSA)"
+
+    def environment(self) -> tuple[str, str]:
+        host = urlsplit(self.settings.base_url).netloc
+        if host.startswith(("127.0.0.1", "localhost")):
+            return "ok", f"a sandbox on this machine ({host})"
+        if host.endswith(".alipay.com"):
+            return "ok", f"Alipay's gateway at {host} (the client id issued for it)"
+        return "warn", f"{host} is not an Alipay host"
 
     # -- status pull -----------------------------------------------------------------------------
     def query(self, order: Order) -> Statement | None:

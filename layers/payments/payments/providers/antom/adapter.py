@@ -452,6 +452,31 @@ class Antom(ProviderBase):
             return RawResponse(200, ACK_BODY, "application/json")
         return super().acknowledge(notification, error)
 
+    # -- the configuration, for the doctor --------------------------------------------------------
+    def key_pair(self) -> tuple[Any, Any]:
+        return self._private_key, self._antom_key
+
+    def signing(self) -> tuple[str, str]:
+        return "ok", "RSA256 (SHA256withRSA) over 'POST <path>\\n<client-id>.<time>.<body>', both ways"
+
+    def environment(self) -> tuple[str, str]:
+        host = urlsplit(self.settings.base_url).netloc
+        kind = "sandbox" if self._prefix == SANDBOX_PATH else "live"
+        where = f"{kind} client id: calls go to {host}{self._prefix}…"
+        if host.startswith(("127.0.0.1", "localhost")) or host.endswith(".alipay.com"):
+            return "ok", where
+        return "warn", f"{where}; {host} is not an Antom host"
+
+    def signed_notify_path(self, url: str) -> str | None:
+        return urlsplit(url).path
+
+    def reply_time(self, reply: HttpResponse) -> datetime | None:
+        moment = {name.lower(): value for name, value in reply.headers.items()}.get("response-time")
+        try:
+            return datetime.fromisoformat(moment) if moment else None
+        except ValueError:
+            return None
+
     # -- status pull -------------------------------------------------------------------------------
     def query(self, order: Order) -> Statement | None:
         reply = self._call("inquiryPayment", {"paymentRequestId": order.order_id})

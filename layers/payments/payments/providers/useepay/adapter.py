@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -226,6 +226,24 @@ class UseePay(ProviderBase):
             )
         # A signature that travelled through a query string may have had its '+' turned into ' '.
         return rsa_verify(self._public_key, text, received.replace(" ", "+"), "SHA256")
+
+    # -- the configuration, for the doctor --------------------------------------------------------
+    def key_pair(self) -> tuple[Any, Any]:
+        return self._private_key, self._public_key
+
+    def signing(self) -> tuple[str, str]:
+        if self.settings.sign_type == "MD5":
+            return "ok", "sign_type MD5: MD5 of the sorted fields with your MD5 key, both ways"
+        return "ok", "sign_type RSA: SHA256withRSA, your key signs, UseePay's verifies"
+
+    def environment(self) -> tuple[str, str]:
+        host = urlsplit(self.settings.base_url).netloc
+        known = {"pay-gateway1.uat.useepay.com": "the sandbox (UAT)", "pay-gateway.useepay.com": "live"}
+        if host in known:
+            return "ok", f"{known[host]} ({host}): credentials of the same environment"
+        if host.startswith(("127.0.0.1", "localhost")):
+            return "ok", f"a sandbox on this machine ({host})"
+        return "warn", f"{host} is not a UseePay gateway host"
 
     # -- create ----------------------------------------------------------------------------------
     def check_order(self, request: CreateOrderRequest) -> None:
