@@ -32,6 +32,7 @@ from bench.requests_cost import (
     READS,
     WRITES,
     Harness,
+    _event_of,
     _fresh_table,
     _merge,
     _notification,
@@ -97,18 +98,8 @@ def _create(bench: Harness, provider: ProviderCase, order_id: str) -> None:
 
 def _paid_notified(bench: Harness, provider: ProviderCase, order_id: str) -> None:
     name = provider.kit.name
-    url, headers, body = _notification(bench, name, order_id)
-    query = [tuple(pair.split("=", 1)) for pair in url.split("?", 1)[1].split("&")] if "?" in url else []
     handler = bench.functions["NotifyFunction"]
-    event = proxy_event(
-        method="POST",
-        path=f"/notify/{name}",
-        resource="/notify/{provider}",
-        path_parameters={"provider": name},
-        query=query,  # type: ignore[arg-type]
-        headers=list(headers.items()),
-        body=body,
-    )
+    event = _event_of(name, _notification(bench, name, order_id))
     with environment(handler.env, handler.drop):
         reply = handler.handler(event, FakeContext("NotifyFunction"))
     if reply["statusCode"] != 200:

@@ -49,8 +49,10 @@ from local.shop import (
     payment_method,
     provider_label,
     refund_errors,
+    refused_page,
     shop_page,
 )
+from local.shop_server import DemoShop
 from local.stack import Ready, banner
 from local.template import ROOT, FunctionSpec, Route, Template, table_arguments
 from local.watch import BEHIND_AFTER_S, REPEAT_AFTER_S, SourceWatch, watched
@@ -64,6 +66,7 @@ __all__ = [
     "ROOT",
     "AmountError",
     "Checkout",
+    "DemoShop",
     "EmulatedFunction",
     "FakeContext",
     "FormErrors",
@@ -120,6 +123,7 @@ __all__ = [
     "proxy_event",
     "public_pem",
     "refund_errors",
+    "refused_page",
     "replay_verdict",
     "reply_of",
     "shop_page",

@@ -13,7 +13,7 @@ reliability harness and the contract suite reach a provider only through its kit
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -165,6 +165,17 @@ class ProviderKit[Credentials, Sandbox](ABC):
     ) -> SignedNotification:
         """A paid notification of `order_id`, broken as `kind` says (a key of `broken_kinds`)."""
         raise NotImplementedError(f"{self.name}: no broken notifications")
+
+    def breaker(self, credentials: Credentials, sandbox: Sandbox) -> Callable[[str, str], SignedNotification]:
+        """`broken` for this sandbox and its credentials, as the sandbox server's knob calls it;
+        ValueError for a kind this provider's scheme does not have."""
+
+        def broken(order_id: str, kind: str) -> SignedNotification:
+            if kind not in self.broken_kinds(sandbox):
+                raise ValueError(kind)
+            return self.broken(credentials, sandbox, order_id, kind)
+
+        return broken
 
     def misconfigurations(self, credentials: Credentials) -> Mapping[str, tuple[str, str]]:
         """Mistakes a merchant makes in this provider's settings: mistake -> (the doctor's check that
