@@ -21,6 +21,15 @@ DOC_PATH = ROOT / "docs" / "openapi.json"
 REF = "#/components/schemas/{model}"
 
 
+# A listing's page size (GET /events, GET /notifications/rejected).
+LIMIT = {
+    "name": "limit",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "pattern": "^[0-9]{1,3}$"},
+    "description": "1 to 100 (default 50)",
+}
+
 # Actions that take no input: nothing, or an empty JSON object.
 NO_INPUT = {
     "required": False,
@@ -446,13 +455,7 @@ def document() -> dict[str, Any]:
                         "422 if no such event is kept"
                     ),
                 },
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string", "pattern": "^[0-9]{1,3}$"},
-                    "description": "1 to 100 (default 50)",
-                },
+                LIMIT,
             ],
             "responses": _responses(
                 {
@@ -515,13 +518,7 @@ def document() -> dict[str, Any]:
                     },
                     "description": "the id of the last refusal you have (next_after of the last page)",
                 },
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string", "pattern": "^[0-9]{1,3}$"},
-                    "description": "1 to 100 (default 50)",
-                },
+                LIMIT,
             ],
             "responses": _responses(
                 {

@@ -8,10 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from payments.errors import ValidationFailed
+from payments.outbox.event_queries import page_limit
 from payments.provider_names import provider_names
 from payments.store.rejected import ATTEMPT_ID_RE, RejectedNotifications
-
-DEFAULT_LIMIT = 50
 
 
 def rejected_page(
@@ -30,13 +29,7 @@ def rejected_page(
         raise ValidationFailed(
             "after: must be the id of a refused notification (rej_…)", field="after", code="invalid_field"
         )
-    limit = DEFAULT_LIMIT
-    if limit_text is not None:
-        if not limit_text.isascii() or not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
-            raise ValidationFailed(
-                "limit: must be a whole number from 1 to 100", field="limit", code="invalid_field"
-            )
-        limit = int(limit_text)
+    limit = page_limit(limit_text)
     attempts = store.newest([provider] if provider else provider_names(), now, after=after, limit=limit)
     if attempts is None:
         raise ValidationFailed("after: no such refused notification", field="after", code="invalid_field")

@@ -313,6 +313,16 @@ class ProviderBase:
         """(status, words): sandbox or live, from the settings, and whether they agree."""
         raise NotImplementedError
 
+    def environment_of(self, base_url: str, known: Mapping[str, str]) -> tuple[str, str]:
+        """`environment` from the host of `base_url`: one of the provider's `known` hosts (host -> what it
+        is), a sandbox on this machine, or a host that is not the provider's (a warning)."""
+        host = base_url.split("://", 1)[-1].split("/", 1)[0]
+        if host in known:
+            return "ok", f"{known[host]} ({host}): use credentials of the same environment"
+        if host.startswith(("127.0.0.1", "localhost")):
+            return "ok", f"a sandbox on this machine ({host})"
+        return "warn", f"{host} is not a {self.label} host"
+
     def signed_notify_path(self, url: str) -> str | None:
         """For a provider that signs the path it calls: the exact path of `url` it signs."""
         return None

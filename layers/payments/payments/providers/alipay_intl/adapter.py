@@ -400,11 +400,9 @@ class AlipayIntl(ProviderBase):
 
     def environment(self) -> tuple[str, str]:
         host = urlsplit(self.settings.base_url).netloc
-        if host.startswith(("127.0.0.1", "localhost")):
-            return "ok", f"a sandbox on this machine ({host})"
-        if host.endswith(".alipay.com"):
-            return "ok", f"Alipay's gateway at {host} (the client id issued for it)"
-        return "warn", f"{host} is not an Alipay host"
+        return self.environment_of(
+            self.settings.base_url, {host: "Alipay's gateway"} if host.endswith(".alipay.com") else {}
+        )
 
     # -- status pull -----------------------------------------------------------------------------
     def query(self, order: Order) -> Statement | None:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -381,13 +381,10 @@ class MultiSafepay(ProviderBase):
         return "ok", "notifications: HMAC-SHA512 of '<timestamp>:<body>' with the API key; calls: the API key"
 
     def environment(self) -> tuple[str, str]:
-        host = urlsplit(self.settings.base_url).netloc
-        known = {"testapi.multisafepay.com": "the test environment", "api.multisafepay.com": "live"}
-        if host in known:
-            return "ok", f"{known[host]} ({host}): use the API key of the same environment's site"
-        if host.startswith(("127.0.0.1", "localhost")):
-            return "ok", f"a sandbox on this machine ({host})"
-        return "warn", f"{host} is not a MultiSafepay API host"
+        return self.environment_of(
+            self.settings.base_url,
+            {"testapi.multisafepay.com": "the test environment", "api.multisafepay.com": "live"},
+        )
 
     # -- status pull -----------------------------------------------------------------------------
     def query(self, order: Order) -> Statement | None:

@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -237,13 +237,10 @@ class UseePay(ProviderBase):
         return "ok", "sign_type RSA: SHA256withRSA, your key signs, UseePay's verifies"
 
     def environment(self) -> tuple[str, str]:
-        host = urlsplit(self.settings.base_url).netloc
-        known = {"pay-gateway1.uat.useepay.com": "the sandbox (UAT)", "pay-gateway.useepay.com": "live"}
-        if host in known:
-            return "ok", f"{known[host]} ({host}): credentials of the same environment"
-        if host.startswith(("127.0.0.1", "localhost")):
-            return "ok", f"a sandbox on this machine ({host})"
-        return "warn", f"{host} is not a UseePay gateway host"
+        return self.environment_of(
+            self.settings.base_url,
+            {"pay-gateway1.uat.useepay.com": "the sandbox (UAT)", "pay-gateway.useepay.com": "live"},
+        )
 
     # -- create ----------------------------------------------------------------------------------
     def check_order(self, request: CreateOrderRequest) -> None:
