@@ -50,6 +50,7 @@ EXPECTED_FUNCTION = {
     "cancel_order": "OrderActionsFunction",
     "sync_order": "OrderActionsFunction",
     "reconcile_scheduled": "ReconcileFunction",
+    "rejected_": "DoctorFunction",
 }
 
 

@@ -125,6 +125,8 @@ def test_what_the_alarms_and_the_dashboard_read_is_what_the_handlers_emit(
         assert receiver.received
         first_invocation()
         assert api.request("GET", "/events").status == 200
+        first_invocation()
+        assert api.request("GET", "/notifications/rejected").status == 200  # the doctor's function
     finally:
         receiver.stop()
     assert "needs_attention" in api.request("GET", "/orders/metrics-4").json()["flags"]  # a person looks
