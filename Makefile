@@ -26,7 +26,7 @@ PYTEST_PARALLEL := -n $(PYTEST_WORKERS)
 export AWS_DEFAULT_REGION ?= eu-west-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help dev build-quietly invoke install test pytest unit lint typecheck validate build events deploy clean bench reliability openapi
+.PHONY: help dev build-quietly invoke install test pytest unit lint typecheck validate build events deploy clean bench reliability openapi replay doctor
 
 help:
 	@echo "make dev       run the local stack: API on :3000, demo shop, provider sandboxes (Ctrl-C stops)"
@@ -37,6 +37,8 @@ help:
 	@echo "make invoke EVENT=events/<provider>/<what>.json  sam local invoke with a sample event (Docker; events/README.md)"
 	@echo "make events    regenerate events/ (fresh timestamps for the signed notifications)"
 	@echo "make openapi   regenerate docs/openapi.json from the code (a test fails when it is stale)"
+	@echo "make doctor    check each provider's settings against the provider (STACK=<name>, PROVIDERS_FILE=…)"
+	@echo "make replay FILE=<captured request>  send a provider notification to the local stack; print the doctor's verdict"
 	@echo "make bench     benchmarks: cold start, per-request CPU, round trips, sizes, SDK ratios"
 	@echo "make reliability  the adversarial suite and its table (forgeries, races, faults, fuzzing)"
 
@@ -136,6 +138,16 @@ events: $(VENV)/.installed
 
 openapi: $(VENV)/.installed
 	$(PY) -m docs.openapi
+
+# A captured provider notification (local/replay.py: method, path, headers, body) to the local stack, or
+# to API_URL with API_KEY (make dev prints both); prints accepted, or the refusal's code and explanation.
+replay: $(VENV)/.installed
+	$(PY) -m local.replay "$(FILE)"
+
+# Each provider's configuration checked, and checked against the provider (local/doctor.py): the local
+# stack (API_URL, API_KEY), PROVIDERS_FILE=<credentials file>, or STACK=<deployed stack name>.
+doctor: $(VENV)/.installed
+	$(PY) -m local.doctor
 
 deploy: build
 	$(SAM_VENV)/bin/sam deploy --guided

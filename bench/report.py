@@ -44,6 +44,8 @@ def _target(case: str, row: dict[str, Any]) -> str:
         limit = provider.notify_cpu_target_ms if provider else None
         rounds = f"r<=1 w<=1 {_mark(row['dynamodb_reads'] <= 1 and row['dynamodb_writes'] <= 1)}"
         return rounds if limit is None else f"p50<={limit:g}ms {_mark(row['p50_ms'] <= limit)}; {rounds}"
+    if case.startswith("POST /notify (refused"):
+        return _counts(row, 0, 2, 0)  # the attempt (masked) and its kept request; no provider call
     if case.startswith("POST /notify (duplicate)"):
         return f"r<=1, no write {_mark(row['dynamodb_reads'] <= 1 and row['dynamodb_writes'] == 0)}"
     if case.startswith("POST /orders/{id}/refunds (again)"):

@@ -32,6 +32,7 @@ from bench.providers import ProviderCase, first_variants, provider_cases
 from local.testing import (
     FakeContext,
     ProviderKit,
+    SignedNotification,
     Template,
     environment,
     fit_moto_for_long_runs,
@@ -130,25 +131,29 @@ def _sandboxes(wire: responses.RequestsMock) -> tuple[dict[str, Any], dict[str, 
     return boxes, current
 
 
-def _notification(bench: Harness, provider: str, order_id: str) -> tuple[str, dict[str, str], bytes]:
+def _notification(bench: Harness, provider: str, order_id: str) -> SignedNotification:
     """The provider's signed notification that the order is paid, from the sandbox in use."""
-    statement = kits()[provider].statement(bench.current[provider], order_id, "paid")
-    return statement.url, statement.headers, statement.body
+    return kits()[provider].statement(bench.current[provider], order_id, "paid")
+
+
+def _event_of(provider: str, sent: SignedNotification) -> dict[str, Any]:
+    """A notification as API Gateway hands it to the notify function."""
+    url = sent.url
+    query = [tuple(pair.split("=", 1)) for pair in url.split("?", 1)[1].split("&")] if "?" in url else []
+    return proxy_event(
+        method="POST",
+        path="/notify/" + provider,
+        resource="/notify/{provider}",
+        path_parameters={"provider": provider},
+        query=query,  # type: ignore[arg-type]
+        headers=list(sent.headers.items()),
+        body=sent.body,
+    )
 
 
 def notification_event(bench: Harness, provider: str, order_id: str) -> dict[str, Any]:
     """That notification as API Gateway hands it to the notify function."""
-    url, headers, body = _notification(bench, provider, order_id)
-    query = [tuple(pair.split("=", 1)) for pair in url.split("?", 1)[1].split("&")] if "?" in url else []
-    return proxy_event(
-        method="POST",
-        path=f"/notify/{provider}",
-        resource="/notify/{provider}",
-        path_parameters={"provider": provider},
-        query=query,  # type: ignore[arg-type]
-        headers=list(headers.items()),
-        body=body,
-    )
+    return _event_of(provider, _notification(bench, provider, order_id))
 
 
 def api_event(
@@ -377,6 +382,14 @@ def _batch(provider_case: ProviderCase, bench: Harness, indices: range) -> dict[
     notifications = [notification_event(bench, name, oid) for oid in order_ids]
     run("POST /notify (first)", "NotifyFunction", notifications, 200)
     run("POST /notify (duplicate)", "NotifyFunction", notifications, 200)
+    # A forgery signed with a stranger's key: refused, and diagnosed by trying every candidate (the
+    # doctor's slow path, payments/providers/base.py `diagnose`); filed with its request.
+    credentials = provider_case.kit.test_credentials(provider_case.variant)
+    forged = [
+        _event_of(name, provider_case.kit.broken(credentials, bench.current[name], oid, "wrong_key"))
+        for oid in order_ids
+    ]
+    run("POST /notify (refused, diagnosed)", "NotifyFunction", forged, 401)
     # A partial refund of each paid order: its outcome is known when the answer is given (pending at
     # the provider, or succeeded), never left unknown.
     refunds = [order_event("POST", oid, "refunds", refund_body) for oid in order_ids]

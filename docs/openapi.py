@@ -21,6 +21,15 @@ DOC_PATH = ROOT / "docs" / "openapi.json"
 REF = "#/components/schemas/{model}"
 
 
+# A listing's page size (GET /events, GET /notifications/rejected).
+LIMIT = {
+    "name": "limit",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "pattern": "^[0-9]{1,3}$"},
+    "description": "1 to 100 (default 50)",
+}
+
 # Actions that take no input: nothing, or an empty JSON object.
 NO_INPUT = {
     "required": False,
@@ -214,6 +223,86 @@ def _schemas() -> dict[str, Any]:
             ),
         },
     }
+    from payments.provider_names import provider_names
+    from payments.refusals import CODES
+
+    code = {"type": "string", "enum": list(CODES)}
+    schemas["RefusedNotification"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [
+            "id",
+            "provider",
+            "received_at",
+            "code",
+            "explanation",
+            "order_id",
+            "source_ip",
+            "payload",
+        ],
+        "properties": {
+            "id": {
+                "type": "string",
+                "description": "replay it with POST /notifications/rejected/{id}/replay",
+            },
+            "provider": {"type": "string", "enum": provider_names()},
+            "received_at": {"type": "string", "format": "date-time"},
+            "code": code,
+            "explanation": {"type": "string", "description": "what happened, with the fix"},
+            "order_id": _nullable({"type": "string", "description": "the order it named (unverified)"}),
+            "source_ip": _nullable({"type": "string"}),
+            "payload": {
+                "type": "object",
+                "description": "method, content type and a masked summary of the body (as in order history)",
+            },
+        },
+    }
+    schemas["RefusedPage"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["rejected", "next_after"],
+        "properties": {
+            "rejected": {"type": "array", "items": {"$ref": REF.format(model="RefusedNotification")}},
+            "next_after": _nullable(
+                {"type": "string", "description": "pass as ?after= for the next (older) page (the last id)"}
+            ),
+        },
+    }
+    schemas["ReplayVerdict"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["result", "code", "explanation", "order"],
+        "properties": {
+            "result": {"type": "string", "enum": ["applied", "duplicate", "refused"]},
+            "code": _nullable(code),
+            "explanation": _nullable({"type": "string"}),
+            "order": _nullable({"$ref": REF.format(model="Order")}),
+        },
+    }
+    check = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["check", "status", "message"],
+        "properties": {
+            "check": {"type": "string"},
+            "status": {"type": "string", "enum": ["ok", "warn", "fail"]},
+            "message": {"type": "string"},
+            "fix": {"type": "string"},
+        },
+    }
+    schemas["Diagnostics"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["checked_at", "providers"],
+        "properties": {
+            "checked_at": {"type": "string", "format": "date-time"},
+            "providers": {
+                "type": "object",
+                "description": "by provider name: each configured provider's checks",
+                "additionalProperties": {"type": "array", "items": check},
+            },
+        },
+    }
     schemas["Error"] = {
         "type": "object",
         "additionalProperties": False,
@@ -251,7 +340,8 @@ ERRORS = {
     "400": "malformed_json: not JSON, not an object, or a repeated key",
     "403": "invalid_api_key: missing or wrong x-api-key; route_not_found: no route for this method and "
     "path (answered by API Gateway)",
-    "404": "order_not_found, event_not_found",
+    "404": "order_not_found, event_not_found, rejected_not_found",
+    "410": "request_not_kept: a refused notification's request is kept 7 days (64 KB at most)",
     "413": "request_too_large: a body over 1048576 bytes",
     "429": "rate_limited: API Gateway's throttle",
     "409": "order_id_conflict, request_in_progress, payment_action_unavailable, refund_id_conflict, "
@@ -330,12 +420,13 @@ def _responses(ok: dict[str, Any], statuses: list[str]) -> dict[str, Any]:
 
 def document() -> dict[str, Any]:
     from local.template import Template
+    from payments.provider_names import provider_names
 
     routes = {
         (route.method.lower(), route.path): route
         for spec in Template().functions()
         for route in spec.routes
-        if route.path.startswith(("/orders", "/events", "/reports"))
+        if route.path.startswith(("/orders", "/events", "/reports", "/notifications", "/diagnostics"))
     }
     order = {"application/json": {"schema": {"$ref": REF.format(model="Order")}}}
     refund = {"application/json": {"schema": {"$ref": REF.format(model="Refund")}}}
@@ -365,13 +456,7 @@ def document() -> dict[str, Any]:
                         "422 if no such event is kept"
                     ),
                 },
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string", "pattern": "^[0-9]{1,3}$"},
-                    "description": "1 to 100 (default 50)",
-                },
+                LIMIT,
             ],
             "responses": _responses(
                 {
@@ -407,6 +492,90 @@ def document() -> dict[str, Any]:
                     }
                 },
                 ["400", "403", "404", "422", "503"],
+            ),
+        },
+        ("get", "/notifications/rejected"): {
+            "operationId": "listRefusedNotifications",
+            "summary": "Provider notifications refused in the last 7 days, newest first, each with why",
+            "description": (
+                "Each refusal's code and explanation (with the fix), the order it named, where it came "
+                "from and a masked summary of its body; the request itself is kept 7 days for a replay "
+                "and never listed. Paged like GET /events."
+            ),
+            "parameters": [
+                {
+                    "name": "provider",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "enum": provider_names()},
+                },
+                {
+                    "name": "after",
+                    "in": "query",
+                    "required": False,
+                    "schema": {
+                        "type": "string",
+                        "pattern": "^rej_[0-9]{8}T[0-9]{12}_[0-9a-f]{8}_[a-z0-9_]{1,40}$",
+                    },
+                    "description": "the id of the last refusal you have (next_after of the last page)",
+                },
+                LIMIT,
+            ],
+            "responses": _responses(
+                {
+                    "200": {
+                        "description": "a page of refused notifications",
+                        "content": {
+                            "application/json": {"schema": {"$ref": REF.format(model="RefusedPage")}}
+                        },
+                    }
+                },
+                ["403", "422", "503"],
+            ),
+        },
+        ("post", "/notifications/rejected/{attempt_id}/replay"): {
+            "operationId": "replayRefusedNotification",
+            "summary": "Run a refused notification again, through today's configuration and checks",
+            "description": (
+                "Exactly as if the provider sent it again: verified with today's settings, then the same "
+                "checks as any notification. Applies only what a fresh delivery would; a refusal is "
+                "answered with its code, and not listed again."
+            ),
+            "parameters": [
+                {"name": "attempt_id", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "requestBody": NO_INPUT,
+            "responses": _responses(
+                {
+                    "200": {
+                        "description": "applied, duplicate (nothing changed) or refused, with why",
+                        "content": {
+                            "application/json": {"schema": {"$ref": REF.format(model="ReplayVerdict")}}
+                        },
+                    }
+                },
+                ["400", "403", "404", "410", "422", "500", "503"],
+            ),
+        },
+        ("get", "/diagnostics"): {
+            "operationId": "diagnostics",
+            "summary": "Each configured provider's settings checked, and checked against the provider",
+            "description": (
+                "Keys and their sizes (the provider's key is not your own), the signing scheme, sandbox "
+                "or live, one harmless signed status query of an order id that cannot exist (the "
+                "provider's answer named), the clock against the provider's, the notification URL the "
+                "provider is given, the last accepted and refused notification. A fail comes with its fix."
+            ),
+            "responses": _responses(
+                {
+                    "200": {
+                        "description": "the checks, by provider",
+                        "content": {
+                            "application/json": {"schema": {"$ref": REF.format(model="Diagnostics")}}
+                        },
+                    }
+                },
+                ["403", "500", "503"],
             ),
         },
         ("post", "/orders/{order_id}/refunds"): {

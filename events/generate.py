@@ -218,6 +218,25 @@ def provider_events(kit: ProviderKit[Any, Any], now: int) -> dict[str, dict[str,
     return events
 
 
+# The doctor's samples: the refused notifications' listing, and a replay of one (its id is the shape of
+# the listing's ids: take a real one from `rejected_list.json`'s answer).
+SAMPLE_REJECTED_ID = "rej_20261206T120000000000_00000000_sample"
+
+
+def doctor_events() -> dict[str, dict[str, Any]]:
+    attempt = SAMPLE_REJECTED_ID
+    listing = merchant_event("GET", "/notifications/rejected", "/notifications/rejected")
+    listing["queryStringParameters"] = {"limit": "20"}
+    listing["multiValueQueryStringParameters"] = {"limit": ["20"]}
+    replay = merchant_event(
+        "POST",
+        f"/notifications/rejected/{attempt}/replay",
+        "/notifications/rejected/{attempt_id}/replay",
+    )
+    replay["pathParameters"] = {"attempt_id": attempt}
+    return {"rejected_list.json": listing, "rejected_replay.json": replay}
+
+
 def scheduled_file(logical_id: str) -> str:
     """`ReconcileFunction` -> `reconcile_scheduled.json`."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", logical_id.removesuffix("Function")).lower() + "_scheduled.json"
@@ -253,6 +272,8 @@ def build(now: int, providers: Collection[str] | None = None) -> dict[str, dict[
                         {f"{name}/{file}": event for file, event in provider_events(kit, now).items()}
                     )
         if providers is None:
+            with ids_from("doctor"):
+                events.update(doctor_events())
             for spec in Template().functions():
                 if spec.scheduled:
                     with ids_from(spec.logical_id):

@@ -7,7 +7,7 @@ import html
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import requests
@@ -30,6 +30,10 @@ from local.providers.controls import (
     UnknownAction,
 )
 
+if TYPE_CHECKING:
+    from local.providers.kit import SignedNotification
+
+BROKEN = "broken_"  # the control actions that send a broken notification: broken_<kind>
 MAX_HANG_SECONDS = 120  # a lost reply's connection is held at most this long
 
 
@@ -80,8 +84,10 @@ class SandboxServer(LoopbackServer):
 
     - `POST /_control/{order_id}/{action}`: run a sandbox action (`pay`, `cancel`, `fail`, `expire`,
       `pay_silently`, `drop_next_notification`, `refuse_next_refund`, `hold_refunds`,
-      `release_refunds`, `timeout_once[?hang_seconds=N]`, `redeliver`, `deliver_twice`, and the
-      provider's own), then deliver the notifications it made; answers
+      `release_refunds`, `timeout_once[?hang_seconds=N]`, `redeliver`, `deliver_twice`,
+      `broken_<kind>` (a paid notification broken as its kit's `broken_kinds` say: wrong hash, your
+      key, `+` as space, wrong path, stale, other account…), and the provider's own), then deliver the
+      notifications it made; answers
       `{"delivered": [{"status", "body", "what"}...], "dropped": n}`. 404 unknown order, 409 the order
       can no longer take a payer action (or nothing to redeliver), 400 unknown action.
     - `GET /_control/{order_id}`: the sandbox's view of the order: status, refunds, calls received,
@@ -102,9 +108,13 @@ class SandboxServer(LoopbackServer):
         port: int,
         log: Callable[[str], None],
         notification_delay: float = 0.2,
+        broken: Callable[[str, str], SignedNotification] | None = None,
     ) -> None:
         super().__init__(port, log)
         self.sandbox = sandbox
+        # The doctor's knob: (order id, kind) -> the provider's notification broken that way (its kit's
+        # `broken`, with this sandbox's credentials): `POST /_control/{order_id}/broken_<kind>`.
+        self.broken = broken
         self.checkout = checkout
         self.notification_delay = notification_delay
         self.lock = threading.Lock()  # the sandbox's state: one request at a time
@@ -176,7 +186,14 @@ class SandboxServer(LoopbackServer):
     def _control(self, order_id: str, action: str, query: dict[str, list[str]]) -> None:
         """A control action; the two the server adds to the sandbox's own: `deliver_twice`, and
         `timeout_once` with a hang. ValueError: a hang out of range."""
-        if action == "deliver_twice":
+        if action.startswith(BROKEN) and self.broken is not None:
+            try:
+                sent = self.broken(order_id, action.removeprefix(BROKEN))
+            except (NotImplementedError, ValueError) as unknown:
+                raise UnknownAction(action) from unknown
+            what = f"a notification broken: {action.removeprefix(BROKEN)}"
+            self.sandbox.outbox.append(Notification(order_id, sent.url, dict(sent.headers), sent.body, what))
+        elif action == "deliver_twice":
             self.sandbox.control(order_id, "redeliver")
             self.sandbox.control(order_id, "redeliver")
         elif action == "timeout_once" and query.get("hang_seconds"):

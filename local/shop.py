@@ -374,8 +374,52 @@ def _header() -> str:
     return (
         '<header class="brand"><a href="/">Tea shop</a>'
         '<span class="muted">a demo merchant on the local stack</span>'
+        f' <a href="{REFUSED_PATH}" id="refused-link">Notifications refused</a>'
         ' <a href="/console">Operator console</a></header>'
     )
+
+
+REFUSED_PATH = "/shop/refused"
+REPLAY_RESULTS = {
+    "applied": "Applied: the order moved as the notification says.",
+    "duplicate": "Nothing new: the notification had already been applied (or says nothing to apply).",
+    "refused": "Refused again: the cause is not fixed yet.",
+}
+
+
+def refused_page(entries: Sequence[Mapping[str, Any]], verdict: Mapping[str, Any] | None = None) -> Page:
+    """The provider notifications the API refused lately, each with why and a Replay button
+    (GET /notifications/rejected, POST /notifications/rejected/{id}/replay)."""
+    banner = ""
+    if verdict is not None:
+        text = REPLAY_RESULTS.get(str(verdict.get("result")), str(verdict.get("result")))
+        why = f" {verdict['code']}: {verdict['explanation']}" if verdict.get("code") else ""
+        kind = "error" if verdict.get("result") == "refused" else "ok"
+        banner = f'<div class="{kind}" id="replayed" role="status"><b>{_escape(text)}</b>{_escape(why)}</div>'
+    rows = "".join(
+        f"<tr><td>{_escape(_when(entry.get('received_at')))}</td>"
+        f"<td>{_escape(provider_label(str(entry.get('provider', ''))))}</td>"
+        f"<td><code>{_escape(entry.get('code', ''))}</code></td>"
+        f"<td>{_escape(entry.get('explanation', ''))}</td>"
+        f"<td>{_escape(entry.get('order_id') or '')}</td>"
+        f'<td><form method="post" action="{REFUSED_PATH}/replay">'
+        f'<input type="hidden" name="id" value="{_escape(entry.get("id", ""))}">'
+        '<button type="submit">Replay</button></form></td></tr>'
+        for entry in entries
+    )
+    table = (
+        '<table id="refused"><thead><tr><th>Received</th><th>Provider</th><th>Code</th>'
+        f"<th>Why, and the fix</th><th>Order</th><th></th></tr></thead><tbody>{rows}</tbody></table>"
+        if entries
+        else '<p id="none-refused">No notification was refused in the last 7 days.</p>'
+    )
+    body = (
+        f"{_header()}<h1>Notifications refused</h1>{banner}"
+        '<p class="muted">What providers sent that the API would not apply, newest first, with why. Fix the '
+        "cause (a key, the hash, the public URL), then replay: it goes through the same checks again.</p>"
+        f"{table}"
+    )
+    return Page("Notifications refused", body)
 
 
 def _options(choices: Sequence[tuple[str, str]], selected: str) -> str:

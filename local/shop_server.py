@@ -53,7 +53,29 @@ class DemoShop:
             return self._cancel(body)
         if parts.path == "/shop/webhooks" and method == "POST":
             return self._webhook(headers, body)
+        if parts.path == shop.REFUSED_PATH and method == "GET":
+            return self._refused()
+        if parts.path == shop.REFUSED_PATH + "/replay" and method == "POST":
+            return self._replay(body)
         return None
+
+    def _refused(self, verdict: Mapping[str, Any] | None = None, status: int = 200) -> Response:
+        reply = self._api("GET", "/notifications/rejected?limit=50")
+        entries = json.loads(reply.body)["rejected"] if reply.status == 200 else []
+        return self._html(shop.refused_page(entries, verdict), status)
+
+    def _replay(self, body: bytes) -> Response:
+        attempt = self._form(body).get("id", "")
+        reply = self._api("POST", f"/notifications/rejected/{quote(attempt, safe='')}/replay", {})
+        if reply.status != 200:
+            error = json.loads(reply.body).get("error", {}) if reply.body.startswith("{") else {}
+            verdict = {
+                "result": "refused",
+                "code": error.get("code", ""),
+                "explanation": error.get("message", ""),
+            }
+            return self._refused(verdict, reply.status)
+        return self._refused(json.loads(reply.body))
 
     def _api(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Reply:
         headers = [("x-api-key", self.api_key), ("Content-Type", "application/json")]

@@ -64,7 +64,13 @@ def start_sandboxes(
         credentials = kit.new_credentials()
         sandbox = kit.new_sandbox(credentials)
         # Port 0: the OS picks a free port as the socket binds, so no other process can take it first.
-        server = SandboxServer(sandbox, kit.checkout(sandbox), 0, _prefixed(log, f"[{name}] "))
+        server = SandboxServer(
+            sandbox,
+            kit.checkout(sandbox),
+            0,
+            _prefixed(log, f"[{name}] "),
+            broken=kit.breaker(credentials, sandbox),
+        )
         running.callback(server.server_close)
         kit.serve_pages_at(sandbox, server.base_url)
         secret[name] = kit.secret_entry(credentials, server.base_url)

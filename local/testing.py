@@ -8,6 +8,7 @@ provider's business and are imported from its folder, `local.providers.<name>.*`
 
 from local.apigw import match_route, proxy_event
 from local.checkout import OUTCOMES, Checkout, checkout_page, major_units
+from local.doctor import main as doctor_main
 from local.emulator import EmulatedFunction, free_port
 from local.gateway import Gateway
 from local.inprocess import (
@@ -30,6 +31,7 @@ from local.providers.controls import (
     UnknownAction,
 )
 from local.providers.kit import ProviderKit, SignedNotification, pem_body, private_pem, public_pem
+from local.replay import verdict as replay_verdict
 from local.router import API_GATEWAY_MAX_BODY, LAMBDA_MAX_PAYLOAD, GatewayResponses, Router
 from local.sandbox_server import SandboxServer
 from local.shop import (
@@ -47,8 +49,10 @@ from local.shop import (
     payment_method,
     provider_label,
     refund_errors,
+    refused_page,
     shop_page,
 )
+from local.shop_server import DemoShop
 from local.stack import Ready, banner
 from local.template import ROOT, FunctionSpec, Route, Template, table_arguments
 from local.watch import BEHIND_AFTER_S, REPEAT_AFTER_S, SourceWatch, watched
@@ -62,6 +66,7 @@ __all__ = [
     "ROOT",
     "AmountError",
     "Checkout",
+    "DemoShop",
     "EmulatedFunction",
     "FakeContext",
     "FormErrors",
@@ -96,6 +101,7 @@ __all__ = [
     "check_api_key",
     "check_providers_file",
     "checkout_page",
+    "doctor_main",
     "environment",
     "filters_of",
     "fit_moto_for_long_runs",
@@ -117,6 +123,8 @@ __all__ = [
     "proxy_event",
     "public_pem",
     "refund_errors",
+    "refused_page",
+    "replay_verdict",
     "reply_of",
     "shop_page",
     "table_arguments",

@@ -13,7 +13,7 @@ reliability harness and the contract suite reach a provider only through its kit
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -154,6 +154,38 @@ class ProviderKit[Credentials, Sandbox](ABC):
     # against RSA). A variant without one gets no target.
     notify_cpu_target_ms: ClassVar[Mapping[str, float]] = {}
 
+    # -- the doctor's knobs: notifications broken the ways integrations break them ------------------
+    def broken_kinds(self, sandbox: Sandbox) -> Mapping[str, str]:
+        """Each kind of broken notification this provider's scheme allows, and the refusal code it must
+        get (payments/refusals.py). Every kind is made with the run's real keys."""
+        return {}
+
+    def broken(
+        self, credentials: Credentials, sandbox: Sandbox, order_id: str, kind: str
+    ) -> SignedNotification:
+        """A paid notification of `order_id`, broken as `kind` says (a key of `broken_kinds`)."""
+        raise NotImplementedError(f"{self.name}: no broken notifications")
+
+    def breaker(self, credentials: Credentials, sandbox: Sandbox) -> Callable[[str, str], SignedNotification]:
+        """`broken` for this sandbox and its credentials, as the sandbox server's knob calls it;
+        ValueError for a kind this provider's scheme does not have."""
+
+        def broken(order_id: str, kind: str) -> SignedNotification:
+            if kind not in self.broken_kinds(sandbox):
+                raise ValueError(kind)
+            return self.broken(credentials, sandbox, order_id, kind)
+
+        return broken
+
+    def misconfigurations(self, credentials: Credentials) -> Mapping[str, tuple[str, str]]:
+        """Mistakes a merchant makes in this provider's settings: mistake -> (the doctor's check that
+        catches it, its status)."""
+        return {}
+
+    def misconfigured_entry(self, credentials: Credentials, base_url: str, mistake: str) -> dict[str, Any]:
+        """The secret entry of `credentials` with `mistake` (a key of `misconfigurations`) made."""
+        raise NotImplementedError(f"{self.name}: no misconfigurations")
+
     def sample_credentials(self) -> Credentials:
         """Fixed, published, non-secret credentials the sample notifications are signed with (listed in
         events/<name>/sample_secret_entry.json): a stack whose secret holds them accepts the samples."""
@@ -170,6 +202,12 @@ def _test_credentials(kit: ProviderKit[Any, Any], variant: str) -> Any:
 
 
 # -- key material helpers the kits share -----------------------------------------------------------
+@cache
+def stranger_key() -> rsa.RSAPrivateKey:
+    """A key pair that is nobody's in the run: signs what only a forger could."""
+    return new_rsa_key()
+
+
 def new_rsa_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 

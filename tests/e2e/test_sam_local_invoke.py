@@ -52,6 +52,7 @@ EXPECTED_FUNCTION = {
     "reconcile_scheduled": "ReconcileFunction",
     "find_orders": "OperatorReadsFunction",
     "daily_report": "OperatorReadsFunction",
+    "rejected_": "DoctorFunction",
 }
 
 
@@ -144,12 +145,19 @@ def test_sam_gives_each_function_the_deployed_table_and_secret(tmp_path: Path) -
         "EventsApiFunction",
         "OperatorReadsFunction",
         "ConsoleFunction",  # reads nothing: not in env.json (the table's name it has from Globals is unused)
+        "DoctorFunction",
     }
     for name, env in environments.items():
         if name == "ConsoleFunction":
             continue
         assert env["ORDERS_TABLE_NAME"] == DEPLOYED["ORDERS_TABLE_NAME"], name
-    for name in ("CreateOrderFunction", "NotifyFunction", "OrderActionsFunction", "ReconcileFunction"):
+    for name in (
+        "CreateOrderFunction",
+        "NotifyFunction",
+        "OrderActionsFunction",
+        "ReconcileFunction",
+        "DoctorFunction",
+    ):
         assert environments[name]["PROVIDER_SECRET_ARN"] == DEPLOYED["PROVIDER_SECRET_ARN"]
     for name in ("CreateOrderFunction", "OrderActionsFunction"):
         assert environments[name]["PUBLIC_BASE_URL"] == DEPLOYED["PUBLIC_BASE_URL"]

@@ -7,6 +7,7 @@ writes every file byte for byte (`make events` changes only what the moment chan
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import re
@@ -73,6 +74,10 @@ def provider_tests(name: str) -> ModuleType | None:
 
 
 RECONCILE_SAMPLE = "reconcile_scheduled.json"
+DOCTOR_SAMPLES = {
+    "rejected_list.json": "test_the_doctor_samples_list_and_replay_a_refusal",
+    "rejected_replay.json": "test_the_doctor_samples_list_and_replay_a_refusal",
+}
 
 
 def moment_of(event: dict[str, Any]) -> int:
@@ -85,7 +90,7 @@ def test_every_event_is_generated_and_driven_by_a_test() -> None:
     assert {path.name for path in EVENTS.iterdir() if path.is_dir() and path.name != "__pycache__"} == set(
         PROVIDERS
     )
-    driven = {RECONCILE_SAMPLE: "test_the_scheduled_sample_runs_the_reconciler"}
+    driven = {RECONCILE_SAMPLE: "test_the_scheduled_sample_runs_the_reconciler", **DOCTOR_SAMPLES}
     for name in PROVIDERS:
         driven |= {f"{name}/{file}": function for file, function in DRIVEN_HERE.items()}
         module = provider_tests(name)
@@ -93,7 +98,10 @@ def test_every_event_is_generated_and_driven_by_a_test() -> None:
             assert hasattr(module, function), f"{name}: {function}"
             driven[f"{name}/{file}"] = function
     assert set(driven) == event_files()
-    assert all(function in globals() for function in {*DRIVEN_HERE.values(), driven[RECONCILE_SAMPLE]})
+    assert all(
+        function in globals()
+        for function in {*DRIVEN_HERE.values(), driven[RECONCILE_SAMPLE], *DOCTOR_SAMPLES.values()}
+    )
 
 
 def test_committed_events_are_what_the_generator_writes_byte_for_byte() -> None:
@@ -263,3 +271,30 @@ def test_the_scheduled_sample_runs_the_reconciler(
     report = function.run(load(RECONCILE_SAMPLE))
     assert report["checked"] == 1, report
     assert status_of(api, kit.name) == "paid"
+
+
+def test_the_doctor_samples_list_and_replay_a_refusal(
+    stack: Stack, wire: responses.RequestsMock, link: ProviderLink
+) -> None:
+    """The sample notification with its body changed on the way: refused, listed by the listing sample,
+    and refused again by the replay sample once it names that refusal (the committed one names an id
+    of the listing's shape: answered 404 on a stack that never refused it)."""
+    kit, api, _ = sample_created(PROVIDERS[0], stack, wire, link)
+    notification = build(int(datetime.now(UTC).timestamp()), [kit.name])[f"{kit.name}/notify_post.json"]
+    body = base64.b64decode(notification["body"])
+    notification["body"] = base64.b64encode(body.replace(b"EUR", b"USD", 1)).decode()
+    assert 400 <= api.functions["NotifyFunction"].invoke(notification).status < 500
+    doctor = api.functions["DoctorFunction"]
+    listed = doctor.invoke(load("rejected_list.json"))
+    [entry] = listed.json()["rejected"]
+    assert (entry["provider"], entry["code"]) == (kit.name, "signature_invalid")
+    replay = load("rejected_replay.json")
+    assert doctor.invoke(replay).status == 404
+    replay["pathParameters"] = {"attempt_id": entry["id"]}
+    replay["path"] = f"/notifications/rejected/{entry['id']}/replay"
+    verdict = doctor.invoke(replay)
+    assert (verdict.status, verdict.json()["result"], verdict.json()["code"]) == (
+        200,
+        "refused",
+        "signature_invalid",
+    )

@@ -4,9 +4,12 @@ reads, the lease, and rejected attempts kept apart."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import boto3
 import pytest
+from boto3.dynamodb.types import TypeDeserializer
 
 from payments.clock import iso
 from payments.engine import Engine, Plan
@@ -16,11 +19,11 @@ from payments.ledger import MERCHANT, Refund
 from payments.money import Money
 from payments.orders import OrderEvent, OrderStatus
 from payments.store.orders import OrdersStore
-from payments.store.rejected import RejectedNotifications
+from payments.store.rejected import KeptRequest, RejectedNotifications
 from payments.store.table import Table
 from tests.conftest import Stack
 from tests.support.orders import stored_order
-from tests.support.providers import ANY_PROVIDER
+from tests.support.providers import ANOTHER_PROVIDER, ANY_PROVIDER
 from tests.support.store import event_items, items, order_item
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -168,3 +171,60 @@ def test_rejected_attempts_live_in_their_own_partition(store: OrdersStore, stack
     assert [e["type"] for e in event_items(stack.table_name, "s-1")] == ["test"]
     [attempt] = rejected.attempts(ANY_PROVIDER, "2026-11-22")
     assert (attempt.reason, attempt.claimed_order_id, attempt.verified) == ("bad_signature", "s-1", False)
+
+
+def kept(body: bytes, at: datetime) -> KeptRequest:
+    return KeptRequest("POST", "https://x/v1/notify/p", "/notify/p", {"content-type": "a/b"}, {}, body, at)
+
+
+def test_a_refused_request_is_kept_seven_days_and_listed_masked_newest_first(stack: Stack) -> None:
+    rejected = RejectedNotifications(Table(stack.table_name))
+    now = datetime.now(UTC)
+    first = rejected.record(
+        ANY_PROVIDER,
+        now - timedelta(days=1),
+        reason="bad_signature",
+        claimed_order_id=None,
+        verified=False,
+        payload={},
+        code="signature_invalid",
+        explanation="x",
+        request=kept(b"a" * 10, now - timedelta(days=1)),
+    )
+    second = rejected.record(
+        ANOTHER_PROVIDER,
+        now,
+        reason="missing_signature",
+        claimed_order_id="o-1",
+        verified=False,
+        payload={},
+        code="unsigned",
+        explanation="y",
+        request=kept(b"b" * (64 * 1024 + 1), now),
+    )
+    listed = rejected.newest([ANY_PROVIDER, ANOTHER_PROVIDER], now, after=None, limit=10)
+    assert [attempt.id for attempt in listed or []] == [second, first]
+    assert (
+        rejected.newest([ANY_PROVIDER, ANOTHER_PROVIDER], now, after=second, limit=10) == (listed or [])[1:]
+    )
+    assert rejected.newest([ANOTHER_PROVIDER], now, after=None, limit=10) == (listed or [])[:1]
+    bodies = [
+        found[1].body if found and found[1] else None for found in map(rejected.kept_request, [first, second])
+    ]
+    assert bodies == [b"a" * 10, None]  # over 64 KB: listed, not kept for a replay
+    [raw] = items_with_pk(stack.table_name, f"REJECTED_RAW#{first}")
+    [attempt] = [
+        i
+        for i in items_with_pk(
+            stack.table_name, f"REJECTED#{ANY_PROVIDER}#{(now - timedelta(days=1)):%Y-%m-%d}"
+        )
+    ]
+    received = int((now - timedelta(days=1)).timestamp())
+    assert (int(raw["ttl"]), int(attempt["ttl"])) == (received + 7 * 86400, received + 180 * 86400)
+
+
+def items_with_pk(table: str, pk: str) -> list[dict[str, Any]]:
+    page = boto3.client("dynamodb").query(
+        TableName=table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": pk}}
+    )
+    return [{k: TypeDeserializer().deserialize(v) for k, v in item.items()} for item in page["Items"]]

@@ -53,6 +53,8 @@ def _rows() -> list[tuple[str, list[Row]]]:
             Row(f"forged.{p}.recorded", f"{p}: attempts recorded with a reason", ""),
             Row(f"forged.{p}.applied", f"{p}: state changes applied by forgeries", "==0"),
             Row(f"forged.{p}.in_history", f"{p}: lines written into the order's history", "==0"),
+            Row(f"forged.{p}.coded", f"{p}: refusals recorded with a doctor's code", ""),
+            Row(f"forged.{p}.applied_by_replay", f"{p}: forgeries applied by a replay", "==0"),
             Row(f"forged.{p}.via_handler", f"{p}: of which through the real handler", ""),
         )
     ]

@@ -18,11 +18,13 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
 from payments.clock import iso
+from payments.flows.replay import RequestNoLongerKept
 from payments.orders import OrderStatus
+from payments.refusals import CODES
 from payments.store.order_items import order_key
 from tests.conftest import Stack
 from tests.reliability.forgeries import forgeries_of
-from tests.reliability.harness import Delivery, Harness
+from tests.reliability.harness import BASE_URL, Delivery, Harness
 from tests.reliability.kits import DEFAULT_VARIANTS, reliability_kit
 from tests.reliability.report import FIGURES
 from tests.support.store import event_items
@@ -38,7 +40,7 @@ def rejected_since(table: str, since: str) -> dict[tuple[str, str], dict[str, An
     kwargs: dict[str, Any] = {
         "TableName": table,
         "FilterExpression": "begins_with(pk, :rejected) AND #at >= :since",
-        "ProjectionExpression": "pk, sk, reason, verified",
+        "ProjectionExpression": "pk, sk, reason, verified, id, code",
         "ExpressionAttributeNames": {"#at": "at"},
         "ExpressionAttributeValues": {":rejected": {"S": "REJECTED#"}, ":since": {"S": since}},
     }
@@ -116,7 +118,24 @@ def test_forged_notifications_are_refused_recorded_and_change_nothing(harness: H
                 failures.append(
                     f"#{index} {cases[index][0]}: recorded {event.get('reason')!r}, answered {code!r}"
                 )
+    # Each with a code; none applied by a replay (a replay runs the kept request through the gate again).
+    coded = replayed_applied = 0
+    for event in recorded_events:
+        coded += event.get("code") in CODES
+        try:
+            verdict = harness.service.replay_notification(event["id"], BASE_URL)
+        except RequestNoLongerKept:  # a body over 64 KB is not kept
+            continue
+        if verdict["result"] != "refused" or verdict["code"] not in CODES:
+            replayed_applied += 1
+            failures.append(f"{event['id']}: replayed as {verdict['result']} ({verdict['code']})")
+    if order_snapshot(stack.table_name, order_id) != order_before:
+        failures.append("a replay changed the order")
+    if coded != len(recorded_events):
+        failures.append(f"{len(recorded_events) - coded} refusals recorded without a code")
     history_after = event_items(stack.table_name, order_id)
+    FIGURES.add(f"forged.{harness.provider}.coded", coded)
+    FIGURES.add(f"forged.{harness.provider}.applied_by_replay", replayed_applied)
     FIGURES.add(f"forged.{harness.provider}.tried", len(cases))
     FIGURES.add(f"forged.{harness.provider}.rejected", rejected)
     FIGURES.add(f"forged.{harness.provider}.recorded", recorded)

@@ -20,6 +20,7 @@ from moto.dynamodb.models import DynamoDBBackend
 
 from local.testing import LambdaUnderTest, Template, kits
 from payments.providers.capabilities import RefundReporting
+from tests.conftest import Stack
 from tests.reliability.conftest import mount
 from tests.reliability.harness import Harness
 from tests.reliability.kits import DEFAULT_VARIANTS
@@ -28,6 +29,7 @@ from tests.support.aws import clear_parameter_caches
 from tests.support.event_pipeline import Receiver, with_webhooks
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
+from tests.support.secrets import PROVIDER_SECRET
 from tests.unit.test_template import as_list, statements
 
 _function: contextvars.ContextVar[str | None] = contextvars.ContextVar("function", default=None)
@@ -89,7 +91,7 @@ def lose_one_race(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(DynamoDBBackend, "transact_write_items", transact)
 
 
-def flows(harness: Harness, link: ProviderLink, monkeypatch: pytest.MonkeyPatch) -> None:
+def flows(harness: Harness, link: ProviderLink, monkeypatch: pytest.MonkeyPatch, stack: Stack) -> None:
     api = harness.api
     order_id = f"iam-{harness.label}"
     lose_one_race(monkeypatch)
@@ -122,11 +124,28 @@ def flows(harness: Harness, link: ProviderLink, monkeypatch: pytest.MonkeyPatch)
     assert api.request("POST", "/orders", body=harness.body(order_id + "-due")).status == 201
     harness.sandbox.pay_silently(order_id + "-due")
     assert reconcile.run({})["changed"] >= 1
+    doctor(harness, stack, order_id + "-doctor")
     link.inject("read_timeout_after_processing")
     assert api.request("POST", "/orders", body=harness.body(order_id + "-lost")).status == 504
     resumed = api.request("POST", "/orders", body=harness.body(order_id + "-lost"))
     # Resumed through a status query: 200, or 409 where the provider's query gives no payment link.
     assert resumed.status in (200, 409), resumed.body
+
+
+def doctor(harness: Harness, stack: Stack, order_id: str) -> None:
+    """A genuine notification refused under a wrong key, listed, replayed once the key is fixed; the
+    configuration checked against the provider."""
+    api, kit = harness.api, kits()[harness.provider]
+    assert api.request("POST", "/orders", body=harness.body(order_id)).status == 201
+    genuine, _ = harness.notification(order_id, "paid")
+    wrong = kit.secret_entry(kit.new_credentials(harness.variant), kit.test_base_url)
+    stack.put_secret({**PROVIDER_SECRET, harness.provider: wrong})
+    assert harness.deliver_via_handler(genuine).status >= 400
+    stack.put_secret({**PROVIDER_SECRET, harness.provider: kit.test_secret_entry(harness.variant)})
+    listed = api.request("GET", f"/notifications/rejected?provider={harness.provider}&limit=1")
+    replayed = api.request("POST", f"/notifications/rejected/{listed.json()['rejected'][0]['id']}/replay")
+    assert replayed.json()["result"] == "applied", replayed.body
+    assert api.request("GET", "/diagnostics").status == 200
 
 
 def granted(template: Template, function: str) -> set[str]:
@@ -145,10 +164,11 @@ def test_every_function_is_granted_exactly_what_it_uses(
     monkeypatch: pytest.MonkeyPatch,
     request: pytest.FixtureRequest,
 ) -> None:
-    flows(harness, link, monkeypatch)  # the first provider's; then every other one's (first variant)
+    stack = request.getfixturevalue("stack")
+    flows(harness, link, monkeypatch, stack)  # the first provider's; then every other one's (first variant)
     for provider in list(kits())[1:]:
-        sandbox = mount(request.getfixturevalue("stack"), request.getfixturevalue("wire"), link, provider)
-        flows(Harness(provider, sandbox, harness.service, api), link, monkeypatch)
+        sandbox = mount(stack, request.getfixturevalue("wire"), link, provider)
+        flows(Harness(provider, sandbox, harness.service, api), link, monkeypatch, stack)
 
     # The merchant-event pipeline: the stream into its function, the webhook queue into the sender
     # (whose first deliveries fail, so it postpones, and an event's second failure, a day later by the
@@ -162,7 +182,6 @@ def test_every_function_is_granted_exactly_what_it_uses(
             "payments.outbox.webhooks.utc_now", lambda: datetime.now(UTC) + timedelta(days=next(days))
         )
         monkeypatch.setattr("payments.outbox.event_queries.SETTLE_S", 0)  # list what was just stored
-        stack = request.getfixturevalue("stack")
         with_webhooks(api, stack.table_name, stack.refs["WebhookQueue"], receiver).drain()
         assert receiver.received
         first = api.request("GET", "/events?limit=1").json()["events"][0]

@@ -62,9 +62,11 @@ def receiving() -> Iterator[Receiver]:
         server.server_close()
 
 
-def serve(sandbox: Any, checkout: Checkout[Any]) -> SandboxServer:
+def serve(sandbox: Any, checkout: Checkout[Any], broken: Any = None) -> SandboxServer:
     """`sandbox` and its checkout page on a free port, notifications out 0.05 s after each reply."""
-    server = SandboxServer(sandbox, checkout, free_port(), lambda line: None, notification_delay=0.05)
+    server = SandboxServer(
+        sandbox, checkout, free_port(), lambda line: None, notification_delay=0.05, broken=broken
+    )
     server.start()
     return server
 
@@ -72,8 +74,9 @@ def serve(sandbox: Any, checkout: Checkout[Any]) -> SandboxServer:
 @contextmanager
 def serving(kit: ProviderKit[Any, Any]) -> Iterator[SandboxServer]:
     """A fresh sandbox of `kit`'s provider (new credentials), served as the local stack serves it."""
-    sandbox = kit.new_sandbox(kit.new_credentials())
-    server = serve(sandbox, kit.checkout(sandbox))
+    credentials = kit.new_credentials()
+    sandbox = kit.new_sandbox(credentials)
+    server = serve(sandbox, kit.checkout(sandbox), kit.breaker(credentials, sandbox))
     kit.serve_pages_at(sandbox, server.base_url)
     try:
         yield server

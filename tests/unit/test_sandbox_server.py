@@ -57,6 +57,21 @@ def test_checkout_buttons_answer_for_unknown_orders_and_actions(server: SandboxS
     assert (odd.status_code, odd.json()) == (400, {"error": "unknown checkout action teleport"})
 
 
+def test_each_broken_kind_is_a_knob_that_sends_it(
+    kit: Kit, server: SandboxServer, receiver: Receiver
+) -> None:
+    """The doctor's knobs: every kind of broken notification the provider's scheme allows, sent to the
+    notify URL by `POST /_control/{order_id}/broken_<kind>`; an unknown kind is an unknown action."""
+    open_order(kit, server, receiver)
+    kinds = list(kit.broken_kinds(server.sandbox))
+    for kind in kinds:
+        answer = control(server, "o-1", f"broken_{kind}")
+        assert answer.status_code == 200, answer.text
+        assert [sent["what"] for sent in answer.json()["delivered"]] == [f"a notification broken: {kind}"]
+    assert len(receiver.received) == len(kinds)
+    assert control(server, "o-1", "broken_teleported").status_code == 400
+
+
 # -- the outbox, over HTTP ----------------------------------------------------------------------------------
 def test_drop_redeliver_and_deliver_twice(kit: Kit, server: SandboxServer, receiver: Receiver) -> None:
     open_order(kit, server, receiver)

@@ -12,6 +12,7 @@ from local.testing import Template, kits
 TABLE_ACTIONS = {
     "CreateOrderFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
     "NotifyFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+    "DoctorFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},  # a replay is a delivery
     "GetOrderFunction": {"dynamodb:Query"},
     "OrderActionsFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
     "ReconcileFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
@@ -50,7 +51,13 @@ INDEX_ACTIONS["OperatorReadsFunction"] = {
         "MovementsByDay",
     )
 }
-READS_SECRET = {"CreateOrderFunction", "NotifyFunction", "OrderActionsFunction", "ReconcileFunction"}
+READS_SECRET = {
+    "CreateOrderFunction",
+    "DoctorFunction",
+    "NotifyFunction",
+    "OrderActionsFunction",
+    "ReconcileFunction",
+}
 
 
 def statements(template: Template, function: str) -> list[dict[str, Any]]:
@@ -113,6 +120,9 @@ def test_routes_and_api_keys(template: Template) -> None:
         ("POST", "/events/{event_id}/redeliver"): ("EventsApiFunction", True),
         ("POST", "/notify/{provider}"): ("NotifyFunction", False),
         ("GET", "/notify/{provider}"): ("NotifyFunction", False),
+        ("GET", "/notifications/rejected"): ("DoctorFunction", True),
+        ("POST", "/notifications/rejected/{attempt_id}/replay"): ("DoctorFunction", True),
+        ("GET", "/diagnostics"): ("DoctorFunction", True),
     }
     api = template.resources["PaymentsApi"]["Properties"]
     assert api["Auth"]["UsagePlan"]["CreateUsagePlan"] == "PER_API"

@@ -6,7 +6,10 @@ Messages name fields, never their values: a value may be a secret or a customer'
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from payments.refusals import Diagnosis
 
 
 class ConcurrentUpdateError(Exception):
@@ -158,10 +161,13 @@ class NotificationRejected(PaymentsError):
         status: int = 401,
         claimed_order_id: str | None = None,
         reply_context: Mapping[str, str] | None = None,
+        diagnosis: Diagnosis | None = None,
     ) -> None:
         super().__init__(message, code=reason)
         self.status = status
         self.claimed_order_id = claimed_order_id
+        # Why, for the merchant (payments/refusals.py), when the refuser already knows; never sent back.
+        self.diagnosis = diagnosis
         # What the provider's error acknowledgement must echo (e.g. the id of the message it answers),
         # if known.
         self.reply_context: Mapping[str, str] = reply_context or {}

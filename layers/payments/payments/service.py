@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from payments.clock import utc_now
 from payments.engine import Engine
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from payments.flows.notifications import NotificationFlow
     from payments.flows.reconcile import ReconcileFlow
     from payments.flows.refunds import RefundFlow, RefundResult
+    from payments.flows.replay import ReplayFlow
     from payments.orders import Order
     from payments.providers.base import RawRequest, RawResponse
     from payments.providers.directory import ProviderDirectory
@@ -68,6 +69,12 @@ class PaymentsService:
 
         return ReconcileFlow(self.store, self.providers, self.engine)
 
+    @cached_property
+    def replays(self) -> ReplayFlow:
+        from payments.flows.replay import ReplayFlow
+
+        return ReplayFlow(self.notifications)
+
     @property
     def clock(self) -> Callable[[], datetime]:
         """One clock for every flow: the engine's, which each flow reads (tests move it forward)."""
@@ -82,6 +89,9 @@ class PaymentsService:
 
     def receive_notification(self, provider_name: str, raw: RawRequest) -> RawResponse:
         return self.notifications.receive(provider_name, raw)
+
+    def replay_notification(self, attempt_id: str, public_base_url: str) -> dict[str, Any]:
+        return self.replays.replay(attempt_id, public_base_url)
 
     def refund(self, order_id: str, request: RefundRequest, public_base_url: str) -> RefundResult:
         return self.refunds.refund(order_id, request, public_base_url)

@@ -110,6 +110,8 @@ def raw_request(event: APIGatewayProxyEvent, now: datetime) -> RawRequest:
         query=query,
         now=now,
         url=public_base_url(event) + route_path(event),
+        received_path=event.path or "",
+        source_ip=str((event.request_context.identity.source_ip if event.request_context else "") or ""),
     )
 
 

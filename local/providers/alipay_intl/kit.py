@@ -3,6 +3,9 @@ entry, its sandbox and cashier page, its result codes."""
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -21,6 +24,7 @@ from local.providers.kit import (
     pem_body,
     private_pem,
     public_pem,
+    stranger_key,
 )
 from payments.orders import OrderStatus as S
 
@@ -35,6 +39,20 @@ def sample_key(name: str) -> rsa.RSAPrivateKey:
     if not isinstance(key, rsa.RSAPrivateKey):
         raise TypeError(f"{name}.pem is not an RSA private key")
     return key
+
+
+# The broken notifications the envelope scheme allows (RSA or RSA2 over the `request` value's text), and
+# the refusal code each gets.
+BROKEN_KINDS = {
+    "other_hash": "signed_with_other_hash",
+    "your_key": "signed_with_your_key",
+    "reserialised": "body_altered",
+    "bom": "body_altered",
+    "other_account": "other_account",
+    "unsigned": "unsigned",
+    "wrong_key": "signature_invalid",
+    "malformed": "malformed",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +141,54 @@ class AlipayIntlKit(ProviderKit[Credentials, AlipayIntlSandbox]):
         sent = sandbox.notification(order_id, word)
         recorded = f"{RESULT_CODES[word][1]}:{word}"  # Alipay's resultStatus:resultCode
         return SignedNotification("POST", sent.url, dict(sent.headers), sent.body, recorded, target)
+
+    def broken_kinds(self, sandbox: AlipayIntlSandbox) -> Mapping[str, str]:
+        return BROKEN_KINDS
+
+    def broken(
+        self, credentials: Credentials, sandbox: AlipayIntlSandbox, order_id: str, kind: str
+    ) -> SignedNotification:
+        other_hash = "SHA1" if sandbox.sign_hash == "SHA256" else "SHA256"
+        variations: dict[str, dict[str, Any]] = {
+            "other_hash": {"hash_name": other_hash},
+            "your_key": {"key": credentials.merchant_key},
+            "reserialised": {"style": "compact"},
+            "other_account": {"head_changes": {"clientId": "211020000000000099999"}},
+            "wrong_key": {"key": stranger_key()},
+        }
+        options = variations.get(kind, {})
+        sent = sandbox.notification(order_id, "SUCCESS", **options)
+        body = sent.body
+        if kind == "reserialised":  # signed compact, pretty-printed on the way
+            body = json.dumps(json.loads(body), indent=2, ensure_ascii=False).encode()
+        elif kind == "bom":
+            body = b"\xef\xbb\xbf" + body
+        elif kind == "unsigned":
+            body = re.sub(rb'"signature": "[^"]*"', b'"signature": ""', body)
+        elif kind == "malformed":
+            body = b"request=" + body
+        elif kind not in BROKEN_KINDS:
+            raise KeyError(kind)
+        word, target = self.outcomes["paid"]
+        recorded = f"{RESULT_CODES[word][1]}:{word}"
+        return SignedNotification("POST", sent.url, dict(sent.headers), body, recorded, target)
+
+    def misconfigurations(self, credentials: Credentials) -> Mapping[str, tuple[str, str]]:
+        return {
+            "provider_key_is_yours": ("provider_key", "fail"),
+            "other_hash": ("signing", "warn"),
+            "wrong_key": ("credentials", "fail"),
+        }
+
+    def misconfigured_entry(self, credentials: Credentials, base_url: str, mistake: str) -> dict[str, Any]:
+        entry = self.secret_entry(credentials, base_url)
+        if mistake == "provider_key_is_yours":
+            return {**entry, "alipay_public_key": pem_body(public_pem(credentials.merchant_key))}
+        if mistake == "other_hash":
+            return {**entry, "sign_hash": "RSA" if credentials.sign_hash == "SHA256" else "RSA2"}
+        if mistake == "wrong_key":
+            return {**entry, "private_key": private_pem(stranger_key())}
+        raise KeyError(mistake)
 
     def create_calls(self, sandbox: AlipayIntlSandbox, order_id: str) -> int:
         return sum(

@@ -3,16 +3,21 @@ pages, its result words."""
 
 from __future__ import annotations
 
+import base64
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus, urlsplit
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from local.providers.antom.checkout import AntomCheckout
-from local.providers.antom.sandbox import AntomSandbox, now
+from local.providers.antom.sandbox import AntomSandbox, now, signature_header, signed_content
 from local.providers.kit import (
     ProviderKit,
     SignedNotification,
@@ -21,6 +26,7 @@ from local.providers.kit import (
     pem_body,
     private_pem,
     public_pem,
+    stranger_key,
 )
 from payments.orders import OrderStatus as S
 
@@ -30,6 +36,19 @@ TEST_CLIENT_ID = "SANDBOX_5YBC2Z2ZJ4KJ06"  # a sandbox client id: paths under /a
 SAMPLE_CLIENT_ID = "SANDBOX_SAMPLE000000001"
 
 
+# The broken notifications Antom's scheme allows (SHA256withRSA over "POST <path>\n<client-id>.<time>.
+# <body>"), and the refusal code each gets.
+BROKEN_KINDS = {
+    "other_hash": "signed_with_other_hash",
+    "your_key": "signed_with_your_key",
+    "wrong_path": "path_mismatch",
+    "plus_as_space": "body_altered",
+    "reserialised": "body_altered",
+    "other_account": "other_account",
+    "unsigned": "unsigned",
+    "wrong_key": "signature_invalid",
+    "malformed": "malformed",
+}
 RESULT_STATUS = {"paid": "S", "failed": "F", "unmapped": "U"}  # notifyPayment's result.resultStatus
 
 
@@ -117,6 +136,71 @@ class AntomKit(ProviderKit[Credentials, AntomSandbox]):
             payment.update({"status": "FAIL", "resultCode": code})
         sent = sandbox.payment_notification(order_id, result=(RESULT_STATUS[outcome], code))
         return SignedNotification(sent.method, sent.url, dict(sent.headers), sent.body, code, target)
+
+    def broken_kinds(self, sandbox: AntomSandbox) -> Mapping[str, str]:
+        return BROKEN_KINDS
+
+    def broken(
+        self, credentials: Credentials, sandbox: AntomSandbox, order_id: str, kind: str
+    ) -> SignedNotification:
+        if kind not in BROKEN_KINDS:
+            raise KeyError(kind)
+        genuine = self.statement(sandbox, order_id, "paid")
+        body, moment = genuine.body, genuine.headers["request-time"]
+        path, client_id = urlsplit(genuine.url).path, sandbox.client_id
+        key = credentials.antom_key
+        hash_name: hashes.HashAlgorithm = hashes.SHA256()
+        if kind == "other_hash":
+            hash_name = hashes.SHA1()  # noqa: S303 - the mistake this kind shows
+        elif kind == "your_key":
+            key = credentials.merchant_key
+        elif kind == "wrong_key":
+            key = stranger_key()
+        elif kind == "wrong_path":
+            path = "/Prod" + path  # Antom called a stage our notify URL does not name
+        elif kind == "other_account":
+            client_id = "SANDBOX_OTHER0000000001"
+
+        def signature(at: str) -> str:
+            raw = key.sign(signed_content(path, client_id, at, body), padding.PKCS1v15(), hash_name)
+            return base64.b64encode(raw).decode("ascii")
+
+        value = signature(moment)
+        if kind == "plus_as_space":  # sent without URL-encoding: needs a '+' in it to show
+            start = datetime.fromisoformat(moment)
+            for back in range(60):
+                moment = (start - timedelta(seconds=back)).isoformat()
+                value = signature(moment)
+                if "+" in value:
+                    break
+        else:
+            value = quote_plus(value)
+        headers = {**genuine.headers, "client-id": client_id, "request-time": moment}
+        headers["signature"] = signature_header(value)
+        if kind == "reserialised":  # signed as Antom lays it out, compacted on the way
+            body = json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False).encode()
+        elif kind == "unsigned":
+            del headers["signature"]
+        elif kind == "malformed":
+            body = b"{" + body
+        return SignedNotification("POST", genuine.url, headers, body, genuine.word, genuine.target)
+
+    def misconfigurations(self, credentials: Credentials) -> Mapping[str, tuple[str, str]]:
+        return {
+            "provider_key_is_yours": ("provider_key", "fail"),
+            "wrong_key": ("credentials", "fail"),
+            "unknown_host": ("environment", "warn"),
+        }
+
+    def misconfigured_entry(self, credentials: Credentials, base_url: str, mistake: str) -> dict[str, Any]:
+        entry = self.secret_entry(credentials, base_url)
+        if mistake == "provider_key_is_yours":
+            return {**entry, "antom_public_key": pem_body(public_pem(credentials.merchant_key))}
+        if mistake == "wrong_key":
+            return {**entry, "private_key": pem_body(private_pem(stranger_key()))}
+        if mistake == "unknown_host":
+            return {**entry, "base_url": "https://antom.example.com"}
+        raise KeyError(mistake)
 
     def create_calls(self, sandbox: AntomSandbox, order_id: str) -> int:
         return sum(

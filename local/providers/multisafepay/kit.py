@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import secrets
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +20,19 @@ from payments.orders import OrderStatus as S
 # The order's cumulative refunded total (of a 1000 order), as MultiSafepay reports it with these words.
 REFUNDED_TOTALS = {"partially_refunded": 300, "refunded": 1000}
 SAMPLE_API_KEY = "sample-msp-api-key-0000000000000000000000"  # signs the sample events (events/README.md)
+
+
+# The broken notifications MultiSafepay's scheme allows (HMAC-SHA512 over "<ts>:<body>" with the API
+# key), and the refusal code each gets.
+BROKEN_KINDS = {
+    "other_hash": "signed_with_other_hash",
+    "reserialised": "body_altered",
+    "bom": "body_altered",
+    "stale": "stale_timestamp",
+    "unsigned": "unsigned",
+    "wrong_key": "signature_invalid",
+    "malformed": "malformed",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +87,55 @@ class MultiSafepayKit(ProviderKit[Credentials, MultiSafepaySandbox]):
         sandbox.orders[order_id]["amount_refunded"] = REFUNDED_TOTALS.get(outcome, 0)
         url, headers, body = sandbox.notification(order_id)
         return SignedNotification("POST", url, dict(headers), body, word, target)
+
+    def broken_kinds(self, sandbox: MultiSafepaySandbox) -> Mapping[str, str]:
+        return BROKEN_KINDS
+
+    def broken(
+        self, credentials: Credentials, sandbox: MultiSafepaySandbox, order_id: str, kind: str
+    ) -> SignedNotification:
+        genuine = self.statement(sandbox, order_id, "paid")
+        body, now = genuine.body, int(time.time())
+
+        def auth(
+            signed: bytes,
+            *,
+            at: int = now,
+            key: str = sandbox.api_key,
+            digest: Callable[..., Any] = hashlib.sha512,
+        ) -> str:
+            mac = hmac.new(key.strip().encode(), f"{at}:".encode() + signed, digest).hexdigest()
+            return base64.b64encode(f"{at}:{mac}".encode()).decode()
+
+        headers = {"Content-Type": "application/json", "Auth": auth(body)}
+        if kind == "other_hash":
+            headers["Auth"] = auth(body, digest=hashlib.sha256)
+        elif kind == "reserialised":
+            body = json.dumps(json.loads(body), indent=2).encode()
+        elif kind == "bom":
+            body = b"\xef\xbb\xbf" + body
+        elif kind == "stale":
+            headers["Auth"] = auth(body, at=now - 3600)
+        elif kind == "unsigned":
+            del headers["Auth"]
+        elif kind == "wrong_key":
+            headers["Auth"] = auth(body, key="not-" + sandbox.api_key)
+        elif kind == "malformed":
+            headers["Auth"] = "not base64!"
+        else:
+            raise KeyError(kind)
+        return SignedNotification("POST", genuine.url, headers, body, genuine.word, genuine.target)
+
+    def misconfigurations(self, credentials: Credentials) -> Mapping[str, tuple[str, str]]:
+        return {"wrong_api_key": ("credentials", "fail"), "unknown_host": ("environment", "warn")}
+
+    def misconfigured_entry(self, credentials: Credentials, base_url: str, mistake: str) -> dict[str, Any]:
+        entry = self.secret_entry(credentials, base_url)
+        if mistake == "wrong_api_key":
+            return {**entry, "api_key": "not-" + credentials.api_key}
+        if mistake == "unknown_host":
+            return {**entry, "base_url": "https://api.example.com/v1/json/"}
+        raise KeyError(mistake)
 
     def sample_notifications(self, sandbox: MultiSafepaySandbox, order_id: str) -> list[SignedNotification]:
         """The signed POST, and the legacy unsigned GET to the same URL (resolved by asking MultiSafepay)."""

@@ -3,12 +3,17 @@ and checkout, its status words and its refund events."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
 
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from local.providers.kit import (
     ProviderKit,
@@ -17,13 +22,31 @@ from local.providers.kit import (
     new_rsa_key,
     private_pem,
     public_pem,
+    stranger_key,
 )
 from local.providers.useepay.checkout import UseePayCheckout
-from local.providers.useepay.sandbox import UseePaySandbox
+from local.providers.useepay.sandbox import UseePaySandbox, useepay_base_string
 from payments.orders import OrderStatus as S
 
 MERCHANT_NO = "500000000007264"
 SAMPLE_MD5_KEY = "sample-useepay-md5-key-000000000000"  # signs the sample events (events/README.md)
+
+
+# The broken notifications UseePay's scheme allows (MD5 with the key, or SHA256withRSA, over the sorted
+# fields), and the refusal code each gets; RSA adds the key-pair mistakes.
+BROKEN_KINDS = {
+    "plus_as_space": "body_altered",
+    "encoded_twice": "body_altered",
+    "other_account": "other_account",
+    "unsigned": "unsigned",
+    "wrong_key": "signature_invalid",
+    "malformed": "malformed",
+}
+BROKEN_RSA_KINDS = {
+    **BROKEN_KINDS,
+    "other_hash": "signed_with_other_hash",
+    "your_key": "signed_with_your_key",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +128,75 @@ class UseePayKit(ProviderKit[Credentials, UseePaySandbox]):
         sandbox.settle(order_id, word)
         url, headers, body = sandbox.notification(order_id)
         return SignedNotification("POST", url, dict(headers), body, word, target)
+
+    def broken_kinds(self, sandbox: UseePaySandbox) -> Mapping[str, str]:
+        return BROKEN_RSA_KINDS if sandbox.sign_type == "RSA" else BROKEN_KINDS
+
+    def broken(
+        self, credentials: Credentials, sandbox: UseePaySandbox, order_id: str, kind: str
+    ) -> SignedNotification:
+        genuine = self.statement(sandbox, order_id, "paid")
+        fields = dict(parse_qsl(genuine.body.decode(), keep_blank_values=True))
+
+        def signed(
+            values: dict[str, str], key: rsa.RSAPrivateKey | None = None, hash_name: str = "SHA256"
+        ) -> str:
+            text = useepay_base_string(values)
+            if sandbox.sign_type == "MD5":
+                secret = "not-" + sandbox.md5_key if key is not None else sandbox.md5_key
+                return hashlib.md5(f"{text}&pkey={secret}".encode()).hexdigest()
+            algorithm = hashes.SHA256() if hash_name == "SHA256" else hashes.SHA1()  # noqa: S303 - a mistake shown
+            signer = key or sandbox.useepay_private_key
+            if signer is None:
+                raise ValueError("an RSA sandbox needs UseePay's private key")
+            return base64.b64encode(signer.sign(text.encode(), padding.PKCS1v15(), algorithm)).decode()
+
+        body = genuine.body
+        if kind == "plus_as_space":
+            # A time with its offset, its '+' sent unescaped: it arrives as a space.
+            fields["reserved"] = "2026-12-06T10:00:00+08:00"
+            fields["sign"] = signed(fields)
+            body = urlencode(fields).replace("%2B", "+").encode()
+        elif kind == "encoded_twice":
+            body = urlencode({name: quote(value, safe="") for name, value in fields.items()}).encode()
+        elif kind == "other_account":
+            fields["merchantNo"] = "500000000009999"
+            fields["sign"] = signed(fields)
+            body = urlencode(fields).encode()
+        elif kind == "unsigned":
+            del fields["sign"]
+            body = urlencode(fields).encode()
+        elif kind == "wrong_key":
+            fields["sign"] = signed(fields, key=stranger_key())
+            body = urlencode(fields).encode()
+        elif kind == "malformed":
+            body = genuine.body + b"&transactionId=" + order_id.encode()
+        elif kind == "other_hash":
+            fields["sign"] = signed(fields, hash_name="SHA1")
+            body = urlencode(fields).encode()
+        elif kind == "your_key":
+            fields["sign"] = signed(fields, key=credentials.merchant_key)
+            body = urlencode(fields).encode()
+        else:
+            raise KeyError(kind)
+        return SignedNotification(
+            "POST", genuine.url, dict(genuine.headers), body, genuine.word, genuine.target
+        )
+
+    def misconfigurations(self, credentials: Credentials) -> Mapping[str, tuple[str, str]]:
+        if credentials.sign_type == "MD5":
+            return {"wrong_key": ("credentials", "fail")}
+        return {"wrong_key": ("credentials", "fail"), "provider_key_is_yours": ("provider_key", "fail")}
+
+    def misconfigured_entry(self, credentials: Credentials, base_url: str, mistake: str) -> dict[str, Any]:
+        entry = self.secret_entry(credentials, base_url)
+        if mistake == "wrong_key" and credentials.sign_type == "MD5":
+            return {**entry, "md5_key": "not-" + credentials.md5_key}
+        if mistake == "wrong_key":
+            return {**entry, "private_key": private_pem(stranger_key())}
+        if mistake == "provider_key_is_yours" and credentials.merchant_key is not None:
+            return {**entry, "useepay_public_key": public_pem(credentials.merchant_key)}
+        raise KeyError(mistake)
 
     def refund_statement(
         self, sandbox: UseePaySandbox, order_id: str, refund_id: str, amount: int, *, pending: bool = False

@@ -38,6 +38,7 @@ from payments.facts import (
 from payments.ledger import Refund
 from payments.money import Money
 from payments.orders import LEDGER_STATUSES, UNPAID_FINAL, Order, OrderStatus
+from payments.refusals import OTHER_PROVIDER, UNKNOWN_ORDER, Diagnosis, default_explanation
 
 logger = Logger()
 
@@ -45,12 +46,23 @@ logger = Logger()
 def check_owner(order: Order | None, provider_name: str, statement: Statement) -> Order:
     """The order a verified statement is about, if we hold it for that provider."""
     if order is None or order.provider != provider_name:
+        # One answer to the provider either way; the merchant is told which (payments/refusals.py).
+        diagnosis = (
+            Diagnosis(UNKNOWN_ORDER, default_explanation(UNKNOWN_ORDER, provider_name, ""))
+            if order is None
+            else Diagnosis(
+                OTHER_PROVIDER,
+                f"verified, but order {statement.order_id[:64]} was made with {order.provider}, not "
+                f"{provider_name}: the provider's account may be shared with another shop or environment",
+            )
+        )
         raise NotificationRejected(
             "unknown_order",
             "no such order for this provider",
             status=404,
             claimed_order_id=statement.order_id,
             reply_context=statement.reply_context,
+            diagnosis=diagnosis,
         )
     return order
 

@@ -7,9 +7,11 @@ order's history: it is kept apart, per provider and day (payments/store/rejected
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
 from payments.engine import Engine, Plan, statement_event
@@ -27,8 +29,10 @@ from payments.ledger import Refund
 from payments.orders import OPEN, ORDER_ID_RE, Order, OrderStatus
 from payments.providers.base import Provider, RawRequest, RawResponse
 from payments.redact import summarize_raw_body
+from payments.refusals import MALFORMED, REASON_CODES, Diagnosis, default_explanation
+from payments.store.notification_marks import NotificationMarks
 from payments.store.orders import OrdersStore
-from payments.store.rejected import RejectedNotifications
+from payments.store.rejected import KeptRequest, RejectedNotifications
 
 if TYPE_CHECKING:
     from payments.providers.directory import ProviderDirectory
@@ -37,12 +41,33 @@ logger = Logger()
 metrics = Metrics()
 
 
+MARK_EVERY_S = 60.0
+APPLIED, DUPLICATE, REFUSED, UNAVAILABLE = "applied", "duplicate", "refused", "unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What became of one delivery: its outcome, the answer the provider gets, and for a refusal why."""
+
+    result: str  # APPLIED, DUPLICATE (nothing changed), REFUSED, UNAVAILABLE (ours: the provider retries)
+    response: RawResponse
+    diagnosis: Diagnosis | None
+    order_id: str | None
+
+
 class NotificationFlow(Flow):
     def __init__(self, store: OrdersStore, providers: ProviderDirectory, engine: Engine) -> None:
         super().__init__(store, providers, engine)
         self.rejected = RejectedNotifications(store.table)  # over the same table and client
+        self.marks = NotificationMarks(store.table)
+        self._marked: dict[str, float] = {}  # provider -> when this flow last marked one accepted (monotonic)
 
     def receive(self, provider_name: str, raw: RawRequest) -> RawResponse:
+        return self.deliver(provider_name, raw).response
+
+    def deliver(self, provider_name: str, raw: RawRequest, *, replay: bool = False) -> Delivery:
+        """One delivery of a notification, fresh or replayed (`replay`: a kept request sent again by
+        the merchant, whose refusal is answered, not filed again)."""
         try:
             provider = self.providers.get(provider_name)
         except ProviderNotConfigured:
@@ -56,24 +81,44 @@ class NotificationFlow(Flow):
                 )
             statement = provider.parse_notification(raw)
         except NotificationRejected as rejection:
-            self._record_rejection(provider.name, raw, rejection, verified=False)
-            return provider.acknowledge(None, rejection)
+            diagnosis = self._refused(provider, raw, rejection, verified=False, file=not replay)
+            return Delivery(
+                REFUSED, provider.acknowledge(None, rejection), diagnosis, rejection.claimed_order_id
+            )
         try:
-            return self._apply(provider, statement)
+            response, applied = self._apply(provider, statement)
         except NotificationRejected as rejection:  # verified, but not about an order of ours
-            self._record_rejection(provider.name, raw, rejection, verified=True)
-            return provider.acknowledge(statement, rejection)
+            diagnosis = self._refused(provider, raw, rejection, verified=True, file=not replay)
+            return Delivery(
+                REFUSED, provider.acknowledge(statement, rejection), diagnosis, rejection.claimed_order_id
+            )
         except PaymentsError as error:
             # The store or the provider is unavailable: the provider's own "try again later".
             logger.warning(
                 "notification not applied", extra={"provider": provider.name, "reason": error.code}
             )
-            return provider.acknowledge(statement, error)
+            if replay:
+                raise
+            return Delivery(UNAVAILABLE, provider.acknowledge(statement, error), None, statement.order_id)
+        self._mark_accepted(provider.name)
+        return Delivery(APPLIED if applied else DUPLICATE, response, None, statement.order_id)
 
-    def _apply(self, provider: Provider, statement: Statement) -> RawResponse:
+    def _mark_accepted(self, provider_name: str) -> None:
+        """For the doctor's "last accepted": once a minute per process at most, never failing a delivery."""
+        now = time.monotonic()
+        if now - self._marked.get(provider_name, -MARK_EVERY_S) < MARK_EVERY_S:
+            return
+        self._marked[provider_name] = now
+        try:
+            self.marks.mark_accepted(provider_name, self.clock())
+        except PaymentsError:
+            logger.warning("accepted notification not marked", extra={"provider": provider_name})
+
+    def _apply(self, provider: Provider, statement: Statement) -> tuple[RawResponse, bool]:
+        """The acknowledgement, and whether anything changed."""
         if statement.no_op_reason:
             logger.info("notification acknowledged without action", extra={"reason": statement.no_op_reason})
-            return provider.acknowledge(statement, None)
+            return provider.acknowledge(statement, None), False
         found = (
             self.store.get_with_refunds(statement.order_id) if ORDER_ID_RE.match(statement.order_id) else None
         )
@@ -83,10 +128,10 @@ class NotificationFlow(Flow):
             # An unsigned hint: only worth a call to the provider for an open order of ours. Whether
             # we hold the order or not, the answer is the same: nothing to learn from it.
             if order is None or order.provider != provider.name or not _open(order, refunds):
-                return provider.acknowledge(statement, None)
+                return provider.acknowledge(statement, None), False
             asked = provider.query(order)
             if asked is None:
-                return provider.acknowledge(statement, None)
+                return provider.acknowledge(statement, None), False
             statement, source = asked, "provider_query"
         order = gate.check_owner(order, provider.name, statement)
         if (
@@ -97,7 +142,7 @@ class NotificationFlow(Flow):
             # We withdrew this order at the provider: a payment notified now is confirmed by asking.
             asked = provider.query(order)
             if asked is None:
-                return provider.acknowledge(statement, None)
+                return provider.acknowledge(statement, None), False
             statement, source = asked, "provider_query"
         evidence = None
         if gate.needs_payment_proof(order, statement):
@@ -120,17 +165,33 @@ class NotificationFlow(Flow):
         committed = self.engine.run(order, refunds, template, decide)
         if committed.plan.empty:
             metrics.add_metric(name="DuplicateNotifications", unit=MetricUnit.Count, value=1)
-        return provider.acknowledge(statement, None)
+        return provider.acknowledge(statement, None), not committed.plan.empty
 
-    def _record_rejection(
-        self, provider_name: str, raw: RawRequest, rejection: NotificationRejected, *, verified: bool
-    ) -> None:
+    def _refused(
+        self,
+        provider: Provider,
+        raw: RawRequest,
+        rejection: NotificationRejected,
+        *,
+        verified: bool,
+        file: bool,
+    ) -> Diagnosis:
+        """Why (the slow path: only ever after a refusal), counted by code and, unless it is a replay,
+        filed with its request."""
+        diagnosis = _diagnosis(provider, raw, rejection)
+        if not file:
+            return diagnosis
         metrics.add_metric(name="NotificationsRejected", unit=MetricUnit.Count, value=1)
+        with single_metric(name="NotificationsRejectedByCode", unit=MetricUnit.Count, value=1) as by_code:
+            by_code.add_dimension(name="code", value=diagnosis.code)
         # By provider: the dashboard counts this log line's `provider` (no metric dimension needed).
-        logger.warning("notification rejected", extra={"provider": provider_name, "reason": rejection.reason})
+        logger.warning(
+            "notification rejected",
+            extra={"provider": provider.name, "reason": rejection.reason, "code": diagnosis.code},
+        )
         try:
             self.rejected.record(
-                provider_name,
+                provider.name,
                 self.clock(),
                 reason=rejection.reason,
                 claimed_order_id=rejection.claimed_order_id,
@@ -140,10 +201,40 @@ class NotificationFlow(Flow):
                     "content_type": raw.content_type,
                     "body": summarize_raw_body(raw.body, raw.content_type),
                 },
+                code=diagnosis.code,
+                explanation=diagnosis.explanation,
+                source_ip=raw.source_ip,
+                request=_kept(provider, raw),
             )
         except PaymentsError:
             # The refusal stands whether or not it could be filed; the metric above still counts it.
-            logger.warning("rejected notification not recorded", extra={"provider": provider_name})
+            logger.warning("rejected notification not recorded", extra={"provider": provider.name})
+        return diagnosis
+
+
+def _diagnosis(provider: Provider, raw: RawRequest, rejection: NotificationRejected) -> Diagnosis:
+    try:
+        return provider.diagnose(raw, rejection)
+    except Exception:  # a fault in explaining must never change the refusal or its answer
+        logger.exception("refusal not diagnosed", extra={"provider": provider.name})
+        code = REASON_CODES.get(rejection.reason, MALFORMED)
+        return Diagnosis(code, default_explanation(code, provider.label, rejection.message))
+
+
+def _kept(provider: Provider, raw: RawRequest) -> KeptRequest:
+    """What a replay needs of the request: method, where it came, the headers its provider reads (and
+    the content type), the query and the exact body."""
+    wanted = {"content-type", *provider.notification_headers}
+    return KeptRequest(
+        method=raw.method,
+        url=raw.url,
+        received_path=raw.received_path,
+        headers={name: value for name, value in raw.headers.items() if name in wanted},
+        query={name: list(values) for name, values in raw.query.items()},
+        body=raw.body,
+        received_at=raw.now,
+        source_ip=raw.source_ip,
+    )
 
 
 def _open(order: Order, refunds: list[Refund]) -> bool:

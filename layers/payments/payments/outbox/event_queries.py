@@ -20,6 +20,17 @@ DEFAULT_LIMIT = 50
 SETTLE_S = 120
 
 
+def page_limit(text: str | None) -> int:
+    """A listing's `limit` query parameter: 1 to 100, DEFAULT_LIMIT when absent (422 otherwise)."""
+    if text is None:
+        return DEFAULT_LIMIT
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 100:
+        raise ValidationFailed(
+            "limit: must be a whole number from 1 to 100", field="limit", code="invalid_field"
+        )
+    return int(text)
+
+
 def events_page(store: MerchantEventStore, after: str | None, limit_text: str | None) -> dict[str, Any]:
     """Events in the order they were stored (oldest first), after the event `after` (its id);
     `next_after` to ask for the next page. Paging on with `next_after` gives every event once."""
@@ -27,13 +38,7 @@ def events_page(store: MerchantEventStore, after: str | None, limit_text: str | 
         raise ValidationFailed(
             "after: must be the id of an event (evt_…)", field="after", code="invalid_field"
         )
-    limit = DEFAULT_LIMIT
-    if limit_text is not None:
-        if not limit_text.isascii() or not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
-            raise ValidationFailed(
-                "limit: must be a whole number from 1 to 100", field="limit", code="invalid_field"
-            )
-        limit = int(limit_text)
+    limit = page_limit(limit_text)
     stored_before = utc_now() - timedelta(seconds=SETTLE_S)
     bodies = store.listed_after(after, limit, stored_before)
     if bodies is None:

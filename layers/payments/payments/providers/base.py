@@ -10,8 +10,8 @@ provider-neutral facts. An adapter supplies only the steps.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -21,6 +21,8 @@ from payments.http import HttpClient, HttpResponse
 from payments.ledger import Refund, provider_refund_key
 from payments.orders import Order
 from payments.providers.capabilities import Capabilities
+from payments.providers.diagnosis import MAX_DIAGNOSED_BODY, Candidate, altered_body, body_alterations
+from payments.refusals import MALFORMED, REASON_CODES, SIGNATURE_INVALID, Diagnosis, default_explanation
 
 if TYPE_CHECKING:
     from payments.api import CreateOrderRequest
@@ -54,6 +56,10 @@ class RawRequest:
     # Where the provider sent it, as we published the address (PublicBaseUrl or the stage URL, then
     # the route): what a provider that signs the URL it called signed. "" when not known.
     url: str = ""
+    # Only for the doctor (payments/refusals.py): the path the function was called on (which may carry a
+    # stage or base path the provider never saw) and the caller's address.
+    received_path: str = ""
+    source_ip: str = ""
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -108,6 +114,7 @@ class SignedMessage:
 class Provider(Protocol):
     name: ClassVar[str]
     label: ClassVar[str]
+    notification_headers: ClassVar[frozenset[str]]
     settings_model: ClassVar[type[ProviderSettings]]
 
     @property
@@ -131,6 +138,19 @@ class Provider(Protocol):
 
     def parse_notification(self, request: RawRequest) -> Statement:
         """Verify and read a notification. Raise NotificationRejected on anything not proven genuine."""
+
+    def diagnose(self, request: RawRequest, rejection: NotificationRejected) -> Diagnosis:
+        """Why a refused notification was refused (payments/refusals.py); never accepts it."""
+
+    def key_pair(self) -> tuple[Any, Any]: ...
+
+    def signing(self) -> tuple[str, str]: ...
+
+    def environment(self) -> tuple[str, str]: ...
+
+    def signed_notify_path(self, url: str) -> str | None: ...
+
+    def reply_time(self, reply: HttpResponse) -> datetime | None: ...
 
     def acknowledge(self, notification: Statement | None, error: Exception | None) -> RawResponse:
         """The reply the provider expects: success, a refusal, or "retry later" for our failures."""
@@ -172,6 +192,8 @@ class ProviderBase:
     # value comes from the merchant's secret entry (then the adapter overrides `capabilities`).
     documented_capabilities: ClassVar[Capabilities]
     notification_methods: ClassVar[frozenset[str]] = frozenset({"POST"})
+    # The request headers a notification's verification reads (kept with a refusal, for a replay).
+    notification_headers: ClassVar[frozenset[str]] = frozenset()
     ok_body: ClassVar[str] = "OK"
 
     # -- what the provider takes -------------------------------------------------------------------
@@ -215,6 +237,83 @@ class ProviderBase:
     def notification_from(self, message: SignedMessage) -> Statement:
         """Steps 3 and 4, on verified fields only: read them and map them to facts."""
         raise NotImplementedError
+
+    # -- why a notification was refused (the doctor), written once: only ever after a refusal -------
+    def diagnose(self, request: RawRequest, rejection: NotificationRejected) -> Diagnosis:
+        """Why `request` was refused, in words with the fix. Tries this provider's candidates (its
+        `signature_candidates`, then known alterations of the body) on a refused notification only, and
+        never accepts it: the refusal stands whatever is found."""
+        if rejection.diagnosis is not None:  # the refuser knew (the gate: which order, whose)
+            return rejection.diagnosis
+        code = REASON_CODES.get(rejection.reason, MALFORMED)
+        if code in (SIGNATURE_INVALID, MALFORMED):
+            found = self._first_candidate(request)
+            if found is not None:
+                return found
+        if code == REASON_CODES["stale_signature"]:
+            return Diagnosis(code, self.stale_explanation(request, rejection))
+        return Diagnosis(code, default_explanation(code, self.label, rejection.message))
+
+    def _first_candidate(self, request: RawRequest) -> Diagnosis | None:
+        if len(request.body) > MAX_DIAGNOSED_BODY:
+            return None
+        message = self._message_or_none(request)
+        if message is not None:
+            for candidate in self.signature_candidates(message, request):
+                if candidate.holds():
+                    return Diagnosis(candidate.code, candidate.explanation)
+        for body, what in body_alterations(request.body, request.content_type):
+            altered = replace(request, body=body)
+            message = self._message_or_none(altered)
+            if message is not None and self.signature_valid(message, altered):
+                return Diagnosis(*altered_body(what))
+        return None
+
+    def _message_or_none(self, request: RawRequest) -> SignedMessage | None:
+        try:
+            message = self.notification_message(request)
+        except NotificationRejected:
+            return None
+        return message if isinstance(message, SignedMessage) and message.signature.strip() else None
+
+    def signature_candidates(self, message: SignedMessage, request: RawRequest) -> Iterable[Candidate]:
+        """Mistakes this provider's scheme allows beyond the body's (other hash, own key, other path)."""
+        return ()
+
+    def stale_explanation(self, request: RawRequest, rejection: NotificationRejected) -> str:
+        """A signed timestamp out of tolerance, saying by how much (providers that bound it)."""
+        return default_explanation(REASON_CODES["stale_signature"], self.label, rejection.message)
+
+    # -- the configuration as the doctor sees it (payments/doctor.py) ---------------------------------
+    def key_pair(self) -> tuple[Any, Any]:
+        """(your RSA private key, the provider's RSA public key) where it signs with RSA; Nones else."""
+        return None, None
+
+    def signing(self) -> tuple[str, str]:
+        """(status, words): the signing scheme as configured."""
+        raise NotImplementedError
+
+    def environment(self) -> tuple[str, str]:
+        """(status, words): sandbox or live, from the settings, and whether they agree."""
+        raise NotImplementedError
+
+    def environment_of(self, base_url: str, known: Mapping[str, str]) -> tuple[str, str]:
+        """`environment` from the host of `base_url`: one of the provider's `known` hosts (host -> what it
+        is), a sandbox on this machine, or a host that is not the provider's (a warning)."""
+        host = base_url.split("://", 1)[-1].split("/", 1)[0]
+        if host in known:
+            return "ok", f"{known[host]} ({host}): use credentials of the same environment"
+        if host.startswith(("127.0.0.1", "localhost")):
+            return "ok", f"a sandbox on this machine ({host})"
+        return "warn", f"{host} is not a {self.label} host"
+
+    def signed_notify_path(self, url: str) -> str | None:
+        """For a provider that signs the path it calls: the exact path of `url` it signs."""
+        return None
+
+    def reply_time(self, reply: HttpResponse) -> datetime | None:
+        """The time the provider stamped its reply with, where it does beyond the Date header."""
+        return None
 
     @staticmethod
     def rejection(

@@ -52,6 +52,14 @@ class ProviderDirectory:
             raise ConfigurationError("the provider secret is not a JSON object")
         return value
 
+    @property
+    def http(self) -> HttpClient:
+        return self._http or default_http()
+
+    def entries(self) -> dict[str, Any]:
+        """Each provider's entry in the credentials secret, as it stands (for the doctor's checks)."""
+        return {name: entry for name, entry in self._secret().items() if name in provider_names()}
+
     def get(self, name: str) -> Provider:
         """The configured adapter for `name`; ProviderNotConfigured if unknown or absent."""
         if name not in provider_names():
@@ -79,6 +87,6 @@ class ProviderDirectory:
             raise ConfigurationError(
                 "provider secret is invalid: " + describe_validation_error(name, exc)
             ) from None
-        provider = factory(settings, self._http or default_http())
+        provider = factory(settings, self.http)
         self._built[name] = (fingerprint, provider, entry)
         return provider

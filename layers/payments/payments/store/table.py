@@ -28,8 +28,12 @@ transactions and conditional writes. The stores beside this module each own some
         (merchant_events.py; MERCHANT_EVENTS, the key before sharding, read until it expires)
     WEBHOOK_TRIES#<message_id>          TRIES                           a queued webhook's failed
         (webhook_tries.py)                                              deliveries (15 days)
-    REJECTED#<provider>#<yyyy-mm-dd>    <time>#<random>                 a notification attempt we refused
-        (rejected.py)                                                   (180 days)
+    REJECTED#<provider>#<yyyy-mm-dd>    <time>#<random>                 a notification attempt we refused,
+        (rejected.py)                                                   masked, with its diagnosis (180 days)
+    REJECTED_RAW#<attempt id>           RAW                             that attempt's request as it arrived,
+        (rejected.py)                                                   for a replay (7 days; never listed)
+    ACCEPTED#<provider>                 LAST                            when one of its notifications was last
+        (notification_marks.py)                                         accepted (once a minute at most)
 <shard>: two digits, 00 to SHARD_COUNT - 1, from the id (shards.py): no key takes every order's writes;
 a reader of a sharded key queries every shard and merges.
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from aws_lambda_powertools import Logger
 from pydantic import Field, SecretStr, field_validator
@@ -44,6 +45,7 @@ from payments.providers.base import (
     SignedMessage,
 )
 from payments.providers.capabilities import ANY_CURRENCY, TERMINAL_TYPES, RefundReporting
+from payments.providers.diagnosis import Candidate, rsa_candidates
 from payments.providers.settings import ProviderSettings
 from payments.redact import redact
 from payments.signing import (
@@ -299,6 +301,17 @@ class AlipayIntl(ProviderBase):
     def signature_valid(self, message: SignedMessage, request: RawRequest) -> bool:
         return rsa_verify(self._alipay_key, message.signed, message.signature, self.settings.sign_hash)
 
+    def signature_candidates(self, message: SignedMessage, request: RawRequest) -> Iterable[Candidate]:
+        return rsa_candidates(
+            self.label,
+            message.signed,
+            message.signature,
+            provider_key=self._alipay_key,
+            hash_name=self.settings.sign_hash,
+            own_private_key=self._private_key,
+            fix="set `sign_hash` to RSA2 (SHA256) or RSA (SHA1), as Alipay's console shows for your account",
+        )
+
     def notification_from(self, message: SignedMessage) -> Statement:
         # Verified: from here on, Alipay said it. reqTime's age is not checked: Alipay retries one
         # result for ~25 h, and a replayed genuine notification only repeats what Alipay said, which
@@ -375,6 +388,21 @@ class AlipayIntl(ProviderBase):
         head["reserve"] = "{}"
         text, signature = self._signed_text({"head": head, "body": {"resultInfo": dict(info)}})
         return RawResponse(status, '{"response":' + text + ',"signature":"' + signature + '"}', JSON_UTF8)
+
+    # -- the configuration, for the doctor --------------------------------------------------------
+    def key_pair(self) -> tuple[Any, Any]:
+        return self._private_key, self._alipay_key
+
+    def signing(self) -> tuple[str, str]:
+        if self.settings.sign_hash == "SHA1":
+            return "warn", "sign_hash RSA (SHA1withRSA): keep it only if Alipay's console says RSA for you"
+        return "ok", "sign_hash RSA2 (SHA256withRSA)"
+
+    def environment(self) -> tuple[str, str]:
+        host = urlsplit(self.settings.base_url).netloc
+        return self.environment_of(
+            self.settings.base_url, {host: "Alipay's gateway"} if host.endswith(".alipay.com") else {}
+        )
 
     # -- status pull -----------------------------------------------------------------------------
     def query(self, order: Order) -> Statement | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
@@ -44,8 +44,10 @@ from payments.providers.capabilities import (
     RefundReporting,
     wallet_order,
 )
+from payments.providers.diagnosis import Candidate, rsa_candidates
 from payments.providers.settings import ProviderSettings
 from payments.redact import redact
+from payments.refusals import BODY_ALTERED, PATH_MISMATCH
 from payments.signing import (
     check_rsa_private_key,
     check_rsa_public_key,
@@ -185,6 +187,7 @@ class Antom(ProviderBase):
     name: ClassVar[str] = "antom"
     label: ClassVar[str] = "Antom"
     settings_model: ClassVar[type[ProviderSettings]] = AntomSettings
+    notification_headers: ClassVar[frozenset[str]] = frozenset({"client-id", "request-time", "signature"})
     documented_capabilities: ClassVar[Capabilities] = Capabilities(
         currencies=ANY_CURRENCY,  # the merchant's contract with Antom decides
         max_amount=None,
@@ -329,6 +332,42 @@ class Antom(ProviderBase):
     def signature_valid(self, message: SignedMessage, request: RawRequest) -> bool:
         return rsa_verify(self._antom_key, message.signed, message.signature)
 
+    # -- the doctor's candidates (after a refusal only) --------------------------------------------
+    def signature_candidates(self, message: SignedMessage, request: RawRequest) -> Iterable[Candidate]:
+        yield from rsa_candidates(
+            self.label,
+            message.signed,
+            message.signature,
+            provider_key=self._antom_key,
+            hash_name="SHA256",
+            own_private_key=self._private_key,
+            fix="Antom signs with SHA256withRSA (RSA256) only: the sender is a tool, not Antom",
+        )
+        if " " in message.signature:
+            repaired = message.signature.replace(" ", "+")
+            yield Candidate(
+                BODY_ALTERED,
+                "the signature verifies once its spaces are read as '+': the signature header's value "
+                "was not URL-encoded by the sender, or was decoded twice on the way",
+                lambda: rsa_verify(self._antom_key, message.signed, repaired),
+            )
+        expected = urlsplit(request.url).path
+        client_id = request.header("client-id") or ""
+        moment = request.header("request-time") or ""
+        for path in _other_paths(expected, request.received_path):
+            content = signed_content(path, client_id, moment, request.body)
+            yield Candidate(
+                PATH_MISMATCH,
+                f"Antom signed `POST {path}`, but the notify URL we give Antom has the path `{expected}`: "
+                + (
+                    "the notify URL carries a stage or base path that the URL Antom calls does not; "
+                    if len(path) < len(expected)
+                    else "the URL Antom calls has a prefix (a stage or a base-path mapping) ours lacks; "
+                )
+                + "set PublicBaseUrl to exactly the base URL Antom calls",
+                lambda content=content: rsa_verify(self._antom_key, content, message.signature),  # type: ignore[misc]
+            )
+
     def notification_from(self, message: SignedMessage) -> Statement:
         fields = message.fields
         if fields["client-id"] != self.settings.client_id:
@@ -412,6 +451,31 @@ class Antom(ProviderBase):
         if error is None:
             return RawResponse(200, ACK_BODY, "application/json")
         return super().acknowledge(notification, error)
+
+    # -- the configuration, for the doctor --------------------------------------------------------
+    def key_pair(self) -> tuple[Any, Any]:
+        return self._private_key, self._antom_key
+
+    def signing(self) -> tuple[str, str]:
+        return "ok", "RSA256 (SHA256withRSA) over 'POST <path>\\n<client-id>.<time>.<body>', both ways"
+
+    def environment(self) -> tuple[str, str]:
+        host = urlsplit(self.settings.base_url).netloc
+        kind = "sandbox" if self._prefix == SANDBOX_PATH else "live"
+        where = f"{kind} client id: calls go to {host}{self._prefix}…"
+        if host.startswith(("127.0.0.1", "localhost")) or host.endswith(".alipay.com"):
+            return "ok", where
+        return "warn", f"{where}; {host} is not an Antom host"
+
+    def signed_notify_path(self, url: str) -> str | None:
+        return urlsplit(url).path
+
+    def reply_time(self, reply: HttpResponse) -> datetime | None:
+        moment = {name.lower(): value for name, value in reply.headers.items()}.get("response-time")
+        try:
+            return datetime.fromisoformat(moment) if moment else None
+        except ValueError:
+            return None
 
     # -- status pull -------------------------------------------------------------------------------
     def query(self, order: Order) -> Statement | None:
@@ -606,6 +670,21 @@ class Antom(ProviderBase):
 
 
 # -- fields ------------------------------------------------------------------------------------------
+def _other_paths(expected: str, received: str) -> list[str]:
+    """Paths a notification may have been signed over instead of `expected`: the one the function saw,
+    `expected` without its first segment (a stage Antom never saw) or with a usual stage before it,
+    and with or without a trailing slash."""
+    segments = expected.strip("/").split("/")
+    found = [received, "/" + "/".join(segments[1:]), "/" + "/".join(segments[-2:])]
+    found += [f"/{stage}{expected}" for stage in ("Prod", "prod", "Stage", "stage", "v1", "dev", "api")]
+    found += [expected.rstrip("/"), expected.rstrip("/") + "/"]
+    unique: list[str] = []
+    for path in found:
+        if path and path != "/" and path != expected and path not in unique:
+            unique.append(path)
+    return unique
+
+
 def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object whose keys are each given once: with a repeat, which value was meant?"""
     found = dict(pairs)

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
+from collections.abc import Iterable
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import quote
 
@@ -47,8 +51,10 @@ from payments.providers.base import (
     SignedMessage,
 )
 from payments.providers.capabilities import TERMINAL_TYPES, RefundReporting, order_wallet
+from payments.providers.diagnosis import Candidate
 from payments.providers.settings import ProviderSettings
 from payments.redact import redact
+from payments.refusals import SIGNED_WITH_OTHER_HASH
 from payments.signing import constant_time_equal, hmac_sha512_hex
 
 if TYPE_CHECKING:
@@ -133,6 +139,7 @@ class MultiSafepay(ProviderBase):
     name: ClassVar[str] = "multisafepay"
     label: ClassVar[str] = "MultiSafepay"
     settings_model: ClassVar[type[ProviderSettings]] = MultiSafepaySettings
+    notification_headers: ClassVar[frozenset[str]] = frozenset({"auth"})
     notification_methods: ClassVar[frozenset[str]] = frozenset({"POST", "GET"})
     ok_body: ClassVar[str] = "OK"  # MultiSafepay looks for "OK" in the first 100 characters
     documented_capabilities: ClassVar[Capabilities] = Capabilities(
@@ -296,6 +303,38 @@ class MultiSafepay(ProviderBase):
     def signature_valid(self, message: SignedMessage, request: RawRequest) -> bool:
         return constant_time_equal(hmac_sha512_hex(self._key.encode(), message.signed), message.signature)
 
+    # -- the doctor's candidates (after a refusal only) --------------------------------------------
+    def signature_candidates(self, message: SignedMessage, request: RawRequest) -> Iterable[Candidate]:
+        yield Candidate(
+            SIGNED_WITH_OTHER_HASH,
+            "the Auth header is an HMAC-SHA256 of the body, not the HMAC-SHA512 MultiSafepay signs with: "
+            "the sender is a tool or a proxy re-signing notifications, not MultiSafepay",
+            lambda: constant_time_equal(
+                hmac.new(self._key.encode(), message.signed, hashlib.sha256).hexdigest(), message.signature
+            ),
+        )
+
+    def stale_explanation(self, request: RawRequest, rejection: NotificationRejected) -> str:
+        stamp = _auth_timestamp(request.header("auth"))
+        if stamp is None:
+            return super().stale_explanation(request, rejection)
+        age = int(request.now.timestamp()) - stamp
+        genuine = self._message_or_none(_arrived_at(request, stamp))
+        proven = (
+            " It is MultiSafepay's own signature: a late delivery, or this server's clock is off."
+            if genuine is not None and self.signature_valid(genuine, request)
+            else " Its signature does not hold either."
+        )
+        if age > 0:
+            return (
+                f"the Auth timestamp is {age} s old; MultiSafepay's limit is {SIGNATURE_MAX_AGE_S} s "
+                f"({age - SIGNATURE_MAX_AGE_S} s too old).{proven}"
+            )
+        return (
+            f"the Auth timestamp is {-age} s in the future; at most {SIGNATURE_MAX_SKEW_S} s of clock skew "
+            f"is allowed.{proven} Check this server's clock (NTP)."
+        )
+
     def notification_from(self, message: SignedMessage) -> Statement:
         claimed = message.claimed_order_id
         data = _json_object(message.fields["body"], claimed)
@@ -335,6 +374,16 @@ class MultiSafepay(ProviderBase):
             payload=redact(data),
             payment_url=payment_url,
             action=_redirect(payment_url),
+        )
+
+    # -- the configuration, for the doctor --------------------------------------------------------
+    def signing(self) -> tuple[str, str]:
+        return "ok", "notifications: HMAC-SHA512 of '<timestamp>:<body>' with the API key; calls: the API key"
+
+    def environment(self) -> tuple[str, str]:
+        return self.environment_of(
+            self.settings.base_url,
+            {"testapi.multisafepay.com": "the test environment", "api.multisafepay.com": "live"},
         )
 
     # -- status pull -----------------------------------------------------------------------------
@@ -469,6 +518,20 @@ class MultiSafepay(ProviderBase):
             attributes = [str(err.get("attribute")) for err in parsed["errors"] if isinstance(err, dict)]
             return "validation", f"{parsed.get('message') or 'invalid'}: {', '.join(attributes)}"[:500]
         return f"http_{reply.status}", "unexpected reply"
+
+
+def _auth_timestamp(header: str | None) -> int | None:
+    """The Unix time in an Auth header, if it has one (for explaining a refusal)."""
+    try:
+        stamp = base64.b64decode((header or "").strip(), validate=True).decode("ascii").partition(":")[0]
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return int(stamp) if stamp.isdigit() and len(stamp) < 20 else None
+
+
+def _arrived_at(request: RawRequest, moment: int) -> RawRequest:
+    """`request` as if it had arrived at Unix time `moment`."""
+    return replace(request, now=datetime.fromtimestamp(moment, UTC))
 
 
 def _legacy_get(claimed: str | None, timestamp: str | None) -> Statement:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import parse_qsl, urlencode
 
@@ -50,6 +50,7 @@ from payments.providers.base import (
     SignedMessage,
 )
 from payments.providers.capabilities import ANY_CURRENCY, RefundReporting
+from payments.providers.diagnosis import Candidate, rsa_candidates
 from payments.providers.settings import ProviderSettings
 from payments.redact import redact
 from payments.signing import (
@@ -226,6 +227,21 @@ class UseePay(ProviderBase):
         # A signature that travelled through a query string may have had its '+' turned into ' '.
         return rsa_verify(self._public_key, text, received.replace(" ", "+"), "SHA256")
 
+    # -- the configuration, for the doctor --------------------------------------------------------
+    def key_pair(self) -> tuple[Any, Any]:
+        return self._private_key, self._public_key
+
+    def signing(self) -> tuple[str, str]:
+        if self.settings.sign_type == "MD5":
+            return "ok", "sign_type MD5: MD5 of the sorted fields with your MD5 key, both ways"
+        return "ok", "sign_type RSA: SHA256withRSA, your key signs, UseePay's verifies"
+
+    def environment(self) -> tuple[str, str]:
+        return self.environment_of(
+            self.settings.base_url,
+            {"pay-gateway1.uat.useepay.com": "the sandbox (UAT)", "pay-gateway.useepay.com": "live"},
+        )
+
     # -- create ----------------------------------------------------------------------------------
     def check_order(self, request: CreateOrderRequest) -> None:
         def invalid(field: str, message: str, code: str = "invalid_field") -> ValidationFailed:
@@ -329,6 +345,19 @@ class UseePay(ProviderBase):
 
     def signature_valid(self, message: SignedMessage, request: RawRequest) -> bool:
         return self._signature_matches(message.signed, message.signature.strip())
+
+    def signature_candidates(self, message: SignedMessage, request: RawRequest) -> Iterable[Candidate]:
+        if self.settings.sign_type != "RSA":
+            return ()  # MD5 with the shared key has no other hash or key pair to try
+        return rsa_candidates(
+            self.label,
+            message.signed,
+            message.signature.strip().replace(" ", "+"),
+            provider_key=self._public_key,
+            hash_name="SHA256",
+            own_private_key=self._private_key,
+            fix="UseePay signs with SHA256withRSA: the sender is not UseePay, or signs with an old tool",
+        )
 
     def notification_from(self, message: SignedMessage) -> Statement:
         # Only what was signed: blank fields are not part of the string to sign.
