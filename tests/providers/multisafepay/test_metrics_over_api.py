@@ -129,6 +129,7 @@ def test_what_the_alarms_and_the_dashboard_read_is_what_the_handlers_emit(
         assert api.request("GET", "/orders?q=metrics-1").status == 200  # the operator's reads
         first_invocation()
         assert api.request("GET", "/console", api_key=None).status == 200  # and the console
+        first_invocation()
         assert api.request("GET", "/notifications/rejected").status == 200  # the doctor's function
     finally:
         receiver.stop()
