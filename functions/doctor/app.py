@@ -11,9 +11,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payments import coldstart, doctor, snapstart, web
-from payments.request_body import parse_empty_body
 from payments.clock import iso
 from payments.refused_queries import rejected_page
+from payments.request_body import parse_empty_body
 
 snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
 logger = Logger()
