@@ -7,6 +7,8 @@ needed before a request asks for it.
 - pydantic: the provider settings load with the first adapter a request builds
   (payments/providers/settings.py), the request models in the routes that read one.
 - requests and cryptography: with the first provider call, and only for providers that sign with RSA.
+- the doctor's diagnosis of a refused notification (payments/providers/diagnosis.py, and the refusal
+  codes of payments/refusals.py): on the refusal path only.
 
 And every handler ends its init with `coldstart.init_done()`: in Lambda the garbage collector is paused
 while init runs (payments/coldstart.py), and a handler that forgot would leave it off for good.
@@ -30,6 +32,8 @@ NOT_AT_INIT = (
     "aws_lambda_powertools.utilities.parameters",
     "requests",
     "cryptography",
+    "payments.providers.diagnosis",
+    "payments.refusals",
 )
 TEMPLATE = Template()
 FUNCTIONS = {spec.logical_id: spec for spec in TEMPLATE.functions()}

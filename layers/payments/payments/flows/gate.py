@@ -38,7 +38,6 @@ from payments.facts import (
 from payments.ledger import Refund
 from payments.money import Money
 from payments.orders import LEDGER_STATUSES, UNPAID_FINAL, Order, OrderStatus
-from payments.refusals import OTHER_PROVIDER, UNKNOWN_ORDER, Diagnosis, default_explanation
 
 logger = Logger()
 
@@ -46,6 +45,8 @@ logger = Logger()
 def check_owner(order: Order | None, provider_name: str, statement: Statement) -> Order:
     """The order a verified statement is about, if we hold it for that provider."""
     if order is None or order.provider != provider_name:
+        from payments.refusals import OTHER_PROVIDER, UNKNOWN_ORDER, Diagnosis, default_explanation
+
         # One answer to the provider either way; the merchant is told which (payments/refusals.py).
         diagnosis = (
             Diagnosis(UNKNOWN_ORDER, default_explanation(UNKNOWN_ORDER, provider_name, ""))

@@ -21,12 +21,14 @@ from payments.http import HttpClient, HttpResponse
 from payments.ledger import Refund, provider_refund_key
 from payments.orders import Order
 from payments.providers.capabilities import Capabilities
-from payments.providers.diagnosis import MAX_DIAGNOSED_BODY, Candidate, altered_body, body_alterations
-from payments.refusals import MALFORMED, REASON_CODES, SIGNATURE_INVALID, Diagnosis, default_explanation
 
+# The doctor's code (payments/refusals.py, payments/providers/diagnosis.py) is imported by the refusal
+# path only: a genuine notification and a function's init never load it.
 if TYPE_CHECKING:
     from payments.api import CreateOrderRequest
+    from payments.providers.diagnosis import Candidate
     from payments.providers.settings import ProviderSettings  # pydantic: loaded with an adapter
+    from payments.refusals import Diagnosis
 
 __all__ = [
     "CallContext",
@@ -243,6 +245,14 @@ class ProviderBase:
         """Why `request` was refused, in words with the fix. Tries this provider's candidates (its
         `signature_candidates`, then known alterations of the body) on a refused notification only, and
         never accepts it: the refusal stands whatever is found."""
+        from payments.refusals import (
+            MALFORMED,
+            REASON_CODES,
+            SIGNATURE_INVALID,
+            Diagnosis,
+            default_explanation,
+        )
+
         if rejection.diagnosis is not None:  # the refuser knew (the gate: which order, whose)
             return rejection.diagnosis
         code = REASON_CODES.get(rejection.reason, MALFORMED)
@@ -255,6 +265,9 @@ class ProviderBase:
         return Diagnosis(code, default_explanation(code, self.label, rejection.message))
 
     def _first_candidate(self, request: RawRequest) -> Diagnosis | None:
+        from payments.providers.diagnosis import MAX_DIAGNOSED_BODY, altered_body, body_alterations
+        from payments.refusals import Diagnosis
+
         if len(request.body) > MAX_DIAGNOSED_BODY:
             return None
         message = self._message_or_none(request)
@@ -282,6 +295,8 @@ class ProviderBase:
 
     def stale_explanation(self, request: RawRequest, rejection: NotificationRejected) -> str:
         """A signed timestamp out of tolerance, saying by how much (providers that bound it)."""
+        from payments.refusals import REASON_CODES, default_explanation
+
         return default_explanation(REASON_CODES["stale_signature"], self.label, rejection.message)
 
     # -- the configuration as the doctor sees it (payments/doctor.py) ---------------------------------

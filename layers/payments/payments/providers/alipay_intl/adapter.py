@@ -45,7 +45,6 @@ from payments.providers.base import (
     SignedMessage,
 )
 from payments.providers.capabilities import ANY_CURRENCY, TERMINAL_TYPES, RefundReporting
-from payments.providers.diagnosis import Candidate, rsa_candidates
 from payments.providers.settings import ProviderSettings
 from payments.redact import redact
 from payments.signing import (
@@ -59,6 +58,7 @@ from payments.signing import (
 
 if TYPE_CHECKING:
     from payments.api import CreateOrderRequest
+    from payments.providers.diagnosis import Candidate
 
 logger = Logger()
 
@@ -302,6 +302,8 @@ class AlipayIntl(ProviderBase):
         return rsa_verify(self._alipay_key, message.signed, message.signature, self.settings.sign_hash)
 
     def signature_candidates(self, message: SignedMessage, request: RawRequest) -> Iterable[Candidate]:
+        from payments.providers.diagnosis import rsa_candidates  # the refusal path only
+
         return rsa_candidates(
             self.label,
             message.signed,

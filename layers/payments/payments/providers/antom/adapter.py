@@ -44,10 +44,8 @@ from payments.providers.capabilities import (
     RefundReporting,
     wallet_order,
 )
-from payments.providers.diagnosis import Candidate, rsa_candidates
 from payments.providers.settings import ProviderSettings
 from payments.redact import redact
-from payments.refusals import BODY_ALTERED, PATH_MISMATCH
 from payments.signing import (
     check_rsa_private_key,
     check_rsa_public_key,
@@ -59,6 +57,7 @@ from payments.signing import (
 
 if TYPE_CHECKING:
     from payments.api import CreateOrderRequest
+    from payments.providers.diagnosis import Candidate
 
 logger = Logger()
 
@@ -334,6 +333,9 @@ class Antom(ProviderBase):
 
     # -- the doctor's candidates (after a refusal only) --------------------------------------------
     def signature_candidates(self, message: SignedMessage, request: RawRequest) -> Iterable[Candidate]:
+        from payments.providers.diagnosis import Candidate, rsa_candidates  # the refusal path only
+        from payments.refusals import BODY_ALTERED, PATH_MISMATCH
+
         yield from rsa_candidates(
             self.label,
             message.signed,

@@ -51,14 +51,13 @@ from payments.providers.base import (
     SignedMessage,
 )
 from payments.providers.capabilities import TERMINAL_TYPES, RefundReporting, order_wallet
-from payments.providers.diagnosis import Candidate
 from payments.providers.settings import ProviderSettings
 from payments.redact import redact
-from payments.refusals import SIGNED_WITH_OTHER_HASH
 from payments.signing import constant_time_equal, hmac_sha512_hex
 
 if TYPE_CHECKING:
     from payments.api import CreateOrderRequest
+    from payments.providers.diagnosis import Candidate
 
 # Every order status word MultiSafepay documents -> our unified status.
 STATUS_TABLE: dict[str, OrderStatus] = {
@@ -305,6 +304,9 @@ class MultiSafepay(ProviderBase):
 
     # -- the doctor's candidates (after a refusal only) --------------------------------------------
     def signature_candidates(self, message: SignedMessage, request: RawRequest) -> Iterable[Candidate]:
+        from payments.providers.diagnosis import Candidate  # the refusal path only
+        from payments.refusals import SIGNED_WITH_OTHER_HASH
+
         yield Candidate(
             SIGNED_WITH_OTHER_HASH,
             "the Auth header is an HMAC-SHA256 of the body, not the HMAC-SHA512 MultiSafepay signs with: "

@@ -50,7 +50,6 @@ from payments.providers.base import (
     SignedMessage,
 )
 from payments.providers.capabilities import ANY_CURRENCY, RefundReporting
-from payments.providers.diagnosis import Candidate, rsa_candidates
 from payments.providers.settings import ProviderSettings
 from payments.redact import redact
 from payments.signing import (
@@ -65,6 +64,7 @@ from payments.signing import (
 
 if TYPE_CHECKING:
     from payments.api import CreateOrderRequest
+    from payments.providers.diagnosis import Candidate
 
 # resultCode -> unified status, for payments.
 STATUS_TABLE: dict[str, OrderStatus] = {
@@ -347,6 +347,8 @@ class UseePay(ProviderBase):
         return self._signature_matches(message.signed, message.signature.strip())
 
     def signature_candidates(self, message: SignedMessage, request: RawRequest) -> Iterable[Candidate]:
+        from payments.providers.diagnosis import rsa_candidates  # the refusal path only
+
         if self.settings.sign_type != "RSA":
             return ()  # MD5 with the shared key has no other hash or key pair to try
         return rsa_candidates(
