@@ -13,6 +13,12 @@ A stream batch is sent in batches: EventBridge `PutEvents` and SQS `SendMessageB
 entries a call, in the records' order. Either answers per entry; the first record with an entry not
 taken (or not kept, or not sent) is the batch's failure, and nothing of the records after it is sent:
 the stream gives them again from that record on (functions/publish_events/app.py).
+
+A batch's events are kept (one transaction each) for several orders at once, each order's events one
+after another in its records' order: one at a time, a stream shard's batch would wait a transaction's
+round trip per event, about the rate at which a partition's own writes produce events at a peak
+(docs/capacity.md, "The publisher"). Lambda's ParallelizationFactor would not keep one order's events
+in order: on a DynamoDB stream it keeps order per item, and each audit event is an item of its own.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,6 +43,7 @@ from payments.store.order_items import EVENT_PREFIX, event_from_item
 # PutEvents and SendMessageBatch: at most 10 entries a call (each event's body is far below the
 # calls' 256 KB and 1 MiB request limits: payments/outbox/merchant_events.py bounds what it carries).
 ENTRIES_PER_CALL = 10
+KEEPERS = 8  # orders whose events are kept at once (threads; botocore's clients are thread-safe)
 
 
 class PublishFailed(Exception):
@@ -108,7 +116,7 @@ class EventPublisher:
         """Publish what a stream batch's records stand for: each event kept, then put on the bus and
         queued for the webhook ENTRIES_PER_CALL at a time, in the records' order."""
         moment = now or utc_now()
-        outgoing: list[_Outgoing] = []
+        planned: list[_Outgoing] = []
         failed_from: int | None = None
         reason = ""
         for position, record in enumerate(records):
@@ -116,20 +124,49 @@ class EventPublisher:
             if image is None:
                 continue
             try:
-                for event in events_of(image):
-                    # Stamped just before the write: GET /events lists only what was stamped before its
-                    # settle window, by when every such write has landed (payments/outbox/event_queries.py).
-                    body = event.body()
-                    self.store.put(event.id, event.order_id, event.type, body, moment, stored_at=utc_now())
-                    outgoing.append(_Outgoing(position, event, body, event.id))
-            except (StoreUnavailable, KeyError, ValueError) as failure:
+                planned.extend(
+                    _Outgoing(position, event, event.body(), event.id) for event in events_of(image)
+                )
+            except (KeyError, ValueError) as failure:
                 failed_from, reason = position, f"not kept: {type(failure).__name__}"
-                outgoing = [entry for entry in outgoing if entry.record < position]
                 break
+        not_kept = self._keep(planned, moment)
+        if not_kept is not None and (failed_from is None or not_kept < failed_from):
+            failed_from, reason = not_kept, "not kept: StoreUnavailable"
+        outgoing = [entry for entry in planned if failed_from is None or entry.record < failed_from]
         sent, send_failed, send_reason = self._send(outgoing)
         if send_failed is not None:
             failed_from, reason = send_failed, send_reason
         return BatchOutcome(sent, failed_from, reason)
+
+    def _keep(self, planned: list[_Outgoing], moment: datetime) -> int | None:
+        """Keep the planned events, each order's in turn and the orders side by side; the record of the
+        first event not kept (None: all were). An order stops at its first failure; a later record kept
+        meanwhile is kept again, as a duplicate, when the stream gives it again."""
+        by_order: dict[str, list[_Outgoing]] = {}
+        for entry in planned:
+            by_order.setdefault(entry.event.order_id, []).append(entry)
+
+        def keep_in_turn(entries: list[_Outgoing]) -> int | None:
+            for entry in entries:
+                event = entry.event
+                try:
+                    # Stamped just before the write: GET /events lists only what was stamped before its
+                    # settle window, by when every such write has landed (payments/outbox/event_queries.py).
+                    self.store.put(
+                        event.id, event.order_id, event.type, entry.body, moment, stored_at=utc_now()
+                    )
+                except StoreUnavailable:
+                    return entry.record
+            return None
+
+        groups = list(by_order.values())
+        if len(groups) <= 1:
+            failures = [keep_in_turn(entries) for entries in groups]
+        else:
+            with ThreadPoolExecutor(max_workers=min(KEEPERS, len(groups))) as keepers:
+                failures = list(keepers.map(keep_in_turn, groups))
+        return min((failed for failed in failures if failed is not None), default=None)
 
     def publish(self, event: MerchantEvent, now: datetime, *, again: bool = False) -> None:
         """One event: kept (unless sent `again`), on the bus, queued for the webhook."""
