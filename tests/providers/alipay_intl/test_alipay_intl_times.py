@@ -16,7 +16,14 @@ from payments.money import Money
 from payments.orders import OrderStatus
 from payments.providers.alipay_intl.adapter import AlipayIntl
 from payments.providers.base import RefundContext
-from tests.providers.alipay_intl.fixtures import NOW, context_for, create_request, make_adapter, order_for
+from tests.providers.alipay_intl.fixtures import (
+    NOTIFY_URL,
+    NOW,
+    context_for,
+    create_request,
+    make_adapter,
+    order_for,
+)
 from tests.providers.alipay_intl.test_alipay_intl_notifications import raw
 from tests.support.sandbox_client import SandboxHttp
 
@@ -77,7 +84,7 @@ def test_a_refund_carries_its_refund_time(monkeypatch: pytest.MonkeyPatch) -> No
     order.provider_reference = http.sandbox.orders["t-1"]["acquirementId"]
     key = adapter.refund_key("t-1", "r-1")
     refund = Refund("r-1", "t-1", Money(300, "EUR"), RefundStatus.UNKNOWN, MERCHANT, key, "t", "t")
-    answer = adapter.refund(order, refund, RefundContext(None, NOW))
+    answer = adapter.refund(order, refund, RefundContext(NOTIFY_URL, NOW))
     [fact] = answer.facts
     assert isinstance(fact, RefundFact)
     assert (fact.status, fact.occurred_at) == (
