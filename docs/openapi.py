@@ -166,6 +166,10 @@ def _schemas() -> dict[str, Any]:
             "flags": {"type": "array", "items": {"type": "string"}},
             "reason": {"type": "string"},
             "refund": {"$ref": REF.format(model="Refund")},
+            "occurred_at": {
+                "type": "string",
+                "description": "when the provider says the money moved, if it says (`at`: when recorded)",
+            },
             "payload": {"type": "object"},
         },
     }
@@ -787,7 +791,17 @@ def operator_schemas() -> dict[str, Any]:
         "DailyReport": {
             "type": "object",
             "additionalProperties": False,
-            "required": ["date", "time_zone", "from", "to", "final", "late_facts", "lines", "totals"],
+            "required": [
+                "date",
+                "time_zone",
+                "from",
+                "to",
+                "final",
+                "changes",
+                "late_facts",
+                "lines",
+                "totals",
+            ],
             "properties": {
                 "date": {"type": "string", "format": "date"},
                 "time_zone": {"type": "string"},
@@ -795,9 +809,17 @@ def operator_schemas() -> dict[str, Any]:
                 "to": {"type": "string", "description": "the next day's start (not included)"},
                 "final": {
                     "type": "boolean",
-                    "description": "the day ended more than 10 minutes ago: its lines no longer change",
+                    "description": "the day ended more than 10 minutes ago: from then on only a late fact "
+                    "for the day adds a line",
                 },
-                "late_facts": {"type": "integer", "description": "lines written after the day had ended"},
+                "changes": {
+                    "type": "string",
+                    "description": "in words: whether the report may still change, and how",
+                },
+                "late_facts": {
+                    "type": "integer",
+                    "description": "lines recorded after the report became final (late: true)",
+                },
                 "lines": {
                     "type": "array",
                     "items": {
@@ -805,6 +827,7 @@ def operator_schemas() -> dict[str, Any]:
                         "additionalProperties": False,
                         "required": [
                             "time",
+                            "recorded_at",
                             "order_id",
                             "provider",
                             "provider_reference",
@@ -814,14 +837,25 @@ def operator_schemas() -> dict[str, Any]:
                             "late",
                         ],
                         "properties": {
-                            "time": {"type": "string", "description": "ISO 8601 in the time zone asked"},
+                            "time": {
+                                "type": "string",
+                                "description": "when the money moved, ISO 8601 in the time zone asked: the "
+                                "provider's time when it states one, else when the fact was recorded",
+                            },
+                            "recorded_at": {
+                                "type": "string",
+                                "description": "when the fact was recorded, ISO 8601 in the time zone asked",
+                            },
                             "order_id": {"type": "string"},
                             "provider": {"type": "string"},
                             "provider_reference": _nullable({"type": "string"}),
                             "wallet": _nullable({"type": "string"}),
                             "type": {"type": "string", "enum": list(MOVEMENT_TYPES)},
                             "amount": amount,
-                            "late": {"type": "boolean"},
+                            "late": {
+                                "type": "boolean",
+                                "description": "recorded after the day had ended and settled (10 minutes)",
+                            },
                         },
                     },
                 },
@@ -884,8 +918,10 @@ def operator_operations(responses: Any) -> dict[tuple[str, str], dict[str, Any]]
             "operationId": "dailyReport",
             "summary": "A day's money: every payment, late payment, refund and chargeback, and the totals",
             "description": (
-                "One line per money movement recorded in the day (midnight to midnight in time_zone), "
+                "One line per money movement of the day (midnight to midnight in time_zone), by the "
+                "provider's time of it when the provider states one, else by when it was recorded; "
                 "from the audit events written with each change; totals per provider and currency. "
+                "A fact recorded after the day settled is a late line, counted in late_facts. "
                 "format=csv: a header row, ISO times, amounts in major units with the currency's "
                 "decimals, UTF-8."
             ),

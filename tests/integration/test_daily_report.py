@@ -1,22 +1,30 @@
 """GET /reports/daily through the real handlers and moto: payments and refunds made through the API and
 the provider's sandbox are the day's lines, the totals are the sum of the lines, the CSV is what a
-finance tool reads; a day is cut at midnight of the asked time zone; a line written after its day
-ended is reported as late; bad parameters are 422s naming the field."""
+finance tool reads; a day is cut at midnight of the asked time zone; a line is on the day of the
+provider's time of it (a payment made at 23:55 and notified, or found by the reconciler, at 00:20),
+and one recorded after its day settled is reported as late; bad parameters are 422s naming the field."""
 
 from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import responses
 
 from local.testing import kit_of
 from payments.clock import iso
-from payments.engine import Plan
+from payments.engine import Engine, Plan, event, statement_event
+from payments.facts import PaymentFact, Statement
+from payments.flows import gate
+from payments.flows.reconcile import ReconcileFlow
+from payments.money import Money
 from payments.orders import OrderEvent, OrderStatus
+from payments.providers.capabilities import Capabilities
 from payments.store import orders as orders_module
 from payments.store.orders import OrdersStore
 from payments.store.table import Table
@@ -24,8 +32,9 @@ from tests.conftest import Stack
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
 from tests.support.orders import stored_order
-from tests.support.providers import ANY_PROVIDER, mount
+from tests.support.providers import ANY_PROVIDER, capabilities_with, mount
 from tests.support.shop_kit import Shop
+from tests.support.store import history
 
 
 def report(api: Api, **query: str) -> dict[str, Any]:
@@ -50,7 +59,8 @@ def test_todays_payments_and_refunds_are_its_lines_and_the_totals_add_up(shop: S
     today = datetime.now(UTC).date().isoformat()
     body = report(api, date=today)
     lines = [(line["order_id"], line["type"], line["amount"]["value"]) for line in body["lines"]]
-    assert lines == [("d-1", "payment", 1250), ("d-2", "payment", 800), ("d-1", "refund", 450)]
+    # In time order; the provider's times may be whole seconds, and lines of one second go by order id.
+    assert sorted(lines) == [("d-1", "payment", 1250), ("d-1", "refund", 450), ("d-2", "payment", 800)]
     assert [line["time"] for line in body["lines"]] == sorted(line["time"] for line in body["lines"])
     assert all(line["provider"] == ANY_PROVIDER and line["wallet"] == "alipay_cn" for line in body["lines"])
     assert body["lines"][0]["provider_reference"] == shop.read("d-1")["provider_reference"]
@@ -81,13 +91,16 @@ def test_todays_payments_and_refunds_are_its_lines_and_the_totals_add_up(shop: S
         "type",
         "amount",
         "currency",
+        "recorded_at",
+        "late",
     ]
-    assert [(row[1], row[5], row[6], row[7]) for row in rows[1:]] == [
-        ("d-1", "payment", "12.50", "EUR"),
-        ("d-2", "payment", "8.00", "EUR"),
-        ("d-1", "refund", "4.50", "EUR"),
+    assert sorted((row[1], row[5], row[6], row[7], row[9]) for row in rows[1:]) == [
+        ("d-1", "payment", "12.50", "EUR", "false"),
+        ("d-1", "refund", "4.50", "EUR", "false"),
+        ("d-2", "payment", "8.00", "EUR", "false"),
     ]
     assert datetime.fromisoformat(rows[1][0]).tzinfo is not None
+    assert datetime.fromisoformat(rows[1][8]) >= datetime.fromisoformat(rows[1][0])
     # An earlier day has none of it.
     assert report(api, date=(datetime.now(UTC) - timedelta(days=2)).date().isoformat())["lines"] == []
 
@@ -137,25 +150,127 @@ def test_a_day_is_cut_at_midnight_of_the_time_zone_asked(api: Api, store: Orders
             )
         )
     )
-    assert rows[2][6:] == ["1500", "JPY"]  # yen have no decimals
+    assert rows[2][6:8] == ["1500", "JPY"]  # yen have no decimals
 
 
-def test_a_line_written_after_its_day_ended_is_reported_late(
+def test_a_line_written_after_its_day_ended_is_late_only_once_the_day_has_settled(
     api: Api, store: OrdersStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     written = datetime(2026, 11, 3, 10, 0, 1, tzinfo=UTC)
     monkeypatch.setattr(orders_module, "utc_now", lambda: written)
     paid_at(store, "on-time", datetime(2026, 11, 3, 10, 0, tzinfo=UTC))
-    before = report(api, date="2026-11-03")
-    # A commit stamped a minute before midnight that landed after it.
+    # A commit stamped a minute before midnight that landed after it, before the day settled.
     written = datetime(2026, 11, 4, 0, 0, 30, tzinfo=UTC)
-    paid_at(store, "landed-late", datetime(2026, 11, 3, 23, 59, tzinfo=UTC))
+    paid_at(store, "landed", datetime(2026, 11, 3, 23, 59, tzinfo=UTC))
+    before = report(api, date="2026-11-03")
+    # One stamped before midnight that landed after the day had settled.
+    written = datetime(2026, 11, 4, 0, 10, 1, tzinfo=UTC)
+    paid_at(store, "landed-late", datetime(2026, 11, 3, 23, 59, 30, tzinfo=UTC))
     after = report(api, date="2026-11-03")
     assert (before["late_facts"], after["late_facts"]) == (0, 1)
     assert [(line["order_id"], line["late"]) for line in after["lines"]] == [
         ("on-time", False),
+        ("landed", False),
         ("landed-late", True),
     ]
+    assert after["lines"][2]["recorded_at"] == "2026-11-04T00:10:01+00:00"
+    assert after["final"] is True
+    assert after["changes"] == before["changes"]  # what may change a final report: a late line
+
+
+# -- the provider's time: a payment made before midnight and reported after it --------------------------
+DAY = "2026-11-05"
+MADE = datetime(2026, 11, 5, 23, 55, tzinfo=UTC)  # the provider's payment time
+NOTIFIED = datetime(2026, 11, 6, 0, 20, tzinfo=UTC)  # when it told us (or we asked)
+
+
+def pending(store: OrdersStore, order_id: str) -> None:
+    order = stored_order(order_id, MADE - timedelta(minutes=10), provider=ANY_PROVIDER)
+    order.status = OrderStatus.PENDING
+    assert store.create(order, event("order_created", "merchant", MADE - timedelta(minutes=10))) is None
+
+
+def paid_statement(order_id: str, occurred_at: datetime | None) -> Statement:
+    fact = PaymentFact(OrderStatus.PAID, Money(1000, "EUR"), occurred_at)
+    return Statement(order_id=order_id, facts=(fact,), provider_status="paid", verified_by="test")
+
+
+def notified(store: OrdersStore, statement: Statement) -> None:
+    """What the notification flow does with a verified statement: the gate, then one commit."""
+    found = store.get_with_refunds(statement.order_id)
+    assert found is not None
+    template = statement_event("notification", "notification", statement, NOTIFIED)
+    Engine(store, lambda: NOTIFIED).run(
+        *found, template, lambda plan: gate.admit(plan, statement, provider=ANY_PROVIDER)
+    )
+
+
+def test_a_payment_made_at_2355_and_notified_at_0020_is_a_late_line_of_its_own_day(
+    api: Api, store: OrdersStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(orders_module, "utc_now", lambda: NOTIFIED + timedelta(milliseconds=50))
+    paid_at(store, "same-day", datetime(2026, 11, 5, 9, 0, tzinfo=UTC))
+    before = report(api, date=DAY)
+    pending(store, "made-at-2355")
+    pending(store, "no-time")
+    notified(store, paid_statement("made-at-2355", MADE.astimezone(ZoneInfo("Asia/Shanghai"))))
+    notified(store, paid_statement("no-time", None))  # a provider that states no time: filed at 00:20
+    after = report(api, date=DAY)
+    assert [(line["order_id"], line["late"]) for line in after["lines"]] == [
+        ("same-day", True),  # paid_at records now: after its day too
+        ("made-at-2355", True),
+    ]
+    line = after["lines"][1]
+    assert (line["time"], line["recorded_at"]) == ("2026-11-05T23:55:00+00:00", "2026-11-06T00:20:00+00:00")
+    assert (before["late_facts"], after["late_facts"]) == (1, 2)
+    (total,) = after["totals"]
+    assert (total["gross_paid"], total["lines"]) == (2000, 2)  # the late payment counts
+    assert sum(line["amount"]["value"] for line in after["lines"]) == total["gross_paid"]
+    in_shanghai = report(api, date="2026-11-06", time_zone="Asia/Shanghai")  # 07:55 there
+    assert [line["time"] for line in in_shanghai["lines"]] == [
+        "2026-11-06T07:55:00+08:00",
+        "2026-11-06T08:20:00+08:00",
+    ]
+    next_day = report(api, date="2026-11-06")
+    assert [(line["order_id"], line["late"]) for line in next_day["lines"]] == [("no-time", False)]
+    rows = list(csv.reader(io.StringIO(api.request("GET", f"/reports/daily?date={DAY}&format=csv").body)))
+    assert rows[2][0] == "2026-11-05T23:55:00+00:00"
+    assert rows[2][8:] == ["2026-11-06T00:20:00+00:00", "true"]
+    _, events = history(store, "made-at-2355")
+    assert [(e.type, e.at, e.occurred_at) for e in events if e.to_status == OrderStatus.PAID] == [
+        ("notification", iso(NOTIFIED), iso(MADE))
+    ]
+
+
+@dataclass
+class AnsweringProvider:
+    """A provider whose status query says the order was paid at MADE."""
+
+    name: str = ANY_PROVIDER
+    capabilities: Capabilities = field(default_factory=capabilities_with)
+
+    def query(self, order: Any) -> Statement | None:
+        return paid_statement(order.order_id, MADE)
+
+
+class Directory:
+    def get(self, name: str) -> Any:
+        return AnsweringProvider()
+
+
+def test_a_payment_the_reconciler_finds_after_midnight_is_on_the_day_the_provider_made_it(
+    api: Api, store: OrdersStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(orders_module, "utc_now", lambda: NOTIFIED)
+    pending(store, "found-by-query")
+    flow = ReconcileFlow(store, Directory(), Engine(store, lambda: NOTIFIED))  # type: ignore[arg-type]
+    assert flow.run(10, lambda: 100.0, 1.0).changed == 1
+    body = report(api, date=DAY)
+    assert [(line["order_id"], line["time"], line["late"]) for line in body["lines"]] == [
+        ("found-by-query", "2026-11-05T23:55:00+00:00", True)
+    ]
+    assert (body["late_facts"], body["totals"][0]["gross_paid"]) == (1, 1000)
+    assert report(api, date="2026-11-06")["lines"] == []
 
 
 @pytest.mark.parametrize(

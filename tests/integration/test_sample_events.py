@@ -200,7 +200,9 @@ def test_samples_take_the_order_to_paid(
     assert [order["order_id"] for order in found.json()["orders"]] == [kit.sample_order_id]
     day = api.functions["OperatorReadsFunction"].invoke(load(f"{name}/daily_report.json"))
     assert day.status == 200, day.body
-    assert day.body.startswith("time,order_id,provider,provider_reference,wallet,type,amount,currency\r\n")
+    assert day.body.startswith(
+        "time,order_id,provider,provider_reference,wallet,type,amount,currency,recorded_at,late\r\n"
+    )
     refund_the_sample(api, sandbox, kit)
     then = getattr(provider_tests(name), "after_paid", None)
     if then is not None:

@@ -4,7 +4,8 @@ here, at the lowest layer."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -544,3 +545,67 @@ def test_a_provider_refund_with_an_unmapped_status_is_recorded_for_a_person() ->
     assert store.events == [(1, "refund_status_unknown")]
     assert store.order.flags == ("refund_status_unknown",)
     assert (store.order.status, store.refunds) == (S.PAID, {})
+
+
+# -- the provider's time of a fact: kept on its events for the daily report, deciding nothing ---------
+MADE_AT = datetime(2026, 11, 25, 23, 55, tzinfo=UTC)  # the provider's time: the day before NOW
+MADE_AT_TEXT = "2026-11-25T23:55:00.000000Z"
+
+
+def times(committed: Committed) -> list[tuple[str, str | None]]:
+    return [(line.type, line.occurred_at) for line in committed.plan.events]
+
+
+@pytest.mark.parametrize(
+    ("status", "fact_of"),
+    [
+        (S.PENDING, lambda at: PaymentFact(S.PAID, money(1000), at)),
+        (S.PENDING, lambda at: PaymentFact(S.PAID, money(1), at)),  # flagged, never applied
+        (S.PAID, lambda at: RefundFact("rf-1", money(300), RefundStatus.SUCCEEDED, None, at)),
+        (S.PAID, lambda at: RefundFact("rf-1", money(3000), RefundStatus.SUCCEEDED, None, at)),
+        (S.PAID, lambda at: ChargebackFact(None, at)),
+        (S.PAID, lambda at: RefundedTotalFact(money(400), at)),
+    ],
+    ids=["payment", "payment_mismatch", "refund", "refund_beyond", "chargeback", "refunded_total"],
+)
+def test_the_providers_time_of_a_fact_changes_nothing_the_gate_decides(
+    status: OrderStatus, fact_of: Any
+) -> None:
+    timed, untimed = FakeStore(order_in(status)), FakeStore(order_in(status))
+    with_time = apply(timed, statement(fact_of(MADE_AT)))
+    without = apply(untimed, statement(fact_of(None)))
+    assert (timed.order, timed.refunds, timed.events) == (untimed.order, untimed.refunds, untimed.events)
+    assert with_time.plan.metric_names == without.plan.metric_names
+    assert [kind for kind, _ in times(with_time)] == [kind for kind, _ in times(without)]
+    assert {at for _, at in times(with_time)} == {MADE_AT_TEXT}  # every event the fact recorded
+    assert {at for _, at in times(without)} == {None}
+
+
+def test_a_flagged_fact_reported_again_at_another_time_is_recorded_once() -> None:
+    store = FakeStore(order_in(S.PENDING))
+    apply(store, statement(PaymentFact(S.PAID, money(1), MADE_AT)))
+    again = apply(store, statement(PaymentFact(S.PAID, money(1), MADE_AT + timedelta(seconds=1))))
+    untimed = apply(store, statement(PaymentFact(S.PAID, money(1))))  # e.g. a query that gives no time
+    assert again.plan.empty
+    assert untimed.plan.empty
+    assert store.events == [(1, "amount_mismatch")]
+
+
+def test_a_time_in_another_offset_is_kept_in_utc() -> None:
+    shanghai = MADE_AT.astimezone(timezone(timedelta(hours=8)))
+    committed = apply(FakeStore(order_in(S.PENDING)), statement(PaymentFact(S.PAID, money(1000), shanghai)))
+    assert times(committed) == [("notification", MADE_AT_TEXT)]
+
+
+def test_a_payment_inferred_from_a_refund_has_no_time_of_its_own() -> None:
+    store = FakeStore(confirmed(S.PENDING))
+    committed = apply(store, statement(RefundFact("rf-1", money(300), RefundStatus.SUCCEEDED, None, MADE_AT)))
+    assert times(committed) == [("payment_inferred", None), ("refund_succeeded", MADE_AT_TEXT)]
+
+
+def test_each_fact_of_a_statement_gives_its_events_its_own_time() -> None:
+    committed = apply(
+        FakeStore(order_in(S.PAID)),
+        statement(RefundFact("rf-1", money(300), RefundStatus.SUCCEEDED, None, MADE_AT), ChargebackFact()),
+    )
+    assert times(committed) == [("refund_succeeded", MADE_AT_TEXT), ("chargeback", None)]

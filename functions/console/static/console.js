@@ -426,7 +426,7 @@ async function showReport(event) {
   clearMessages();
   await busy($("#show-report"), async () => {
     const report = await api("GET", `reports/daily?${reportParams("json")}`);
-    const late = report.late_facts ? `; ${report.late_facts} written after the day ended` : "";
+    const late = report.late_facts ? `; ${report.late_facts} reported after the day had settled (late)` : "";
     $("#report-summary").textContent = `${report.lines.length} movements from ${report.from} to ${report.to}` +
       `${report.final ? " (final)" : " (the day is not over: it may still change)"}${late}.`;
     const body = $("#totals tbody");

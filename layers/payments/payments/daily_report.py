@@ -2,11 +2,17 @@
 provider and currency — JSON, or CSV as a finance tool takes it (header row, ISO times, amounts in
 major units with the currency's decimals, UTF-8).
 
-A line's time is when the verified fact was recorded (the audit event's `at`); the lines come from the
-index by day (payments/store/day_movements.py). A day's report is `final` once the day has ended more
-than SETTLE_S ago (longer than any function runs, so every write stamped within the day has landed);
-from then on its lines do not change. A line written after its day had ended (a commit that landed past
-midnight) is counted in `late_facts` and marked `late`, so a report kept from before can be compared.
+A line's `time` is when the money moved as the provider states it (the fact's `occurred_at`: its
+payment, refund or chargeback time, payments/facts.py), else when we recorded the verified fact (the
+audit event's `at`); the line is on the report of the day of that time, as the provider's settlement
+counts it: a payment made at 23:55 and notified at 00:20 is on the first day. `recorded_at` is when its
+audit event was written. The lines come from the index by day (payments/store/day_movements.py).
+
+A day's report is `final` once the day has ended more than SETTLE_S ago (longer than any function runs,
+so every fact we recorded within the day has landed). A final report changes only by a late fact: a
+line recorded after that (the provider's notification of a payment made before midnight, a payment the
+reconciler found later) is marked `late` and counted in `late_facts`, and `changes` says so, so a copy
+kept from before can be compared.
 """
 
 from __future__ import annotations
@@ -23,13 +29,27 @@ from payments.clock import utc_now
 from payments.errors import ValidationFailed
 from payments.money import Money
 from payments.movements import CHARGEBACK, LATE_PAYMENT, PAYMENT, REFUND
-from payments.store.day_movements import DayMovements
+from payments.store.day_movements import DayMovements, line_time
 
 SETTLE_S = 600  # past the longest function timeout (reconcile: 300 s), with room
 FORMATS = ("json", "csv")
 PARAMETERS = ("date", "time_zone", "format")
 ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]{0,30}(/[A-Za-z0-9_+\-]{1,30}){0,2}")
-CSV_COLUMNS = ("time", "order_id", "provider", "provider_reference", "wallet", "type", "amount", "currency")
+# New columns go last: a finance tool that reads the columns by position keeps working.
+CSV_COLUMNS = (
+    "time",
+    "order_id",
+    "provider",
+    "provider_reference",
+    "wallet",
+    "type",
+    "amount",
+    "currency",
+    "recorded_at",
+    "late",
+)
+FINAL_CHANGES = "final: only a late fact for this day (a line with late true) can add to it"
+OPEN_CHANGES = "not final: lines may still be added until the day has ended and settled"
 
 
 def _invalid(field: str, message: str) -> ValidationFailed:
@@ -74,14 +94,16 @@ def daily_report(store: DayMovements, day: date, zone: ZoneInfo) -> dict[str, An
     lines = []
     totals: dict[tuple[str, str], dict[str, Any]] = {}
     late = 0
+    settled = end + timedelta(seconds=SETTLE_S)
     for movement in store.between(start, end):
-        at = datetime.fromisoformat(movement["at"]).astimezone(zone)
-        is_late = datetime.fromisoformat(movement["recorded_at"]) >= end
+        recorded_at = datetime.fromisoformat(movement["recorded_at"])
+        is_late = recorded_at >= settled
         late += is_late
         amount = movement["amount"]
         lines.append(
             {
-                "time": at.isoformat(timespec="seconds"),
+                "time": _local(datetime.fromisoformat(line_time(movement)), zone),
+                "recorded_at": _local(recorded_at, zone),
                 "order_id": movement["order_id"],
                 "provider": movement["provider"],
                 "provider_reference": movement.get("provider_reference"),
@@ -113,12 +135,14 @@ def daily_report(store: DayMovements, day: date, zone: ZoneInfo) -> dict[str, An
         total["lines"] += 1
     for total in totals.values():
         total["net"] = total["gross_paid"] - total["refunded"] - total["charged_back"]
+    final = utc_now() >= settled
     return {
         "date": day.isoformat(),
         "time_zone": zone.key,
         "from": start.astimezone(zone).isoformat(),
         "to": end.astimezone(zone).isoformat(),
-        "final": utc_now() >= end + timedelta(seconds=SETTLE_S),
+        "final": final,
+        "changes": FINAL_CHANGES if final else OPEN_CHANGES,
         "late_facts": late,
         "lines": lines,
         "totals": [totals[key] for key in sorted(totals)],
@@ -142,9 +166,15 @@ def report_csv(report: Mapping[str, Any]) -> str:
                 line["type"],
                 money.major_units_text(),
                 money.currency,
+                line["recorded_at"],
+                "true" if line["late"] else "false",
             ]
         )
     return out.getvalue()
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).isoformat(timespec="seconds")
 
 
 def _cell(value: str | None) -> str:

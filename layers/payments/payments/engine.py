@@ -78,6 +78,9 @@ class Plan:
     # The provider's word for what it reported: an applied move records it as the order's
     # provider_status, whichever fact of the statement made the move.
     status_word: str | None = None
+    # The provider's time of the fact being decided (payments/facts.py `occurred_at`, as `iso`): the
+    # events it records keep it. Set by the gate per fact; it changes no decision.
+    occurred_at: str | None = None
 
     def __post_init__(self) -> None:
         self.order = replace(self.original)
@@ -228,6 +231,7 @@ class Plan:
                 reason=reason or self.template.reason,
                 payload=self.template.payload if not self.events else None,
                 refund=refund.to_public() if refund else None,
+                occurred_at=self.occurred_at,
             )
         )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -24,6 +25,11 @@ class RefundStatus(StrEnum):
 
 FINAL_REFUND_STATUSES = frozenset({RefundStatus.SUCCEEDED, RefundStatus.FAILED})
 
+# `occurred_at` of a money fact: when the provider says the money moved (its payment, refund or
+# chargeback time; UTC-aware), None when it does not say (payments/providers/stated_time.py). It only
+# files the fact's report line under its day (payments/daily_report.py): it is left out of equality and
+# repr, so the gate's decisions and its once-per-fact records (Plan.flag) never depend on it.
+
 
 class CancelResult(StrEnum):
     """What a provider's cancel call achieved (a refusal or an unclear answer raises instead)."""
@@ -39,6 +45,7 @@ class PaymentFact:
 
     status: OrderStatus
     amount: Money | None
+    occurred_at: datetime | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +57,7 @@ class RefundFact:
     amount: Money
     status: RefundStatus
     provider_reference: str | None = None
+    occurred_at: datetime | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +66,13 @@ class RefundedTotalFact:
     as the order's refunded total (RefundReporting.ORDER_REFUNDED_TOTAL)."""
 
     total: Money
+    occurred_at: datetime | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class ChargebackFact:
     amount: Money | None = None
+    occurred_at: datetime | None = field(default=None, compare=False, repr=False)
 
 
 Fact = PaymentFact | RefundFact | RefundedTotalFact | ChargebackFact

@@ -1,7 +1,9 @@
 """Money movements: the audit events that moved money (a payment, a late payment, a refund that
 succeeded, a chargeback), each as one line of the daily report (payments/daily_report.py). Worked out
 when the event is written, from the event and the order as its change left it, and kept on the event's
-item (payments/store/order_items.py), so a report reads lines and never re-derives history."""
+item (payments/store/order_items.py), so a report reads lines and never re-derives history. A line
+has `at` (when the fact was recorded) and, when the provider stated when the money moved, `occurred_at`
+(payments/facts.py)."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ def movement_of(event: OrderEvent, order: Order) -> dict[str, Any] | None:
         reference = order.provider_reference
     else:
         return None
-    return {
+    line: dict[str, Any] = {
         "at": event.at,
         "order_id": order.order_id,
         "provider": order.provider,
@@ -39,3 +41,6 @@ def movement_of(event: OrderEvent, order: Order) -> dict[str, Any] | None:
         "type": kind,
         "amount": {"value": value, "currency": order.amount.currency},
     }
+    if event.occurred_at is not None:
+        line["occurred_at"] = event.occurred_at
+    return line

@@ -195,6 +195,9 @@ class OrderEvent:
     reason: str | None = None
     payload: dict[str, Any] | None = None
     refund: dict[str, Any] | None = None  # the refund this event is about, as the API shows it
+    # When the provider says the money moved, if it says (payments/facts.py), written like `at`; `at` is
+    # when we recorded it.
+    occurred_at: str | None = None
     seq: int = 0  # per order, from 1, in commit order; assigned by the store
 
     def to_public(self) -> dict[str, Any]:
@@ -207,6 +210,7 @@ class OrderEvent:
             "flags": list(self.flags) or None,
             "reason": self.reason,
             "refund": self.refund,
+            "occurred_at": self.occurred_at,
             "payload": self.payload,
         }
         public.update({key: value for key, value in optional.items() if value is not None})

@@ -14,16 +14,20 @@ come through `admit` before anything changes:
   currency, or a total beyond what was paid, is flagged and not applied; a refund in a status we do not
   map is recorded, flagged, and changes nothing (never acknowledged unrecorded).
 - every flagged fact is recorded once (`Plan.flag`): the same report again changes nothing.
+- a fact's provider time (`occurred_at`) goes on the events it records, for the daily report; it
+  decides nothing here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from payments import ledger
+from payments.clock import iso
 from payments.engine import Plan
 from payments.errors import NotificationRejected
 from payments.facts import (
@@ -93,6 +97,8 @@ def admit(
     if stated is None and evidence is not None and evidence.order_id == statement.order_id:
         stated = evidence.amount
     for fact in statement.facts:
+        # The events this fact records keep the provider's time of it; no decision reads it.
+        plan.occurred_at = iso(fact.occurred_at.astimezone(UTC)) if fact.occurred_at else None
         if isinstance(fact, PaymentFact):
             _payment(plan, fact, changes, record_ignored)
         elif isinstance(fact, RefundFact):
@@ -101,6 +107,7 @@ def admit(
             _refunded_total(plan, fact, stated)
         elif isinstance(fact, ChargebackFact):
             _chargeback(plan, fact, stated)
+    plan.occurred_at = None
 
 
 def needs_payment_proof(order: Order, statement: Statement) -> bool:
@@ -198,7 +205,10 @@ def _ensure_paid(plan: Plan, flag: str, stated: Money | None, fact: Fact) -> boo
         )
         return False
     flags = (flag, "late_payment") if order.status in UNPAID_FINAL else (flag,)
+    # The provider gave the time of the refund or chargeback, not of the payment: this one has none.
+    fact_time, plan.occurred_at = plan.occurred_at, None
     plan.move(OrderStatus.PAID, flags=flags, event_type="payment_inferred", reason=flag)
+    plan.occurred_at = fact_time
     return order.status == OrderStatus.PAID
 
 

@@ -2,12 +2,18 @@
 (payments/movements.py): the sparse index MovementsByDay, its partition key spread over SHARD_COUNT
 shards by the order id (payments/store/shards.py).
 
-    index MovementsByDay   day_pk = DAY#<yyyy-mm-dd, UTC>#<shard>   day_sk = <at>#<order_id>#<seq>
+    index MovementsByDay   day_pk = DAY#<yyyy-mm-dd, UTC>#<shard>   day_sk = <time>#<order_id>#<seq>
+
+<time> is when the money moved: the provider's time of the fact when it stated one (the line's
+`occurred_at`), else when we recorded it (`at`); both UTC, written alike (payments/clock.py `iso`). A
+payment the provider made at 23:55 and notified at 00:20 is filed under the day it was made. Items
+written before `occurred_at` existed have none: filed, and read, by `at`.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,11 +39,18 @@ def movement_attributes(event: OrderEvent, order: Order | None, recorded_at: str
     if line is None or order is None:
         return {}
     line["recorded_at"] = recorded_at
+    filed = line_time(line)
     return {
-        "day_pk": sharded(f"{DAY_PREFIX}{event.at[:10]}", order.order_id),
-        "day_sk": f"{event.at}#{order.order_id}#{event.seq:012d}",
+        "day_pk": sharded(f"{DAY_PREFIX}{filed[:10]}", order.order_id),
+        "day_sk": f"{filed}#{order.order_id}#{event.seq:012d}",
         "movement_json": json.dumps(line, ensure_ascii=False, separators=(",", ":")),
     }
+
+
+def line_time(line: Mapping[str, Any]) -> str:
+    """When a line's money moved: the provider's time if it stated one, else when we recorded it."""
+    stated: str | None = line.get("occurred_at")
+    return stated or str(line["at"])
 
 
 class DayMovements(TableStore):
@@ -46,8 +59,8 @@ class DayMovements(TableStore):
     queries = 0
 
     def between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        """Every movement recorded in [start, end) (UTC times), in time order. Each UTC date the
-        interval touches is one partition per shard, read in pages of MOVEMENTS_PAGE."""
+        """Every movement whose time (`line_time`) is in [start, end) (UTC times), in time order. Each
+        UTC date the interval touches is one partition per shard, read in pages of MOVEMENTS_PAGE."""
         low, high = iso(start), iso(end)  # "<end>#…" sorts above `high`: the end itself is left out
         day, last = start.date(), (end - timedelta(microseconds=1)).date()
         lines: list[tuple[str, dict[str, Any]]] = []

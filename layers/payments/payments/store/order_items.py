@@ -206,6 +206,7 @@ def event_item(
             "seq": event.seq,
             "type": event.type,
             "at": event.at,
+            "occurred_at": event.occurred_at,
             "source": event.source,
             "from_status": event.from_status and str(event.from_status),
             "to_status": event.to_status and str(event.to_status),
@@ -229,6 +230,7 @@ def event_from_item(raw: Mapping[str, Any]) -> OrderEvent:
     return OrderEvent(
         type=item["type"],
         at=item["at"],
+        occurred_at=item.get("occurred_at"),
         source=item["source"],
         seq=int(item.get("seq", 0)),
         from_status=OrderStatus(item["from_status"]) if item.get("from_status") else None,

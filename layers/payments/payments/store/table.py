@@ -20,8 +20,9 @@ transactions and conditional writes. The stores beside this module each own some
     index OrderLookup: lookup_pk = LOOKUP#<shard>   lookup_key = <provider reference> on order items,
                                                     <refund id> on refund items (sparse)
         (order_listing.py; <shard>: shards.py, from the order id)
-    index MovementsByDay: day_pk = DAY#<yyyy-mm-dd>#<shard>   day_sk = <at>#<order_id>#<seq>   audit
-        (day_movements.py: sparse, the events that moved money)           events: a day's money
+    index MovementsByDay: day_pk = DAY#<yyyy-mm-dd>#<shard>   day_sk = <time>#<order_id>#<seq>  audit
+        (day_movements.py: sparse, the events that moved money; <time>: the   events: a day's money
+        provider's time of the fact when it stated one, else the event's <at>)
     MERCHANT_EVENTS#<shard of event_id> <event_id>                      a published merchant event, to
                                                                         redeliver (30 days)
     MERCHANT_EVENTS#<shard of event_id> LISTED#<stored_at>#<event_id>   its place in GET /events (30 days)

@@ -46,6 +46,7 @@ from payments.providers.base import (
 )
 from payments.providers.capabilities import ANY_CURRENCY, TERMINAL_TYPES, RefundReporting
 from payments.providers.settings import ProviderSettings
+from payments.providers.stated_time import stated_time
 from payments.redact import redact
 from payments.signing import (
     check_rsa_private_key,
@@ -350,7 +351,7 @@ class AlipayIntl(ProviderBase):
         reference = body.get("acquirementId")
         return Statement(
             order_id=claimed,
-            facts=(PaymentFact(status, amount),),
+            facts=(PaymentFact(status, amount, stated_time(body.get("paymentTime"), self.clock())),),
             provider_status=word,
             verified_by=self._verified_by,
             provider_reference=reference if isinstance(reference, str) and reference else None,
@@ -429,7 +430,13 @@ class AlipayIntl(ProviderBase):
         reference = reply.get("acquirementId")
         return Statement(
             order_id=order.order_id,
-            facts=(PaymentFact(PAY_STATUS_TABLE.get(word, OrderStatus.UNKNOWN), amount),),
+            facts=(
+                PaymentFact(
+                    PAY_STATUS_TABLE.get(word, OrderStatus.UNKNOWN),
+                    amount,
+                    stated_time(reply.get("paymentTime"), self.clock()),
+                ),
+            ),
             provider_status=word,
             verified_by="provider-query",
             provider_reference=reference if isinstance(reference, str) and reference else None,
@@ -477,6 +484,7 @@ class AlipayIntl(ProviderBase):
                     stated or refund.amount,
                     RefundStatus.SUCCEEDED,
                     reference if isinstance(reference, str) and reference else None,
+                    stated_time(reply.get("refundTime"), self.clock()),
                 ),
             ),
             provider_status="refund:S:SUCCESS",

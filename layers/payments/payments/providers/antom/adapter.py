@@ -45,6 +45,7 @@ from payments.providers.capabilities import (
     wallet_order,
 )
 from payments.providers.settings import ProviderSettings
+from payments.providers.stated_time import stated_time
 from payments.redact import redact
 from payments.signing import (
     check_rsa_private_key,
@@ -415,7 +416,7 @@ class Antom(ProviderBase):
             raise self.rejection(message, "malformed_body", "a paid notification without paymentAmount", 400)
         return Statement(
             order_id=order_id,
-            facts=(PaymentFact(target, amount),),
+            facts=(PaymentFact(target, amount, stated_time(fields.get("paymentTime"), self.clock())),),
             provider_status=word,
             verified_by=VERIFIED_BY,
             provider_reference=_text(fields.get("paymentId")),
@@ -441,7 +442,15 @@ class Antom(ProviderBase):
             raise self.rejection(message, "malformed_body", "refundAmount is not currency + minor units", 400)
         return Statement(
             order_id=order_id,
-            facts=(RefundFact(str(key), amount, status, _text(fields.get("refundId"))),),
+            facts=(
+                RefundFact(
+                    str(key),
+                    amount,
+                    status,
+                    _text(fields.get("refundId")),
+                    stated_time(fields.get("refundTime"), self.clock()),
+                ),
+            ),
             provider_status=f"refund:{word}",
             verified_by=VERIFIED_BY,
             payload=redact({k: v for k, v in fields.items() if k != "client-id"}),
@@ -505,7 +514,7 @@ class Antom(ProviderBase):
             raise self.bad_reply("says paid without a paymentAmount")
         return Statement(
             order_id=order.order_id,
-            facts=(PaymentFact(status, amount),),
+            facts=(PaymentFact(status, amount, stated_time(reply.get("paymentTime"), self.clock())),),
             provider_status=word[:40],
             verified_by="provider-query",
             provider_reference=_text(reply.get("paymentId")),
@@ -582,7 +591,11 @@ class Antom(ProviderBase):
             order_id=order.order_id,
             facts=(
                 RefundFact(
-                    refund.provider_key, stated or refund.amount, status, _text(reply.get("refundId"))
+                    refund.provider_key,
+                    stated or refund.amount,
+                    status,
+                    _text(reply.get("refundId")),
+                    stated_time(reply.get("refundTime"), self.clock()),
                 ),
             ),
             provider_status=word,
