@@ -34,6 +34,8 @@ SKEW_FAIL_S = 300
 
 @dataclass(frozen=True, slots=True)
 class Check:
+    """One line of the doctor's report: what was checked, ok / warn / fail, and the fix."""
+
     check: str
     status: str  # OK, WARN or FAIL
     message: str

@@ -267,6 +267,8 @@ def _emit_metrics(plan: Plan) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Committed:
+    """What a committed change left: the order, its refunds, and the plan that was applied."""
+
     order: Order
     refunds: list[Refund]
     plan: Plan

@@ -71,6 +71,8 @@ class RefundedTotalFact:
 
 @dataclass(frozen=True, slots=True)
 class ChargebackFact:
+    """The provider reports a chargeback, for the amount it states when it states one."""
+
     amount: Money | None = None
     occurred_at: datetime | None = field(default=None, compare=False, repr=False)
 

@@ -43,6 +43,8 @@ def record_provider_call_latency(started: float) -> None:
 
 @dataclass(frozen=True, slots=True)
 class HttpResponse:
+    """A provider's (or a webhook endpoint's) answer: status, headers, raw body."""
+
     status: int
     headers: Mapping[str, str]
     body: bytes

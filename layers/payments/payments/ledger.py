@@ -40,6 +40,8 @@ def provider_refund_key(order_id: str, refund_id: str) -> str:
 
 @dataclass(slots=True)
 class Refund:
+    """One refund of an order, as the ledger holds it: asked by the merchant or made at the provider."""
+
     refund_id: str
     order_id: str
     amount: Money

@@ -77,6 +77,8 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Decision:
+    """What a verified report of a new status does to an order: the outcome and its flags."""
+
     outcome: Outcome
     flags: tuple[str, ...] = ()
     reason: str | None = None
@@ -108,6 +110,8 @@ def ledger_status(amount: Money, refunded_value: int) -> OrderStatus:
 
 @dataclass(slots=True)
 class Order:
+    """An order as stored: what the merchant asked, the provider's references, its status and money."""
+
     order_id: str
     provider: str
     status: OrderStatus

@@ -54,6 +54,8 @@ REASON_CODES: Final[dict[str, str]] = {
 
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
+    """Why a notification was refused: its code and the explanation with the fix."""
+
     code: str  # one of CODES
     explanation: str  # what happened and the fix; never a secret or a value of the notification's body
 

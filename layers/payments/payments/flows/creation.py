@@ -72,6 +72,8 @@ def new_order(
 
 @dataclass(frozen=True, slots=True)
 class CreateResult:
+    """POST /orders' outcome: the order, and whether this request created it."""
+
     order: Order
     created: bool  # False: an idempotent repeat of an earlier request
 

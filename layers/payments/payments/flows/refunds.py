@@ -47,6 +47,8 @@ REFUNDABLE = frozenset({OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED})
 
 @dataclass(frozen=True, slots=True)
 class RefundResult:
+    """A refund request's outcome: the refund, and whether this request created it."""
+
     refund: Refund
     created: bool  # False: the same request again
 

@@ -59,6 +59,8 @@ SEQUENCE_STRIDE = 10
 
 @dataclass(frozen=True, slots=True)
 class MerchantEvent:
+    """An event the merchant receives (bus, webhook, GET /events) about one change of an order."""
+
     id: str
     type: str
     created_at: str

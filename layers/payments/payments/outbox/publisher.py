@@ -52,6 +52,8 @@ class PublishFailed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class _Outgoing:
+    """A merchant event on its way to the bus and the queue, with the stream record it came from."""
+
     record: int  # the position of its stream record in the batch
     event: MerchantEvent
     body: str

@@ -82,6 +82,8 @@ class RawRequest:
 
 @dataclass(frozen=True, slots=True)
 class RawResponse:
+    """What the notify route answers the provider: status, body and content type."""
+
     status: int
     body: str
     content_type: str = "text/plain; charset=utf-8"
@@ -89,6 +91,8 @@ class RawResponse:
 
 @dataclass(frozen=True, slots=True)
 class CallContext:
+    """What an adapter needs to create a payment: our notify URL, the time, the merchant's request."""
+
     notify_url: str
     now: datetime
     request: CreateOrderRequest  # carries the customer data the provider needs; never stored
@@ -96,6 +100,8 @@ class CallContext:
 
 @dataclass(frozen=True, slots=True)
 class RefundContext:
+    """What an adapter needs to ask for a refund: our notify URL and the time."""
+
     notify_url: str  # where the provider reports the refund's result, when it reports one
     now: datetime
 

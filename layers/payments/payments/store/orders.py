@@ -102,6 +102,8 @@ class DueCursor:
 
 @dataclass(frozen=True, slots=True)
 class DuePage:
+    """A page of the reconciler's due items, and where the next page starts."""
+
     items: list[DueItem]
     cursor: DueCursor | None  # None: every shard read to its end
 

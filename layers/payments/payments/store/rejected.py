@@ -35,6 +35,8 @@ ATTEMPT_ID_RE = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class RejectedAttempt:
+    """A refused notification as filed: who sent it, when, why, and its masked payload."""
+
     provider: str
     at: str
     reason: str
