@@ -27,6 +27,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -167,7 +168,10 @@ class EventPublisher:
             failures = [keep_in_turn(entries) for entries in groups]
         else:
             with ThreadPoolExecutor(max_workers=min(KEEPERS, len(groups))) as keepers:
-                failures = list(keepers.map(keep_in_turn, groups))
+                # Each in a copy of this context: what the invocation set (its logging and tracing
+                # context) holds in the keepers' threads too.
+                kept = [keepers.submit(copy_context().run, keep_in_turn, entries) for entries in groups]
+                failures = [future.result() for future in kept]
         return min((failed for failed in failures if failed is not None), default=None)
 
     def publish(self, event: MerchantEvent, now: datetime, *, again: bool = False) -> None:
