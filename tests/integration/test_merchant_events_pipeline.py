@@ -13,9 +13,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import jsonschema
 import pytest
 import responses
 
+from docs.openapi import DOC_PATH
 from local.testing import environment
 from payments.errors import StoreUnavailable
 from tests.conftest import Stack
@@ -251,9 +253,15 @@ def test_catching_up_and_redelivering(
 
 
 # -- where each event's webhook delivery stands: GET /orders/{order_id}/events -----------------------
+ORDER_EVENTS_SHAPE = jsonschema.Draft202012Validator(
+    {"$ref": "#/components/schemas/OrderEvents", "components": json.loads(DOC_PATH.read_text())["components"]}
+)
+
+
 def order_events(api: Api, order_id: str) -> list[dict[str, Any]]:
     reply = api.request("GET", f"/orders/{order_id}/events")
     assert reply.status == 200, reply.body
+    ORDER_EVENTS_SHAPE.validate(reply.json())  # as docs/openapi.json says
     return reply.json()["events"]  # type: ignore[no-any-return]
 
 
