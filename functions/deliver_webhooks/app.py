@@ -16,14 +16,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payments import aws_clients, coldstart, secret_values, snapstart
 from payments.outbox.webhooks import (
-    DEAD_LETTERED,
     DeliveryFailed,
     DeliveryLog,
     FailedDeliveries,
     WebhookSender,
     release_held_back,
 )
-from payments.store.webhook_deliveries import WebhookDeliveries
+from payments.store.webhook_deliveries import DEAD_LETTERED, WebhookDeliveries
 from payments.store.webhook_tries import WebhookTries
 
 snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets

@@ -13,6 +13,9 @@ then, and an event in the dead-letter queue needs a person. Its own 24 hours are
 is only held back. The queue's maxReceiveCount is a safety net for a failing function, never reached
 by retries. An event that has waited 13 days (the queue keeps a message 14) is dead-lettered at its
 next failure, so a long backlog is never dropped by the queue unseen.
+
+Each outcome (delivered, retrying until a time, dead-lettered) is recorded per event (DeliveryLog,
+payments/store/webhook_deliveries.py) for GET /orders/{order_id}/events.
 """
 
 from __future__ import annotations
