@@ -550,14 +550,7 @@ def document() -> dict[str, Any]:
                 "they are delivered); each with its latest webhook delivery: delivered, retrying (with "
                 "when it is tried next), dead_lettered (redeliver it), or pending."
             ),
-            "parameters": [
-                {
-                    "name": "order_id",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,50}$"},
-                }
-            ],
+            "parameters": [order_id],
             "responses": _responses(
                 {
                     "200": {

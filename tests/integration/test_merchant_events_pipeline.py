@@ -367,3 +367,19 @@ def test_an_unknown_order_has_no_events(api: Api) -> None:
         reply = api.request("GET", f"/orders/{order_id}/events")
         assert (reply.status, reply.json()["error"]["code"]) == (404, "order_not_found")
     assert api.request("GET", "/orders/x/events", api_key=None).status == 403
+
+
+@pytest.mark.parametrize("shop", [ANY_PROVIDER], indirect=True)
+def test_an_orders_events_are_its_newest_read_in_one_query_and_one_batch(
+    shop: Shop, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop.paid("ds-5")
+    every = [event["id"] for event in order_events(api, "ds-5")]
+    assert len(every) == 2
+    monkeypatch.setattr("payments.outbox.order_events.MAX_EVENTS", 1)
+    page = api.request("GET", "/orders/ds-5/events").json()
+    assert ([e["id"] for e in page["events"]], page["older_omitted"]) == (every[-1:], True)
+    monkeypatch.setattr("payments.outbox.order_events.MAX_EVENTS", 100)
+    monkeypatch.setattr("payments.outbox.order_events.HISTORY_READ", 1)  # the newest audit event: paid
+    page = api.request("GET", "/orders/ds-5/events").json()
+    assert ([e["id"] for e in page["events"]], page["older_omitted"]) == (every[-1:], True)
