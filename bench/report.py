@@ -59,6 +59,9 @@ def _target(case: str, row: dict[str, Any]) -> str:
         )
     if case.startswith("POST /orders"):
         return _counts(row, 0, 2, 1)  # order + first event (transaction); provider; outcome
+    if case.startswith("GET /orders/{id}/events"):
+        ok = row["aws_calls"] == {"Query": 1, "BatchGetItem": 1}
+        return f"1 Query + 1 BatchGetItem, no write {_mark(ok)}"
     if case.startswith("GET /orders"):
         ok = row["dynamodb_reads"] == 2 and row["dynamodb_writes"] == 0
         return f"2 bounded Queries, no write {_mark(ok)}"
@@ -115,7 +118,8 @@ def render(results: dict[str, Any]) -> str:
         f"   {'case':48}{'p50 ms':>8}{'p99 ms':>8}{'1st ms':>8}{'boto':>6}"
         f"{'ddb r':>6}{'ddb w':>6}{'prov':>5}  {'calls, in order':23}target",
         "   (boto = of p50, botocore's CPU on the calls: building, SigV4, parsing; ddb r/w, prov = calls per",
-        "   request; calls: Q Query, Tx TransactWriteItems, Upd UpdateItem, Get GetItem, Put PutItem,",
+        "   request; calls: Q Query, Tx TransactWriteItems, Upd UpdateItem, Get GetItem, BGet BatchGetItem,",
+        "   Put PutItem,",
         "   prov the provider; (n%): the share of requests that made these calls, the others are in",
         "   results.json (e.g. one in 1,000 also re-reads the secret: its cache lasts 5 minutes))",
     ]

@@ -46,6 +46,7 @@ from payments import aws_clients, secret_values
 SHORT = {
     "aws:Query": "Q",
     "aws:GetItem": "Get",
+    "aws:BatchGetItem": "BGet",
     "aws:TransactWriteItems": "Tx",
     "aws:UpdateItem": "Upd",
     "aws:PutItem": "Put",
@@ -106,7 +107,7 @@ def _metered_stub(self: BotocoreStubber, event_name: str, request: Any, **kwargs
         return _original_stub(self, event_name, request, **kwargs)
 
 
-READS = {"aws:GetItem", "aws:Query"}
+READS = {"aws:GetItem", "aws:Query", "aws:BatchGetItem"}
 WRITES = {"aws:PutItem", "aws:UpdateItem", "aws:TransactWriteItems", "aws:DeleteItem"}
 
 
@@ -416,6 +417,17 @@ def _batch(provider_case: ProviderCase, bench: Harness, indices: range) -> dict[
         [order_event("GET", oid) for oid in order_ids],
         200,
         lambda r: len(r["refunds"]) == 1 and bool(r["events"]),
+    )
+    # Its merchant events, computed from its history, each with its webhook delivery status.
+    run(
+        "GET /orders/{id}/events",
+        "EventsApiFunction",
+        [
+            api_event("GET", f"/orders/{oid}/events", "/orders/{order_id}/events", params={"order_id": oid})
+            for oid in order_ids
+        ],
+        200,
+        lambda r: [e["type"] for e in r["events"]][:2] == ["order.pending", "order.paid"],
     )
     return out
 

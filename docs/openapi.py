@@ -227,6 +227,50 @@ def _schemas() -> dict[str, Any]:
             ),
         },
     }
+    from payments.store.webhook_deliveries import DEAD_LETTERED, DELIVERED, PENDING, RETRYING
+
+    moment = _nullable({"type": "string", "format": "date-time"})
+    schemas["WebhookDelivery"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["status", "attempts", "last_error", "last_attempt_at", "delivered_at", "next_try_at"],
+        "properties": {
+            "status": {
+                "type": "string",
+                "enum": [PENDING, DELIVERED, RETRYING, DEAD_LETTERED],
+                "description": (
+                    "where the event's latest webhook delivery stands; pending: not tried yet (being "
+                    "published or queued, or no webhook configured)"
+                ),
+            },
+            "attempts": {"type": "integer", "description": "every POST of the event, redeliveries included"},
+            "last_error": _nullable(
+                {"type": "string", "description": "why the latest failed try failed: HTTP <status>, timeout"}
+            ),
+            "last_attempt_at": moment,
+            "delivered_at": moment,
+            "next_try_at": moment,
+        },
+    }
+    event = schemas["MerchantEvent"]
+    schemas["MerchantEventDelivery"] = {
+        **event,
+        "required": [*event["required"], "delivery"],
+        "properties": {**event["properties"], "delivery": {"$ref": REF.format(model="WebhookDelivery")}},
+    }
+    schemas["OrderEvents"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["order_id", "events", "older_omitted"],
+        "properties": {
+            "order_id": {"type": "string"},
+            "events": {"type": "array", "items": {"$ref": REF.format(model="MerchantEventDelivery")}},
+            "older_omitted": {
+                "type": "boolean",
+                "description": "the order has older events than these (its newest 100 are listed)",
+            },
+        },
+    }
     from payments.provider_names import provider_names
     from payments.refusals import CODES
 
@@ -496,6 +540,27 @@ def document() -> dict[str, Any]:
                     }
                 },
                 ["400", "403", "404", "422", "503"],
+            ),
+        },
+        ("get", "/orders/{order_id}/events"): {
+            "operationId": "listOrderEvents",
+            "summary": "An order's merchant events, in sequence, each with its webhook delivery status",
+            "description": (
+                "Computed from the order's history as they are published (listed at once, before "
+                "they are delivered); each with its latest webhook delivery: delivered, retrying (with "
+                "when it is tried next), dead_lettered (redeliver it), or pending."
+            ),
+            "parameters": [order_id],
+            "responses": _responses(
+                {
+                    "200": {
+                        "description": "the order's events",
+                        "content": {
+                            "application/json": {"schema": {"$ref": REF.format(model="OrderEvents")}}
+                        },
+                    }
+                },
+                ["403", "404", "503"],
             ),
         },
         ("get", "/notifications/rejected"): {

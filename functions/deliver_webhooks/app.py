@@ -1,6 +1,7 @@
 """The webhook queue (FIFO, grouped by order) -> signed POSTs to the merchant. A failed delivery is
 hidden for its backoff and reported failed; the later events of the same order wait behind it. After
-24 hours of its own tries it is moved to the dead-letter queue and acknowledged: the next goes next."""
+24 hours of its own tries it is moved to the dead-letter queue and acknowledged: the next goes next.
+Each outcome (delivered, retrying, dead-lettered) is recorded for GET /orders/{order_id}/events."""
 
 import os
 from datetime import UTC, datetime
@@ -15,12 +16,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payments import aws_clients, coldstart, secret_values, snapstart
 from payments.outbox.webhooks import (
-    DEAD_LETTERED,
     DeliveryFailed,
+    DeliveryLog,
     FailedDeliveries,
     WebhookSender,
     release_held_back,
 )
+from payments.store.webhook_deliveries import DEAD_LETTERED, WebhookDeliveries
 from payments.store.webhook_tries import WebhookTries
 
 snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
@@ -39,6 +41,7 @@ sender = WebhookSender(
 )
 _sqs: Any = None
 _failures: FailedDeliveries | None = None
+_log: DeliveryLog | None = None
 postponed: set[str] = set()  # of this invocation: messages tried (hidden for their own backoff)
 
 
@@ -56,22 +59,37 @@ def failures() -> FailedDeliveries:
     return _failures
 
 
+def delivery_log() -> DeliveryLog:
+    global _log
+    if _log is None:
+        _log = DeliveryLog(WebhookDeliveries.from_env())
+    return _log
+
+
+def recorded(written: bool) -> None:
+    """A status not recorded is counted (a metric of its own), never a failed delivery."""
+    if not written:
+        metrics.add_metric(name="WebhookStatusNotRecorded", unit=MetricUnit.Count, value=1)
+
+
 def deliver(record: SQSRecord) -> None:
     try:
         sender.deliver(record.body)
-    except DeliveryFailed:
+    except DeliveryFailed as failure:
         # Tried: never made visible again at once with the held-back ones, even if what follows fails
         # (then the queue's visibility timeout spaces the tries).
         postponed.add(record.message_id)
         metrics.add_metric(name="WebhookDeliveryFailed", unit=MetricUnit.Count, value=1)
         enqueued_at = datetime.fromtimestamp(int(record.attributes.sent_timestamp) / 1000, UTC)
         group = record.attributes.message_group_id or ""
-        outcome = failures().settle(record.message_id, record.receipt_handle, record.body, group, enqueued_at)
-        if outcome == DEAD_LETTERED:  # acknowledged here: the next event of its order goes next
+        settled = failures().settle(record.message_id, record.receipt_handle, record.body, group, enqueued_at)
+        recorded(delivery_log().failed(record.body, str(failure), settled))
+        if settled.outcome == DEAD_LETTERED:  # acknowledged here: the next event of its order goes next
             metrics.add_metric(name="WebhookDeadLettered", unit=MetricUnit.Count, value=1)
             return
         raise
     metrics.add_metric(name="WebhooksDelivered", unit=MetricUnit.Count, value=1)
+    recorded(delivery_log().delivered(record.body))
 
 
 @logger.inject_lambda_context

@@ -1,8 +1,9 @@
-"""GET /events (catch up on missed merchant events, oldest first) and POST /events/{event_id}/redeliver
-(send one again to the bus and the webhook)."""
+"""GET /events (catch up on missed merchant events, oldest first), POST /events/{event_id}/redeliver
+(send one again to the bus and the webhook) and GET /orders/{order_id}/events (an order's events and
+where each one's webhook delivery stands)."""
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -15,6 +16,10 @@ from payments.outbox.publisher import EventPublisher
 from payments.request_body import parse_empty_body
 from payments.store.merchant_events import MerchantEventStore
 
+if TYPE_CHECKING:
+    from payments.store.orders import OrdersStore
+    from payments.store.webhook_deliveries import WebhookDeliveries
+
 snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
 logger = Logger()
 metrics = Metrics()
@@ -26,6 +31,22 @@ events = MerchantEventStore.from_env()
 def publisher() -> EventPublisher:
     """Built at the first redelivery: the bus and queue clients serve nothing else here."""
     return EventPublisher.from_env()
+
+
+@cache
+def order_stores() -> tuple["OrdersStore", "WebhookDeliveries"]:
+    """Built at the first GET /orders/{order_id}/events: the catch-up routes need neither."""
+    from payments.store.orders import OrdersStore
+    from payments.store.webhook_deliveries import WebhookDeliveries
+
+    return OrdersStore(events.table), WebhookDeliveries(events.table)
+
+
+@app.get("/orders/<order_id>/events")
+def list_order_events(order_id: str) -> Response[str]:
+    from payments.outbox.order_events import order_events
+
+    return web.json_response(200, order_events(*order_stores(), order_id))
 
 
 @app.get("/events")

@@ -1,7 +1,9 @@
 """The operator's console in headless Chromium (Debian's), against the local stack over HTTP: a wrong key
 refused in the API's words; signed in, the orders filtered; an order opened and refunded in part, the
-refund seen and its webhook at the shop; a refund above what is refundable refused in the API's words
-with nothing changed; the day's report shown and downloaded, its totals the sum of its lines.
+refund seen, its webhook delivered in the order's Webhooks table and at the shop, and redelivered; a
+refund above what is refundable refused in the API's words with nothing changed; the day's report
+shown and downloaded, its totals the sum of its lines; the Today view's charts, refused notifications
+per day among them.
 
 Screenshots go to tests/e2e/screenshots/ (gitignored).
 """
@@ -14,8 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from tests.e2e.conftest import LocalStack
-from tests.e2e.provider_facts import example_provider
+from tests.e2e.provider_facts import example_provider, provider_facts
 from tests.e2e.test_browser import browser, screenshot
 
 __all__ = ["browser"]  # the module's Chromium fixture, shared
@@ -31,6 +35,17 @@ def test_an_operator_finds_refunds_and_reports(local_stack: LocalStack, browser:
             == 201
         )
     local_stack.control(provider, paid_id, "pay")
+    # A notification nobody signed: refused, and counted in the Today view's refusals.
+    forger, forgery = next(
+        (name, f.forged_notification) for name, f in provider_facts().items() if f.forged_notification
+    )
+    refused = requests.post(
+        f"{local_stack.api}/notify/{forger}?{forgery.query}",
+        data=forgery.body,
+        headers=forgery.headers,
+        timeout=30,
+    )
+    assert refused.status_code == 401, refused.text
 
     context = browser.new_context(viewport={"width": 420, "height": 900}, accept_downloads=True)  # a phone
     page = context.new_page()
@@ -89,6 +104,23 @@ def test_an_operator_finds_refunds_and_reports(local_stack: LocalStack, browser:
         assert page.locator("#refunds tbody tr").count() == 1
         screenshot(page, "console-4-refund-refused")
 
+        # The refund's webhook, delivered to the demo shop (the local stack's webhook receiver), as the
+        # order's Webhooks table shows it; then sent again.
+        refund_webhook = "#webhooks tr[data-type='refund.succeeded']"
+        for _ in range(60):
+            if page.locator(f"{refund_webhook}[data-delivery='delivered']").count():
+                break
+            page.click("#refresh-webhooks")
+            page.wait_for_timeout(500)
+        delivered = page.inner_text(refund_webhook)
+        assert "Delivered" in delivered, delivered
+        types = [row.get_attribute("data-type") for row in page.locator("#webhooks tbody tr").all()]
+        assert types[:2] == ["order.pending", "order.paid"]
+        assert "order.partially_refunded" in types
+        page.click(f"{refund_webhook} button")
+        page.wait_for_selector("#status:has-text('The refund.succeeded event was sent again.')")
+        screenshot(page, "console-4b-webhooks")
+
         # The refund's webhook reached the merchant (the demo shop is the webhook receiver).
         shop = context.new_page()
         for _ in range(60):
@@ -131,6 +163,14 @@ def test_an_operator_finds_refunds_and_reports(local_stack: LocalStack, browser:
         today = page.locator("#charts figure[data-currency='EUR'] rect.bar-paid").last
         assert float(today.get_attribute("height") or 0) > 0  # today's payments drawn
         assert page.inner_text(f"#days tr[data-day='{datetime.now(UTC).date().isoformat()}']")
+        # Refused notifications per day: today's bar drawn, the forgery's code listed with what it means.
+        page.wait_for_selector("#refusals-chart figure svg rect.bar-refused", state="attached")
+        refused_today = page.locator("#refusals-chart rect.bar-refused").last
+        assert float(refused_today.get_attribute("height") or 0) > 0
+        assert int(page.get_attribute("#refusals-chart figure", "data-refused") or 0) >= 1
+        codes = page.locator("#refusal-codes tbody tr[data-code]")
+        assert codes.count() >= 1
+        assert forger in page.inner_text("#refusal-codes tbody")
         screenshot(page, "console-6-today")
         assert not [error for error in errors if "Content Security Policy" in error], errors
     finally:

@@ -13,14 +13,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import jsonschema
 import pytest
 import responses
 
+from docs.openapi import DOC_PATH
 from local.testing import environment
 from payments.errors import StoreUnavailable
 from tests.conftest import Stack
 from tests.support.event_pipeline import Pipeline, Receiver, with_webhooks
 from tests.support.lambdas import Api
+from tests.support.providers import ANY_PROVIDER
 from tests.support.shop_kit import Shop
 
 
@@ -247,3 +250,136 @@ def test_catching_up_and_redelivering(
     missing = api.request("POST", "/events/evt_20260101T000000000000Z_0000000000000000/redeliver")
     assert (missing.status, missing.json()["error"]["code"]) == (404, "event_not_found")
     assert json.loads(api.request("GET", "/events", api_key=None).body)["error"]["code"] == "invalid_api_key"
+
+
+# -- where each event's webhook delivery stands: GET /orders/{order_id}/events -----------------------
+ORDER_EVENTS_SHAPE = jsonschema.Draft202012Validator(
+    {"$ref": "#/components/schemas/OrderEvents", "components": json.loads(DOC_PATH.read_text())["components"]}
+)
+
+
+def order_events(api: Api, order_id: str) -> list[dict[str, Any]]:
+    reply = api.request("GET", f"/orders/{order_id}/events")
+    assert reply.status == 200, reply.body
+    ORDER_EVENTS_SHAPE.validate(reply.json())  # as docs/openapi.json says
+    return reply.json()["events"]  # type: ignore[no-any-return]
+
+
+def deliveries(api: Api, order_id: str) -> dict[str, dict[str, Any]]:
+    return {event["type"]: event["delivery"] for event in order_events(api, order_id)}
+
+
+@pytest.mark.parametrize("shop", [ANY_PROVIDER], indirect=True)
+def test_an_orders_events_show_pending_then_delivered_as_published(
+    shop: Shop, pipeline: Pipeline, receiver: Receiver, api: Api
+) -> None:
+    shop.paid("ds-1")
+    before = order_events(api, "ds-1")
+    assert [(e["type"], e["delivery"]["status"]) for e in before] == [
+        ("order.pending", "pending"),
+        ("order.paid", "pending"),
+    ]
+    pipeline.drain()
+    listed = order_events(api, "ds-1")
+    # The very events the publisher sent, in sequence, computed from the history as it computes them.
+    assert [e["id"] for e in listed] == [r.event["id"] for r in receiver.received]
+    assert [e["sequence"] for e in listed] == sorted(e["sequence"] for e in listed)
+    assert {k: v for k, v in listed[1].items() if k != "delivery"} == receiver.received[1].event
+    paid = listed[1]["delivery"]
+    assert (paid["status"], paid["attempts"], paid["last_error"], paid["next_try_at"]) == (
+        "delivered",
+        1,
+        None,
+        None,
+    )
+    assert paid["delivered_at"] == paid["last_attempt_at"]
+
+
+@pytest.mark.parametrize("shop", [ANY_PROVIDER], indirect=True)
+def test_a_failed_delivery_shows_retrying_then_delivered_once_the_receiver_recovers(
+    shop: Shop, pipeline: Pipeline, receiver: Receiver, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver.fail_first = 1_000
+    monkeypatch.setattr("payments.outbox.webhooks.SCALE", 1)  # a real backoff: the retry waits
+    shop.create("ds-2")
+    pipeline.drain(rounds=3)
+    pending = deliveries(api, "ds-2")["order.pending"]
+    assert (pending["status"], pending["attempts"], pending["last_error"]) == ("retrying", 1, "HTTP 500")
+    assert pending["next_try_at"] > pending["last_attempt_at"]  # 30 s later
+    assert pending["delivered_at"] is None
+
+    receiver.fail_first = 0
+    monkeypatch.setattr("payments.outbox.webhooks.SCALE", 0)
+    pipeline.queue.sqs.purge_queue(QueueUrl=pipeline.queue.queue_url)  # its 30 s are not waited out here
+    event_id = order_events(api, "ds-2")[0]["id"]
+    assert api.request("POST", f"/events/{event_id}/redeliver").status == 202
+    pipeline.drain()
+    pending = deliveries(api, "ds-2")["order.pending"]
+    assert (pending["status"], pending["attempts"], pending["last_error"]) == ("delivered", 2, None)
+    assert (pending["next_try_at"], pending["delivered_at"]) == (None, pending["last_attempt_at"])
+
+
+@pytest.mark.parametrize("shop", [ANY_PROVIDER], indirect=True)
+def test_a_dead_lettered_delivery_shows_dead_lettered_and_a_redelivery_that_succeeds_delivered(
+    shop: Shop, pipeline: Pipeline, receiver: Receiver, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver.fail_first = 10_000
+    monkeypatch.setattr("payments.outbox.webhooks.utc_now", Hours(2), raising=False)
+    shop.create("ds-3")
+    pipeline.drain(rounds=400)
+    pending = deliveries(api, "ds-3")["order.pending"]
+    assert (pending["status"], pending["last_error"], pending["next_try_at"]) == (
+        "dead_lettered",
+        "HTTP 500",
+        None,
+    )
+    assert pending["attempts"] == receiver.attempted.count(order_events(api, "ds-3")[0]["id"]) >= 12
+
+    receiver.fail_first = 0
+    event_id = order_events(api, "ds-3")[0]["id"]
+    assert api.request("POST", f"/events/{event_id}/redeliver").status == 202
+    pipeline.drain()
+    again = deliveries(api, "ds-3")["order.pending"]
+    assert (again["status"], again["attempts"], again["last_error"]) == (
+        "delivered",
+        pending["attempts"] + 1,
+        None,
+    )
+
+
+@pytest.mark.parametrize("shop", [ANY_PROVIDER], indirect=True)
+def test_a_status_that_cannot_be_recorded_neither_fails_nor_repeats_the_delivery(
+    shop: Shop, pipeline: Pipeline, receiver: Receiver, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def down(*_: Any, **__: Any) -> None:
+        raise StoreUnavailable("the order store is unavailable; retry later")
+
+    monkeypatch.setattr("payments.store.webhook_deliveries.WebhookDeliveries.record", down)
+    shop.paid("ds-4")
+    pipeline.drain()
+    assert [r.event["type"] for r in receiver.received] == ["order.pending", "order.paid"]  # once each
+    assert len(receiver.attempted) == 2
+    assert {d["status"] for d in deliveries(api, "ds-4").values()} == {"pending"}
+
+
+def test_an_unknown_order_has_no_events(api: Api) -> None:
+    for order_id in ("no-such-order", "not%20an%20id"):
+        reply = api.request("GET", f"/orders/{order_id}/events")
+        assert (reply.status, reply.json()["error"]["code"]) == (404, "order_not_found")
+    assert api.request("GET", "/orders/x/events", api_key=None).status == 403
+
+
+@pytest.mark.parametrize("shop", [ANY_PROVIDER], indirect=True)
+def test_an_orders_events_are_its_newest_read_in_one_query_and_one_batch(
+    shop: Shop, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop.paid("ds-5")
+    every = [event["id"] for event in order_events(api, "ds-5")]
+    assert len(every) == 2
+    monkeypatch.setattr("payments.outbox.order_events.MAX_EVENTS", 1)
+    page = api.request("GET", "/orders/ds-5/events").json()
+    assert ([e["id"] for e in page["events"]], page["older_omitted"]) == (every[-1:], True)
+    monkeypatch.setattr("payments.outbox.order_events.MAX_EVENTS", 100)
+    monkeypatch.setattr("payments.outbox.order_events.HISTORY_READ", 1)  # the newest audit event: paid
+    page = api.request("GET", "/orders/ds-5/events").json()
+    assert ([e["id"] for e in page["events"]], page["older_omitted"]) == (every[-1:], True)

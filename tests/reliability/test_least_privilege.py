@@ -186,6 +186,8 @@ def test_every_function_is_granted_exactly_what_it_uses(
         assert receiver.received
         first = api.request("GET", "/events?limit=1").json()["events"][0]
         assert api.request("POST", f"/events/{first['id']}/redeliver").status == 202
+        delivered = api.request("GET", f"/orders/{first['order_id']}/events").json()["events"]
+        assert {event["delivery"]["status"] for event in delivered} - {"pending"}  # read in a batch
     finally:
         receiver.stop()
 

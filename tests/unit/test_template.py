@@ -17,8 +17,8 @@ TABLE_ACTIONS = {
     "OrderActionsFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
     "ReconcileFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
     "PublishEventsFunction": {"dynamodb:PutItem"},  # keeps the published events; reads the stream
-    "DeliverWebhooksFunction": {"dynamodb:UpdateItem"},  # counts its failed tries
-    "EventsApiFunction": {"dynamodb:Query"},
+    "DeliverWebhooksFunction": {"dynamodb:UpdateItem"},  # counts its failed tries, records deliveries
+    "EventsApiFunction": {"dynamodb:Query", "dynamodb:BatchGetItem"},  # BatchGetItem: delivery statuses
     "OperatorReadsFunction": {"dynamodb:Query"},  # the order itself, for a search by order id
 }
 # What each function may do on the merchant-events resources (the bus, the webhook queue and key).
@@ -118,6 +118,7 @@ def test_routes_and_api_keys(template: Template) -> None:
         ("POST", "/orders/{order_id}/sync"): ("OrderActionsFunction", True),
         ("GET", "/events"): ("EventsApiFunction", True),
         ("POST", "/events/{event_id}/redeliver"): ("EventsApiFunction", True),
+        ("GET", "/orders/{order_id}/events"): ("EventsApiFunction", True),
         ("POST", "/notify/{provider}"): ("NotifyFunction", False),
         ("GET", "/notify/{provider}"): ("NotifyFunction", False),
         ("GET", "/notifications/rejected"): ("DoctorFunction", True),

@@ -233,33 +233,45 @@ async function showOrder(orderId) {
   }
   if (!order.refunds.length) refunds.append(el("tr", {}, el("td", { colspan: "6", text: "No refunds." })));
   $("#history").replaceChildren(...order.events.map((event) => el("li", { "data-type": event.type, text: eventWords(event) })));
-  await showEvents(order.order_id);
+  await showWebhooks(order.order_id);
 }
 
-async function showEvents(orderId) {
-  // GET /events lists every order's events, oldest first: read a few pages, keep this order's.
-  const rows = $("#events tbody");
+const DELIVERY_WORDS = { delivered: "Delivered", retrying: "Retrying", dead_lettered: "Dead-lettered", pending: "Pending" };
+const DELIVERY_KINDS = { delivered: "good", retrying: "wait", dead_lettered: "bad", pending: "wait" };
+
+function deliveryCell(delivery) {
+  const status = delivery.status;
+  const cell = el("td", {}, el("span", { class: `chip ${DELIVERY_KINDS[status] || "wait"}`, "data-delivery": status, text: DELIVERY_WORDS[status] || status }));
+  if (status === "retrying" && delivery.next_try_at) cell.append(el("span", { class: "when", text: `next try ${when(delivery.next_try_at)}` }));
+  if (status === "delivered" && delivery.delivered_at) cell.append(el("span", { class: "when", text: when(delivery.delivered_at) }));
+  return cell;
+}
+
+async function showWebhooks(orderId) {
+  // The order's merchant events, in sequence, each with its latest webhook delivery (one request).
+  const listed = await api("GET", `orders/${encodeURIComponent(orderId)}/events`);
+  const rows = $("#webhooks tbody");
   rows.replaceChildren();
-  let after = "";
-  for (let page = 0; page < 5; page += 1) {
-    const listed = await api("GET", `events?${query({ limit: "100", after })}`);
-    for (const event of listed.events.filter((item) => item.order_id === orderId)) {
-      const again = el("button", { type: "button", class: "quiet", "data-event-id": event.id, text: "Redeliver" });
-      again.addEventListener("click", () => redeliver(again, event.id));
-      rows.append(el("tr", { "data-event-id": event.id }, el("td", { text: event.id }),
-        el("td", { text: event.type }), el("td", { text: when(event.created_at) }), el("td", {}, again)));
-    }
-    if (!listed.next_after || listed.next_after === after || listed.events.length < 100) break;
-    after = listed.next_after;
+  for (const event of listed.events) {
+    const label = `Redeliver ${event.type} (sequence ${event.sequence})`;
+    const again = el("button", { type: "button", class: "quiet", "data-event-id": event.id, "aria-label": label, text: "Redeliver" });
+    again.addEventListener("click", () => redeliver(again, event, orderId));
+    rows.append(el("tr", { "data-event-id": event.id, "data-type": event.type, "data-delivery": event.delivery.status },
+      el("td", { text: event.type }), el("td", { text: String(event.sequence) }), el("td", { text: when(event.created_at) }),
+      deliveryCell(event.delivery), el("td", { text: String(event.delivery.attempts) }),
+      el("td", { text: event.delivery.last_error || "" }), el("td", {}, again)));
   }
-  if (!rows.children.length) rows.append(el("tr", {}, el("td", { colspan: "4", text: "None listed yet." })));
+  if (!rows.children.length) rows.append(el("tr", {}, el("td", { colspan: "7", text: "No events yet." })));
+  $("#webhooks-older").hidden = !listed.older_omitted;
 }
 
-async function redeliver(button, eventId) {
-  if (!confirm(`Send event ${eventId} again to your webhook and event bus?`)) return;
+async function redeliver(button, event, orderId) {
+  if (!confirm(`Send the ${event.type} event (sequence ${event.sequence}) again to your webhook and event bus?`)) return;
+  clearMessages();
   await busy(button, async () => {
-    await api("POST", `events/${encodeURIComponent(eventId)}/redeliver`);
-    say(`Event ${eventId} sent again.`);
+    await api("POST", `events/${encodeURIComponent(event.id)}/redeliver`);
+    await showWebhooks(orderId);
+    say(`The ${event.type} event was sent again.`);
   });
 }
 
@@ -354,6 +366,7 @@ async function createdOn(day) {
 
 async function showToday() {
   show("today");
+  const refusals = showRefusals().catch((error) => error); // its own reads, beside the 14 days'
   const days = [];
   for (let offset = 13; offset >= 0; offset -= 1) days.push(localDay(offset));
   const rows = [];
@@ -372,42 +385,87 @@ async function showToday() {
       el("td", { class: "money", text: sum("gross_paid") }), el("td", { class: "money", text: sum("refunded") })));
   }
   drawCharts(rows);
+  const refused = await refusals;
+  if (refused instanceof Error) throw refused;
+}
+
+function barChart(label, days, series, caption) {
+  // A small bar chart drawn here as inline SVG (no library): for each day, one bar per series.
+  const svgNs = "http://www.w3.org/2000/svg";
+  const top = Math.max(1, ...series.flatMap((one) => one.values));
+  const width = Math.floor(22 / series.length);
+  const svg = document.createElementNS(svgNs, "svg");
+  svg.setAttribute("viewBox", `0 0 ${Math.max(420, 30 + days.length * 28)} 160`);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", label);
+  const add = (name, attributes, text) => {
+    const node = document.createElementNS(svgNs, name);
+    for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
+    if (text) node.textContent = text;
+    svg.append(node);
+  };
+  add("line", { x1: 20, y1: 130, x2: 20 + days.length * 28, y2: 130, class: "axis" });
+  days.forEach((day, index) => {
+    const x = 24 + index * 28;
+    series.forEach((one, place) => {
+      const height = (110 * one.values[index]) / top;
+      add("rect", { x: x + place * (width + 1), y: 130 - height, width, height, class: one.class, "data-day": day });
+    });
+    add("text", { x, y: 145 }, day.slice(8));
+  });
+  add("text", { x: 20, y: 12 }, caption(top));
+  return svg;
 }
 
 function drawCharts(rows) {
-  // One small bar chart per currency: paid and refunded per day, drawn here as SVG (no library).
+  // One chart per currency: paid and refunded per day.
   const charts = $("#charts");
   charts.replaceChildren();
   const currencies = [...new Set(rows.flatMap((row) => row.totals.map((total) => total.currency)))];
-  const svgNs = "http://www.w3.org/2000/svg";
+  const days = rows.map((row) => row.day);
   for (const currency of currencies) {
-    const values = rows.map((row) => {
-      const mine = row.totals.filter((total) => total.currency === currency);
-      return { day: row.day, paid: mine.reduce((s, t) => s + t.gross_paid, 0), refunded: mine.reduce((s, t) => s + t.refunded, 0) };
-    });
-    const top = Math.max(1, ...values.map((value) => Math.max(value.paid, value.refunded)));
-    const svg = document.createElementNS(svgNs, "svg");
-    svg.setAttribute("viewBox", "0 0 420 160");
-    svg.setAttribute("role", "img");
-    svg.setAttribute("aria-label", `Paid and refunded per day in ${currency}, the last 14 days (the table below has the figures)`);
-    const add = (name, attributes, text) => {
-      const node = document.createElementNS(svgNs, name);
-      for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
-      if (text) node.textContent = text;
-      svg.append(node);
-    };
-    add("line", { x1: 20, y1: 130, x2: 415, y2: 130, class: "axis" });
-    values.forEach((value, index) => {
-      const x = 24 + index * 28;
-      const paid = (110 * value.paid) / top;
-      const refunded = (110 * value.refunded) / top;
-      add("rect", { x, y: 130 - paid, width: 11, height: paid, class: "bar-paid" });
-      add("rect", { x: x + 12, y: 130 - refunded, width: 11, height: refunded, class: "bar-refunded" });
-      add("text", { x, y: 145 }, value.day.slice(8));
-    });
-    add("text", { x: 20, y: 12 }, `${currency}: paid (blue), refunded (amber); top ${major({ value: top, currency })}`);
+    const sum = (row, field) => row.totals.filter((total) => total.currency === currency).reduce((s, t) => s + t[field], 0);
+    const svg = barChart(`Paid and refunded per day in ${currency}, the last 14 days (the table below has the figures)`, days,
+      [{ class: "bar-paid", values: rows.map((row) => sum(row, "gross_paid")) }, { class: "bar-refunded", values: rows.map((row) => sum(row, "refunded")) }],
+      (top) => `${currency}: paid (blue), refunded (amber); top ${major({ value: top, currency })}`);
     charts.append(el("figure", { class: "chart", "data-currency": currency }, svg));
   }
+}
+
+async function showRefusals() {
+  // GET /notifications/rejected keeps 7 days, newest first: paged until done (at most 20 pages).
+  const days = [];
+  for (let offset = 6; offset >= 0; offset -= 1) days.push(localDay(offset));
+  const perDay = Object.fromEntries(days.map((day) => [day, 0]));
+  const codes = new Map();
+  let after = "";
+  let complete = false;
+  for (let page = 0; page < 20 && !complete; page += 1) {
+    const listed = await api("GET", `notifications/rejected?${query({ limit: "100", after })}`);
+    for (const refused of listed.rejected) {
+      const received = new Date(refused.received_at);
+      const day = `${received.getFullYear()}-${String(received.getMonth() + 1).padStart(2, "0")}-${String(received.getDate()).padStart(2, "0")}`;
+      if (!(day in perDay)) continue;
+      perDay[day] += 1;
+      const code = codes.get(refused.code) || { count: 0, providers: new Set(), explanation: refused.explanation };
+      code.count += 1;
+      code.providers.add(refused.provider);
+      codes.set(refused.code, code);
+    }
+    complete = !listed.next_after || listed.next_after === after || listed.rejected.length < 100;
+    after = listed.next_after;
+  }
+  const total = days.reduce((sum, day) => sum + perDay[day], 0);
+  const svg = barChart(`Refused notifications per day, the last 7 days: ${total}${complete ? "" : "+"} in all (the table below lists their codes)`, days,
+    [{ class: "bar-refused", values: days.map((day) => perDay[day]) }], (top) => `refused notifications per day (red); top ${top}${complete ? "" : "+"}`);
+  $("#refusals-chart").replaceChildren(el("figure", { class: "chart", "data-refused": String(total) }, svg));
+  const body = $("#refusal-codes tbody");
+  body.replaceChildren();
+  for (const [code, seen] of [...codes.entries()].sort((a, b) => b[1].count - a[1].count)) {
+    body.append(el("tr", { "data-code": code }, el("td", {}, el("code", { text: code })), el("td", { text: String(seen.count) }),
+      el("td", { text: [...seen.providers].sort().join(", ") }), el("td", { text: seen.explanation || "" })));
+  }
+  if (!codes.size) body.append(el("tr", {}, el("td", { colspan: "4", text: "No notification was refused." })));
 }
 
 // -- reports -------------------------------------------------------------------------------------
@@ -483,6 +541,7 @@ function start() {
     const order = await api("POST", `orders/${encodeURIComponent($("#order").dataset.orderId)}/sync`);
     return `Asked the provider: the order is ${STATUS_WORDS[order.status] || order.status}.`;
   }));
+  $("#refresh-webhooks").addEventListener("click", () => { clearMessages(); busy($("#refresh-webhooks"), () => showWebhooks($("#order").dataset.orderId)); });
   $("#report-form").addEventListener("submit", showReport);
   $("#download").addEventListener("click", download);
   window.addEventListener("hashchange", route);

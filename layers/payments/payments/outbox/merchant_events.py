@@ -17,10 +17,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from payments.orders import OrderEvent, OrderStatus
+from payments.store.order_items import event_from_item
 
 SOURCE = "alipay-payments"  # EventBridge `source` of every event
 ORDER_TYPES = {
@@ -145,3 +147,13 @@ def merchant_events(order: dict[str, Any], audit: OrderEvent, order_id: str) -> 
             )
         )
     return events
+
+
+def events_of(item: Mapping[str, Any]) -> list[MerchantEvent]:
+    """The merchant events of an audit event's item, as the table holds it and its stream carries it
+    (the publisher's and GET /orders/{order_id}/events' one derivation). None without the order as the
+    change left it (`order_json`): nothing is published from such an item."""
+    if "order_json" not in item:
+        return []
+    order = json.loads(item["order_json"]["S"])
+    return merchant_events(order, event_from_item(item), item["order_id"]["S"])

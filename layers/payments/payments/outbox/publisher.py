@@ -37,9 +37,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from payments import aws_clients
 from payments.clock import utc_now
 from payments.errors import NotFound, StoreUnavailable
-from payments.outbox.merchant_events import EVENT_ID_RE, SOURCE, MerchantEvent, merchant_events
+from payments.outbox.merchant_events import EVENT_ID_RE, SOURCE, MerchantEvent, events_of
 from payments.store.merchant_events import MerchantEventStore
-from payments.store.order_items import EVENT_PREFIX, event_from_item
+from payments.store.order_items import EVENT_PREFIX
 
 # PutEvents and SendMessageBatch: at most 10 entries a call (each event's body is far below the
 # calls' 256 KB and 1 MiB request limits: payments/outbox/merchant_events.py bounds what it carries).
@@ -78,12 +78,6 @@ def audit_image(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
     image = (record.get("dynamodb") or {}).get("NewImage") or {}
     sort_key = (image.get("sk") or {}).get("S", "")
     return image if sort_key.startswith(EVENT_PREFIX) and "order_json" in image else None
-
-
-def events_of(image: Mapping[str, Any]) -> list[MerchantEvent]:
-    audit = event_from_item(image)
-    order = json.loads(image["order_json"]["S"])
-    return merchant_events(order, audit, image["order_id"]["S"])
 
 
 class EventPublisher:

@@ -13,6 +13,9 @@ then, and an event in the dead-letter queue needs a person. Its own 24 hours are
 is only held back. The queue's maxReceiveCount is a safety net for a failing function, never reached
 by retries. An event that has waited 13 days (the queue keeps a message 14) is dead-lettered at its
 next failure, so a long backlog is never dropped by the queue unseen.
+
+Each outcome (delivered, retrying until a time, dead-lettered) is recorded per event (DeliveryLog,
+payments/store/webhook_deliveries.py) for GET /orders/{order_id}/events.
 """
 
 from __future__ import annotations
@@ -22,14 +25,16 @@ import hmac
 import json
 import os
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools import Logger
 
+from payments import clock
 from payments.clock import utc_now
-from payments.errors import ProviderError
+from payments.errors import ProviderError, StoreUnavailable
 from payments.http import HttpClient
+from payments.store.webhook_deliveries import DEAD_LETTERED, DELIVERED, RETRYING, WebhookDeliveries
 from payments.store.webhook_tries import WebhookTries
 
 logger = Logger()
@@ -43,6 +48,8 @@ QUEUE_AGE_LIMIT_S = 13 * 24 * 3600  # the queue (template.yaml) keeps a message 
 # Compresses the backoff for the local stack's tests (0: retry at once). Never set in template.yaml.
 SCALE = float(os.environ.get("WEBHOOK_BACKOFF_SCALE") or 1)
 SIGNATURE_HEADER = "Payments-Signature"
+# What a failed delivery is recorded as (payments/store/webhook_deliveries.py): a code, never a body.
+FAILURE_CODES = {"provider_timeout": "timeout", "provider_unavailable": "unreachable"}
 
 
 def sign(secret: str, timestamp: int, body: str) -> str:
@@ -87,7 +94,7 @@ class WebhookSender:
             )
         except ProviderError as error:
             logger.warning("webhook not delivered", extra={"event_id": event_id, "reason": error.code})
-            raise DeliveryFailed(error.code) from None
+            raise DeliveryFailed(FAILURE_CODES.get(error.code, "unreachable")) from None
         if not 200 <= reply.status < 300:
             logger.warning("webhook refused", extra={"event_id": event_id, "status": reply.status})
             raise DeliveryFailed(f"HTTP {reply.status}")
@@ -101,7 +108,13 @@ def next_try_in(attempts: int, first_failed_at: datetime, enqueued_at: datetime,
     return min(backoff_s(attempts), int(max(RETRY_FOR_S - tried_for, 1) * SCALE))
 
 
-POSTPONED, DEAD_LETTERED = "postponed", "dead_lettered"
+POSTPONED = "postponed"  # or DEAD_LETTERED (as the delivery's recorded status)
+
+
+class Settled(NamedTuple):
+    outcome: str  # POSTPONED or DEAD_LETTERED
+    at: datetime  # when it was settled
+    next_try_at: datetime | None  # when postponed
 
 
 class FailedDeliveries:
@@ -116,7 +129,7 @@ class FailedDeliveries:
 
     def settle(
         self, message_id: str, receipt_handle: str, body: str, group_id: str, enqueued_at: datetime
-    ) -> str:
+    ) -> Settled:
         now = utc_now()
         attempts, first_failed_at = self.tries.record_failure(message_id, now)
         delay = next_try_in(attempts, first_failed_at, enqueued_at, now)
@@ -129,11 +142,49 @@ class FailedDeliveries:
             )
             event_id = json.loads(body).get("id", "")
             logger.error("webhook dead-lettered", extra={"event_id": event_id, "attempts": attempts})
-            return DEAD_LETTERED
+            return Settled(DEAD_LETTERED, now, None)
         self.sqs.change_message_visibility(
             QueueUrl=self.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=delay
         )
-        return POSTPONED
+        return Settled(POSTPONED, now, now + timedelta(seconds=delay))
+
+
+class DeliveryLog:
+    """Each delivery's outcome, recorded for GET /orders/{order_id}/events. Recording never fails nor
+    repeats a delivery (the webhook already went out, its retry is already set): a failure to record is
+    logged and answered False (the function counts it), and the event's next outcome is recorded anew."""
+
+    def __init__(self, deliveries: WebhookDeliveries) -> None:
+        self.deliveries = deliveries
+
+    def record(
+        self,
+        body: str,
+        status: str,
+        at: datetime,
+        *,
+        error: str | None = None,
+        next_try_at: datetime | None = None,
+    ) -> bool:
+        try:
+            event_id = str(json.loads(body)["id"])
+            self.deliveries.record(event_id, status, at, error=error, next_try_at=next_try_at)
+        except (StoreUnavailable, KeyError, ValueError) as failure:
+            logger.warning(
+                "webhook delivery status not recorded",
+                extra={"status": status, "reason": type(failure).__name__},
+            )
+            return False
+        return True
+
+    def delivered(self, body: str) -> bool:
+        return self.record(body, DELIVERED, clock.utc_now())
+
+    def failed(self, body: str, error: str, settled: Settled) -> bool:
+        """A failed delivery: retrying at `settled.next_try_at`, or dead-lettered."""
+        if settled.outcome == DEAD_LETTERED:
+            return self.record(body, DEAD_LETTERED, settled.at, error=error)
+        return self.record(body, RETRYING, settled.at, error=error, next_try_at=settled.next_try_at)
 
 
 def release_held_back(

@@ -183,6 +183,27 @@ class OrdersStore(TableStore):
         cursor = oldest if oldest is not None and oldest > 1 and len(events) == limit else None
         return OrderPage(order, refunds, events, cursor)
 
+    def newest_event_items(self, order_id: str, limit: int) -> tuple[list[dict[str, Any]], bool] | None:
+        """The order's newest `limit` audit event items as stored (as the stream carried them to the
+        publisher), oldest first, and whether older ones exist; None when there is no such order. One
+        Query from the order item down (events sort before it), paged only past DynamoDB's 1 MB."""
+        items = self.table.query_all(
+            limit + 1,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :order",
+            ExpressionAttributeValues={
+                ":pk": {"S": order_pk(order_id)},
+                ":low": {"S": EVENT_PREFIX},
+                ":order": {"S": ORDER_SK},
+            },
+            ScanIndexForward=False,
+            Limit=limit + 2,  # the order item, `limit` events, and one to tell whether there are more
+            ConsistentRead=True,
+        )
+        if not items or items[0]["sk"]["S"] != ORDER_SK:
+            return None
+        events = items[1:]
+        return list(reversed(events[:limit])), len(events) > limit
+
     def due_items(self, now: datetime, limit: int, after: DueCursor | None = None) -> DuePage:
         """At most `limit` items of the open work due by `now`, oldest due first: a Query of each shard of
         the sparse index still unread (never a scan), each for its share of `limit`, merged by due_at.

@@ -29,6 +29,8 @@ transactions and conditional writes. The stores beside this module each own some
         (merchant_events.py; MERCHANT_EVENTS, the key before sharding, read until it expires)
     WEBHOOK_TRIES#<message_id>          TRIES                           a queued webhook's failed
         (webhook_tries.py)                                              deliveries (15 days)
+    WEBHOOK_DELIVERY#<event_id>         DELIVERY                        a merchant event's latest webhook
+        (webhook_deliveries.py)                                         delivery outcome (30 days)
     REJECTED#<provider>#<yyyy-mm-dd>    <time>#<random>                 a notification attempt we refused,
         (rejected.py)                                                   masked, with its diagnosis (180 days)
     REJECTED_RAW#<attempt id>           RAW                             that attempt's request as it arrived,
@@ -39,7 +41,8 @@ transactions and conditional writes. The stores beside this module each own some
 a reader of a sharded key queries every shard and merges.
 
 Every call either answers or ends in StoreUnavailable (or ConcurrentUpdateError: a transaction whose
-condition failed); the functions need dynamodb:Query, never Scan or GetItem.
+condition failed); the functions read with dynamodb:Query (and BatchGetItem for the webhook deliveries
+of an order's events), never Scan or GetItem.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ __all__ = ["RETRY_CONFIG", "Table", "TableStore", "deserialize", "payload_text",
 # does not retry cancellations: the table does, this many attempts in all, with exponential backoff.
 CONFLICT_ATTEMPTS = 5
 CONFLICT_BACKOFF_S = 0.025
+BATCH_GET_MAX_KEYS = 100  # BatchGetItem's limit per call
 
 MAX_NUMBER = 10**38  # DynamoDB's numbers keep 38 significant digits
 # As boto3's: a number that does not fit DynamoDB's 38 digits is an error, never rounded.
@@ -193,6 +197,26 @@ class Table:
             if "LastEvaluatedKey" not in page or len(items) > max_items:
                 return items
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The items of up to BATCH_GET_MAX_KEYS keys (those that exist), in one BatchGetItem. The keys
+        it leaves unprocessed (throttled) are asked again, CONFLICT_ATTEMPTS calls in all, with backoff."""
+        if len(keys) > BATCH_GET_MAX_KEYS:
+            raise ValueError(f"at most {BATCH_GET_MAX_KEYS} keys a BatchGetItem")
+        found: list[dict[str, Any]] = []
+        request: dict[str, Any] = {self.name: {"Keys": keys}}
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                answer = self.client.batch_get_item(RequestItems=request)
+            except (ClientError, BotoCoreError):
+                raise StoreUnavailable("the order store is unavailable; retry later") from None
+            found.extend(answer.get("Responses", {}).get(self.name, []))
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                return found
+            if attempt < CONFLICT_ATTEMPTS:
+                time.sleep(random.uniform(0, CONFLICT_BACKOFF_S * 2**attempt))  # noqa: S311
+        raise StoreUnavailable("the order store is unavailable; retry later")
 
     def transact(self, items: list[dict[str, Any]]) -> None:
         """Write `items` ({"Put": {...}}, {"Update": {...}}, …, the table's name added) all or none.
