@@ -38,12 +38,16 @@ class ProviderDirectory:
         # by name: (the entry's fingerprint, its adapter, the entry as the secret's cache holds it)
         self._built: dict[str, tuple[str, Provider, dict[str, Any]]] = {}
 
-    def _secret(self) -> dict[str, Any]:
+    @staticmethod
+    def _secret_id() -> str:
         secret_id = os.environ.get(SECRET_ENV)
         if not secret_id:
             raise ConfigurationError(f"{SECRET_ENV} is not set")
+        return secret_id
+
+    def _secret(self) -> dict[str, Any]:
         try:
-            value = secret_values.get_secret(secret_id, as_json=True, max_age=SECRET_MAX_AGE_S)
+            value = secret_values.get_secret(self._secret_id(), as_json=True, max_age=SECRET_MAX_AGE_S)
         except secret_values.SecretNotJson:
             raise ConfigurationError("the provider secret is not a JSON object") from None
         except secret_values.SecretUnavailable:
@@ -51,6 +55,15 @@ class ProviderDirectory:
         if not isinstance(value, dict):
             raise ConfigurationError("the provider secret is not a JSON object")
         return value
+
+    def refresh_secret(self) -> bool:
+        """Read the secret again now, a signature check having failed (the key may have just been
+        rotated): the adapters `get` returns next follow it. Whether Secrets Manager was asked: not when
+        it was asked less than `secret_values.MIN_REFRESH_INTERVAL_S` ago by this process."""
+        try:
+            return secret_values.refresh(self._secret_id(), as_json=True) is not None
+        except (secret_values.SecretNotJson, secret_values.SecretUnavailable):
+            return True  # asked; the value read before stays (the next regular read reports the fault)
 
     @property
     def http(self) -> HttpClient:
