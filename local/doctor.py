@@ -21,6 +21,9 @@ import requests
 DEFAULT_API_URL = "http://127.0.0.1:3000"
 ORDER = {"fail": 0, "warn": 1, "ok": 2}
 MARK = {"fail": "[FAIL]", "warn": "[warn]", "ok": "[ok]"}
+# The outputs of template.yaml a deployed stack is found through (tests/integration/test_make_doctor.py).
+API_URL_OUTPUT = "ApiUrl"
+API_KEY_OUTPUT = "ApiKeyId"
 
 
 def render(providers: dict[str, list[dict[str, str]]]) -> tuple[int, str]:
@@ -56,13 +59,22 @@ def from_file(path: Path, notify_base_url: str) -> dict[str, list[dict[str, str]
 
 
 def stack_outputs(name: str) -> tuple[str, str]:
-    """(ApiUrl, the API key's value) of a deployed stack."""
+    """(the API's URL, the API key's value) of a deployed stack, from its outputs (template.yaml's)."""
     import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
 
-    described = boto3.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
-    outputs = {item["OutputKey"]: item["OutputValue"] for item in described.get("Outputs", [])}
-    key = boto3.client("apigateway").get_api_key(apiKey=outputs["ApiKeyId"], includeValue=True)
-    return outputs["ApiUrl"], str(key["value"])
+    try:
+        described = boto3.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+        outputs = {item["OutputKey"]: item["OutputValue"] for item in described.get("Outputs", [])}
+        missing = [output for output in (API_URL_OUTPUT, API_KEY_OUTPUT) if output not in outputs]
+        if missing:
+            raise SystemExit(
+                f"stack {name} has no output {', '.join(missing)}: is it this bundle, deployed (make deploy)?"
+            )
+        key = boto3.client("apigateway").get_api_key(apiKey=outputs[API_KEY_OUTPUT], includeValue=True)
+    except (ClientError, BotoCoreError) as error:
+        raise SystemExit(f"stack {name}: {error}") from None
+    return outputs[API_URL_OUTPUT], str(key["value"])
 
 
 def main(argv: list[str] | None = None) -> int:

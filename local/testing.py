@@ -8,6 +8,7 @@ provider's business and are imported from its folder, `local.providers.<name>.*`
 
 from local.apigw import match_route, proxy_event
 from local.checkout import OUTCOMES, Checkout, checkout_page, major_units
+from local.doctor import API_KEY_OUTPUT, API_URL_OUTPUT
 from local.doctor import main as doctor_main
 from local.emulator import EmulatedFunction, free_port
 from local.gateway import Gateway
@@ -59,6 +60,8 @@ from local.watch import BEHIND_AFTER_S, REPEAT_AFTER_S, SourceWatch, watched
 
 __all__ = [
     "API_GATEWAY_MAX_BODY",
+    "API_KEY_OUTPUT",
+    "API_URL_OUTPUT",
     "BEHIND_AFTER_S",
     "LAMBDA_MAX_PAYLOAD",
     "OUTCOMES",
