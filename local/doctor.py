@@ -18,6 +18,8 @@ from typing import Any
 
 import requests
 
+from local.deployed import stack_outputs
+
 DEFAULT_API_URL = "http://127.0.0.1:3000"
 ORDER = {"fail": 0, "warn": 1, "ok": 2}
 MARK = {"fail": "[FAIL]", "warn": "[warn]", "ok": "[ok]"}
@@ -58,19 +60,13 @@ def from_file(path: Path, notify_base_url: str) -> dict[str, list[dict[str, str]
     return report(entries, http=default_http(), notify_base_url=notify_base_url, now=datetime.now(UTC))
 
 
-def stack_outputs(name: str) -> tuple[str, str]:
-    """(the API's URL, the API key's value) of a deployed stack, from its outputs (template.yaml's)."""
+def stack_api(name: str) -> tuple[str, str]:
+    """(the API's URL, the API key's value) of a deployed stack, from its outputs."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
+    outputs = stack_outputs(name, (API_URL_OUTPUT, API_KEY_OUTPUT))
     try:
-        described = boto3.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
-        outputs = {item["OutputKey"]: item["OutputValue"] for item in described.get("Outputs", [])}
-        missing = [output for output in (API_URL_OUTPUT, API_KEY_OUTPUT) if output not in outputs]
-        if missing:
-            raise SystemExit(
-                f"stack {name} has no output {', '.join(missing)}: is it this bundle, deployed (make deploy)?"
-            )
         key = boto3.client("apigateway").get_api_key(apiKey=outputs[API_KEY_OUTPUT], includeValue=True)
     except (ClientError, BotoCoreError) as error:
         raise SystemExit(f"stack {name}: {error}") from None
@@ -96,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.providers_file:
         providers = from_file(args.providers_file, args.notify_base_url)
     elif args.stack:
-        providers = from_api(*stack_outputs(args.stack))
+        providers = from_api(*stack_api(args.stack))
     else:
         providers = from_api(args.api_url, args.api_key)
     status, text = render(providers)
