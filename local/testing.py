@@ -7,6 +7,8 @@ provider's business and are imported from its folder, `local.providers.<name>.*`
 """
 
 from local.apigw import match_route, proxy_event
+from local.backfill import Pacer as BackfillPacer
+from local.backfill import main as backfill_main
 from local.checkout import OUTCOMES, Checkout, checkout_page, major_units
 from local.doctor import API_KEY_OUTPUT, API_URL_OUTPUT
 from local.doctor import main as doctor_main
@@ -68,6 +70,7 @@ __all__ = [
     "REPEAT_AFTER_S",
     "ROOT",
     "AmountError",
+    "BackfillPacer",
     "Checkout",
     "DemoShop",
     "EmulatedFunction",
@@ -99,6 +102,7 @@ __all__ = [
     "Template",
     "UnknownAction",
     "api_errors",
+    "backfill_main",
     "banner",
     "cancel_errors",
     "check_api_key",
