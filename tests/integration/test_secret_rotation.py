@@ -1,21 +1,27 @@
 """A provider's key rotated while the functions hold the old secret (payments/flows/notifications.py's
 `_verify`, payments/secret_values.py's `refresh`), for every provider, through the real handlers and
 moto's Secrets Manager: the first notification signed with the new key is accepted; forged ones cost
-at most one more read of the secret a minute; a genuine one costs none."""
+at most one more read of the secret a minute; a genuine one costs none. A provider's reply that fails
+its signature (ProviderBase.reply_signature_failed) has the next call verify with the secret read again."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from local.testing import SignedNotification
+from local.testing import SignedNotification, kit_of, kits
 from payments import secret_values
+from payments.doctor import probe_order
+from payments.errors import ProviderError
+from payments.providers.directory import SECRET_ENV, ProviderDirectory
 from tests.conftest import Stack
 from tests.support.aws import client
 from tests.support.doctor import STAGE_URL
+from tests.support.sandbox_client import SandboxHttp
 from tests.support.secrets import PROVIDER_SECRET
 from tests.support.shop_kit import Shop
 
@@ -102,3 +108,37 @@ def test_a_genuine_notification_reads_nothing_again(shop: Shop, capsys: pytest.C
     assert shop.deliver() == [200]
     assert reads() == 0
     assert refreshes_counted(capsys.readouterr().out) == 0
+
+
+@pytest.mark.parametrize("name", list(kits()))
+def test_a_reply_failing_its_signature_makes_the_next_call_use_the_secret_read_again(
+    name: str, stack: Stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The provider signs its replies with a rotated key (its sandbox knows only the new credentials):
+    the call that meets the first such reply stays unknown (the flows ask again), the secret is read
+    again once, and the next call verifies with the new key. Later failures within the minute read
+    nothing more."""
+    kit = kit_of(name)
+    rotated = kit.new_credentials()
+    monkeypatch.setenv(SECRET_ENV, stack.secret_arn)
+    directory = ProviderDirectory(SandboxHttp(kit.new_sandbox(rotated)))
+    stale = directory.get(name)  # the secret read, with the old credentials
+    reads = count_secret_reads()
+    entry = kit.secret_entry(rotated, kit.test_base_url)
+    client("secretsmanager").put_secret_value(
+        SecretId=stack.secret_arn, SecretString=json.dumps({**PROVIDER_SECRET, name: entry})
+    )
+    probe = probe_order(name, datetime.now(UTC))
+    with pytest.raises(ProviderError) as failed:
+        stale.query(probe)
+    if failed.value.code != "provider_bad_signature":
+        assert reads() == 0
+        pytest.skip(f"{kit.display_name} does not sign its replies with a key of the secret")
+    assert reads() == 1
+    fresh = directory.get(name)
+    assert fresh is not stale
+    fresh.query(probe)  # verified with the rotated key: no error (the provider does not know the order)
+    for _ in range(10):
+        with pytest.raises(ProviderError):
+            stale.query(probe)
+    assert reads() == 1

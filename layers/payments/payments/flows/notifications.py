@@ -118,7 +118,6 @@ class NotificationFlow(Flow):
             refused = rejection
         if REASON_CODES.get(refused.reason) != SIGNATURE_INVALID or not self.providers.refresh_secret():
             return provider, refused
-        metrics.add_metric(name="ProviderSecretRefreshes", unit=MetricUnit.Count, value=1)
         fresh = self.providers.get(provider.name)
         if fresh is provider:  # the same entry: the same key refuses it again
             return provider, refused
