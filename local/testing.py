@@ -7,6 +7,7 @@ provider's business and are imported from its folder, `local.providers.<name>.*`
 """
 
 from local.apigw import match_route, proxy_event
+from local.backfill import TABLE_OUTPUT as BACKFILL_TABLE_OUTPUT
 from local.backfill import Pacer as BackfillPacer
 from local.backfill import main as backfill_main
 from local.checkout import OUTCOMES, Checkout, checkout_page, major_units
@@ -64,6 +65,7 @@ __all__ = [
     "API_GATEWAY_MAX_BODY",
     "API_KEY_OUTPUT",
     "API_URL_OUTPUT",
+    "BACKFILL_TABLE_OUTPUT",
     "BEHIND_AFTER_S",
     "LAMBDA_MAX_PAYLOAD",
     "OUTCOMES",

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import responses
 
-from local.testing import BackfillPacer, Template, backfill_main, kit_of
+from local.testing import BACKFILL_TABLE_OUTPUT, BackfillPacer, Template, backfill_main, kit_of
 from payments.store.day_movements import MOVEMENTS_INDEX
 from payments.store.index_backfill import SKIPPED_BY_CONDITION, UPDATED, IndexBackfill
 from payments.store.order_items import order_key
@@ -30,6 +30,7 @@ from payments.store.order_listing import (
 from payments.store.table import Table
 from tests.conftest import Stack
 from tests.support.aws import client
+from tests.support.deployed import deploy_outputs
 from tests.support.lambdas import Api
 from tests.support.link import ProviderLink
 from tests.support.providers import ANY_PROVIDER, mount
@@ -149,6 +150,19 @@ def test_orders_stored_before_the_indexes_are_listed_and_reported_after_the_back
     assert backfill_main(arguments) == 0
     second = summary(capsys.readouterr().out)
     assert (second["updated"], second["already indexed"]) == (0, stripped)
+
+
+def test_a_deployed_stack_is_backfilled_through_its_table_output(
+    shop: Shop, stack: Stack, template: Template, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stripped = strip(stack.table_name, index_only_attributes(template))
+    deploy_outputs("payments-upgraded", template, {BACKFILL_TABLE_OUTPUT: stack.table_name})
+    capsys.readouterr()
+    assert backfill_main(["--stack", "payments-upgraded"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"backfilling the operator's index attributes in {stack.table_name}: 4 segments")
+    assert summary(out)["updated"] == stripped
+    assert [order["order_id"] for order in operator_view(shop.api)[0]] == ["bf-3", "bf-2", "bf-1"]
 
 
 def test_a_write_made_since_the_scan_wins_over_the_backfill(

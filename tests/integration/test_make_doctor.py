@@ -21,6 +21,7 @@ from local.testing import (
 )
 from tests.conftest import Stack
 from tests.support.aws import client
+from tests.support.deployed import deploy_outputs
 from tests.support.link import ProviderLink
 from tests.support.providers import mount
 
@@ -83,14 +84,14 @@ def test_a_deployed_stack_is_checked_through_its_outputs(
     )
     wire.add_passthru(gateway.base_url)  # the API itself is real HTTP on loopback
     try:
-        deploy_outputs("payments-doctor", template, api_url=gateway.base_url, api_key=DEPLOYED_KEY)
+        deploy_api("payments-doctor", template, api_url=gateway.base_url, api_key=DEPLOYED_KEY)
         assert doctor_main(["--stack", "payments-doctor"]) == 0
         out = capsys.readouterr().out.splitlines()
         assert out[-1] == "no check failed"
         assert {line.split()[1] for line in out if line.startswith("[ok]")} == set(kits())
 
         # The key read from the outputs is the one that counts: the gateway refuses another.
-        deploy_outputs(
+        deploy_api(
             "payments-other-key",
             template,
             api_url=gateway.base_url,
@@ -106,20 +107,11 @@ def test_a_deployed_stack_is_checked_through_its_outputs(
 DEPLOYED_KEY = "deployed-merchant-key-0123456789"
 
 
-def deploy_outputs(name: str, template: Template, *, api_url: str, api_key: str) -> None:
-    """A CloudFormation stack in moto with every output template.yaml declares: the API's URL, the id of
-    an API key holding `api_key`, the others a placeholder. The key is made with API Gateway's own call
-    (moto's CloudFormation cannot make an `AWS::ApiGateway::ApiKey`); the stack's one resource is a
-    placeholder (a stack needs one): its outputs are what is read."""
+def deploy_api(name: str, template: Template, *, api_url: str, api_key: str) -> None:
+    """A deployed stack whose API is at `api_url` with the key `api_key`. The key is made with API
+    Gateway's own call: moto's CloudFormation cannot make an `AWS::ApiGateway::ApiKey`."""
     key_id = client("apigateway").create_api_key(name=f"{name}-key", value=api_key, enabled=True)["id"]
-    given = {API_URL_OUTPUT: api_url, API_KEY_OUTPUT: key_id}
-    outputs = {output: {"Value": given.get(output, "-")} for output in template.doc["Outputs"]}
-    assert set(given) <= set(outputs), "the doctor reads outputs template.yaml no longer declares"
-    body = {
-        "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}},
-        "Outputs": outputs,
-    }
-    client("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(body))
+    deploy_outputs(name, template, {API_URL_OUTPUT: api_url, API_KEY_OUTPUT: key_id})
 
 
 def test_a_stack_that_is_not_there_or_not_this_bundle_is_named(stack: Stack) -> None:
