@@ -71,8 +71,9 @@ class Progress:
 
 def backfill(
     table_name: str, segments: int, page_size: int, rate: float, print_line: Callable[[str], None]
-) -> Counter[str]:
-    """Every segment scanned in its own thread; the outcomes counted."""
+) -> bool:
+    """Every segment scanned in its own thread, the outcomes counted and printed; whether it finished."""
+    from payments.errors import StoreUnavailable
     from payments.store.index_backfill import IndexBackfill
     from payments.store.table import Table
 
@@ -85,10 +86,18 @@ def backfill(
             for item in page:
                 progress.add(worker.fill(item))
 
-    with ThreadPoolExecutor(max_workers=segments) as pool:
-        list(pool.map(run, range(segments)))  # list(): a segment's exception is raised here
+    try:
+        with ThreadPoolExecutor(max_workers=segments) as pool:
+            list(pool.map(run, range(segments)))  # list(): a segment's exception is raised here
+    except StoreUnavailable:
+        print_line(
+            "stopped: the table could not be read or written (it exists? your credentials may "
+            "dynamodb:Scan, GetItem and UpdateItem it?); run it again: it does only what is left"
+        )
+        print_line("so far: " + progress.line())
+        return False
     print_line("done: " + progress.line())
-    return progress.counts
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         f"pages of {args.page_size}, at most {args.rate:g} requests a second",
         flush=True,
     )
-    backfill(table, args.segments, args.page_size, args.rate, lambda line: print(line, flush=True))
-    return 0
+    finished = backfill(table, args.segments, args.page_size, args.rate, lambda line: print(line, flush=True))
+    return 0 if finished else 1
 
 
 if __name__ == "__main__":

@@ -165,6 +165,15 @@ def test_a_deployed_stack_is_backfilled_through_its_table_output(
     assert [order["order_id"] for order in operator_view(shop.api)[0]] == ["bf-3", "bf-2", "bf-1"]
 
 
+def test_a_table_it_cannot_read_stops_it_with_what_to_do(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert backfill_main(["--table", "payments-no-such-table"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2].startswith("stopped: the table could not be read or written")
+    assert out[-1].startswith("so far: 0 scanned")
+
+
 def test_a_write_made_since_the_scan_wins_over_the_backfill(
     shop: Shop, stack: Stack, template: Template
 ) -> None:
