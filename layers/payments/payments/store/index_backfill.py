@@ -19,6 +19,7 @@ from payments.orders import Order
 from payments.store.day_movements import movement_attributes
 from payments.store.order_items import (
     EVENT_PREFIX,
+    ORDER_PREFIX,
     ORDER_SK,
     REFUND_PREFIX,
     event_from_item,
@@ -92,6 +93,8 @@ class IndexBackfill(TableStore):
         """The item's index attributes as the write path computes them, and the version it must still
         have (None for an audit event)."""
         sk = raw["sk"]["S"]
+        if not raw["pk"]["S"].startswith(ORDER_PREFIX):  # not an order's (merchant events, refusals, …)
+            return {}, None
         if sk == ORDER_SK:
             order = order_from_item(raw)
             return listing_attributes(order), order.version
