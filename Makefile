@@ -26,7 +26,7 @@ PYTEST_PARALLEL := -n $(PYTEST_WORKERS)
 export AWS_DEFAULT_REGION ?= eu-west-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help dev build-quietly invoke install test pytest unit lint typecheck validate build events deploy clean bench reliability openapi replay doctor
+.PHONY: help dev build-quietly invoke install test pytest unit lint typecheck validate build events deploy clean bench reliability openapi replay doctor backfill
 
 help:
 	@echo "make dev       run the local stack: API on :3000, demo shop, provider sandboxes (Ctrl-C stops)"
@@ -38,6 +38,7 @@ help:
 	@echo "make events    regenerate events/ (fresh timestamps for the signed notifications)"
 	@echo "make openapi   regenerate docs/openapi.json from the code (a test fails when it is stale)"
 	@echo "make doctor    check each provider's settings against the provider (STACK=<name>, PROVIDERS_FILE=…)"
+	@echo "make backfill  once after an upgrade: index the orders stored before the operator's indexes (STACK=<name> or TABLE=<name>)"
 	@echo "make replay FILE=<captured request>  send a provider notification to the local stack; print the doctor's verdict"
 	@echo "make bench     benchmarks: cold start, per-request CPU, round trips, sizes, SDK ratios"
 	@echo "make reliability  the adversarial suite and its table (forgeries, races, faults, fuzzing)"
@@ -148,6 +149,11 @@ replay: $(VENV)/.installed
 # stack (API_URL, API_KEY), PROVIDERS_FILE=<credentials file>, or STACK=<deployed stack name>.
 doctor: $(VENV)/.installed
 	$(PY) -m local.doctor
+
+# Once after upgrading a stack whose table holds orders from before the operator's indexes
+# (local/backfill.py): STACK=<name> or TABLE=<name>; SEGMENTS, PAGE_SIZE, RATE (requests a second).
+backfill: $(VENV)/.installed
+	$(PY) -m local.backfill
 
 deploy: build
 	$(SAM_VENV)/bin/sam deploy --guided

@@ -18,9 +18,14 @@ from typing import Any
 
 import requests
 
+from local.deployed import stack_outputs
+
 DEFAULT_API_URL = "http://127.0.0.1:3000"
 ORDER = {"fail": 0, "warn": 1, "ok": 2}
 MARK = {"fail": "[FAIL]", "warn": "[warn]", "ok": "[ok]"}
+# The outputs of template.yaml a deployed stack is found through (tests/integration/test_make_doctor.py).
+API_URL_OUTPUT = "ApiUrl"
+API_KEY_OUTPUT = "ApiKeyId"
 
 
 def render(providers: dict[str, list[dict[str, str]]]) -> tuple[int, str]:
@@ -55,14 +60,17 @@ def from_file(path: Path, notify_base_url: str) -> dict[str, list[dict[str, str]
     return report(entries, http=default_http(), notify_base_url=notify_base_url, now=datetime.now(UTC))
 
 
-def stack_outputs(name: str) -> tuple[str, str]:
-    """(ApiUrl, the API key's value) of a deployed stack."""
+def stack_api(name: str) -> tuple[str, str]:
+    """(the API's URL, the API key's value) of a deployed stack, from its outputs."""
     import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
 
-    described = boto3.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
-    outputs = {item["OutputKey"]: item["OutputValue"] for item in described.get("Outputs", [])}
-    key = boto3.client("apigateway").get_api_key(apiKey=outputs["ApiKeyId"], includeValue=True)
-    return outputs["ApiUrl"], str(key["value"])
+    outputs = stack_outputs(name, (API_URL_OUTPUT, API_KEY_OUTPUT))
+    try:
+        key = boto3.client("apigateway").get_api_key(apiKey=outputs[API_KEY_OUTPUT], includeValue=True)
+    except (ClientError, BotoCoreError) as error:
+        raise SystemExit(f"stack {name}: {error}") from None
+    return outputs[API_URL_OUTPUT], str(key["value"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.providers_file:
         providers = from_file(args.providers_file, args.notify_base_url)
     elif args.stack:
-        providers = from_api(*stack_outputs(args.stack))
+        providers = from_api(*stack_api(args.stack))
     else:
         providers = from_api(args.api_url, args.api_key)
     status, text = render(providers)

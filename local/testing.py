@@ -7,7 +7,11 @@ provider's business and are imported from its folder, `local.providers.<name>.*`
 """
 
 from local.apigw import match_route, proxy_event
+from local.backfill import TABLE_OUTPUT as BACKFILL_TABLE_OUTPUT
+from local.backfill import Pacer as BackfillPacer
+from local.backfill import main as backfill_main
 from local.checkout import OUTCOMES, Checkout, checkout_page, major_units
+from local.doctor import API_KEY_OUTPUT, API_URL_OUTPUT
 from local.doctor import main as doctor_main
 from local.emulator import EmulatedFunction, free_port
 from local.gateway import Gateway
@@ -59,12 +63,16 @@ from local.watch import BEHIND_AFTER_S, REPEAT_AFTER_S, SourceWatch, watched
 
 __all__ = [
     "API_GATEWAY_MAX_BODY",
+    "API_KEY_OUTPUT",
+    "API_URL_OUTPUT",
+    "BACKFILL_TABLE_OUTPUT",
     "BEHIND_AFTER_S",
     "LAMBDA_MAX_PAYLOAD",
     "OUTCOMES",
     "REPEAT_AFTER_S",
     "ROOT",
     "AmountError",
+    "BackfillPacer",
     "Checkout",
     "DemoShop",
     "EmulatedFunction",
@@ -96,6 +104,7 @@ __all__ = [
     "Template",
     "UnknownAction",
     "api_errors",
+    "backfill_main",
     "banner",
     "cancel_errors",
     "check_api_key",

@@ -99,3 +99,30 @@ def test_a_failed_read_says_so_without_the_value_and_is_tried_again(
     manager.fail = False
     assert secret_values.get_secret(ARN) == manager.value
     assert manager.calls == 2
+
+
+def test_a_refresh_asks_again_at_most_once_a_minute_per_secret(
+    manager: FakeSecretsManager, clock: Clock
+) -> None:
+    secret_values.get_secret(ARN, as_json=True)
+    manager.value = json.dumps({"rotated": True})
+    assert secret_values.refresh(ARN, as_json=True) == {"rotated": True}
+    assert secret_values.get_secret(ARN, as_json=True) == {"rotated": True}  # the cache holds the fresh one
+    clock.now += secret_values.MIN_REFRESH_INTERVAL_S - 1
+    assert [secret_values.refresh(ARN, as_json=True) for _ in range(100)] == [None] * 100
+    assert manager.calls == 2
+    clock.now += 1
+    assert secret_values.refresh(ARN, as_json=True) == {"rotated": True}
+    assert manager.calls == 3
+
+
+def test_a_refresh_that_fails_keeps_the_value_and_waits_its_minute(
+    manager: FakeSecretsManager, clock: Clock
+) -> None:
+    first = secret_values.get_secret(ARN, as_json=True)
+    manager.fail = True
+    with pytest.raises(secret_values.SecretUnavailable):
+        secret_values.refresh(ARN, as_json=True)
+    assert secret_values.get_secret(ARN, as_json=True) is first
+    assert secret_values.refresh(ARN, as_json=True) is None  # Secrets Manager is not asked again at once
+    assert manager.calls == 2

@@ -4,8 +4,10 @@ of every cold start that reads a secret), and it is the only thing this layer us
 
 Semantics kept from Powertools: a value is fetched at its first use, then served from memory until
 it is `max_age` seconds old (5 minutes here); `force_fetch=True` asks Secrets Manager again now (a
-provider's notification that fails its signature check: the key may have been rotated). The JSON
-form is cached as parsed, so a request reads it without parsing it again.
+provider's notification that fails its signature check: the key may have been rotated). `refresh`
+is that forced fetch rate-limited per secret: a flood of forged notifications costs one read a
+minute, not one each. The JSON form is cached as parsed, so a request reads it without parsing it
+again.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from payments import aws_clients
 
 DEFAULT_MAX_AGE_S = 300.0
+MIN_REFRESH_INTERVAL_S = 60.0
 
 
 class SecretUnavailable(Exception):
@@ -30,6 +33,7 @@ class SecretNotJson(Exception):
 
 
 _cache: dict[tuple[str, bool], tuple[float, Any]] = {}  # (id, as JSON) -> (fetched at, value)
+_refreshed: dict[str, float] = {}  # id -> when `refresh` last asked for it (monotonic)
 _client: Any = None
 
 
@@ -52,6 +56,19 @@ def get_secret(
     return value
 
 
+def refresh(
+    secret_id: str, *, as_json: bool = False, min_interval: float = MIN_REFRESH_INTERVAL_S
+) -> Any | None:
+    """The secret fetched again now (a check with the cached value failed); None, without asking, when
+    this secret was already refreshed less than `min_interval` seconds ago in this process."""
+    now = time.monotonic()
+    last = _refreshed.get(secret_id)
+    if last is not None and now - last < min_interval:
+        return None
+    _refreshed[secret_id] = now  # before asking: a read that fails is not tried again sooner either
+    return get_secret(secret_id, as_json=as_json, force_fetch=True)
+
+
 def age(secret_id: str, *, as_json: bool = False) -> float | None:
     """Seconds since the cached value was fetched; None when nothing is cached."""
     cached = _cache.get((secret_id, as_json))
@@ -62,6 +79,7 @@ def clear_cache() -> None:
     """Every cached value and the client dropped: the next read asks again, with a new client."""
     global _client
     _cache.clear()
+    _refreshed.clear()
     _client = None
 
 

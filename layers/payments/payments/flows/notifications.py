@@ -29,7 +29,7 @@ from payments.ledger import Refund
 from payments.orders import OPEN, ORDER_ID_RE, Order, OrderStatus
 from payments.providers.base import Provider, RawRequest, RawResponse
 from payments.redact import summarize_raw_body
-from payments.refusals import MALFORMED, REASON_CODES, Diagnosis, default_explanation
+from payments.refusals import MALFORMED, REASON_CODES, SIGNATURE_INVALID, Diagnosis, default_explanation
 from payments.store.notification_marks import NotificationMarks
 from payments.store.orders import OrdersStore
 from payments.store.rejected import KeptRequest, RejectedNotifications
@@ -74,17 +74,18 @@ class NotificationFlow(Flow):
             raise NotFound(
                 f"no notification endpoint for '{provider_name}'", code="unknown_provider"
             ) from None
-        try:
-            if len(raw.body) > MAX_REQUEST_BODY_BYTES:  # not worth parsing: no provider sends that much
-                raise NotificationRejected(
-                    "request_too_large", f"the body is over {MAX_REQUEST_BODY_BYTES} bytes", status=413
-                )
-            statement = provider.parse_notification(raw)
-        except NotificationRejected as rejection:
-            diagnosis = self._refused(provider, raw, rejection, verified=False, file=not replay)
-            return Delivery(
-                REFUSED, provider.acknowledge(None, rejection), diagnosis, rejection.claimed_order_id
+        if len(raw.body) > MAX_REQUEST_BODY_BYTES:  # not worth parsing: no provider sends that much
+            verified: Statement | NotificationRejected = NotificationRejected(
+                "request_too_large", f"the body is over {MAX_REQUEST_BODY_BYTES} bytes", status=413
             )
+        else:
+            provider, verified = self._verify(provider, raw)
+        if isinstance(verified, NotificationRejected):
+            diagnosis = self._refused(provider, raw, verified, verified=False, file=not replay)
+            return Delivery(
+                REFUSED, provider.acknowledge(None, verified), diagnosis, verified.claimed_order_id
+            )
+        statement = verified
         try:
             response, applied = self._apply(provider, statement)
         except NotificationRejected as rejection:  # verified, but not about an order of ours
@@ -102,6 +103,29 @@ class NotificationFlow(Flow):
             return Delivery(UNAVAILABLE, provider.acknowledge(statement, error), None, statement.order_id)
         self._mark_accepted(provider.name)
         return Delivery(APPLIED if applied else DUPLICATE, response, None, statement.order_id)
+
+    def _verify(
+        self, provider: Provider, raw: RawRequest
+    ) -> tuple[Provider, Statement | NotificationRejected]:
+        """The notification's statement, or its refusal, and the adapter that decided. A signature that
+        fails may be signed with a key rotated since the secret was read: the secret is read again
+        (once a minute per process at most, so that forgeries cost no more) and, if this provider's
+        entry changed, the notification verified again under it. A notification that verifies is never
+        delayed by any of this."""
+        try:
+            return provider, provider.parse_notification(raw)
+        except NotificationRejected as rejection:
+            refused = rejection
+        if REASON_CODES.get(refused.reason) != SIGNATURE_INVALID or not self.providers.refresh_secret():
+            return provider, refused
+        fresh = self.providers.get(provider.name)
+        if fresh is provider:  # the same entry: the same key refuses it again
+            return provider, refused
+        logger.info("provider settings changed since the secret was read", extra={"provider": provider.name})
+        try:
+            return fresh, fresh.parse_notification(raw)
+        except NotificationRejected as rejection:
+            return fresh, rejection
 
     def _mark_accepted(self, provider_name: str) -> None:
         """For the doctor's "last accepted": once a minute per process at most, never failing a delivery."""

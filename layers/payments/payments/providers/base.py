@@ -10,7 +10,7 @@ provider-neutral facts. An adapter supplies only the steps.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -203,6 +203,7 @@ class ProviderBase:
     # The request headers a notification's verification reads (kept with a refusal, for a replay).
     notification_headers: ClassVar[frozenset[str]] = frozenset()
     ok_body: ClassVar[str] = "OK"
+    _key_suspected: Callable[[], object] | None = None
 
     # -- what the provider takes -------------------------------------------------------------------
     @property
@@ -367,6 +368,18 @@ class ProviderBase:
 
     def bad_reply(self, text: str, code: str = "provider_bad_reply") -> ProviderUnavailable:
         return ProviderUnavailable(f"{self.label}'s reply {text}", code=code)
+
+    def reply_signature_failed(self, text: str = "signature does not verify") -> ProviderUnavailable:
+        """A reply that fails its signature check under the configured key: this call's outcome stays
+        unknown (the flows and the reconciler ask again), and the key may just have been rotated: the
+        directory reads the secret again (`when_key_suspected`), so that the next call has the fresh one."""
+        if self._key_suspected is not None:
+            self._key_suspected()
+        return self.bad_reply(text, "provider_bad_signature")
+
+    def when_key_suspected(self, callback: Callable[[], object]) -> None:
+        """What `reply_signature_failed` calls: set by the directory on each adapter it builds."""
+        self._key_suspected = callback
 
     @staticmethod
     def seconds_left(order: Order, now: datetime) -> int:

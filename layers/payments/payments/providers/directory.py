@@ -12,7 +12,7 @@ from payments import secret_values
 from payments.errors import ConfigurationError, ProviderNotConfigured
 from payments.http import HttpClient, default_http
 from payments.providers import provider_class, provider_names
-from payments.providers.base import Provider
+from payments.providers.base import Provider, ProviderBase
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -38,12 +38,16 @@ class ProviderDirectory:
         # by name: (the entry's fingerprint, its adapter, the entry as the secret's cache holds it)
         self._built: dict[str, tuple[str, Provider, dict[str, Any]]] = {}
 
-    def _secret(self) -> dict[str, Any]:
+    @staticmethod
+    def _secret_id() -> str:
         secret_id = os.environ.get(SECRET_ENV)
         if not secret_id:
             raise ConfigurationError(f"{SECRET_ENV} is not set")
+        return secret_id
+
+    def _secret(self) -> dict[str, Any]:
         try:
-            value = secret_values.get_secret(secret_id, as_json=True, max_age=SECRET_MAX_AGE_S)
+            value = secret_values.get_secret(self._secret_id(), as_json=True, max_age=SECRET_MAX_AGE_S)
         except secret_values.SecretNotJson:
             raise ConfigurationError("the provider secret is not a JSON object") from None
         except secret_values.SecretUnavailable:
@@ -51,6 +55,21 @@ class ProviderDirectory:
         if not isinstance(value, dict):
             raise ConfigurationError("the provider secret is not a JSON object")
         return value
+
+    def refresh_secret(self) -> bool:
+        """Read the secret again now, a signature check having failed (the key may have just been
+        rotated): the adapters `get` returns next follow it. Whether Secrets Manager was asked: not when
+        it was asked less than `secret_values.MIN_REFRESH_INTERVAL_S` ago by this process."""
+        secret_id = os.environ.get(SECRET_ENV)
+        if not secret_id:  # nothing to read again (the regular read reports it)
+            return False
+        try:
+            asked = secret_values.refresh(secret_id, as_json=True) is not None
+        except (secret_values.SecretNotJson, secret_values.SecretUnavailable):
+            asked = True  # the value read before stays (the next regular read reports the fault)
+        if asked:
+            _count_refresh()
+        return asked
 
     @property
     def http(self) -> HttpClient:
@@ -88,5 +107,16 @@ class ProviderDirectory:
                 "provider secret is invalid: " + describe_validation_error(name, exc)
             ) from None
         provider = factory(settings, self.http)
+        if isinstance(provider, ProviderBase):  # a reply failing its signature: the key may be rotated
+            provider.when_key_suspected(self.refresh_secret)
         self._built[name] = (fingerprint, provider, entry)
         return provider
+
+
+def _count_refresh() -> None:
+    """The metric `ProviderSecretRefreshes`: Secrets Manager asked again after a failed signature check.
+    Powertools loaded here, on that path only, not at the init of every function that reads the secret."""
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    Metrics().add_metric(name="ProviderSecretRefreshes", unit=MetricUnit.Count, value=1)

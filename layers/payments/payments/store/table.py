@@ -42,7 +42,8 @@ a reader of a sharded key queries every shard and merges.
 
 Every call either answers or ends in StoreUnavailable (or ConcurrentUpdateError: a transaction whose
 condition failed); the functions read with dynamodb:Query (and BatchGetItem for the webhook deliveries
-of an order's events), never Scan or GetItem.
+of an order's events), never Scan or GetItem. Only the operator's one-off upgrade step scans
+(index_backfill.py, run by `make backfill` from the operator's machine).
 """
 
 from __future__ import annotations

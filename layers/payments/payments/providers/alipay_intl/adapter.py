@@ -580,9 +580,7 @@ class AlipayIntl(ProviderBase):
         if not rsa_verify(
             self._alipay_key, reply.body[span[0] : span[1]], signature, self.settings.sign_hash
         ):
-            raise ProviderUnavailable(
-                "Alipay's reply signature does not verify", code="provider_bad_signature"
-            )
+            raise self.reply_signature_failed()
         value = json_scan.object_at(reply.body, span)
         if value is None:
             raise ProviderUnavailable(f"Alipay's `{member}` is not an object", code="provider_bad_reply")

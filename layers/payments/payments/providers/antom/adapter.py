@@ -680,7 +680,7 @@ class Antom(ProviderBase):
             raise self.bad_reply("is for another client", "provider_bad_signature")
         content = signed_content(path, self.settings.client_id, moment, reply.body)
         if not rsa_verify(self._antom_key, content, signature):
-            raise self.bad_reply("signature does not verify", "provider_bad_signature")
+            raise self.reply_signature_failed()
         return value
 
 

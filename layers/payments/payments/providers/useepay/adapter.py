@@ -520,7 +520,7 @@ class UseePay(ProviderBase):
         if reply_fields.get(
             "signType", self.settings.sign_type
         ) != self.settings.sign_type or not self.verify(reply_fields):
-            raise self.bad_reply("is not signed correctly", "provider_bad_signature")
+            raise self.reply_signature_failed("is not signed correctly")
         return reply_fields
 
 
