@@ -70,6 +70,7 @@ CONFLICT_ATTEMPTS = 5
 CONFLICT_BACKOFF_S = 0.025
 # A merged read's Queries (one per shard) in flight at once, each in a thread: botocore's clients are
 # thread-safe. 32 shards' round trips then take about 4 end to end instead of 32 (docs/capacity.md).
+# Below botocore's 10 pooled connections a client keeps (max_pool_connections): each thread reuses one.
 QUERIES_AT_ONCE = 8
 
 MAX_NUMBER = 10**38  # DynamoDB's numbers keep 38 significant digits
