@@ -25,6 +25,7 @@ import os
 import re
 import statistics
 import sys
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -65,6 +66,7 @@ class KeyLoad:
         self.reads: dict[str, Counter[str]] = defaultdict(Counter)  # phase -> key -> queries
         self.read_items: dict[str, Counter[str]] = defaultdict(Counter)  # phase -> key -> items returned
         self.reading: str | None = None  # the phase whose reads are counted
+        self.reads_lock = threading.Lock()  # a merged read's Queries come from several threads
         self.sizes: dict[str, list[int]] = defaultdict(list)
         # The audit events committed, in order: what the table's stream hands the publish function.
         self.committed_events: list[dict[str, Any]] = []
@@ -159,8 +161,10 @@ class KeyLoad:
             return
         value = body["ExpressionAttributeValues"][match.group(2)]["S"]
         where = value  # the phase says which: the due index's shards, the table's listing shards
-        self.reads[phase][where] += 1
-        self.read_items[phase][where] += int(json.loads(response.content).get("Count", 0))
+        returned = int(json.loads(response.content).get("Count", 0))
+        with self.reads_lock:
+            self.reads[phase][where] += 1
+            self.read_items[phase][where] += returned
 
     def measure_sizes(self, table_name: str) -> None:
         """The size of each kind of item in the table now, as moto reckons DynamoDB's item size."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -98,16 +99,19 @@ class PartitionedIndexes:
 
 
 class MeteredTable(Table):
-    """The table, counting Query requests and the items they returned."""
+    """The table, counting Query requests and the items they returned (a merged read's Queries come
+    from several threads: Table.query_each)."""
 
     queries = 0
     items = 0
+    counting = threading.Lock()
 
     def call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         answer = super().call(operation, **kwargs)
         if operation == "query":
-            self.queries += 1
-            self.items += int(answer.get("Count", 0))
+            with self.counting:
+                self.queries += 1
+                self.items += int(answer.get("Count", 0))
         return answer
 
 

@@ -22,7 +22,7 @@ from payments.errors import ValidationFailed
 from payments.movements import movement_of
 from payments.orders import Order, OrderEvent
 from payments.store.shards import every_shard, sharded
-from payments.store.table import TableStore
+from payments.store.table import QUERIES_AT_ONCE, TableStore
 
 MOVEMENTS_INDEX = "MovementsByDay"
 DAY_PREFIX = "DAY#"
@@ -60,13 +60,14 @@ class DayMovements(TableStore):
 
     def between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """Every movement whose time (`line_time`) is in [start, end) (UTC times), in time order. Each
-        UTC date the interval touches is one partition per shard, read in pages of MOVEMENTS_PAGE."""
+        UTC date the interval touches is one partition per shard, read in pages of MOVEMENTS_PAGE, the
+        partitions side by side (Table.query_each); a partition's next page once its last has come."""
         low, high = iso(start), iso(end)  # "<end>#…" sorts above `high`: the end itself is left out
         day, last = start.date(), (end - timedelta(microseconds=1)).date()
-        lines: list[tuple[str, dict[str, Any]]] = []
+        unread: list[dict[str, Any]] = []
         while day <= last:
-            for shard in every_shard(f"{DAY_PREFIX}{day.isoformat()}"):
-                request: dict[str, Any] = {
+            unread.extend(
+                {
                     "IndexName": MOVEMENTS_INDEX,
                     "KeyConditionExpression": "day_pk = :pk AND day_sk BETWEEN :low AND :high",
                     "ExpressionAttributeValues": {
@@ -76,20 +77,26 @@ class DayMovements(TableStore):
                     },
                     "Limit": MOVEMENTS_PAGE,
                 }
-                while True:
-                    page = self.table.call("query", **request)
-                    self.queries += 1
-                    for item in page.get("Items", []):
-                        lines.append((item["day_sk"]["S"], json.loads(item["movement_json"]["S"])))
-                    if len(lines) > MAX_DAY_LINES:
-                        raise ValidationFailed(
-                            f"date: more than {MAX_DAY_LINES} movements on this day; ask for part of it "
-                            "with a time zone that splits it, or read the audit events",
-                            field="date",
-                            code="report_too_large",
-                        )
-                    if "LastEvaluatedKey" not in page:
-                        break
-                    request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+                for shard in every_shard(f"{DAY_PREFIX}{day.isoformat()}")
+            )
             day += timedelta(days=1)
+        lines: list[tuple[str, dict[str, Any]]] = []
+        while unread:
+            # Sent at once: no more pages than could still fit under MAX_DAY_LINES (QUERIES_AT_ONCE at
+            # least), so a day too large is refused after about as much reading as one at a time.
+            fit = max(QUERIES_AT_ONCE, -(-(MAX_DAY_LINES + 1 - len(lines)) // MOVEMENTS_PAGE))
+            sending, unread = unread[:fit], unread[fit:]
+            for request, page in zip(sending, self.table.query_each(sending), strict=True):
+                self.queries += 1
+                for item in page.get("Items", []):
+                    lines.append((item["day_sk"]["S"], json.loads(item["movement_json"]["S"])))
+                if len(lines) > MAX_DAY_LINES:
+                    raise ValidationFailed(
+                        f"date: more than {MAX_DAY_LINES} movements on this day; ask for part of it "
+                        "with a time zone that splits it, or read the audit events",
+                        field="date",
+                        code="report_too_large",
+                    )
+                if "LastEvaluatedKey" in page:
+                    unread.append({**request, "ExclusiveStartKey": page["LastEvaluatedKey"]})
         return [line for _, line in sorted(lines, key=lambda pair: pair[0])]

@@ -77,28 +77,33 @@ class MerchantEventStore(TableStore):
         """Published events' bodies in the order they were stored, after the event `after` (its id)
         or from the start, up to those stored before `stored_before`. None: no event `after` is kept.
         Each shard is read after `after`'s place in the list, for at most `limit` items, and merged:
-        every event is on exactly one page, whichever shard holds it (payments/store/shards.py)."""
+        every event is on exactly one page, whichever shard holds it (payments/store/shards.py). The
+        shards' Queries go side by side (payments/store/table.py `query_each`)."""
         low = LISTED_PREFIX
         if after is not None:
             found = self._by_id(after)
             if found is None or "listed" not in found:
                 return None
             low = str(found["listed"]["S"])
-        shards = []
-        for partition in [*every_shard(MERCHANT_EVENTS_PREFIX), LEGACY_MERCHANT_EVENTS_PK]:
-            page = self.table.call(
-                "query",
-                KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
-                ExpressionAttributeValues={
+        # A bare time sorts before every key stamped with it (each goes on with "#evt_…").
+        high = f"{LISTED_PREFIX}{iso(stored_before)}"
+        requests = [
+            {
+                "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
+                "ExpressionAttributeValues": {
                     ":pk": {"S": partition},
                     ":low": {"S": low},
-                    # A bare time sorts before every key stamped with it (each goes on with "#evt_…").
-                    ":high": {"S": f"{LISTED_PREFIX}{iso(stored_before)}"},
+                    ":high": {"S": high},
                 },
-                Limit=limit + 1,  # BETWEEN includes `after` itself, in its shard
-                ConsistentRead=True,  # every write stamped before `stored_before` has landed: see it
-            )
-            shards.append([item for item in page.get("Items", []) if item["sk"]["S"] != low])
+                "Limit": limit + 1,  # BETWEEN includes `after` itself, in its shard
+                "ConsistentRead": True,  # every write stamped before `stored_before` has landed: see it
+            }
+            for partition in [*every_shard(MERCHANT_EVENTS_PREFIX), LEGACY_MERCHANT_EVENTS_PK]
+        ]
+        shards = [
+            [item for item in page.get("Items", []) if item["sk"]["S"] != low]
+            for page in self.table.query_each(requests)
+        ]
         page_items = merged(shards, lambda item: str(item["sk"]["S"]), limit=limit)
         return [item["body"]["S"] for item in page_items]
 

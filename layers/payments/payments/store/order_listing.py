@@ -17,7 +17,7 @@ so an index never disagrees with a committed order for longer than the index's o
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,7 +113,7 @@ def _index_for(filters: OrderFilter) -> tuple[str, str, str]:
 
 class OrderListing(TableStore):
     """Bounded reads of the operator's indexes: a page is one Query per shard (at most `limit` items
-    each, after the cursor), merged newest first."""
+    each, after the cursor), the shards side by side (Table.query_each), merged newest first."""
 
     def page(self, filters: OrderFilter, limit: int, after: str | None) -> list[dict[str, Any]]:
         """The newest `limit` orders passing `filters` whose list_sk is below `after` (the last
@@ -126,67 +126,66 @@ class OrderListing(TableStore):
         if low > high:
             return []
         residual = filters if index == FLAGGED_INDEX else None
-        shards = [
-            self._shard(index, key_name, shard, low, high, after, limit, residual)
+        unread = {
+            shard: _shard_request(index, key_name, shard, low, high, limit, residual)
             for shard in every_shard(prefix)
-        ]
-        return merged(shards, lambda item: str(item["list_sk"]), limit=limit, newest_first=True)
-
-    def _shard(
-        self,
-        index: str,
-        key_name: str,
-        shard: str,
-        low: str,
-        high: str,
-        after: str | None,
-        limit: int,
-        residual: OrderFilter | None,
-    ) -> list[dict[str, Any]]:
-        """One shard's newest `limit` items in [low, high] (the cursor itself left out), filtered in
-        the query by `residual` when the index does not key on everything."""
-        request: dict[str, Any] = {
-            "IndexName": index,
-            "KeyConditionExpression": "#pk = :pk AND list_sk BETWEEN :low AND :high",
-            "ExpressionAttributeNames": {"#pk": key_name},
-            "ExpressionAttributeValues": {":pk": {"S": shard}, ":low": {"S": low}, ":high": {"S": high}},
-            "ScanIndexForward": False,
-            "Limit": limit + 1,  # BETWEEN includes the cursor itself
         }
-        if residual is not None:
-            request["Limit"] = FILTERED_PAGE
-            _add_filter(request, residual)
-        found: list[dict[str, Any]] = []
-        for raw in self._pages(request):
-            item = deserialize(raw)
-            if item["list_sk"] != after:
-                found.append(item)
-            if len(found) >= limit:
-                break
-        return found
-
-    def _pages(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        while True:
-            page = self.table.call("query", **request)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            request = {**request, "ExclusiveStartKey": page["LastEvaluatedKey"]}
+        found: dict[str, list[dict[str, Any]]] = {shard: [] for shard in unread}
+        # Each shard's newest `limit` items in [low, high], the cursor itself left out. A shard whose
+        # Query stopped short of them (a filtered one) is read on, the shards still short side by side.
+        while unread:
+            answers = self.table.query_each(list(unread.values()))
+            still: dict[str, dict[str, Any]] = {}
+            for (shard, request), answer in zip(unread.items(), answers, strict=True):
+                kept = found[shard]
+                for raw in answer.get("Items", []):
+                    item = deserialize(raw)
+                    if item["list_sk"] != after:
+                        kept.append(item)
+                    if len(kept) >= limit:
+                        break
+                if len(kept) < limit and "LastEvaluatedKey" in answer:
+                    still[shard] = {**request, "ExclusiveStartKey": answer["LastEvaluatedKey"]}
+            unread = still
+        return merged(found.values(), lambda item: str(item["list_sk"]), limit=limit, newest_first=True)
 
     def lookup(self, text: str) -> list[str]:
         """The ids of the orders whose provider reference, or one of whose refunds' ids, is `text`
-        (at most MAX_MATCHES; one Query per shard)."""
-        order_ids: list[str] = []
-        for shard in every_shard(LOOKUP_PK):
-            page = self.table.call(
-                "query",
-                IndexName=LOOKUP_INDEX,
-                KeyConditionExpression="lookup_pk = :pk AND lookup_key = :q",
-                ExpressionAttributeValues={":pk": {"S": shard}, ":q": {"S": text}},
-                Limit=MAX_MATCHES,
-            )
-            order_ids.extend(item["order_id"]["S"] for item in page.get("Items", []))
+        (at most MAX_MATCHES; one Query per shard, side by side)."""
+        requests = [
+            {
+                "IndexName": LOOKUP_INDEX,
+                "KeyConditionExpression": "lookup_pk = :pk AND lookup_key = :q",
+                "ExpressionAttributeValues": {":pk": {"S": shard}, ":q": {"S": text}},
+                "Limit": MAX_MATCHES,
+            }
+            for shard in every_shard(LOOKUP_PK)
+        ]
+        order_ids = [
+            item["order_id"]["S"]
+            for page in self.table.query_each(requests)
+            for item in page.get("Items", [])
+        ]
         return list(dict.fromkeys(order_ids))[:MAX_MATCHES]
+
+
+def _shard_request(
+    index: str, key_name: str, shard: str, low: str, high: str, limit: int, residual: OrderFilter | None
+) -> dict[str, Any]:
+    """The Query of one shard's newest items in [low, high], filtered in the query by `residual` when
+    the index does not key on everything."""
+    request: dict[str, Any] = {
+        "IndexName": index,
+        "KeyConditionExpression": "#pk = :pk AND list_sk BETWEEN :low AND :high",
+        "ExpressionAttributeNames": {"#pk": key_name},
+        "ExpressionAttributeValues": {":pk": {"S": shard}, ":low": {"S": low}, ":high": {"S": high}},
+        "ScanIndexForward": False,
+        "Limit": limit + 1,  # BETWEEN includes the cursor itself
+    }
+    if residual is not None:
+        request["Limit"] = FILTERED_PAGE
+        _add_filter(request, residual)
+    return request
 
 
 def _add_filter(request: dict[str, Any], filters: OrderFilter) -> None:

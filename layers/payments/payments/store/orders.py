@@ -209,13 +209,17 @@ class OrdersStore(TableStore):
         the sparse index still unread (never a scan), each for its share of `limit`, merged by due_at.
         `after`: the cursor of the page before. A shard with a long backlog is read a share at a time,
         so every other shard's oldest work is on the first page; a shard read to its end drops out and
-        its share goes to the others."""
+        its share goes to the others. The shards' Queries go side by side (Table.query_each)."""
         shards = dict(after.shards) if after is not None else dict.fromkeys(due_partitions())
         share = -(-limit // len(shards))  # ceil: a page reads at most limit + len(shards) - 1 entries
-        read: dict[str, list[DueItem]] = {}
-        finished: set[str] = set()
+        requests: list[dict[str, Any]] = []
         for partition, last in shards.items():
-            request: dict[str, Any] = {}
+            request: dict[str, Any] = {
+                "IndexName": DUE_INDEX,
+                "KeyConditionExpression": "due_pk = :due AND due_at <= :now",
+                "ExpressionAttributeValues": {":due": {"S": partition}, ":now": {"S": iso(now)}},
+                "Limit": share,
+            }
             if last is not None:
                 sort_key = f"{REFUND_PREFIX}{last.refund_id}" if last.refund_id is not None else ORDER_SK
                 request["ExclusiveStartKey"] = {
@@ -224,14 +228,10 @@ class OrdersStore(TableStore):
                     "due_pk": {"S": partition},
                     "due_at": {"S": last.due_at},
                 }
-            page = self.table.call(
-                "query",
-                IndexName=DUE_INDEX,
-                KeyConditionExpression="due_pk = :due AND due_at <= :now",
-                ExpressionAttributeValues={":due": {"S": partition}, ":now": {"S": iso(now)}},
-                Limit=share,
-                **request,
-            )
+            requests.append(request)
+        read: dict[str, list[DueItem]] = {}
+        finished: set[str] = set()
+        for partition, page in zip(shards, self.table.query_each(requests), strict=True):
             read[partition] = [_due_item(raw) for raw in page.get("Items", [])]
             if "LastEvaluatedKey" not in page:
                 finished.add(partition)

@@ -53,7 +53,7 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Clamped, Context, Decimal, Inexact, Overflow, Rounded, Underflow
 from typing import Any, Self
 
@@ -73,6 +73,10 @@ __all__ = ["RETRY_CONFIG", "Table", "TableStore", "deserialize", "payload_text",
 CONFLICT_ATTEMPTS = 5
 CONFLICT_BACKOFF_S = 0.025
 BATCH_GET_MAX_KEYS = 100  # BatchGetItem's limit per call
+# A merged read's Queries (one per shard) in flight at once, each in a thread: botocore's clients are
+# thread-safe. 32 shards' round trips then take about 4 end to end instead of 32 (docs/capacity.md).
+# Below botocore's 10 pooled connections a client keeps (max_pool_connections): each thread reuses one.
+QUERIES_AT_ONCE = 8
 
 MAX_NUMBER = 10**38  # DynamoDB's numbers keep 38 significant digits
 # As boto3's: a number that does not fit DynamoDB's 38 digits is an error, never rounded.
@@ -187,6 +191,22 @@ class Table:
         except BotoCoreError:
             raise StoreUnavailable("the order store is unavailable; retry later") from None
         return response
+
+    def query_each(self, requests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """The answer to each Query request (the table's name added), in the requests' order, up to
+        QUERIES_AT_ONCE of them in flight at once. Raises StoreUnavailable, as `call` does, when one
+        fails; the requests not yet sent by then are not sent. One page each: a caller that pages a
+        request sends its next page in a later call."""
+        if len(requests) <= 1:
+            return [self.call("query", **request) for request in requests]
+        # Here, not at module scope: a function's init never sends a merged read.
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=min(QUERIES_AT_ONCE, len(requests)))
+        try:
+            return list(pool.map(lambda request: self.call("query", **request), requests))
+        finally:
+            pool.shutdown(cancel_futures=True)
 
     def query_all(self, max_items: int, **kwargs: Any) -> list[dict[str, Any]]:
         """A Query's items, page after page, until the last or once past `max_items`."""
