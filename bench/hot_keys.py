@@ -67,6 +67,7 @@ class KeyLoad:
         self.read_items: dict[str, Counter[str]] = defaultdict(Counter)  # phase -> key -> items returned
         self.reading: str | None = None  # the phase whose reads are counted
         self.reads_lock = threading.Lock()  # a merged read's Queries come from several threads
+        self.writes_lock = threading.RLock()  # and the publisher's writes
         self.sizes: dict[str, list[int]] = defaultdict(list)
         # The audit events committed, in order: what the table's stream hands the publish function.
         self.committed_events: list[dict[str, Any]] = []
@@ -81,6 +82,12 @@ class KeyLoad:
             target = target.decode() if isinstance(target, bytes) else target
             if not target.startswith("DynamoDB_"):
                 return underlying(stubber, event_name, request, **kwargs)
+            with load.writes_lock:  # the publisher keeps several orders' events at once, in threads
+                return counted_here(stubber, event_name, request, target, **kwargs)
+
+        def counted_here(
+            stubber: BotocoreStubber, event_name: str, request: Any, target: str, **kwargs: Any
+        ) -> Any:
             operation = target.split(".")[-1]
             body = json.loads(request.body or b"{}")
             region = request.url.split(".")[1]

@@ -16,6 +16,7 @@ import os
 import re
 import statistics
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -57,43 +58,61 @@ SHORT = {
 
 
 class Meter:
-    """CPU time and calls spent outside our code, per request; and botocore's share of ours."""
+    """CPU time and calls spent outside our code, per request; and botocore's share of ours.
+
+    A request may run some of its calls in threads (the publisher keeps several orders' events at
+    once, a merged read sends its shards' Queries side by side): each thread's time is taken with its
+    own clock and added up here, and a request's CPU is the process's (`process_time`), so the work of
+    every thread it started counts, and so does what they spent in moto."""
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._threads = threading.local()  # per thread: its time in moto, and the call it is building
         self.outside = 0.0
         self.calls: Counter[str] = Counter()
         self.sequence: list[str] = []
         self.botocore = 0.0
-        self._building: float | None = None
-        self._outside_at_start = 0.0
+
+    def _here(self) -> Any:
+        here = self._threads
+        if not hasattr(here, "outside"):
+            here.outside, here.building, here.outside_at_start = 0.0, None, 0.0
+        return here
 
     def call_starts(self, **_: Any) -> None:
-        self._building = time.thread_time()
-        self._outside_at_start = self.outside
+        here = self._here()
+        here.building, here.outside_at_start = time.thread_time(), here.outside
 
     def call_ends(self, **_: Any) -> None:
         # All of botocore's work on a call — validation, serialisation, endpoint rules, SigV4, response
         # parsing, retry bookkeeping — less the time spent inside moto (DynamoDB's side).
-        if self._building is not None:
-            spent = time.thread_time() - self._building
-            self.botocore += spent - (self.outside - self._outside_at_start)
-            self._building = None
+        here = self._here()
+        if here.building is not None:
+            spent = time.thread_time() - here.building - (here.outside - here.outside_at_start)
+            here.building = None
+            with self._lock:
+                self.botocore += spent
 
     @contextmanager
     def away(self, what: str) -> Iterator[None]:
-        self.calls[what] += 1
-        self.sequence.append(SHORT.get(what, what))
+        with self._lock:
+            self.calls[what] += 1
+            self.sequence.append(SHORT.get(what, what))
         started = time.thread_time()
         try:
             yield
         finally:
-            self.outside += time.thread_time() - started
+            spent = time.thread_time() - started
+            self._here().outside += spent
+            with self._lock:
+                self.outside += spent
 
     def reset(self) -> None:
-        self.outside = 0.0
-        self.calls = Counter()
-        self.sequence = []
-        self.botocore = 0.0
+        with self._lock:
+            self.outside = 0.0
+            self.calls = Counter()
+            self.sequence = []
+            self.botocore = 0.0
 
 
 METER = Meter()
@@ -339,9 +358,9 @@ def _batch(provider_case: ProviderCase, bench: Harness, indices: range) -> dict[
         with environment(handler.env, handler.drop):
             for event in events:
                 METER.reset()
-                started = time.thread_time()
+                started = time.process_time()
                 result = handler.handler(event, FakeContext(function))
-                spent = time.thread_time() - started - METER.outside
+                spent = time.process_time() - started - METER.outside
                 if result["statusCode"] != expect:
                     got = f"{result['statusCode']}, expected {expect}: {result.get('body')}"
                     raise RuntimeError(f"{case} [{provider}]: {got}")
@@ -463,7 +482,7 @@ def _round_trip_floor(table_name: str, n: int) -> dict[str, Any]:
             client.put_item(TableName=table_name, Item=order)
             version = 1
         METER.reset()
-        started = time.thread_time()
+        started = time.process_time()
         client.query(
             TableName=table_name,
             KeyConditionExpression="pk = :pk AND sk >= :order",
@@ -504,7 +523,7 @@ def _round_trip_floor(table_name: str, n: int) -> dict[str, Any]:
             ClientRequestToken=f"floor-{index}",
         )
         version += 1
-        spent.append((time.thread_time() - started - METER.outside) * 1000)
+        spent.append((time.process_time() - started - METER.outside) * 1000)
         calls.append(Counter(METER.calls))  # a copy: the next batch's seeding would count into it
         sequences.append(list(METER.sequence))
     return _merge([{"cpu": spent, "botocore": spent, "calls": calls, "sequences": sequences}])
