@@ -153,6 +153,9 @@ class ProviderKit[Credentials, Sandbox](ABC):
     # Our CPU per first notification, p50, by variant: what its signature check allows (HMAC or MD5
     # against RSA). A variant without one gets no target.
     notify_cpu_target_ms: ClassVar[Mapping[str, float]] = {}
+    # The provider calls a cancel makes (the bench's target): its cancel call, and a status query first
+    # where the provider's cancel would do more than withdraw an unpaid payment.
+    cancel_provider_calls: ClassVar[int] = 1
 
     # -- the doctor's knobs: notifications broken the ways integrations break them ------------------
     def broken_kinds(self, sandbox: Sandbox) -> Mapping[str, str]:

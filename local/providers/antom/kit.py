@@ -74,6 +74,7 @@ class AntomKit(ProviderKit[Credentials, AntomSandbox]):
     sample_order_id = "sample-order-4"
     notification_source_ip = "110.75.1.20"
     notify_cpu_target_ms = {"": 5.0}
+    cancel_provider_calls = 2  # inquiryPayment first: Antom's cancel of a paid payment refunds it
     # PAYMENT_RESULT's resultCode; its resultStatus (RESULT_STATUS above) says what it means.
     outcomes = {
         "paid": ("SUCCESS", S.PAID),
