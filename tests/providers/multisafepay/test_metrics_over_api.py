@@ -14,6 +14,7 @@ from aws_lambda_powertools.metrics.provider import cold_start
 
 from local.providers.multisafepay.sandbox import MultiSafepaySandbox
 from local.testing import Template
+from payments.errors import StoreUnavailable
 from payments.schedule import CHECK_OFFSETS
 from tests.conftest import Stack
 from tests.providers.multisafepay.fixtures import MSP_BASE_URL
@@ -29,6 +30,12 @@ from tests.unit.test_template_operations import (
 )
 
 Dims = tuple[tuple[str, str], ...]
+
+
+def status_not_written(*_: object, **__: object) -> None:
+    raise StoreUnavailable("the order store is unavailable; retry later")
+
+
 Emitted = dict[str, set[tuple[str, Dims]]]  # metric -> {(namespace, sorted dimensions)}
 
 
@@ -76,6 +83,7 @@ def test_what_the_alarms_and_the_dashboard_read_is_what_the_handlers_emit(
     template: Template,
     capsys: pytest.CaptureFixture[str],
     wire: responses.RequestsMock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def first_invocation() -> None:  # of a fresh process: a cold start
         cold_start.reset_cold_start_flag()  # type: ignore[no-untyped-call]  # Powertools: unannotated
@@ -123,6 +131,17 @@ def test_what_the_alarms_and_the_dashboard_read_is_what_the_handlers_emit(
         assert pipeline.queue.poll_once()  # the webhook function's
         pipeline.drain()
         assert receiver.received
+        with monkeypatch.context() as table_down:  # a delivery whose status cannot be written
+            table_down.setattr(
+                "payments.store.webhook_deliveries.WebhookDeliveries.record", status_not_written
+            )
+            delivered = len(receiver.received)
+            assert (
+                api.request("POST", "/orders", body=order_body("metrics-6", provider="multisafepay")).status
+                == 201
+            )
+            pipeline.drain()
+            assert len(receiver.received) > delivered  # delivered all the same
         first_invocation()
         assert api.request("GET", "/events").status == 200
         first_invocation()
