@@ -17,7 +17,10 @@ from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import Table
 from moto.sqs.models import Message
 
+from local import moto_long_runs
 from tests.support.aws import client
+
+_every_item = moto_long_runs._every_item  # moto's own Table.all_items
 
 RANGE_KEYED = "range-keyed"
 HASH_KEYED = "hash-keyed"
@@ -28,7 +31,7 @@ def _backend() -> DynamoDBBackend:
 
 
 @pytest.fixture(params=[RANGE_KEYED, HASH_KEYED])
-def table(request: pytest.FixtureRequest) -> Iterator[str]:
+def table(request: pytest.FixtureRequest, mocked_aws: None) -> Iterator[str]:
     """A table with a stream, holding partitions p1 (items a, b, c) and p2 (item a); hash-keyed, the
     same keys joined (p1#a ...)."""
     name = f"moto-{uuid.uuid4().hex[:8]}"
@@ -182,7 +185,47 @@ def test_what_moto_keeps_does_not_grow_with_the_transactions(table: str) -> None
     assert (_alive(Item), _alive(Table)) == (items, tables)
 
 
-def test_deleted_messages_are_not_kept() -> None:
+def _query(table: str, partition: str, **extra: Any) -> list[dict[str, Any]]:
+    pk = _key(table, partition, "a")["pk"]
+    answer = client("dynamodb").query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": pk},
+        ConsistentRead=True,
+        **extra,
+    )
+    return list(answer["Items"])
+
+
+def test_a_query_of_the_table_reads_its_partition_only_and_answers_as_moto_did(
+    table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto sorted every item of the table for each Query of it (a cost growing with the table): here
+    a Query reads its partition's items, and answers exactly what moto's own reading answers."""
+    fitted = {
+        (p, extra): _query(table, p, **dict(extra))
+        for p in ("p1", "p2", "p9")
+        for extra in ((), (("ScanIndexForward", False),), (("Limit", 2),))
+    }
+    monkeypatch.setattr(Table, "all_items", _every_item)  # moto's own reading: every item, sorted
+    assert {(p, extra): _query(table, p, **dict(extra)) for p, extra in fitted} == fitted
+    assert [item["n"] for item in fitted[("p1", ())]] == [{"N": "1"}] * (3 if _is_range_keyed(table) else 1)
+
+    def whole_table(self: Table) -> list[Item]:
+        raise AssertionError("a Query of one partition read the whole table")
+
+    monkeypatch.setattr(moto_long_runs, "_every_item", whole_table)
+    monkeypatch.setattr(Table, "all_items", moto_long_runs._items_read)
+    assert _query(table, "p1") == fitted[("p1", ())]
+    with pytest.raises(AssertionError, match="whole table"):  # a Scan still reads every item
+        client("dynamodb").scan(TableName=table)
+
+
+def _is_range_keyed(table: str) -> bool:
+    return _backend().get_table(table).range_key_attr is not None
+
+
+def test_deleted_messages_are_not_kept(mocked_aws: None) -> None:
     queue = client("sqs").create_queue(QueueName=f"moto-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     alive = _alive(Message)
     for number in range(20):

@@ -62,11 +62,13 @@ def redact(value: Any, depth: int = 0) -> Any:
     if isinstance(value, dict):
         redacted: dict[str, Any] = {}
         for key, item in value.items():
-            lowered = str(key).lower()
+            lowered = key.lower() if type(key) is str else str(key).lower()
             if lowered in SECRET_KEYS:
                 redacted[key] = "<redacted>"
             elif lowered in PERSONAL_KEYS and item not in (None, ""):
                 redacted[key] = mask(item)
+            elif item is None or type(item) in _KEPT_AS_IS:  # most leaves: no call for them
+                redacted[key] = item
             else:
                 redacted[key] = redact(item, depth + 1)
         return redacted
@@ -75,6 +77,9 @@ def redact(value: Any, depth: int = 0) -> Any:
     if isinstance(value, str) and len(value) > 512:
         return value[:512] + "…"
     return value
+
+
+_KEPT_AS_IS = frozenset({int, float, bool})  # a str may be cut (above), a container walked
 
 
 def summarize_raw_body(body: bytes, content_type: str | None) -> dict[str, Any]:

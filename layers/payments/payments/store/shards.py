@@ -9,6 +9,7 @@ returned, unique and ordered across shards) for at most `limit` items, and the m
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 from collections.abc import Callable, Iterable
@@ -19,6 +20,7 @@ from itertools import islice
 SHARD_COUNT = 32
 
 
+@functools.lru_cache(maxsize=1024)  # one commit names its order's shard under every index's key
 def shard_of(key: str) -> int:
     """The shard of an order or event id: stable across processes (unlike hash())."""
     digest = hashlib.blake2b(key.encode(), digest_size=4).digest()
