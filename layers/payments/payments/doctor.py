@@ -24,6 +24,7 @@ from payments.money import Money
 from payments.orders import Order, OrderStatus
 from payments.providers import provider_class, provider_names
 from payments.providers.base import Provider
+from payments.records import frozen
 from payments.store.notification_marks import NotificationMarks
 from payments.store.rejected import RejectedNotifications
 
@@ -32,7 +33,7 @@ SKEW_WARN_S = 30  # half the strictest tolerance of a signed timestamp we know (
 SKEW_FAIL_S = 300
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Check:
     """One line of the doctor's report: what was checked, ok / warn / fail, and the fix."""
 
@@ -61,7 +62,7 @@ class RecordingHttp(HttpClient):
         return reply
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Seen:
     """The last notification of a provider we accepted, and the last we refused (with its code)."""
 

@@ -25,6 +25,7 @@ from payments.errors import ConcurrentUpdateError, StoreUnavailable
 from payments.facts import Statement
 from payments.ledger import Refund
 from payments.orders import Order, OrderEvent, OrderStatus, Outcome, decide
+from payments.records import frozen
 
 logger = Logger()
 metrics = Metrics()
@@ -265,7 +266,7 @@ def _emit_metrics(plan: Plan) -> None:
         metrics.add_metric(name="NeedsAttention", unit=MetricUnit.Count, value=counts["NeedsAttention"])
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Committed:
     """What a committed change left: the order, its refunds, and the plan that was applied."""
 

@@ -7,13 +7,14 @@ the gate (payments/flows/gate.py) checks each one against the order before the e
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from payments.money import Money
 from payments.orders import OrderStatus
+from payments.records import frozen
 
 
 class RefundStatus(StrEnum):
@@ -39,7 +40,7 @@ class CancelResult(StrEnum):
     NO_CANCEL_CALL = "no_cancel_call"  # the provider has no such call: its checkout closes on expiry
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PaymentFact:
     """The payment is in `status`. `amount` is what the provider says is (to be) paid, if it says."""
 
@@ -48,7 +49,7 @@ class PaymentFact:
     occurred_at: datetime | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RefundFact:
     """One refund, identified by the provider-facing id both sides know (never by a field that an
     ambiguous encoding could cut away): the id we sent for our own refunds, the provider's for others."""
@@ -60,7 +61,7 @@ class RefundFact:
     occurred_at: datetime | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RefundedTotalFact:
     """The provider's cumulative refunded amount for the order, for a provider that reports refunds
     as the order's refunded total (RefundReporting.ORDER_REFUNDED_TOTAL)."""
@@ -69,7 +70,7 @@ class RefundedTotalFact:
     occurred_at: datetime | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ChargebackFact:
     """The provider reports a chargeback, for the amount it states when it states one."""
 
@@ -80,7 +81,7 @@ class ChargebackFact:
 Fact = PaymentFact | RefundFact | RefundedTotalFact | ChargebackFact
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PaymentAction:
     """How the merchant sends the payer on: a redirect (GET link or POST form) or a code to show."""
 
@@ -100,7 +101,7 @@ class PaymentAction:
         return data
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Statement:
     """A verified statement from the provider about one order: one or more facts.
 

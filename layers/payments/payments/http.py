@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -17,6 +16,7 @@ from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from payments.errors import ProviderTimeout, ProviderUnavailable
+from payments.records import frozen
 
 if TYPE_CHECKING:
     import requests
@@ -41,7 +41,7 @@ def record_provider_call_latency(started: float) -> None:
     metrics.add_metric(name="ProviderCallLatency", unit=MetricUnit.Milliseconds, value=round(elapsed_ms, 1))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HttpResponse:
     """A provider's (or a webhook endpoint's) answer: status, headers, raw body."""
 

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from payments.facts import FINAL_REFUND_STATUSES, RefundStatus
 from payments.money import Money
 from payments.orders import LEDGER_STATUSES, Order, OrderStatus, Outcome, ledger_status
+from payments.records import frozen
 
 MERCHANT = "merchant"
 PROVIDER = "provider"
@@ -93,7 +94,7 @@ def provider_refund(order_id: str, key: str, amount: Money, status: RefundStatus
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Growth:
     """What a growth of the provider's cumulative refunded total says about our refunds in flight."""
 

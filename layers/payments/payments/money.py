@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
+
+from payments.records import frozen
 
 # ISO 4217 active codes and their minor-unit exponents (list one, 2025 amendments included).
 # Codes whose minor unit is "N.A." (precious metals, testing and fund codes without units) are absent
@@ -39,7 +40,7 @@ def currency_exponent(currency: str) -> int:
         raise MoneyError(f"'{currency}' is not an ISO 4217 currency code") from None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Money:
     """An amount in minor units (cents for EUR, yen for JPY, fils for KWD)."""
 

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any, Literal, get_args
 
 from payments.money import Money
+from payments.records import frozen
 
 ORDER_ID_PATTERN = r"^[A-Za-z0-9._-]{1,50}$"
 ORDER_ID_RE = re.compile(ORDER_ID_PATTERN)
@@ -75,7 +76,7 @@ class Outcome(StrEnum):
     IGNORE = "ignore"  # would move the order backwards or sideways: recorded, not applied
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Decision:
     """What a verified report of a new status does to an order: the outcome and its flags."""
 
@@ -184,7 +185,7 @@ class Order:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class OrderEvent:
     """One line of an order's audit history: verified facts and our own actions only."""
 

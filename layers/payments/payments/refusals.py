@@ -8,8 +8,9 @@ we cannot apply them to, by the gate. A diagnosis never turns a refusal into an 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
+
+from payments.records import frozen
 
 SIGNED_WITH_OTHER_HASH: Final = "signed_with_other_hash"
 SIGNED_WITH_YOUR_KEY: Final = "signed_with_your_key"
@@ -52,7 +53,7 @@ REASON_CODES: Final[dict[str, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Diagnosis:
     """Why a notification was refused: its code and the explanation with the fix."""
 

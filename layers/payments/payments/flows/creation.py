@@ -9,7 +9,7 @@ it holds the order's lease (`lease_until`), taken with a conditional write.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -35,6 +35,7 @@ from payments.money import Money
 from payments.orders import DEFAULT_WALLET, Order, OrderEvent, OrderStatus
 from payments.providers.base import CallContext, Provider
 from payments.providers.capabilities import check_capabilities, order_wallet
+from payments.records import frozen
 
 if TYPE_CHECKING:
     from payments.api import CreateOrderRequest
@@ -70,7 +71,7 @@ def new_order(
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CreateResult:
     """POST /orders' outcome: the order, and whether this request created it."""
 

@@ -8,7 +8,6 @@ order's history: it is kept apart, per provider and day (payments/store/rejected
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics, single_metric
@@ -28,6 +27,7 @@ from payments.flows.base import Flow
 from payments.ledger import Refund
 from payments.orders import OPEN, ORDER_ID_RE, Order, OrderStatus
 from payments.providers.base import Provider, RawRequest, RawResponse
+from payments.records import frozen
 from payments.redact import summarize_raw_body
 from payments.refusals import MALFORMED, REASON_CODES, SIGNATURE_INVALID, Diagnosis, default_explanation
 from payments.store.notification_marks import NotificationMarks
@@ -45,7 +45,7 @@ MARK_EVERY_S = 60.0
 APPLIED, DUPLICATE, REFUSED, UNAVAILABLE = "applied", "duplicate", "refused", "unavailable"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Delivery:
     """What became of one delivery: its outcome, the answer the provider gets, and for a refusal why."""
 

@@ -12,7 +12,7 @@ which finishes a refund whose outcome was unknown by sending it again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
@@ -35,6 +35,7 @@ from payments.ledger import MERCHANT, Refund
 from payments.money import Money
 from payments.orders import Order, OrderStatus
 from payments.providers.base import Provider, RefundContext
+from payments.records import frozen
 
 if TYPE_CHECKING:
     from payments.api import RefundRequest
@@ -45,7 +46,7 @@ metrics = Metrics()
 REFUNDABLE = frozenset({OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED})
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RefundResult:
     """A refund request's outcome: the refund, and whether this request created it."""
 

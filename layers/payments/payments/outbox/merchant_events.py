@@ -18,10 +18,10 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from payments.orders import OrderEvent, OrderStatus
+from payments.records import frozen
 from payments.store.order_items import event_from_item
 
 SOURCE = "alipay-payments"  # EventBridge `source` of every event
@@ -59,7 +59,7 @@ ATTENTION_FLAGS = frozenset(
 SEQUENCE_STRIDE = 10
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MerchantEvent:
     """An event the merchant receives (bus, webhook, GET /events) about one change of an order."""
 

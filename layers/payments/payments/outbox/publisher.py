@@ -28,7 +28,6 @@ import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +37,7 @@ from payments import aws_clients
 from payments.clock import utc_now
 from payments.errors import NotFound, StoreUnavailable
 from payments.outbox.merchant_events import EVENT_ID_RE, SOURCE, MerchantEvent, events_of
+from payments.records import frozen
 from payments.store.merchant_events import MerchantEventStore
 from payments.store.order_items import EVENT_PREFIX
 
@@ -51,7 +51,7 @@ class PublishFailed(Exception):
     """EventBridge or SQS did not take an event: the stream batch is retried from this record."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Outgoing:
     """A merchant event on its way to the bus and the queue, with the stream record it came from."""
 
@@ -61,7 +61,7 @@ class _Outgoing:
     deduplication_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BatchOutcome:
     """What publishing a stream batch did: the merchant events sent, and the first record that was
     not published (None: every one was). The records from it on are to be given again."""

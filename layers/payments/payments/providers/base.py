@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -21,6 +21,7 @@ from payments.http import HttpClient, HttpResponse
 from payments.ledger import Refund, provider_refund_key
 from payments.orders import Order
 from payments.providers.capabilities import Capabilities
+from payments.records import frozen
 
 # The doctor's code (payments/refusals.py, payments/providers/diagnosis.py) is imported by the refusal
 # path only: a genuine notification and a function's init never load it.
@@ -46,7 +47,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RawRequest:
     """A provider's HTTP request exactly as it arrived: signatures are checked over these bytes."""
 
@@ -80,7 +81,7 @@ class RawRequest:
         return self.header("content-type")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RawResponse:
     """What the notify route answers the provider: status, body and content type."""
 
@@ -89,7 +90,7 @@ class RawResponse:
     content_type: str = "text/plain; charset=utf-8"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CallContext:
     """What an adapter needs to create a payment: our notify URL, the time, the merchant's request."""
 
@@ -98,7 +99,7 @@ class CallContext:
     request: CreateOrderRequest  # carries the customer data the provider needs; never stored
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RefundContext:
     """What an adapter needs to ask for a refund: our notify URL and the time."""
 
@@ -106,7 +107,7 @@ class RefundContext:
     now: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SignedMessage:
     """A notification in its canonical form: the exact bytes the provider signed, the signature,
     and the fields as read (not yet trusted)."""

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
+from payments.records import frozen
 from payments.refusals import BODY_ALTERED, SIGNED_WITH_OTHER_HASH, SIGNED_WITH_YOUR_KEY
 from payments.signing import rsa_verify
 
@@ -21,7 +21,7 @@ _BOM = b"\xef\xbb\xbf"
 OTHER_HASH = {"SHA256": "SHA1", "SHA1": "SHA256"}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Candidate:
     """One explanation, and the check that proves it (run only when the ones before it failed)."""
 

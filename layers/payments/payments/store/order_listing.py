@@ -18,11 +18,11 @@ so an index never disagrees with a committed order for longer than the index's o
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from payments.ledger import Refund
 from payments.orders import Order
+from payments.records import frozen
 from payments.store.shards import every_shard, merged, sharded
 from payments.store.table import TableStore, deserialize
 
@@ -71,7 +71,7 @@ def refund_lookup_attributes(refund: Refund) -> dict[str, str]:
     return {"lookup_pk": sharded(LOOKUP_PK, refund.order_id), "lookup_key": refund.refund_id}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class OrderFilter:
     """What GET /orders filters on; times are ISO UTC as the store writes them (payments/clock.py)."""
 

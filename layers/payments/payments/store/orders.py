@@ -9,7 +9,7 @@ check counts are single conditional updates beside it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ from payments.errors import ConcurrentUpdateError, StoreUnavailable
 from payments.facts import RefundStatus
 from payments.ledger import Refund
 from payments.orders import Order, OrderEvent, OrderStatus
+from payments.records import frozen
 from payments.schedule import due_partition, due_partitions, schedule_spent
 from payments.store.order_items import (
     DUE_INDEX,
@@ -72,7 +73,7 @@ def _not_the_last(checks: int) -> None:
         raise ValueError("the last scheduled check is recorded with its needs_attention flag, not here")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class OrderPage:
     """What GET /orders/{id} shows: the order, its refunds, and a bounded page of its newest events."""
 
@@ -82,7 +83,7 @@ class OrderPage:
     older_events_cursor: int | None  # pass as `events_before` for the page before this one
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DueItem:
     """Open work, as the due index lists it."""
 
@@ -92,7 +93,7 @@ class DueItem:
     due_at: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DueCursor:
     """Where a reconciler's read of the due index stands: for each shard not yet read to its end, the
     last item taken from it (None: none yet)."""
@@ -100,7 +101,7 @@ class DueCursor:
     shards: dict[str, DueItem | None] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DuePage:
     """A page of the reconciler's due items, and where the next page starts."""
 

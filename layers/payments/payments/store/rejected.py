@@ -14,11 +14,11 @@ import json
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from payments.clock import iso
+from payments.records import frozen
 from payments.store.table import TableStore, deserialize, payload_text, serialize
 
 REJECTED_PREFIX = "REJECTED#"
@@ -33,7 +33,7 @@ ATTEMPT_ID_RE = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RejectedAttempt:
     """A refused notification as filed: who sent it, when, why, and its masked payload."""
 
@@ -62,7 +62,7 @@ class RejectedAttempt:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class KeptRequest:
     """A refused request as it arrived: enough to run it through the notify flow again."""
 

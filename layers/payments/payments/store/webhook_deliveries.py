@@ -12,11 +12,11 @@ the latest says where the event stands. No item: not tried yet.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from payments.clock import iso
+from payments.records import frozen
 from payments.store.table import TableStore
 
 WEBHOOK_DELIVERY_PREFIX = "WEBHOOK_DELIVERY#"
@@ -30,7 +30,7 @@ def delivery_key(event_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"{WEBHOOK_DELIVERY_PREFIX}{event_id}"}, "sk": {"S": WEBHOOK_DELIVERY_SK}}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DeliveryStatus:
     status: str  # DELIVERED, RETRYING or DEAD_LETTERED
     attempts: int  # every POST of the event, redeliveries included

@@ -1,0 +1,112 @@
+"""payments/records.py: a @frozen behaves as @dataclass(frozen=True, slots=True) does, method by method,
+for less at import."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+from dataclasses import FrozenInstanceError, dataclass, field, fields, replace
+from datetime import UTC, datetime
+
+import pytest
+
+from payments.records import frozen
+
+
+@frozen
+class Fact:
+    """A record with every kind of field."""
+
+    value: int
+    currency: str
+    tags: tuple[str, ...] = ()
+    occurred_at: datetime | None = field(default=None, compare=False, repr=False)
+    note: str = field(default="", hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class StdlibFact:
+    """The same fields, made by dataclasses."""
+
+    value: int
+    currency: str
+    tags: tuple[str, ...] = ()
+    occurred_at: datetime | None = field(default=None, compare=False, repr=False)
+    note: str = field(default="", hash=False)
+
+
+@frozen
+class One:
+    """One field."""
+
+    value: float
+
+
+@frozen
+class Empty:
+    """No field."""
+
+
+MOMENTS = (None, datetime(2026, 12, 7, tzinfo=UTC))
+CASES = [
+    (1000, "EUR", (), None, ""),
+    (1000, "EUR", ("a",), MOMENTS[1], ""),
+    (1000, "EUR", ("a",), None, "x"),
+    (999, "EUR", (), None, ""),
+    (1000, "USD", (), None, ""),
+]
+
+
+@pytest.mark.parametrize("left", CASES)
+@pytest.mark.parametrize("right", CASES)
+def test_equality_and_hash_are_the_generated_ones(left: tuple, right: tuple) -> None:  # type: ignore[type-arg]
+    ours, theirs = (Fact(*left), Fact(*right)), (StdlibFact(*left), StdlibFact(*right))
+    assert (ours[0] == ours[1], ours[0] != ours[1]) == (theirs[0] == theirs[1], theirs[0] != theirs[1])
+    if ours[0] == ours[1]:
+        assert hash(ours[0]) == hash(ours[1])
+    assert hash(ours[0]) == hash(theirs[0])  # both hash the tuple of the same fields
+
+
+def test_repr_is_the_generated_one() -> None:
+    made = Fact(5, "JPY", ("t",), MOMENTS[1], "n")
+    assert repr(made) == repr(StdlibFact(5, "JPY", ("t",), MOMENTS[1], "n")).replace("StdlibFact", "Fact")
+    assert repr(made) == "Fact(value=5, currency='JPY', tags=('t',), note='n')"
+    assert repr(One(0.5)) == "One(value=0.5)"
+    assert repr(Empty()) == "Empty()"
+
+
+def test_another_class_is_never_equal_and_gets_its_own_say() -> None:
+    assert Fact(1, "EUR") != StdlibFact(1, "EUR")  # type: ignore[comparison-overlap]
+    assert Fact.__eq__(Fact(1, "EUR"), StdlibFact(1, "EUR")) is NotImplemented
+    assert One(1.0) != 1.0  # type: ignore[comparison-overlap]
+    assert One(1.0) == One(1)
+    assert Empty() == Empty()
+    assert hash(One(1.0)) == hash((1.0,))
+    assert hash(Empty()) == hash(())
+
+
+def test_it_stays_a_frozen_slotted_dataclass() -> None:
+    made = Fact(1, "EUR", note="n")
+    with pytest.raises(FrozenInstanceError):
+        made.value = 2  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        del made.currency
+    assert not hasattr(made, "__dict__")
+    assert vars(Fact)["__slots__"] == tuple(f.name for f in fields(Fact))
+    assert replace(made, value=3) == Fact(3, "EUR", note="n")
+    assert copy.deepcopy(made) == made
+    assert pickle.loads(pickle.dumps(made)) == made  # noqa: S301 - our own bytes
+    assert Fact.__match_args__ == ("value", "currency", "tags", "occurred_at", "note")
+
+
+def test_a_class_that_writes_its_own_methods_is_refused() -> None:
+    with pytest.raises(TypeError, match="defines __repr__"):
+
+        @frozen
+        class Shown:
+            """Writes its own repr."""
+
+            value: int
+
+            def __repr__(self) -> str:
+                return "shown"
