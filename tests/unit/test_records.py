@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from payments.records import frozen
+from payments.records import frozen, mutable
 
 
 @frozen
@@ -40,6 +40,32 @@ class One:
     """One field."""
 
     value: float
+
+
+@frozen(kw_only=True)
+class Settings:
+    """Keyword-only."""
+
+    retries: int
+    name: str = "x"
+
+
+@mutable
+class Draft:
+    """A mutable record."""
+
+    value: int
+    tags: list[str] = field(default_factory=list)
+    occurred_at: datetime | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(slots=True)
+class StdlibDraft:
+    """The same, made by dataclasses."""
+
+    value: int
+    tags: list[str] = field(default_factory=list)
+    occurred_at: datetime | None = field(default=None, compare=False, repr=False)
 
 
 @frozen
@@ -110,3 +136,25 @@ def test_a_class_that_writes_its_own_methods_is_refused() -> None:
 
             def __repr__(self) -> str:
                 return "shown"
+
+
+def test_keyword_only_fields_are_asked_for_by_name() -> None:
+    with pytest.raises(TypeError):
+        Settings(3)  # type: ignore[call-arg]
+    assert Settings(retries=3) == Settings(retries=3, name="x")
+    assert repr(Settings(retries=3)) == "Settings(retries=3, name='x')"
+
+
+def test_a_mutable_record_compares_and_shows_as_dataclasses_does_and_has_no_hash() -> None:
+    made, theirs = Draft(1, ["a"], MOMENTS[1]), StdlibDraft(1, ["a"], MOMENTS[1])
+    assert repr(made) == repr(theirs).replace("StdlibDraft", "Draft")
+    assert made == Draft(1, ["a"])
+    assert made != Draft(2, ["a"])
+    made.value = 2
+    assert made == Draft(2, ["a"])
+    assert vars(Draft)["__hash__"] is None
+    assert vars(StdlibDraft)["__hash__"] is None
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(made)
+    with pytest.raises(AttributeError):
+        made.other = 1  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -25,7 +25,7 @@ from payments.errors import ConcurrentUpdateError, StoreUnavailable
 from payments.facts import Statement
 from payments.ledger import Refund
 from payments.orders import Order, OrderEvent, OrderStatus, Outcome, decide
-from payments.records import frozen
+from payments.records import frozen, mutable
 
 logger = Logger()
 metrics = Metrics()
@@ -61,7 +61,7 @@ def statement_event(type_: str, source: str, statement: Statement, at: datetime)
     return event(type_, source, at, provider_status=statement.provider_status, verified=True, payload=payload)
 
 
-@dataclass(slots=True)
+@mutable
 class Plan:
     """What one transaction will do. Decisions read `order`/`refunds` (the working copies) and record
     every change with an audit event; a plan without events changes nothing."""

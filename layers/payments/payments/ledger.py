@@ -16,13 +16,13 @@ to decide before it calls them (payments/flows/gate.py).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Protocol
 
 from payments.facts import FINAL_REFUND_STATUSES, RefundStatus
 from payments.money import Money
 from payments.orders import LEDGER_STATUSES, Order, OrderStatus, Outcome, ledger_status
-from payments.records import frozen
+from payments.records import frozen, mutable
 
 MERCHANT = "merchant"
 PROVIDER = "provider"
@@ -39,7 +39,7 @@ def provider_refund_key(order_id: str, refund_id: str) -> str:
     return "R" + digest[:40]
 
 
-@dataclass(slots=True)
+@mutable
 class Refund:
     """One refund of an order, as the ledger holds it: asked by the merchant or made at the provider."""
 

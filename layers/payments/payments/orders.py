@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from typing import Any, Literal, get_args
 
 from payments.money import Money
-from payments.records import frozen
+from payments.records import frozen, mutable
 
 ORDER_ID_PATTERN = r"^[A-Za-z0-9._-]{1,50}$"
 ORDER_ID_RE = re.compile(ORDER_ID_PATTERN)
@@ -109,7 +109,7 @@ def ledger_status(amount: Money, refunded_value: int) -> OrderStatus:
     return S.REFUNDED if refunded_value >= amount.value else S.PARTIALLY_REFUNDED
 
 
-@dataclass(slots=True)
+@mutable
 class Order:
     """An order as stored: what the merchant asked, the provider's references, its status and money."""
 

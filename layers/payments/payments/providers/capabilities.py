@@ -10,13 +10,14 @@ own `check_order`, which keeps only what no record can say.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
 from payments.errors import ValidationFailed
 from payments.money import CURRENCY_EXPONENTS
 from payments.orders import DEFAULT_WALLET, WALLETS, Wallet
+from payments.records import frozen
 
 if TYPE_CHECKING:
     from payments.api import CreateOrderRequest
@@ -55,7 +56,7 @@ class RefundReporting(StrEnum):
     WHEN_ASKED = "when_asked"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class Capabilities:
     """One provider's limits (what a merchant's request may ask) and its protocol's behaviour."""
 
