@@ -55,11 +55,11 @@ def _made[T](cls: type[T], *, is_frozen: bool, kw_only: bool) -> type[T]:
         inside = ", ".join(f"{name}={value(self)!r}" for name, value in shown)
         return f"{self.__class__.__qualname__}({inside})"
 
-    for name, method in zip(_SHARED, (equal, hash_of, shown_as), strict=True):
-        method.__name__, method.__qualname__ = name, f"{made.__qualname__}.{name}"
+    # A mutable class that compares by value has no hash, as dataclasses leaves it.
+    for name, method in zip(_SHARED, (equal, hash_of if is_frozen else None, shown_as), strict=True):
+        if method is not None:
+            method.__name__, method.__qualname__ = name, f"{made.__qualname__}.{name}"
         setattr(made, name, method)
-    if not is_frozen:
-        made.__hash__ = None  # as dataclasses leaves a mutable class that compares by value
     return made  # type: ignore[no-any-return]
 
 
