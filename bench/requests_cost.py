@@ -42,6 +42,7 @@ from local.testing import (
     table_arguments,
 )
 from payments import aws_clients, secret_values
+from payments.store.wire import DynamoDBWire
 
 # How a call is written in a row's sequence of calls.
 SHORT = {
@@ -124,6 +125,19 @@ def _metered_stub(self: BotocoreStubber, event_name: str, request: Any, **kwargs
     operation = (target.decode() if isinstance(target, bytes) else target).split(".")[-1] or event_name
     with METER.away(f"aws:{operation}"):
         return _original_stub(self, event_name, request, **kwargs)
+
+
+_original_send = DynamoDBWire.send
+
+
+def _metered_send(self: DynamoDBWire, operation: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    # The table's wire makes no botocore API call (payments/store/wire.py): its CPU on a call — the
+    # JSON, SigV4, the events — is metered here as botocore's is by its before/after-call events.
+    METER.call_starts()
+    try:
+        return _original_send(self, operation, parameters)
+    finally:
+        METER.call_ends()
 
 
 READS = {"aws:GetItem", "aws:Query", "aws:BatchGetItem"}
@@ -236,6 +250,7 @@ def harness() -> Iterator[Harness]:
     secret = {name: kit.test_secret_entry() for name, kit in kits().items()}
     template = Template()
     BotocoreStubber.__call__ = _metered_stub  # type: ignore[method-assign]
+    DynamoDBWire.send = _metered_send  # type: ignore[method-assign]
     try:
         with mock_aws(), responses.RequestsMock(assert_all_requests_are_fired=False) as wire:
             refs = template.provision(
@@ -266,6 +281,7 @@ def harness() -> Iterator[Harness]:
             yield Harness(boxes, current, functions, envs, refs, secret)
     finally:
         BotocoreStubber.__call__ = _original_stub  # type: ignore[method-assign]
+        DynamoDBWire.send = _original_send  # type: ignore[method-assign]
 
 
 def per_request_cost() -> dict[str, Any]:
@@ -277,7 +293,10 @@ def per_request_cost() -> dict[str, Any]:
             results.update(_provider_cases(case, bench, requests_per_case))
             print(f"  {case.label}: done", file=sys.stderr, flush=True)
         table = bench.envs["NotifyFunction"]["ORDERS_TABLE_NAME"]
-        results["botocore floor: notify's round trips"] = _round_trip_floor(table, requests_per_case)
+        bare = aws_clients.client("dynamodb")  # the handlers' kind of client
+        results[BOTOCORE_FLOOR] = _round_trip_floor(table, requests_per_case, bare)
+        wire = DynamoDBWire(bare, aws_clients.session().get_credentials())  # the table's (store/table.py)
+        results[WIRE_FLOOR] = _round_trip_floor(table, requests_per_case, wire)
     return results
 
 
@@ -451,12 +470,16 @@ def _batch(provider_case: ProviderCase, bench: Harness, indices: range) -> dict[
     return out
 
 
-def _round_trip_floor(table_name: str, n: int) -> dict[str, Any]:
-    """What botocore alone costs for a notification's round trips — one consistent Query of an order
+BOTOCORE_FLOOR = "botocore floor: notify's round trips"
+WIRE_FLOOR = "wire floor: notify's round trips"
+
+
+def _round_trip_floor(table_name: str, n: int, client: Any) -> dict[str, Any]:
+    """What a client alone costs for a notification's round trips — one consistent Query of an order
     and its refund ledger (`sk >= ORDER`), one TransactWriteItems of a version-conditioned update plus
-    an audit-event put — made with a bare client (our retry config) against the same moto, metered
-    the same way. No implementation that talks to DynamoDB through botocore can go below it."""
-    client = aws_clients.client("dynamodb")  # the handlers' kind of client
+    an audit-event put — against the same moto, metered the same way: botocore's client (our retry
+    config), through which no implementation can go below it, and the table's wire over that client
+    (payments/store/wire.py), which the handlers use."""
     key = {"pk": {"S": "ORDER#floor"}, "sk": {"S": "ORDER"}}
     provider = next(iter(kits()))  # any: botocore's work does not depend on it
     order = {

@@ -178,10 +178,10 @@ def test_a_check_reads_the_order_once(shop: Shop) -> None:
     def record(**kwargs: Any) -> None:
         calls.append(kwargs["event_name"].rsplit(".", 1)[-1])
 
-    client.meta.events.register("before-call.dynamodb", record)
+    client.meta.events.register("before-send.dynamodb", record)
     try:
         report = shop.reconcile(LATER)
     finally:
-        client.meta.events.unregister("before-call.dynamodb", record)
+        client.meta.events.unregister("before-send.dynamodb", record)
     assert (report["checked"], report["changed"]) == (1, 1)
     assert calls == ["Query"] * len(due_partitions()) + ["Query", "UpdateItem", "TransactWriteItems"]

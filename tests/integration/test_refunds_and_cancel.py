@@ -218,11 +218,11 @@ def test_a_cancel_reads_the_order_once(shop: Shop) -> None:
     def record(**kwargs: Any) -> None:
         calls.append(kwargs["event_name"].rsplit(".", 1)[-1])
 
-    client.meta.events.register("before-call.dynamodb", record)
+    client.meta.events.register("before-send.dynamodb", record)
     try:
         assert shop.cancel("c-5").status == 200
     finally:
-        client.meta.events.unregister("before-call.dynamodb", record)
+        client.meta.events.unregister("before-send.dynamodb", record)
     assert calls == ["Query", "UpdateItem", "TransactWriteItems"]
 
 

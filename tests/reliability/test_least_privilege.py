@@ -20,6 +20,7 @@ from moto.dynamodb.models import DynamoDBBackend
 
 from local.testing import LambdaUnderTest, Template, kits
 from payments.providers.capabilities import RefundReporting
+from payments.store.wire import DynamoDBWire
 from tests.conftest import Stack
 from tests.reliability.conftest import mount
 from tests.reliability.harness import Harness
@@ -70,8 +71,17 @@ def used(monkeypatch: pytest.MonkeyPatch) -> dict[str, set[str]]:
             calls[function] |= iam_actions(self.meta.service_model.service_name, operation, params)
         return make_call(self, operation, params)
 
+    send = DynamoDBWire.send  # the table's calls: no botocore API call (payments/store/wire.py)
+
+    def sent(self: DynamoDBWire, operation: str, params: dict[str, Any]) -> Any:
+        function = _function.get()
+        if function:
+            calls[function] |= iam_actions("dynamodb", operation, params)
+        return send(self, operation, params)
+
     monkeypatch.setattr(LambdaUnderTest, "run", run_as)
     monkeypatch.setattr(BaseClient, "_make_api_call", recorded)
+    monkeypatch.setattr(DynamoDBWire, "send", sent)
     return calls
 
 

@@ -15,6 +15,7 @@ from botocore.client import BaseClient
 
 from local.testing import kit_of
 from payments.providers.capabilities import RefundReporting
+from payments.store.wire import DynamoDBWire
 from tests.reliability.kits import reliability_kit
 from tests.reliability.report import FIGURES
 from tests.support.lambdas import Api
@@ -57,7 +58,14 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
             counted[operation] += 1
         return make_call(self, operation, params)
 
+    send = DynamoDBWire.send  # the table's calls: no botocore API call (payments/store/wire.py)
+
+    def counting_sent(self: DynamoDBWire, operation: str, params: dict[str, Any]) -> Any:
+        counted[operation] += 1
+        return send(self, operation, params)
+
     monkeypatch.setattr(BaseClient, "_make_api_call", counting)
+    monkeypatch.setattr(DynamoDBWire, "send", counting_sent)
     return counted
 
 

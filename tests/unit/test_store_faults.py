@@ -7,7 +7,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import botocore.endpoint
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
@@ -129,7 +128,7 @@ def test_throttling_is_retried_with_backoff_then_503(monkeypatch: pytest.MonkeyP
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Throttling)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     delays: list[float] = []
-    monkeypatch.setattr(botocore.endpoint.time, "sleep", delays.append)  # type: ignore[attr-defined]
+    monkeypatch.setattr("payments.store.wire.time.sleep", delays.append)  # the table's wire waits
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{httpd.server_address[1]}")
     Throttling.attempts = 0
     try:

@@ -10,9 +10,10 @@ possibly days later. Whatever init left in memory is then shared by every restor
 - Credentials: the botocore session clients are made from (payments/aws_clients.py) keeps what it
   resolved at init, and payments/secret_values.py caches the secrets and its Secrets Manager client.
   Both are dropped, so clients made from now on resolve AWS credentials afresh and the provider
-  credentials (perhaps rotated since) are read again. A client made at init (the orders store's)
-  keeps its own: under SnapStart Lambda serves credentials from its container-credentials endpoint,
-  which botocore refreshes before they expire.
+  credentials (perhaps rotated since) are read again. A client made at init (the orders store's,
+  and the credentials its wire signs with: payments/store/wire.py) keeps its own: under SnapStart
+  Lambda serves credentials from its container-credentials endpoint, which botocore refreshes before
+  they expire.
 - Pooled connections to the providers: their sockets did not survive the snapshot. Closed.
 
 The hooks are registered with `snapshot_restore_py`, which Lambda's Python runtime provides (with

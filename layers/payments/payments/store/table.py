@@ -62,6 +62,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from payments import aws_clients
 from payments.aws_clients import RETRY_CONFIG
 from payments.errors import ConcurrentUpdateError, StoreUnavailable
+from payments.store.wire import DynamoDBWire
 
 TABLE_ENV = "ORDERS_TABLE_NAME"
 MAX_PAYLOAD_CHARS = 16_000
@@ -162,11 +163,14 @@ def payload_text(payload: Mapping[str, Any] | None) -> str | None:
 
 
 class Table:
-    """The table by name, with the client every store over it shares."""
+    """The table by name, with the client every store over it shares: botocore's client on the wire
+    (wire.py), unless one is given (a test's)."""
 
     def __init__(self, name: str, client: Any | None = None) -> None:
         self.name = name
-        self.client: Any = client or aws_clients.client("dynamodb")
+        self.client: Any = client or DynamoDBWire(
+            aws_clients.client("dynamodb"), aws_clients.session().get_credentials()
+        )
 
     @classmethod
     def from_env(cls) -> Table:
