@@ -107,10 +107,14 @@ class DynamoDBWire:
         # The pooled connections botocore made for this client (no public accessor): its TLS, proxy,
         # timeout and keep-alive settings are the client's (tests/unit/test_table_wire.py).
         self._http = client._endpoint.http_session
-        self._models = {name: client.meta.service_model.operation_model(name) for name in OPERATIONS.values()}
+        self._models: dict[str, Any] = {}  # by operation, made at its first call (not in a cold start)
         self._user_agent = client.meta.config.user_agent
         self.meta = client.meta  # as a client's: its events, region, endpoint and model
-        self.exceptions = client.exceptions
+
+    @property
+    def exceptions(self) -> Any:
+        """The client's modeled exceptions: made at first use, by botocore (~1.5 ms of classes)."""
+        return self._client.exceptions
 
     def __getattr__(self, method: str) -> Any:
         operation = OPERATIONS.get(method)
@@ -125,7 +129,9 @@ class DynamoDBWire:
     def send(self, operation: str, parameters: dict[str, Any]) -> dict[str, Any]:
         """One operation's answer; retried as the client's retry handler decides."""
         body = json.dumps(parameters, default=_binary_as_text).encode()
-        model = self._models[operation]
+        model = self._models.get(operation) or self._models.setdefault(
+            operation, self._client.meta.service_model.operation_model(operation)
+        )
         context: dict[str, Any] = {}  # the retry handler's per-call state (its quota's capacity)
         attempts = 1
         while True:
