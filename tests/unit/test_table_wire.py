@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import zlib
 from collections.abc import Callable, Iterator
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -17,8 +18,9 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from payments.store.table import RETRY_CONFIG
-from payments.store.wire import DynamoDBWire
+from payments.errors import StoreUnavailable
+from payments.store.table import RETRY_CONFIG, Table
+from payments.store.wire import DynamoDBWire, UnreadableAnswer
 from tests.support.aws import client as aws_client
 
 CREDENTIALS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token")
@@ -256,3 +258,32 @@ def test_against_moto_it_reads_what_botocore_wrote(mocked_aws: None) -> None:
         assert failed.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
     finally:
         dynamodb.delete_table(TableName="wire")
+
+
+@pytest.mark.parametrize(
+    ("body", "crc32"),
+    [(b'{"Items": [], "Count": 0}', "12345"), (b"<html>proxy error</html>", None), (b"[]", None)],
+    ids=["crc32 mismatch", "not json", "not an object"],
+)
+def test_an_answer_that_cannot_be_read_is_never_an_empty_answer(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch, body: bytes, crc32: str | None
+) -> None:
+    """botocore's parser reads a garbled 200 as an answer with nothing in it (a Query that found no
+    order): the wire sends it again, as a lost answer, then fails."""
+    headers = {"x-amz-crc32": crc32} if crc32 else {}
+    sent = answered_by(
+        dynamodb, lambda _: AWSResponse("https://dynamodb", 200, cast(Any, headers), Raw(body))
+    )
+    monkeypatch.setattr("payments.store.wire.time.sleep", lambda _: None)
+    with pytest.raises(UnreadableAnswer):
+        DynamoDBWire(dynamodb, CREDENTIALS).query(TableName="t")
+    assert len(sent) == vars(RETRY_CONFIG)["retries"]["total_max_attempts"]
+    with pytest.raises(StoreUnavailable):  # what the table makes of it
+        Table("t", client=DynamoDBWire(dynamodb, CREDENTIALS)).call("query")
+
+
+def test_an_answer_with_its_crc32_is_read(dynamodb: Any) -> None:
+    body = b'{"Items": [], "Count": 0}'
+    headers = {"x-amz-crc32": str(zlib.crc32(body))}
+    answered_by(dynamodb, lambda _: AWSResponse("https://dynamodb", 200, cast(Any, headers), Raw(body)))
+    assert DynamoDBWire(dynamodb, CREDENTIALS).query(TableName="t") == {"Items": [], "Count": 0}

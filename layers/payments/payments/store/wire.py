@@ -21,11 +21,12 @@ from __future__ import annotations
 import base64
 import json
 import time
+import zlib
 from typing import Any
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest, AWSResponse
-from botocore.exceptions import NoCredentialsError
+from botocore.exceptions import HTTPClientError, NoCredentialsError
 
 TARGET_NAMESPACE = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -61,6 +62,14 @@ def _binary_as_bytes(node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
+class UnreadableAnswer(HTTPClientError):
+    """A 2xx answer whose body is not the JSON object DynamoDB sent (its CRC32 does not match, or it
+    does not parse): as good as no answer. botocore's parser would read it as an empty answer (a
+    Query with no items); here it is sent again as a lost answer is, then ends in StoreUnavailable."""
+
+    fmt = "DynamoDB's answer could not be read: {reason}"
+
+
 def _body(http: AWSResponse) -> dict[str, Any]:
     content = http.content
     if not content:
@@ -73,6 +82,23 @@ def _body(http: AWSResponse) -> dict[str, Any]:
     except ValueError:
         return {}
     return parsed if isinstance(parsed, dict) else {}
+
+
+def _answer(http: AWSResponse) -> dict[str, Any]:
+    """A successful answer's body, checked against the CRC32 DynamoDB sends with it."""
+    content = http.content or b""
+    crc32 = http.headers.get("x-amz-crc32")
+    if crc32 is not None and crc32.isdigit() and zlib.crc32(content) != int(crc32):
+        raise UnreadableAnswer(reason="its CRC32 does not match its body")
+    try:
+        parsed = (
+            json.loads(content, object_hook=_binary_as_bytes) if b'"B' in content else json.loads(content)
+        )
+    except ValueError:
+        raise UnreadableAnswer(reason="its body is not JSON") from None
+    if not isinstance(parsed, dict):
+        raise UnreadableAnswer(reason="its body is not a JSON object")
+    return parsed
 
 
 def error_response(http: AWSResponse) -> dict[str, Any]:
@@ -137,14 +163,16 @@ class DynamoDBWire:
         while True:
             http: AWSResponse | None = None
             caught: Exception | None = None
+            answer: dict[str, Any] | None = None
             try:
                 http = self._round_trip(operation, body)
+                if http.status_code < 300:
+                    answer = _answer(http)
             except Exception as exc:  # no answer: the retry handler judges it, as botocore's endpoint has it
-                caught = exc
+                http, caught = None, exc
             parsed: dict[str, Any] | None = None
             if http is not None:
-                if http.status_code < 300:
-                    answer = _body(http)
+                if answer is not None:
                     self._events.emit(
                         f"after-call.{SERVICE}.{operation}",
                         http_response=http,
