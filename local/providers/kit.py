@@ -150,8 +150,8 @@ class ProviderKit[Credentials, Sandbox](ABC):
     notification_source_ip: ClassVar[str] = "203.0.113.10"  # where the provider's notifications come from
 
     # -- what `make bench` expects of it (bench/) -------------------------------------------------
-    # Our CPU per first notification, p50, by variant: what its signature check allows (HMAC or MD5
-    # against RSA). A variant without one gets no target.
+    # Our CPU per first notification, p50, by variant. 2 ms for every one since the table's wire
+    # (payments/store/wire.py; it was 5 where RSA verifies or signs). A variant without one gets none.
     notify_cpu_target_ms: ClassVar[Mapping[str, float]] = {}
     # The provider calls a cancel makes (the bench's target): its cancel call, and a status query first
     # where the provider's cancel would do more than withdraw an unpaid payment.

@@ -71,7 +71,7 @@ class AlipayIntlKit(ProviderKit[Credentials, AlipayIntlSandbox]):
     api_path_pattern = "/api/alipay/intl/.*"
     sample_order_id = "sample-order-3"
     notification_source_ip = "110.75.1.10"
-    notify_cpu_target_ms = {"": 5.0}
+    notify_cpu_target_ms = {"": 2.0}
     outcomes = {
         "paid": ("SUCCESS", S.PAID),
         "failed": ("PROCESS_FAIL", S.FAILED),

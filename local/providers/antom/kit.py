@@ -73,7 +73,7 @@ class AntomKit(ProviderKit[Credentials, AntomSandbox]):
     api_path_pattern = "/ams/(sandbox/)?api/v1/payments/.*"
     sample_order_id = "sample-order-4"
     notification_source_ip = "110.75.1.20"
-    notify_cpu_target_ms = {"": 5.0}
+    notify_cpu_target_ms = {"": 2.0}
     cancel_provider_calls = 2  # inquiryPayment first: Antom's cancel of a paid payment refunds it
     # PAYMENT_RESULT's resultCode; its resultStatus (RESULT_STATUS above) says what it means.
     outcomes = {

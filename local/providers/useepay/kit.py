@@ -65,7 +65,7 @@ class UseePayKit(ProviderKit[Credentials, UseePaySandbox]):
     api_path_pattern = "/api"
     sample_order_id = "sample-order-2"
     notification_source_ip = "47.88.1.10"
-    notify_cpu_target_ms = {"MD5": 2.0, "RSA": 5.0}
+    notify_cpu_target_ms = {"MD5": 2.0, "RSA": 2.0}
     outcomes = {
         "pending": ("pending", S.PENDING),
         "paid": ("succeed", S.PAID),

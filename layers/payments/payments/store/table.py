@@ -74,8 +74,9 @@ __all__ = ["RETRY_CONFIG", "Table", "TableStore", "deserialize", "payload_text",
 CONFLICT_ATTEMPTS = 5
 CONFLICT_BACKOFF_S = 0.025
 BATCH_GET_MAX_KEYS = 100  # BatchGetItem's limit per call
-# A merged read's Queries (one per shard) in flight at once, each in a thread: botocore's clients are
-# thread-safe. 32 shards' round trips then take about 4 end to end instead of 32 (docs/capacity.md).
+# A merged read's Queries (one per shard) in flight at once, each in a thread: the wire builds each
+# request on its own and sends it on botocore's thread-safe connection pool. 32 shards' round trips
+# then take about 4 end to end instead of 32 (docs/capacity.md).
 # Below botocore's 10 pooled connections a client keeps (max_pool_connections): each thread reuses one.
 QUERIES_AT_ONCE = 8
 
