@@ -8,7 +8,7 @@ is botocore's, from the client this wire is made with, so it behaves as that cli
 
 - the endpoint the client resolved (region, FIPS, AWS_ENDPOINT_URL) and its HTTP session (the pooled
   connections, TLS, proxies and timeouts of RETRY_CONFIG);
-- SigV4 by botocore's signer, with the session's credentials, refreshed as they expire;
+- the session's credentials, refreshed as they expire (SigV4 for this one request shape: sigv4.py);
 - the client's events: `before-send` (moto answers there in tests and the local stack),
   `needs-retry` (the client's standard retry handler: which errors, how many attempts, the backoff
   and the retry quota, whose capacity `after-call` gives back);
@@ -24,9 +24,10 @@ import time
 import zlib
 from typing import Any
 
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest, AWSResponse
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse, HeadersDict
 from botocore.exceptions import HTTPClientError, NoCredentialsError
+
+from payments.store.sigv4 import JsonPostSigner
 
 TARGET_NAMESPACE = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -135,6 +136,7 @@ class DynamoDBWire:
         self._http = client._endpoint.http_session
         self._models: dict[str, Any] = {}  # by operation, made at its first call (not in a cold start)
         self._user_agent = client.meta.config.user_agent
+        self._signer = JsonPostSigner(self._url, self._region, SERVICE, CONTENT_TYPE)
         self.meta = client.meta  # as a client's: its events, region, endpoint and model
 
     @property
@@ -196,18 +198,12 @@ class DynamoDBWire:
         credentials = self._credentials.get_frozen_credentials() if self._credentials else None
         if credentials is None:
             raise NoCredentialsError()
-        request = AWSRequest(
-            method="POST",
-            url=self._url,
-            data=body,
-            headers={
-                "Content-Type": CONTENT_TYPE,
-                "X-Amz-Target": TARGET_NAMESPACE + operation,
-                "User-Agent": self._user_agent,
-            },
-        )
-        SigV4Auth(credentials, SERVICE, self._region).add_auth(request)  # signed afresh on every attempt
-        prepared = request.prepare()
+        headers = self._signer.headers(credentials, TARGET_NAMESPACE + operation, body)  # afresh each attempt
+        headers["User-Agent"] = self._user_agent
+        headers["Content-Length"] = str(len(body))
+        # A HeadersDict, as botocore's own AWSRequest.prepare() makes (its stubs say HTTPHeaders).
+        headers_dict: Any = HeadersDict(headers)
+        prepared = AWSPreparedRequest("POST", self._url, headers_dict, body, stream_output=False)
         for _, answer in self._events.emit(f"before-send.{SERVICE}.{operation}", request=prepared):
             if answer is not None:
                 return answer  # type: ignore[no-any-return]
