@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -19,6 +18,7 @@ from payments.money import CURRENCY_EXPONENTS
 from payments.order_search import FLAG_NOTES
 from payments.orders import OrderStatus
 from payments.provider_names import provider_names
+from payments.web import Response  # Powertools' own, imported lazily: payments/coldstart.py
 
 snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
 logger = Logger()

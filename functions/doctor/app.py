@@ -6,7 +6,6 @@ checked against the provider)."""
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -14,6 +13,7 @@ from payments import coldstart, doctor, snapstart, web
 from payments.clock import iso
 from payments.refused_queries import rejected_page
 from payments.request_body import parse_empty_body
+from payments.web import Response  # Powertools' own, imported lazily: payments/coldstart.py
 
 snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
 logger = Logger()

@@ -6,7 +6,6 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -15,6 +14,7 @@ from payments.outbox.event_queries import events_page
 from payments.outbox.publisher import EventPublisher
 from payments.request_body import parse_empty_body
 from payments.store.merchant_events import MerchantEventStore
+from payments.web import Response  # Powertools' own, imported lazily: payments/coldstart.py
 
 if TYPE_CHECKING:
     from payments.store.orders import OrdersStore

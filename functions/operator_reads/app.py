@@ -4,7 +4,6 @@ money movements and totals, JSON or CSV (read-only)."""
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -15,6 +14,7 @@ from payments.store.day_movements import DayMovements
 from payments.store.order_listing import OrderListing
 from payments.store.orders import OrdersStore
 from payments.store.table import Table
+from payments.web import Response  # Powertools' own, imported lazily: payments/coldstart.py
 
 snapstart.register_runtime_hooks()  # after a SnapStart restore: fresh randomness, credentials, sockets
 logger = Logger()

@@ -9,6 +9,9 @@ needed before a request asks for it.
 - requests and cryptography: with the first provider call, and only for providers that sign with RSA.
 - the doctor's diagnosis of a refused notification (payments/providers/diagnosis.py, and the refusal
   codes of payments/refusals.py): on the refusal path only.
+- Powertools' other resolvers (AppSync and with it asyncio, Bedrock agents, VPC Lattice): in Lambda
+  the `event_handler` package is imported without its `__init__` (payments/coldstart.py); the
+  handlers use the REST resolver's module only.
 
 And every handler ends its init with `coldstart.init_done()`: in Lambda the garbage collector is paused
 while init runs (payments/coldstart.py), and a handler that forgot would leave it off for good.
@@ -34,6 +37,8 @@ NOT_AT_INIT = (
     "cryptography",
     "payments.providers.diagnosis",
     "payments.refusals",
+    "aws_lambda_powertools.event_handler.appsync",
+    "aws_lambda_powertools.event_handler.vpc_lattice",
 )
 TEMPLATE = Template()
 FUNCTIONS = {spec.logical_id: spec for spec in TEMPLATE.functions()}
@@ -93,3 +98,66 @@ def test_a_snapshot_init_loads_what_the_first_request_would(function: str) -> No
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "True"
+
+
+def in_lambda(code: str) -> str:
+    """`code`'s output, run where the layer believes it is in Lambda (its init's deferrals on)."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT / "layers" / "payments"),
+        "LAMBDA_TASK_ROOT": str(ROOT),
+    }
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip()
+
+
+def test_the_deferred_resolvers_package_still_gives_every_name_it_has() -> None:
+    """A name the package's __init__ re-exports is the submodule's own object, and loads only it."""
+    code = """
+import sys, payments, aws_lambda_powertools.event_handler as package
+from aws_lambda_powertools.event_handler.api_gateway import Response
+deferred = "aws_lambda_powertools.event_handler.appsync" not in sys.modules
+from aws_lambda_powertools.event_handler import AppSyncResolver, Response as Exported
+from aws_lambda_powertools.event_handler import content_types
+print(deferred, Exported is Response, package is sys.modules[package.__name__],
+      AppSyncResolver.__module__, content_types.__name__,
+      "aws_lambda_powertools.event_handler.bedrock_agent" in sys.modules)
+"""
+    assert in_lambda(code).split() == [
+        "True",
+        "True",
+        "True",
+        "aws_lambda_powertools.event_handler.appsync",
+        "aws_lambda_powertools.event_handler.content_types",
+        "False",
+    ]
+
+
+def test_a_name_the_deferred_package_does_not_have_is_an_import_error() -> None:
+    code = """
+import payments
+try:
+    from aws_lambda_powertools.event_handler import NoSuchResolver
+except ImportError as error:
+    print(type(error).__name__, "NoSuchResolver" in str(error))
+"""
+    assert in_lambda(code).split() == ["ImportError", "True"]
+
+
+def test_in_lambda_the_resolver_still_answers_a_request() -> None:
+    """The layer's app, built from the REST resolver's own module, routes and answers as before."""
+    code = """
+import json, payments
+from payments import web
+app = web.create_app()
+@app.get("/ping")
+def ping():
+    return web.json_response(200, {"pong": True})
+event = {"httpMethod": "GET", "path": "/ping", "resource": "/ping", "headers": {}, "body": None,
+         "requestContext": {"requestId": "r-1", "stage": "prod"}, "pathParameters": None}
+answer = app.resolve(event, None)
+missing = app.resolve({**event, "path": "/nothing", "resource": "/nothing"}, None)
+print(answer["statusCode"], json.loads(answer["body"])["pong"], missing["statusCode"])
+"""
+    assert in_lambda(code).split() == ["200", "True", "404"]
