@@ -368,7 +368,7 @@ def render(row: dict[str, Any]) -> list[str]:
     """Section 10 of the table."""
     lines = [
         "",
-        f"10. Hot keys: {row['orders']:,} orders' lives through the handlers (create, notification, status"
+        f"11. Hot keys: {row['orders']:,} orders' lives through the handlers (create, notification, status"
         f" read, 1 in {REFUND_EVERY} refunded, merchant events published): the hottest partition key's share",
         f"   {'where':34}{'writes':>9}{'keys':>7}  {'hottest key':24}{'share':>8}  target <= 1/16",
     ]
