@@ -59,7 +59,9 @@ def defer_package_init(name: str) -> None:
             exports = _reexports(name, loader)
         if attribute in exports:
             module, original = exports[attribute]
-            return getattr(importlib.import_module(module), original)
+            value = getattr(importlib.import_module(module), original)
+            setattr(package, attribute, value)  # as the __init__ would have: asked once
+            return value
         try:
             return importlib.import_module(f"{name}.{attribute}")
         except ModuleNotFoundError as missing:
